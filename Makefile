@@ -1,0 +1,41 @@
+# `make run` and `make test` do everything on a fresh machine with Python 3.11+ and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := marketplace:create_app
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: install run test test-sqlite test-postgres migrate seed clean-db e2e bench translations
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(BIN)/flask db upgrade
+
+seed: migrate
+	$(BIN)/flask seed-demo
+
+run: seed
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+test: install
+	@echo "== Test suite on SQLite =="
+	env -u TEST_DATABASE_URL $(BIN)/python -m pytest $(PYTEST_ARGS)
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== Test suite on PostgreSQL ($$TEST_DATABASE_URL) =="; \
+		$(BIN)/python -m pytest $(PYTEST_ARGS); \
+	else \
+		echo "== TEST_DATABASE_URL not set: PostgreSQL run skipped =="; \
+	fi
+
+clean-db:
+	rm -f instance/aimak.sqlite instance/aimak.sqlite-wal instance/aimak.sqlite-shm

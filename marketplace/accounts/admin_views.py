@@ -1,0 +1,44 @@
+"""Admin: users and roles."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from marketplace.accounts import queries, services
+from marketplace.accounts.decorators import role_required
+from marketplace.accounts.forms import EmptyForm
+from marketplace.accounts.models import Role, User
+from marketplace.errors_domain import DomainError
+from marketplace.extensions import db
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.route("/users")
+@role_required(Role.ADMIN)
+def users():
+    page = queries.search_users(request.args.get("q", ""), request.args.get("page", 1, type=int))
+    return render_template("admin/users.html", page=page, q=request.args.get("q", ""))
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def user_roles(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = EmptyForm()
+    if form.validate_on_submit():
+        try:
+            role = Role(request.form.get("role", ""))
+        except ValueError:
+            abort(400)
+        try:
+            if request.form.get("action") == "grant":
+                services.grant_role(current_user, user, role)
+            else:
+                services.revoke_role(current_user, user, role)
+        except DomainError as exc:
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Roles of %(name)s are saved.", name=user.name), "success")
+        return redirect(url_for("admin.user_roles", user_id=user.id))
+    return render_template("admin/user.html", user=user, form=form, all_roles=list(Role))

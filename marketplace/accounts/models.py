@@ -1,0 +1,94 @@
+"""Users and their roles."""
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from marketplace.db import UTCDateTime, str_enum, utcnow
+from marketplace.extensions import db
+
+
+class Role(str, enum.Enum):
+    CUSTOMER = "customer"
+    PRODUCER = "producer"
+    ORGANIZER = "organizer"
+    ADMIN = "admin"
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def normalize_email(email: str) -> str:
+    """Emails are unique whatever their letter case: store them lower-cased."""
+    return email.strip().lower()
+
+
+class User(UserMixin, db.Model):
+    """A person with an account: customer, producer, organizer and/or admin."""
+
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Always stored lower-cased (see normalize_email), so the unique index is case-insensitive.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    locale: Mapped[str | None] = mapped_column(String(8))
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Rotated on logout and password change; the login cookie carries it, so an old
+    #: copied cookie stops working for good.
+    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    role_rows: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @validates("email")
+    def _normalize_email(self, _key, value: str) -> str:
+        return normalize_email(value)
+
+    @property
+    def roles(self) -> set[Role]:
+        return {row.role for row in self.role_rows}
+
+    def has_role(self, role: Role | str) -> bool:
+        return Role(role) in self.roles
+
+    def add_role(self, role: Role | str) -> None:
+        if not self.has_role(role):
+            self.role_rows.append(UserRole(role=Role(role)))
+
+    def remove_role(self, role: Role | str) -> None:
+        self.role_rows = [row for row in self.role_rows if row.role != Role(role)]
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name.strip() else self.name
+
+    def get_id(self) -> str:  # Flask-Login stores this, not the numeric id
+        return self.session_token
+
+    def rotate_session_token(self) -> None:
+        self.session_token = new_session_token()
+
+
+class UserRole(db.Model):
+    __tablename__ = "user_role"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[Role] = mapped_column(str_enum(Role), primary_key=True)
+
+    user: Mapped[User] = relationship(back_populates="role_rows")

@@ -1,0 +1,16 @@
+"""Read-only queries for account lists."""
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import or_, select
+
+from marketplace.accounts.models import User
+from marketplace.extensions import db
+from marketplace.search import like_pattern
+
+
+def search_users(text: str, page: int, per_page: int = 50) -> Pagination:
+    query = select(User).order_by(User.created_at.desc(), User.id.desc())
+    text = (text or "").strip()[:200]
+    if text:
+        pattern = like_pattern(text.lower())
+        query = query.where(or_(User.email.like(pattern, escape="\\"), User.name.like(pattern, escape="\\")))
+    return db.paginate(query, page=max(page, 1), per_page=per_page, error_out=False)

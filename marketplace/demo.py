@@ -1,0 +1,268 @@
+"""Believable demo data for our first users (`flask seed-demo`)."""
+from __future__ import annotations
+
+import hashlib
+import io
+from datetime import date, time, timedelta
+
+from PIL import Image as PILImage
+from PIL import ImageDraw
+from sqlalchemy import func, select
+
+from marketplace.accounts.models import Role, User
+from marketplace.accounts.services import hash_password
+from marketplace.db import utcnow
+from marketplace.extensions import db
+from marketplace.markets.models import Market, MarketOrganizer, MarketSchedule, Vendor, VendorStatus
+from marketplace.markets.services import create_market_day, occurrences
+from marketplace.media.services import save_image
+from marketplace.producers.models import Category, Offer, Producer, ProducerKind, Product, ProductPhoto, StockMode, Unit
+from marketplace.producers.services import refresh_search_text
+from marketplace.slugs import slugify
+from marketplace.trust.models import Certification, CertificationScheme, CertificationStatus
+
+DEMO_PASSWORD = "aimak-demo-2026"
+DEMO_ACCOUNTS = {
+    "admin": ("admin@aimak.test", "Aigerim Admin", [Role.ADMIN]),
+    "organizer": ("organizer@aimak.test", "Nurlan Organizer", [Role.ORGANIZER]),
+    "organizer_kg": ("organizer.kg@aimak.test", "Cholpon Organizer", [Role.ORGANIZER]),
+    "customer": ("customer@aimak.test", "Dana Customer", []),
+    "producer": ("producer@aimak.test", "Gulnara Sadykova", [Role.PRODUCER]),
+}
+
+CATEGORIES = [
+    ("vegetables", "Vegetables"), ("fruit", "Fruit"), ("dairy", "Dairy"), ("meat", "Meat"),
+    ("honey", "Honey"), ("bread", "Bread"), ("preserves", "Preserves"),
+    ("seeds", "Seeds and seedlings"), ("textiles", "Felt and textiles"), ("ceramics", "Ceramics"),
+    ("wood", "Wood"), ("herbs", "Herbs and tea"),
+]
+
+MARKETS = [
+    dict(key="stepnogorsk", name="Степногорский фермерский рынок", address="Степногорск, 4-й микрорайон, площадь у ДК «Горняк»",
+         lat=52.3519, lon=71.8876, timezone="Asia/Almaty", currency="KZT", commission_bp=500,
+         description="Еженедельный фермерский рынок: овощи, молочное, мёд от хозяйств Акмолинской области.",
+         rule="FREQ=WEEKLY;BYDAY=SA", opens=time(8, 0), closes=time(13, 0), organizer="organizer"),
+    dict(key="astana", name="Astana Farmers' Market", address="Astana, Kabanbay Batyr Ave 21, Central Park entrance",
+         lat=51.1282, lon=71.4304, timezone="Asia/Almaty", currency="KZT", commission_bp=700,
+         description="Saturday and Sunday market of organic and small farms around Astana.",
+         rule="FREQ=WEEKLY;BYDAY=SU", opens=time(9, 0), closes=time(14, 0), organizer="organizer"),
+    dict(key="bishkek", name="Бишкек органик ярмаркасы", address="Бишкек, ул. Токтогула 125, двор Филармонии",
+         lat=42.8746, lon=74.6122, timezone="Asia/Bishkek", currency="KGS", commission_bp=300,
+         description="Органическая ярмарка фермеров Таласа, Иссык-Куля и Чуйской долины.",
+         rule="FREQ=WEEKLY;BYDAY=SA", opens=time(9, 0), closes=time(15, 0), organizer="organizer_kg"),
+]
+
+# (name, kind, district, organic district, country, currency, markets, story, products)
+# products: (name, category, unit, price major, by weight, stock mode, description)
+PRODUCERS = [
+    ("Gulnara Sadykova", ProducerKind.FARMER, "Шортандинский район", "", "KZ", "KZT", ["stepnogorsk", "astana"],
+     "Выращиваю овощи без химии на семейном участке с 2012 года.", [
+        ("Картофель молодой", "vegetables", Unit.KG, 450, True, StockMode.PER_MARKET_DAY, "Сорт «Невский», копаем накануне рынка."),
+        ("Морковь", "vegetables", Unit.KG, 380, True, StockMode.PER_MARKET_DAY, "Сладкая морковь с песчаной грядки."),
+        ("Укроп", "herbs", Unit.BUNCH, 200, False, StockMode.PER_MARKET_DAY, "Свежий пучок."),
+        ("Огурцы грунтовые", "vegetables", Unit.KG, 650, True, StockMode.PER_MARKET_DAY, "Хрустящие, для салата и засолки."),
+        ("Томаты розовые", "vegetables", Unit.KG, 900, True, StockMode.PER_MARKET_DAY, "Мясистые розовые томаты."),
+    ]),
+    ("Ерлан Жумабеков", ProducerKind.FARMER, "Целиноградский район", "", "KZ", "KZT", ["astana"],
+     "Молочная ферма: 20 коров на вольном выпасе.", [
+        ("Молоко коровье", "dairy", Unit.L, 600, False, StockMode.PER_MARKET_DAY, "Цельное, утреннего надоя."),
+        ("Творог домашний", "dairy", Unit.KG, 2800, True, StockMode.PER_MARKET_DAY, "Жирность около 9%."),
+        ("Сметана", "dairy", Unit.JAR, 1500, False, StockMode.PER_MARKET_DAY, "Банка 0,5 л."),
+        ("Курт", "dairy", Unit.G, 12, True, StockMode.INVENTORY, "Солёные шарики курта, продаются на вес."),
+        ("Сливочное масло", "dairy", Unit.KG, 6500, True, StockMode.PER_MARKET_DAY, "Сбито вручную."),
+    ]),
+    ("Asel Bekova Honey", ProducerKind.PROCESSOR, "Аршалынский район", "", "KZ", "KZT", ["stepnogorsk", "astana"],
+     "Our bees work the steppe flowers of Arshaly; we sell only our own honey.", [
+        ("Мёд степной разнотравье", "honey", Unit.JAR, 4500, False, StockMode.INVENTORY, "Банка 1 кг."),
+        ("Мёд донниковый", "honey", Unit.JAR, 5000, False, StockMode.INVENTORY, "Светлый мёд, банка 1 кг."),
+        ("Перга", "honey", Unit.G, 30, True, StockMode.INVENTORY, "Пчелиный хлеб, на вес."),
+        ("Honey comb", "honey", Unit.PIECE, 3500, False, StockMode.INVENTORY, "A frame section of comb honey."),
+        ("Прополис", "honey", Unit.G, 60, True, StockMode.INVENTORY, "Натуральный прополис."),
+    ]),
+    ("Талас Органик — Бакыт Осмонов", ProducerKind.FARMER, "Таласский район", "Талас органик аймагы", "KG", "KGS", ["bishkek"],
+     "Член органического аймака Таласа. Фасоль и картофель с сертификатом PGS.", [
+        ("Фасоль белая таласская", "vegetables", Unit.KG, 180, True, StockMode.INVENTORY, "Знаменитая таласская фасоль, урожай этого года."),
+        ("Картофель таласский", "vegetables", Unit.KG, 45, True, StockMode.PER_MARKET_DAY, "Органический картофель."),
+        ("Лук репчатый", "vegetables", Unit.KG, 35, True, StockMode.PER_MARKET_DAY, "Сладкий лук."),
+        ("Фасоль красная", "vegetables", Unit.KG, 200, True, StockMode.INVENTORY, "Красная фасоль."),
+        ("Семена фасоли", "seeds", Unit.G, 1, True, StockMode.INVENTORY, "Семенной материал местного сорта."),
+    ]),
+    ("Айгүл Токтосунова", ProducerKind.FARMER, "Манасский район", "Талас органик аймагы", "KG", "KGS", ["bishkek"],
+     "Семейное хозяйство в Манасском районе Таласа, работаем без пестицидов с 2015 года.", [
+        ("Яблоки апорт", "fruit", Unit.KG, 120, True, StockMode.PER_MARKET_DAY, "Ароматный апорт."),
+        ("Абрикосы сушёные", "fruit", Unit.KG, 450, True, StockMode.INVENTORY, "Сушены на солнце без серы."),
+        ("Облепиха", "fruit", Unit.KG, 300, True, StockMode.PER_MARKET_DAY, "Свежая облепиха."),
+        ("Варенье из облепихи", "preserves", Unit.JAR, 350, False, StockMode.INVENTORY, "Банка 0,5 л."),
+        ("Груши", "fruit", Unit.KG, 150, True, StockMode.PER_MARKET_DAY, "Летние груши."),
+    ]),
+    ("Нурбек Абдыкалыков — кымыз", ProducerKind.PROCESSOR, "Кара-Бууринский район", "Талас органик аймагы", "KG", "KGS", ["bishkek"],
+     "Кымыз с летнего джайлоо, кобылы пасутся на высокогорных пастбищах.", [
+        ("Кымыз (kymyz)", "dairy", Unit.L, 250, False, StockMode.PER_MARKET_DAY, "Свежий кымыз, бутылка 1 л."),
+        ("Бозо", "dairy", Unit.L, 120, False, StockMode.PER_MARKET_DAY, "Традиционный напиток из проса."),
+        ("Сары май", "dairy", Unit.JAR, 600, False, StockMode.INVENTORY, "Топлёное масло, банка 0,5 кг."),
+        ("Курут", "dairy", Unit.G, 2, True, StockMode.INVENTORY, "Сушёный курут."),
+        ("Айран", "dairy", Unit.L, 90, False, StockMode.PER_MARKET_DAY, "Домашний айран."),
+    ]),
+    ("Шырдак — Гүлмира Асанова", ProducerKind.CRAFTSMAN, "Кочкорский район", "", "KG", "KGS", ["bishkek"],
+     "Валяю шырдаки и ала-кийизы по технике бабушки; только натуральная шерсть.", [
+        ("Шырдак 1×1,5 м", "textiles", Unit.PIECE, 12000, False, StockMode.INVENTORY, "Ручная работа, натуральная шерсть (shyrdak)."),
+        ("Ала-кийиз", "textiles", Unit.PIECE, 9000, False, StockMode.INVENTORY, "Войлочный ковёр."),
+        ("Войлочные тапочки", "textiles", Unit.PIECE, 1200, False, StockMode.INVENTORY, "Тёплые тапочки из войлока."),
+        ("Felt slippers for kids", "textiles", Unit.PIECE, 800, False, StockMode.INVENTORY, "Small sizes."),
+        ("Войлочная сумка", "textiles", Unit.PIECE, 2500, False, StockMode.INVENTORY, "Сумка с орнаментом."),
+    ]),
+    ("Керамика Мадины", ProducerKind.CRAFTSMAN, "Степногорск", "", "KZ", "KZT", ["stepnogorsk", "astana"],
+     "Гончарная мастерская: посуда, кесе и пиалы из местной глины.", [
+        ("Кесе расписное", "ceramics", Unit.PIECE, 3500, False, StockMode.INVENTORY, "Пиала ручной росписи."),
+        ("Кувшин глиняный", "ceramics", Unit.PIECE, 9000, False, StockMode.INVENTORY, "Кувшин 1,5 л."),
+        ("Тарелка обеденная", "ceramics", Unit.PIECE, 5000, False, StockMode.INVENTORY, "Глазурованная тарелка."),
+        ("Ceramic teapot", "ceramics", Unit.PIECE, 12000, False, StockMode.INVENTORY, "Teapot with ornament."),
+        ("Горшок для цветов", "ceramics", Unit.PIECE, 2500, False, StockMode.INVENTORY, "Горшок с поддоном."),
+    ]),
+    ("Нан үйі — Сауле", ProducerKind.PROCESSOR, "Степногорск", "", "KZ", "KZT", ["stepnogorsk"],
+     "Пеку хлеб на закваске в дровяной печи.", [
+        ("Хлеб на закваске", "bread", Unit.PIECE, 900, False, StockMode.PER_MARKET_DAY, "Ржано-пшеничный."),
+        ("Баурсаки", "bread", Unit.DOZEN, 1200, False, StockMode.PER_MARKET_DAY, "Дюжина свежих баурсаков."),
+        ("Таба нан", "bread", Unit.PIECE, 700, False, StockMode.PER_MARKET_DAY, "Хлеб из казана."),
+        ("Лепёшка тандырная", "bread", Unit.PIECE, 400, False, StockMode.PER_MARKET_DAY, "Из тандыра."),
+        ("Печенье овсяное", "bread", Unit.G, 5, True, StockMode.PER_MARKET_DAY, "На вес."),
+    ]),
+    ("Berik Meat Farm", ProducerKind.FARMER, "Ерейментауский район", "", "KZ", "KZT", ["astana"],
+     "Grass-fed lamb and beef from the Ereymentau hills.", [
+        ("Баранина (lamb)", "meat", Unit.KG, 4200, True, StockMode.PER_MARKET_DAY, "Lamb, cut to order."),
+        ("Говядина", "meat", Unit.KG, 3900, True, StockMode.PER_MARKET_DAY, "Мякоть говядины."),
+        ("Казы", "meat", Unit.KG, 9000, True, StockMode.PER_MARKET_DAY, "Конская колбаса казы."),
+        ("Яйца куриные", "meat", Unit.DOZEN, 1100, False, StockMode.PER_MARKET_DAY, "Деревенские яйца."),
+        ("Курица домашняя", "meat", Unit.KG, 2600, True, StockMode.PER_MARKET_DAY, "Тушка."),
+    ]),
+    ("Seedlings by Marat", ProducerKind.FARMER, "Астана", "", "KZ", "KZT", ["astana", "stepnogorsk"],
+     "Seedlings of tomatoes, peppers and herbs adapted to the northern steppe.", [
+        ("Рассада томатов", "seeds", Unit.PIECE, 300, False, StockMode.INVENTORY, "Сорта для открытого грунта."),
+        ("Рассада перца", "seeds", Unit.PIECE, 350, False, StockMode.INVENTORY, "Сладкий перец."),
+        ("Рассада клубники", "seeds", Unit.PIECE, 500, False, StockMode.INVENTORY, "Ремонтантная клубника."),
+        ("Базилик в горшке", "herbs", Unit.PIECE, 800, False, StockMode.INVENTORY, "Живой базилик."),
+        ("Мята", "herbs", Unit.BUNCH, 250, False, StockMode.PER_MARKET_DAY, "Свежая мята."),
+    ]),
+    ("Иссык-Куль чай — Жыпар", ProducerKind.PROCESSOR, "Тонский район", "", "KG", "KGS", ["bishkek"],
+     "Собираем травы на склонах Иссык-Куля и сушим в тени.", [
+        ("Чай горный травяной", "herbs", Unit.G, 3, True, StockMode.INVENTORY, "Чабрец, душица, мята."),
+        ("Облепиховый чай", "herbs", Unit.PIECE, 250, False, StockMode.INVENTORY, "Пачка 100 г."),
+        ("Шиповник сушёный", "herbs", Unit.KG, 600, True, StockMode.INVENTORY, "Для отвара."),
+        ("Мёд горный", "honey", Unit.JAR, 700, False, StockMode.INVENTORY, "Эспарцетовый мёд, 1 кг."),
+        ("Варенье из абрикоса", "preserves", Unit.JAR, 300, False, StockMode.INVENTORY, "Банка 0,5 л."),
+    ]),
+    ("Woodwork by Timur", ProducerKind.CRAFTSMAN, "Бурабай", "", "KZ", "KZT", ["astana"],
+     "Spoons, boards and toys carved from birch of Burabay.", [
+        ("Ложка деревянная", "wood", Unit.PIECE, 1500, False, StockMode.INVENTORY, "Берёза, пропитка маслом."),
+        ("Разделочная доска", "wood", Unit.PIECE, 4500, False, StockMode.INVENTORY, "Торцевая доска."),
+        ("Wooden toy horse", "wood", Unit.PIECE, 3000, False, StockMode.INVENTORY, "Toy horse for kids."),
+        ("Шкатулка", "wood", Unit.PIECE, 6000, False, StockMode.INVENTORY, "Резная шкатулка."),
+        ("Домбра сувенирная", "wood", Unit.PIECE, 8000, False, StockMode.INVENTORY, "Сувенирная домбра."),
+    ]),
+]
+
+PALETTE = {
+    "vegetables": (120, 170, 80), "fruit": (230, 140, 60), "dairy": (235, 230, 210), "meat": (180, 70, 60),
+    "honey": (235, 180, 40), "bread": (200, 150, 90), "preserves": (190, 80, 90), "seeds": (90, 150, 90),
+    "textiles": (150, 60, 80), "ceramics": (170, 110, 80), "wood": (160, 120, 70), "herbs": (90, 140, 110),
+}
+
+
+def demo_picture(seed: str, category: str) -> io.BytesIO:
+    """A simple generated picture (no stock photos to license): colour of the category, a shape, initials."""
+    digest = hashlib.sha256(seed.encode()).digest()
+    base = PALETTE.get(category, (120, 140, 120))
+    image = PILImage.new("RGB", (800, 600), tuple(min(255, c + 40) for c in base))
+    draw = ImageDraw.Draw(image)
+    for i in range(6):
+        x, y = digest[i] * 3, digest[i + 6] * 2
+        r = 60 + digest[i + 12] // 2
+        draw.ellipse((x, y, x + r * 2, y + r * 2), fill=tuple(max(0, c - 20 * (i % 3)) for c in base))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    buffer.seek(0)
+    return buffer
+
+
+def database_is_empty() -> bool:
+    return db.session.scalar(select(func.count(User.id))) == 0
+
+
+def seed_demo(weeks: int = 4, today: date | None = None) -> dict:
+    """Fill an empty database with the demo; returns the accounts made."""
+    today = today or utcnow().date()
+    users = {key: _user(email, name, roles) for key, (email, name, roles) in DEMO_ACCOUNTS.items()}
+    categories = {slug: Category(slug=slug, name=name, position=i) for i, (slug, name) in enumerate(CATEGORIES)}
+    db.session.add_all(categories.values())
+    markets = {spec["key"]: _market(spec, users, weeks, today) for spec in MARKETS}
+    db.session.flush()
+    for index, spec in enumerate(PRODUCERS):
+        owner = users["producer"] if index == 0 else _user(
+            f"producer{index + 1}@aimak.test", spec[0].split("—")[-1].strip(), [Role.PRODUCER])
+        _producer(spec, owner, categories, markets, users)
+    db.session.flush()
+    return {key: user.email for key, user in users.items()}
+
+
+def _user(email: str, name: str, roles: list[Role]) -> User:
+    user = User(email=email, name=name, password_hash=hash_password(DEMO_PASSWORD), email_verified_at=utcnow(),
+                locale=None)
+    user.add_role(Role.CUSTOMER)
+    for role in roles:
+        user.add_role(role)
+    db.session.add(user)
+    return user
+
+
+def _market(spec: dict, users: dict, weeks: int, today: date) -> Market:
+    market = Market(name=spec["name"], slug=slugify(spec["key"]), description=spec["description"],
+                    address=spec["address"], lat=spec["lat"], lon=spec["lon"], timezone=spec["timezone"],
+                    currency=spec["currency"], commission_bp=spec["commission_bp"],
+                    photo=save_image(demo_picture(spec["key"], "vegetables"), None, alt=spec["name"]))
+    db.session.add(market)
+    db.session.flush()
+    db.session.add(MarketOrganizer(market_id=market.id, user_id=users[spec["organizer"]].id))
+    schedule = MarketSchedule(market=market, rrule=spec["rule"], opens_local=spec["opens"],
+                              closes_local=spec["closes"], weeks_ahead=weeks)
+    db.session.add(schedule)
+    db.session.flush()
+    for day in occurrences(spec["rule"], today + timedelta(days=1), today + timedelta(weeks=weeks)):
+        create_market_day(market, day, spec["opens"], spec["closes"], schedule_id=schedule.id,
+                          slot_minutes=30, slot_capacity=20)
+    return market
+
+
+def _producer(spec, owner: User, categories: dict, markets: dict, users: dict) -> Producer:
+    name, kind, district, organic_district, country, currency, market_keys, story, products = spec
+    producer = Producer(user=owner, kind=kind, name=name, slug=slugify(name), story=story, district=district,
+                        organic_district=organic_district, country=country, currency=currency,
+                        photo=save_image(demo_picture(name, products[0][1]), owner.id, alt=name))
+    db.session.add(producer)
+    db.session.flush()
+    for key in market_keys:
+        market = markets[key]
+        db.session.add(Vendor(market=market, producer=producer, status=VendorStatus.APPROVED,
+                              stall=f"{len(name) % 20 + 1}", decided_at=utcnow()))
+    for position, (pname, category, unit, price_major, by_weight, mode, description) in enumerate(products):
+        product = Product(producer=producer, category=categories[category], name=pname, description=description,
+                          unit=unit, price_minor=price_major * 100, currency=currency, sold_by_weight=by_weight,
+                          stock_mode=mode,
+                          inventory_milli=(40 if unit != Unit.G else 5000) * 1000 if mode == StockMode.INVENTORY else 0)
+        db.session.add(product)
+        db.session.flush()
+        product.photos.append(ProductPhoto(image=save_image(demo_picture(pname, category), owner.id, alt=pname),
+                                           position=0))
+        refresh_search_text(product)
+        if mode == StockMode.PER_MARKET_DAY:
+            for key in market_keys:
+                for day in markets[key].days:
+                    quantity = (20 + position * 5) * 1000 if unit != Unit.G else 3000 * 1000
+                    db.session.add(Offer(product=product, market_day=day, quantity_milli=quantity))
+    if organic_district or kind == ProducerKind.CRAFTSMAN:
+        scheme = CertificationScheme.ORGANIC_DISTRICT if organic_district else CertificationScheme.HANDMADE
+        issuer = organic_district or "Союз ремесленников"
+        db.session.add(Certification(producer=producer, scheme=scheme, issuer=issuer, number=f"DEMO-{producer.id:04d}",
+                                     scope="", valid_from=date(2025, 1, 1), valid_until=date(2027, 12, 31),
+                                     status=CertificationStatus.VERIFIED, decided_by_id=users["admin"].id,
+                                     decided_at=utcnow()))
+    return producer

@@ -1,0 +1,134 @@
+"""Uploads checked by content, re-encoded without metadata, stored under random names."""
+from __future__ import annotations
+
+import io
+import secrets
+import warnings
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from PIL import Image as PILImage
+from PIL import ImageOps, UnidentifiedImageError
+
+from marketplace.errors_domain import DomainError
+from marketplace.extensions import db
+from marketplace.media.models import Document, Image
+
+ALLOWED_IMAGE_FORMATS = {"JPEG", "PNG", "WEBP"}
+THUMBNAIL_SIZES = (400, 1200)
+#: Pixels above this are refused before decoding (a 50-megapixel photo is already huge).
+MAX_PIXELS = 50_000_000
+DOCUMENT_TYPES = {"pdf": "application/pdf", "jpeg": "image/jpeg", "png": "image/png"}
+
+
+class InvalidUpload(DomainError):
+    pass
+
+
+def read_limited(stream, limit: int) -> bytes:
+    """Read at most `limit` bytes; more than that is refused, not truncated."""
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise InvalidUpload(str(_l("The file is larger than %(mb)s MB.", mb=limit // (1024 * 1024))))
+    if not data:
+        raise InvalidUpload(str(_l("The file is empty.")))
+    return data
+
+
+def _open_checked_image(data: bytes) -> PILImage.Image:
+    """Open an image, trusting only its content; bombs and other formats are refused."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+            probe = PILImage.open(io.BytesIO(data))
+            if probe.format not in ALLOWED_IMAGE_FORMATS:
+                raise InvalidUpload(str(_l("Upload a JPEG, PNG or WebP image.")))
+            if probe.width * probe.height > MAX_PIXELS:
+                raise InvalidUpload(str(_l("The image has too many pixels.")))
+            probe.verify()  # checks the structure; the image must be reopened after
+            image = PILImage.open(io.BytesIO(data))
+            image.load()
+    except InvalidUpload:
+        raise
+    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning):
+        raise InvalidUpload(str(_l("The image has too many pixels."))) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise InvalidUpload(str(_l("This file is not an image we can read. Upload a JPEG, PNG or WebP image."))) from None
+    return image
+
+
+def _flatten(image: PILImage.Image) -> PILImage.Image:
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("RGBA", "LA", "P"):
+        image = image.convert("RGBA")
+        background = PILImage.new("RGB", image.size, (255, 255, 255))
+        background.paste(image, mask=image.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def image_path(key: str, size: int) -> Path:
+    return Path(current_app.config["MEDIA_ROOT"]) / "images" / key[:2] / f"{key}_{size}.jpg"
+
+
+def save_image(stream, owner_id: int | None, alt: str = "") -> Image:
+    """Store an uploaded image as metadata-free JPEG thumbnails; returns the new Image row."""
+    data = read_limited(stream, current_app.config["MAX_IMAGE_BYTES"])
+    image = _flatten(_open_checked_image(data))
+    key = secrets.token_hex(16)
+    for size in THUMBNAIL_SIZES:
+        copy = image.copy()
+        copy.thumbnail((size, size), PILImage.Resampling.LANCZOS)
+        path = image_path(key, size)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # A new encode carries no EXIF (GPS included) unless we pass it; we do not.
+        copy.save(path, "JPEG", quality=82, optimize=True, progressive=True)
+    width, height = image.size
+    row = Image(key=key, owner_id=owner_id, width=width, height=height, alt=alt[:200])
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def thumbnail_size(image: Image, size: int) -> tuple[int, int]:
+    """Width and height of a stored thumbnail, for the img tag's attributes."""
+    scale = min(1.0, size / max(image.width, image.height))
+    return max(1, round(image.width * scale)), max(1, round(image.height * scale))
+
+
+# --- Private documents -----------------------------------------------------------
+
+def sniff_document_type(data: bytes) -> str | None:
+    """'pdf', 'jpeg' or 'png' by content, else None (the name and declared type are ignored)."""
+    if data.startswith(b"%PDF-") and b"%%EOF" in data[-2048:]:
+        return "pdf"
+    if data.startswith(b"\x89PNG\r\n\x1a\n") or data.startswith(b"\xff\xd8\xff"):
+        try:
+            image = _open_checked_image(data)
+        except InvalidUpload:
+            return None
+        return {"PNG": "png", "JPEG": "jpeg"}.get(image.format)
+    return None
+
+
+def document_path(key: str) -> Path:
+    return Path(current_app.config["MEDIA_ROOT"]) / "documents" / key[:2] / key
+
+
+def save_document(stream, owner_id: int | None, display_name: str) -> Document:
+    data = read_limited(stream, current_app.config["MAX_DOCUMENT_BYTES"])
+    kind = sniff_document_type(data)
+    if kind is None:
+        raise InvalidUpload(str(_l("Upload the certificate as a PDF, JPEG or PNG file.")))
+    key = secrets.token_hex(16)
+    path = document_path(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    safe_name = "".join(ch for ch in (display_name or "") if ch.isprintable() and ch not in '\\/:*?"<>|')
+    stem = safe_name.rsplit(".", 1)[0][:150] or "certificate"
+    row = Document(key=key, owner_id=owner_id, content_type=DOCUMENT_TYPES[kind],
+                   display_name=f"{stem}.{'jpg' if kind == 'jpeg' else kind}", size_bytes=len(data))
+    db.session.add(row)
+    db.session.flush()
+    return row

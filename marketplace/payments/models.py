@@ -1,0 +1,64 @@
+"""Card payments (Stripe PaymentIntents) and received webhook events."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.db import UTCDateTime, str_enum, utcnow
+from marketplace.extensions import db
+
+
+class PaymentStatus(str, enum.Enum):
+    CREATED = "created"
+    REQUIRES_ACTION = "requires_action"
+    AUTHORIZED = "authorized"
+    CAPTURED = "captured"
+    CANCELED = "canceled"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+    PARTIALLY_REFUNDED = "partially_refunded"
+
+
+class Payment(db.Model):
+    """Our record of one PaymentIntent; it exists before Stripe is called."""
+
+    __tablename__ = "payment"
+    __table_args__ = (
+        CheckConstraint("amount_authorized_minor >= 0", name="authorized_not_negative"),
+        CheckConstraint("amount_captured_minor >= 0", name="captured_not_negative"),
+        CheckConstraint("amount_refunded_minor >= 0", name="refunded_not_negative"),
+        CheckConstraint("amount_captured_minor <= amount_authorized_minor", name="captured_le_authorized"),
+        CheckConstraint("amount_refunded_minor <= amount_captured_minor", name="refunded_le_captured"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(20), default="stripe")
+    provider_intent_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    #: What we ask Stripe to hold: the total plus the margin on by-weight lines.
+    amount_authorized_minor: Mapped[int] = mapped_column(default=0)
+    amount_captured_minor: Mapped[int] = mapped_column(default=0)
+    amount_refunded_minor: Mapped[int] = mapped_column(default=0)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[PaymentStatus] = mapped_column(str_enum(PaymentStatus), default=PaymentStatus.CREATED)
+    failure_message: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    order = relationship("Order")
+
+
+class WebhookEvent(db.Model):
+    """A provider event, stored by its id so it is applied once."""
+
+    __tablename__ = "webhook_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_event_id: Mapped[str] = mapped_column(String(255), unique=True)
+    type: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

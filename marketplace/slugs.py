@@ -1,0 +1,34 @@
+"""URL slugs that keep Cyrillic names readable (transliterated to Latin)."""
+import re
+
+from sqlalchemy import select
+
+from marketplace.extensions import db
+
+_TRANSLIT = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z",
+    "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r",
+    "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh",
+    "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu", "я": "ya",
+    "ә": "a", "ғ": "g", "қ": "q", "ң": "n", "ө": "o", "ұ": "u", "ү": "u", "һ": "h", "і": "i",
+}
+
+
+def slugify(text: str) -> str:
+    lowered = "".join(_TRANSLIT.get(ch, ch) for ch in (text or "").lower())
+    slug = re.sub(r"[^a-z0-9]+", "-", lowered).strip("-")
+    return slug[:100] or "item"
+
+
+def unique_slug(model, text: str, exclude_id: int | None = None) -> str:
+    """slugify(text), with -2, -3 ... appended if another row already has it."""
+    base = slugify(text)
+    candidate, n = base, 1
+    while True:
+        query = select(model.id).where(model.slug == candidate)
+        if exclude_id is not None:
+            query = query.where(model.id != exclude_id)
+        if db.session.scalar(query) is None:
+            return candidate
+        n += 1
+        candidate = f"{base}-{n}"
