@@ -29,7 +29,8 @@ def load_config(app: Flask, config) -> None:
     if isinstance(config, str):
         config = CONFIGS[config]
     if isinstance(config, dict):
-        app.config.from_object(CONFIGS["development"])
+        # {"BASE_CONFIG": "testing", ...overrides}: a named config with some values changed.
+        app.config.from_object(CONFIGS[config.get("BASE_CONFIG", "development")])
         app.config.update(config)
     else:
         if config is ProductionConfig:
