@@ -40,9 +40,11 @@ def register(app: Flask) -> None:
         day=format_day,
     )
     from marketplace.media.services import thumbnail_size
+    from marketplace.trust.labels import scheme_label
 
     app.jinja_env.globals.update(url_with=url_with, LANGUAGE_NAMES=LANGUAGE_NAMES,
-                                 image_url=image_url, thumbnail_size=thumbnail_size)
+                                 image_url=image_url, thumbnail_size=thumbnail_size,
+                                 scheme_label=scheme_label)
     app.jinja_env.add_extension("jinja2.ext.do")
 
     @app.context_processor

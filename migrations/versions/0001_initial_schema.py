@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-22 23:04:32.190338
+Create Date: 2026-11-22 23:06:38.087372
 
 """
 from alembic import op

@@ -1,0 +1,16 @@
+"""Signals the orders feature sends; payments and trust listen (they import orders, not the reverse).
+
+Receivers run inside the sender's transaction; raising aborts the transition.
+"""
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: sender=Order just placed (status pending_payment for card, confirmed for cash).
+order_placed = _signals.signal("order-placed")
+#: sender=Order now cancelled or expired; card authorisations must be released.
+order_cancelled = _signals.signal("order-cancelled")
+#: sender=Order being handed over, amount_minor=what the customer pays; a card is captured here.
+order_handing_over = _signals.signal("order-handing-over")
+#: sender=Order marked no-show; the card authorisation is released.
+order_no_show = _signals.signal("order-no-show")
