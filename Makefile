@@ -29,10 +29,10 @@ run: seed
 
 test: install
 	@echo "== Test suite on SQLite =="
-	env -u TEST_DATABASE_URL $(BIN)/python -m pytest $(PYTEST_ARGS)
+	env -u TEST_DATABASE_URL $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== Test suite on PostgreSQL ($$TEST_DATABASE_URL) =="; \
-		$(BIN)/python -m pytest $(PYTEST_ARGS); \
+		$(BIN)/python -m pytest -q $(PYTEST_ARGS); \
 	else \
 		echo "== TEST_DATABASE_URL not set: PostgreSQL run skipped =="; \
 	fi

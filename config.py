@@ -78,6 +78,9 @@ class Config:
     CARD_WEIGHT_MARGIN_PERCENT = _env_int("CARD_WEIGHT_MARGIN_PERCENT", 15)
     CARD_HOLD_WINDOW_DAYS = _env_int("CARD_HOLD_WINDOW_DAYS", 6)
 
+    #: Accept addresses at the reserved `.test` domain (demo accounts, tests); not in production.
+    ALLOW_TEST_EMAIL_DOMAIN = True
+
     TESTING = False
     DEBUG = False
 
@@ -100,6 +103,7 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    ALLOW_TEST_EMAIL_DOMAIN = False
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
 

@@ -58,10 +58,25 @@ def database_url(tmp_path_factory):
 
 class IsolatedClient(FlaskClient):
     """Runs each request in a fresh context, as a server would: no app context,
-    session or `g` leaks in from the test."""
+    session or `g` leaks in from the test.
+
+    When the test itself holds an app context (`ctx`), its session is committed before
+    and after each request: the request sees what the test wrote, and the test then
+    reads what the request wrote (objects are expired, SQLite snapshots released).
+    """
 
     def open(self, *args, **kwargs):
-        return contextvars.Context().run(super().open, *args, **kwargs)
+        _end_test_transaction()
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        _end_test_transaction()
+        return response
+
+
+def _end_test_transaction() -> None:
+    from flask import has_app_context
+
+    if has_app_context():
+        _db.session.commit()
 
 
 @pytest.fixture(scope="session")

@@ -5,13 +5,17 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from marketplace.i18n import LANGUAGE_NAMES
 
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
 ACCOUNT_TYPES = [("customer", _l("I buy at markets")), ("producer", _l("I sell what I grow or make"))]
 PRODUCER_KINDS = [("farmer", _l("Farmer")), ("craftsman", _l("Craftsman")), ("processor", _l("Small processor"))]
 
 
 class RegisterForm(FlaskForm):
     name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
-    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(_l("Email"), filters=[strip], validators=[DataRequired(), Email(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)],
                              description=_l("At least 8 characters."))
     confirm = PasswordField(_l("Repeat password"),
@@ -30,14 +34,14 @@ class RegisterForm(FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    email = EmailField(_l("Email"), filters=[strip], validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
     remember = BooleanField(_l("Keep me logged in"))
     submit = SubmitField(_l("Log in"))
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(_l("Email"), filters=[strip], validators=[DataRequired(), Email(), Length(max=254)])
     submit = SubmitField(_l("Send reset link"))
 
 

@@ -11,7 +11,9 @@ import logging
 import smtplib
 from email.message import EmailMessage
 
-from flask import Flask, current_app, g, has_app_context, render_template
+from contextlib import nullcontext
+
+from flask import Flask, current_app, g, has_app_context, has_request_context, render_template
 from flask_babel import force_locale
 from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError
@@ -33,7 +35,7 @@ def queue_email(to: str, template: str, subject, *, locale: str | None = None,
     """
     if dedupe_key and db.session.scalar(select(OutboxEmail.id).where(OutboxEmail.dedupe_key == dedupe_key)):
         return None
-    with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+    with _url_building_context(), force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
         context.setdefault("site_url", current_app.config["SITE_URL"].rstrip("/"))
         body_text = render_template(f"email/{template}.txt", **context)
         body_html = render_template(f"email/{template}.html", **context)
@@ -46,6 +48,13 @@ def queue_email(to: str, template: str, subject, *, locale: str | None = None,
     except IntegrityError:
         return None  # the same dedupe key was stored by a concurrent transaction
     return email
+
+
+def _url_building_context():
+    """Emails are also rendered from CLI commands; url_for needs a request there."""
+    if has_request_context():
+        return nullcontext()
+    return current_app.test_request_context("/", base_url=current_app.config["SITE_URL"])
 
 
 def deliver(email_ids: list[int] | None = None, limit: int = 100) -> int:

@@ -1,0 +1,151 @@
+"""Accounts from the user's side and from an attacker's."""
+import re
+
+import pytest
+from sqlalchemy import select
+
+from marketplace.accounts.models import Role, User
+from marketplace.extensions import db
+from marketplace.producers.models import Producer
+from tests.conftest import PASSWORD
+from tests.factories import UserFactory
+
+
+def register(client, email="dana@example.test", password=PASSWORD, **extra):
+    data = {"name": "Dana", "email": email, "password": password, "confirm": password,
+            "account_type": "customer", "producer_kind": "farmer"}
+    data.update(extra)
+    return client.post("/register", data=data)
+
+
+def test_customer_registers_and_is_logged_in(client, app, outbox):
+    response = register(client)
+    assert response.status_code == 302
+    assert "My account" in client.get("/").get_data(as_text=True)
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "dana@example.test"))
+        assert user.roles == {Role.CUSTOMER}
+        assert user.password_hash != PASSWORD and PASSWORD not in user.password_hash
+    [email] = outbox("dana@example.test")
+    assert email.template == "verify_email"
+
+
+def test_producer_registration_creates_the_profile(client, app):
+    response = register(client, email="farm@example.test", account_type="producer",
+                        producer_name="Талас органик", producer_kind="farmer")
+    assert response.status_code == 302
+    with app.app_context():
+        producer = db.session.scalar(select(Producer).join(Producer.user).where(User.email == "farm@example.test"))
+        assert producer.name == "Талас органик"
+        assert producer.slug == "talas-organik"
+        assert producer.user.has_role(Role.PRODUCER)
+
+
+def test_producer_registration_needs_a_shop_name(client, app):
+    response = register(client, email="farm@example.test", account_type="producer", producer_name="")
+    assert response.status_code == 200
+    assert "Enter the name customers will know you by." in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(User).where(User.email == "farm@example.test")) is None
+
+
+@pytest.mark.parametrize("variant", ["Taken@Example.Test", "TAKEN@EXAMPLE.TEST", " taken@example.test "])
+def test_an_email_already_used_in_any_letter_case_is_a_form_error(client, ctx, variant):
+    UserFactory(email="taken@example.test")
+    response = register(client, email=variant)
+    assert response.status_code == 200
+    assert "An account with this email already exists." in response.get_data(as_text=True)
+    assert db.session.scalar(select(db.func.count(User.id))) == 1
+
+
+@pytest.mark.parametrize("password,message", [
+    ("short", "Use at least 8 characters."),
+    ("password123", "This password is too common."),
+    ("qwerty123", "This password is too common."),
+])
+def test_weak_passwords_are_refused(client, app, password, message):
+    response = register(client, password=password)
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(User)) is None
+
+
+def test_wrong_password_and_unknown_email_get_the_same_answer(client, ctx):
+    UserFactory(email="known@example.test")
+    wrong = client.post("/login", data={"email": "known@example.test", "password": "not the password"})
+    unknown = client.post("/login", data={"email": "nobody@example.test", "password": "not the password"})
+    assert wrong.status_code == unknown.status_code == 200
+
+    def visible(response):
+        text = response.get_data(as_text=True)
+        return re.sub(r'value="[^"]*"', "", text)  # the typed email is echoed back; ignore it
+
+    assert visible(wrong) == visible(unknown)
+    assert "Email or password is not correct." in wrong.get_data(as_text=True)
+
+
+def test_login_is_case_insensitive_on_email(client, ctx, login):
+    UserFactory(email="mixed@example.test")
+    response = client.post("/login", data={"email": "MIXED@example.test", "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_a_copied_session_cookie_stops_working_after_logout(app, ctx):
+    UserFactory(email="c@example.test")
+    browser = app.test_client()
+    browser.post("/login", data={"email": "c@example.test", "password": PASSWORD, "remember": "y"})
+    assert "My account" in browser.get("/").get_data(as_text=True)
+    stolen = {cookie.key: cookie.value for cookie in browser._cookies.values()}
+    assert "session" in stolen and "remember_token" in stolen
+
+    browser.post("/logout")
+
+    thief = app.test_client()
+    for name, value in stolen.items():
+        thief.set_cookie(name, value)
+    page = thief.get("/").get_data(as_text=True)
+    assert "My account" not in page and "Log in" in page
+    assert thief.get("/account").status_code == 302  # sent to the login page
+
+
+def test_changing_the_password_ends_other_sessions(app, ctx):
+    UserFactory(email="p@example.test")
+    phone, laptop = app.test_client(), app.test_client()
+    for device in (phone, laptop):
+        device.post("/login", data={"email": "p@example.test", "password": PASSWORD})
+    response = laptop.post("/account/password", data={
+        "current_password": PASSWORD, "password": "a much better secret", "confirm": "a much better secret"})
+    assert response.status_code == 302
+    assert laptop.get("/account").status_code == 200  # this device stays logged in
+    assert phone.get("/account").status_code == 302   # the other one is logged out
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "http://evil.example",
+                                    "\\\\evil.example", "javascript:alert(1)"])
+def test_next_pointing_outside_the_site_is_ignored(client, ctx, target):
+    UserFactory(email="n@example.test")
+    response = client.post(f"/login?next={target}", data={"email": "n@example.test", "password": PASSWORD})
+    assert response.status_code == 302
+    assert "evil.example" not in response.headers["Location"]
+    assert not response.headers["Location"].startswith("javascript")
+
+
+def test_next_inside_the_site_is_followed(client, ctx):
+    UserFactory(email="n@example.test")
+    response = client.post("/login?next=/account", data={"email": "n@example.test", "password": PASSWORD})
+    assert response.headers["Location"] == "/account"
+
+
+def test_session_cookie_flags(client, ctx):
+    UserFactory(email="f@example.test")
+    response = client.post("/login", data={"email": "f@example.test", "password": PASSWORD})
+    cookie = response.headers.get("Set-Cookie")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_logout_needs_a_post(client, ctx):
+    UserFactory(email="g@example.test")
+    client.post("/login", data={"email": "g@example.test", "password": PASSWORD})
+    assert client.get("/logout").status_code == 405
+    assert "My account" in client.get("/").get_data(as_text=True)

@@ -1,0 +1,112 @@
+"""The application as a whole: error pages, limits, config, migrations, security headers."""
+import os
+import subprocess
+import sys
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask import abort
+
+from marketplace import create_app
+from marketplace.extensions import db
+from tests.conftest import PASSWORD
+from tests.factories import UserFactory
+
+
+def test_unknown_url_gets_the_404_page_in_the_site_design(client):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "Page not found" in page and "Aimak" in page and "Go to the home page" in page
+
+
+def test_a_10_mb_form_post_gets_the_413_page(client):
+    response = client.post("/login", data={"email": "x" * (11 * 1024 * 1024)})
+    assert response.status_code == 413
+    assert "Too large" in response.get_data(as_text=True)
+
+
+def test_an_unexpected_error_shows_the_500_page_without_a_stack_trace(database_url, tmp_path):
+    app = create_app({"BASE_CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": database_url,
+                      "MEDIA_ROOT": str(tmp_path), "PROPAGATE_EXCEPTIONS": False})
+
+    @app.route("/boom")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "Something went wrong" in page
+    assert "Traceback" not in page and "secret internals" not in page and "RuntimeError" not in page
+
+
+@pytest.mark.parametrize("code,title", [(400, "Bad request"), (403, "Not allowed"), (429, "Too many attempts")])
+def test_error_pages_share_the_design(database_url, tmp_path, code, title):
+    app = create_app({"BASE_CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": database_url, "MEDIA_ROOT": str(tmp_path)})
+    app.add_url_rule("/fail", "fail", lambda: abort(code))
+    response = app.test_client().get("/fail")
+    assert response.status_code == code
+    assert title in response.get_data(as_text=True)
+
+
+def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(database_url, tmp_path, app):
+    strict = create_app({"BASE_CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": database_url,
+                         "MEDIA_ROOT": str(tmp_path), "WTF_CSRF_ENABLED": True})
+    response = strict.test_client().post("/register", data={
+        "name": "Eve", "email": "eve@example.test", "password": PASSWORD, "confirm": PASSWORD,
+        "account_type": "customer", "producer_kind": "farmer"})
+    assert response.status_code == 400
+    assert "form expired" in response.get_data(as_text=True)
+    with app.app_context():
+        from marketplace.accounts.models import User
+
+        assert db.session.scalar(db.select(db.func.count(User.id))) == 0
+
+
+def test_login_is_rate_limited(database_url, tmp_path, ctx):
+    limited = create_app({"BASE_CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": database_url,
+                          "MEDIA_ROOT": str(tmp_path), "RATELIMIT_ENABLED": True,
+                          "LOGIN_RATE_LIMIT": "3 per minute"})
+    UserFactory(email="target@example.test")
+    attacker = limited.test_client()
+    codes = [attacker.post("/login", data={"email": "target@example.test", "password": f"guess{i}"}).status_code
+             for i in range(5)]
+    assert codes[:3] == [200, 200, 200]
+    assert codes[3:] == [429, 429]
+    assert "Too many attempts" in attacker.post("/login", data={"email": "a", "password": "b"}).get_data(as_text=True)
+
+
+def test_security_headers(client):
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_production_refuses_to_start_without_its_secrets():
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DATABASE_URL")}
+    env["AIMAK_CONFIG"] = "production"
+    result = subprocess.run([sys.executable, "-c", "from marketplace import create_app; create_app()"],
+                            env=env, capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr and "DATABASE_URL" in result.stderr
+
+
+def test_production_uses_secure_cookies_and_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "s3cret-from-env")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'prod.sqlite'}")
+    monkeypatch.setenv("MEDIA_ROOT", str(tmp_path))
+    app = create_app("production")
+    assert app.config["SECRET_KEY"] == "s3cret-from-env"
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
+    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("prod.sqlite")
+
+
+def test_models_and_migrations_do_not_differ(ctx):
+    """The database built by the migrations matches the models exactly."""
+    with db.engine.connect() as conn:
+        migration_context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(migration_context, db.metadata)
+    assert diff == []
