@@ -1,0 +1,32 @@
+"""Trust commands: certificate reminders and expiry, recomputing stored trust scores."""
+import click
+from flask.cli import with_appcontext
+
+
+@click.command("send-certificate-reminders")
+@with_appcontext
+def send_certificate_reminders_command() -> None:
+    """Email producers whose verified certificates expire within 30 days (once each), and
+    mark certificates past their end date as expired."""
+    from marketplace.extensions import db
+    from marketplace.trust.services import mark_expired, send_expiry_reminders
+
+    sent = send_expiry_reminders()
+    expired = mark_expired()
+    db.session.commit()
+    click.echo(f"{sent} reminder(s) queued, {expired} certificate(s) marked expired.")
+
+
+@click.command("recompute-trust")
+@with_appcontext
+def recompute_trust_command() -> None:
+    """Recompute every producer's stored rating and trust score."""
+    from marketplace.extensions import db
+    from marketplace.trust.services import recompute_all
+
+    count = recompute_all()
+    db.session.commit()
+    click.echo(f"Trust recomputed for {count} producer(s).")
+
+
+commands = [send_certificate_reminders_command, recompute_trust_command]

@@ -1,0 +1,395 @@
+"""Trust pages: certificates and their verification, reviews, moderation, districts."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from marketplace.accounts.decorators import role_required
+from marketplace.accounts.models import Role, User
+from marketplace.db import utcnow
+from marketplace.errors_domain import DomainError
+from marketplace.extensions import db
+from marketplace.orders.models import Order
+from marketplace.producers.models import Producer
+from marketplace.producers.services import producer_for_user
+from marketplace.trust import queries, services
+from marketplace.trust.forms import (
+    CertificateForm,
+    CustomerLookupForm,
+    DecisionForm,
+    EditCertificateForm,
+    ModerationForm,
+    ReplyForm,
+    ReportForm,
+    ReviewForm,
+)
+from marketplace.trust.models import Certification, CertificationStatus, Review, ReviewStatus
+
+bp = Blueprint("trust", __name__)
+
+
+@bp.app_context_processor
+def _trust_helpers():
+    # The producer page (catalog) includes trust/_producer_trust.html, which calls this.
+    return {"producer_trust": lambda producer, limit=5: queries.producer_trust(producer, limit, current_user),
+            "certificate_status": queries.certificate_status, "producer_url": _producer_url}
+
+
+def _producer_url(producer) -> str | None:
+    """The public producer page, once the catalog provides it."""
+    if "catalog.producer" not in current_app.view_functions:
+        return None
+    return url_for("catalog.producer", slug=producer.slug)
+
+
+@bp.app_template_filter("district_key")
+def _district_key(name: str) -> str:
+    from marketplace.slugs import slugify
+
+    return slugify(name)
+
+
+def verifier_required(view):
+    """Organizers and admins; everyone else gets 404."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        if not (current_user.has_role(Role.ORGANIZER) or current_user.has_role(Role.ADMIN)):
+            abort(404)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _page() -> int:
+    return max(request.args.get("page", 1, type=int) or 1, 1)
+
+
+def _own_producer() -> Producer:
+    producer = producer_for_user(current_user)
+    if producer is None:
+        abort(404)
+    return producer
+
+
+def _own_certificate(cert_id: int) -> Certification:
+    certification = db.get_or_404(Certification, cert_id)
+    if certification.producer.user_id != current_user.id:
+        abort(404)
+    return certification
+
+
+# --- Producer: certificates --------------------------------------------------------
+
+
+@bp.route("/trust/certificates")
+@role_required(Role.PRODUCER)
+def my_certificates():
+    producer = _own_producer()
+    return render_template("trust/my_certificates.html", producer=producer,
+                           certificates=queries.producer_certificates(producer.id))
+
+
+@bp.route("/trust/certificates/new", methods=["GET", "POST"])
+@role_required(Role.PRODUCER)
+def new_certificate():
+    producer = _own_producer()
+    form = CertificateForm()
+    if form.validate_on_submit():
+        try:
+            services.upload_certificate(
+                producer, current_user, scheme=form.scheme.data, issuer=form.issuer.data,
+                number=form.number.data, scope=form.scope.data, valid_from=form.valid_from.data,
+                valid_until=form.valid_until.data, stream=form.document.data.stream,
+                filename=form.document.data.filename or "")
+        except DomainError as exc:
+            db.session.rollback()
+            getattr(form, exc.details.get("field") or "document").errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash(_("Certificate sent. A market organizer will check it; you will get an email."), "success")
+            return redirect(url_for("trust.my_certificates"))
+    return render_template("trust/certificate_form.html", form=form, certification=None)
+
+
+@bp.route("/trust/certificates/<int:cert_id>/edit", methods=["GET", "POST"])
+@role_required(Role.PRODUCER)
+def edit_certificate(cert_id: int):
+    certification = _own_certificate(cert_id)
+    form = EditCertificateForm(obj=certification if request.method == "GET" else None)
+    if request.method == "GET":
+        form.scheme.data = certification.scheme.value
+    if form.validate_on_submit():
+        upload = form.document.data if getattr(form.document.data, "filename", "") else None
+        try:
+            services.update_certificate(
+                certification, current_user, scheme=form.scheme.data, issuer=form.issuer.data,
+                number=form.number.data, scope=form.scope.data, valid_from=form.valid_from.data,
+                valid_until=form.valid_until.data, stream=upload.stream if upload else None,
+                filename=upload.filename if upload else "")
+        except DomainError as exc:
+            db.session.rollback()
+            getattr(form, exc.details.get("field") or "document").errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash(_("Certificate saved. It will be checked again before its badge shows."), "success")
+            return redirect(url_for("trust.my_certificates"))
+    return render_template("trust/certificate_form.html", form=form, certification=certification)
+
+
+@bp.route("/trust/certificates/<int:cert_id>/document")
+@login_required
+def document(cert_id: int):
+    from marketplace.media.services import document_path
+
+    certification = db.get_or_404(Certification, cert_id)
+    if certification.document is None or not services.can_see_document(current_user, certification):
+        abort(404)
+    path = document_path(certification.document.key)
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=certification.document.content_type, as_attachment=True,
+                         download_name=certification.document.display_name, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- Verifiers -----------------------------------------------------------------------
+
+
+@bp.route("/trust/verification")
+@verifier_required
+def verification_queue():
+    status = request.args.get("status", CertificationStatus.PENDING.value)
+    if status not in (CertificationStatus.PENDING.value, CertificationStatus.VERIFIED.value,
+                      CertificationStatus.REJECTED.value):
+        abort(404)
+    page = queries.verification_queue(current_user, status, _page(), current_app.config["PAGE_SIZE"])
+    return render_template("trust/verification_queue.html", page=page, status=status)
+
+
+@bp.route("/trust/verification/<int:cert_id>", methods=["GET", "POST"])
+@verifier_required
+def verification_detail(cert_id: int):
+    certification = db.get_or_404(Certification, cert_id)
+    if not services.can_verify(current_user, certification):
+        abort(404)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        try:
+            if form.decision.data == "verify":
+                services.verify_certificate(certification, current_user, form.reason.data)
+            else:
+                services.reject_certificate(certification, current_user, form.reason.data)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Decision recorded; the producer has been emailed."), "success")
+            return redirect(url_for("trust.verification_queue"))
+    return render_template("trust/verification_detail.html", certification=certification, form=form,
+                           certificates=queries.producer_certificates(certification.producer_id))
+
+
+# --- Customers: reviews --------------------------------------------------------------
+
+
+@bp.route("/trust/reviews/write")
+@login_required
+def reviewable():
+    return render_template("trust/reviewable.html", pairs=queries.reviewable_for(current_user.id))
+
+
+@bp.route("/trust/orders/<int:order_id>/producers/<int:producer_id>/review", methods=["GET", "POST"])
+@login_required
+def new_review(order_id: int, producer_id: int):
+    order = db.get_or_404(Order, order_id)
+    if order.customer_id != current_user.id:
+        abort(404)
+    producer = db.get_or_404(Producer, producer_id)
+    refusal = services.review_refusal(order, producer.id, current_user)
+    form = ReviewForm()
+    if refusal is None and form.validate_on_submit():
+        try:
+            services.create_review(order, producer.id, current_user, int(form.rating.data), form.text.data)
+        except DomainError as exc:
+            db.session.rollback()
+            refusal = exc.message
+        else:
+            db.session.commit()
+            flash(_("Thank you! Your review is published."), "success")
+            return redirect(url_for("trust.producer_reviews", slug=producer.slug))
+    return render_template("trust/review_form.html", form=form, order=order, producer=producer,
+                           refusal=refusal), (409 if refusal and request.method == "POST" else 200)
+
+
+@bp.route("/trust/reviews/<int:review_id>/report", methods=["GET", "POST"])
+@login_required
+def report_review(review_id: int):
+    review = db.get_or_404(Review, review_id)
+    if review.status != ReviewStatus.PUBLISHED:
+        abort(404)
+    form = ReportForm()
+    if form.validate_on_submit():
+        try:
+            services.report_review(review, current_user, form.reason.data)
+        except DomainError as exc:
+            db.session.rollback()
+            form.reason.errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash(_("Thank you. An admin will look at this review."), "success")
+            return redirect(url_for("trust.producer_reviews", slug=review.producer.slug))
+    return render_template("trust/report_form.html", form=form, review=review)
+
+
+@bp.route("/trust/producers/<slug>/reviews")
+def producer_reviews(slug: str):
+    producer = db.first_or_404(select(Producer).where(Producer.slug == slug))
+    page = queries.producer_reviews(producer.id, _page(), current_app.config["PAGE_SIZE"])
+    return render_template("trust/producer_reviews.html", producer=producer, page=page,
+                           trust=queries.producer_trust(producer, 0, current_user))
+
+
+# --- Producers: replies --------------------------------------------------------------
+
+
+@bp.route("/trust/my-reviews")
+@role_required(Role.PRODUCER)
+def my_reviews():
+    producer = _own_producer()
+    page = queries.reviews_for_producer_owner(producer.id, _page(), current_app.config["PAGE_SIZE"])
+    return render_template("trust/my_reviews.html", producer=producer, page=page, form=ReplyForm())
+
+
+@bp.route("/trust/reviews/<int:review_id>/reply", methods=["POST"])
+@role_required(Role.PRODUCER)
+def reply(review_id: int):
+    review = db.get_or_404(Review, review_id)
+    if review.producer.user_id != current_user.id:
+        abort(404)
+    form = ReplyForm()
+    if not form.validate_on_submit():
+        for error in form.text.errors:
+            flash(error, "error")
+        return redirect(url_for("trust.my_reviews"))
+    try:
+        services.reply_to_review(review, current_user, form.text.data)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(_("Your reply is published."), "success")
+    return redirect(url_for("trust.my_reviews"))
+
+
+# --- Admins: moderation --------------------------------------------------------------
+
+
+@bp.route("/trust/moderation")
+@role_required(Role.ADMIN)
+def moderation():
+    show = request.args.get("show", "reported")
+    if show not in ("reported", "hidden"):
+        abort(404)
+    size = current_app.config["PAGE_SIZE"]
+    if show == "reported":
+        page = queries.open_reports(_page(), size)
+        reviews = [(review, count) for review, count in page.items]
+    else:
+        page = queries.hidden_reviews(_page(), size)
+        reviews = [(review, 0) for review in page.items]
+    reports = queries.report_reasons([review.id for review, _count in reviews])
+    return render_template("trust/moderation.html", page=page, reviews=reviews, reports=reports,
+                           show=show, form=ModerationForm())
+
+
+@bp.route("/trust/moderation/reviews/<int:review_id>", methods=["POST"])
+@role_required(Role.ADMIN)
+def moderate(review_id: int):
+    review = db.get_or_404(Review, review_id)
+    form = ModerationForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "error")
+        return redirect(request.referrer if _safe(request.referrer) else url_for("trust.moderation"))
+    try:
+        if form.action.data == "hide":
+            services.hide_review(review, current_user, form.reason.data)
+        elif form.action.data == "unhide":
+            services.unhide_review(review, current_user, form.reason.data)
+        else:
+            services.dismiss_reports(review, current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(_("Done."), "success")
+    return redirect(url_for("trust.moderation", show="hidden" if form.action.data == "hide" else "reported"))
+
+
+def _safe(url: str | None) -> bool:
+    from marketplace.security import is_safe_next_url
+
+    return is_safe_next_url(url)
+
+
+# --- Organizers: customer reliability ------------------------------------------------
+
+
+@bp.route("/trust/customers")
+@verifier_required
+def customer_lookup():
+    from marketplace.accounts.models import normalize_email
+
+    form = CustomerLookupForm(request.args)
+    customer = None
+    if request.args.get("email") is not None and form.validate():
+        customer = db.session.scalar(select(User).where(User.email == normalize_email(form.email.data)))
+        if customer is not None and queries.organizer_sees_customer(current_user, customer.id):
+            return redirect(url_for("trust.customer_reliability", user_id=customer.id))
+        form.email.errors.append(_("No customer with this email has ordered at your markets."))
+    return render_template("trust/customer_lookup.html", form=form)
+
+
+@bp.route("/trust/customers/<int:user_id>")
+@verifier_required
+def customer_reliability(user_id: int):
+    from marketplace.orders.reliability import NO_SHOW_WINDOW_DAYS, cash_refusal_reason
+
+    customer = db.get_or_404(User, user_id)
+    if not queries.organizer_sees_customer(current_user, customer.id):
+        abort(404)
+    return render_template("trust/customer_reliability.html", customer=customer,
+                           no_shows=queries.customer_no_shows(customer.id),
+                           limit=current_app.config["NO_SHOW_LIMIT"], window=NO_SHOW_WINDOW_DAYS,
+                           cash_refused=cash_refusal_reason(customer.id) is not None)
+
+
+# --- Public --------------------------------------------------------------------------
+
+
+@bp.route("/districts/<key>")
+def district(key: str):
+    name = queries.district_by_key(key[:200])
+    if name is None:
+        abort(404)
+    return render_template("trust/district.html", name=name, members=queries.district_members(name))
+
+
+@bp.route("/trust/how-it-works")
+def how_it_works():
+    return render_template("trust/how_it_works.html", prior_reviews=services.PRIOR_REVIEWS,
+                           prior_rating=services.PRIOR_RATING, prior_items=services.PRIOR_ITEMS,
+                           window=services.REVIEW_WINDOW_DAYS, reminder_days=services.EXPIRY_REMINDER_DAYS,
+                           no_show_limit=current_app.config["NO_SHOW_LIMIT"], today=utcnow().date())
