@@ -1,31 +1,194 @@
-"""Read-only queries for the customer side."""
+"""Read-only queries for the customer side.
+
+What a customer sees is what is on sale: an active product of a producer who is an
+APPROVED vendor of at least one active market. Every page here loads its rows in a
+fixed number of queries (eager loading, one badge query per page), whatever its size.
+"""
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
 
+from sqlalchemy import and_, case, exists, func, literal, or_, select
+from sqlalchemy.orm import aliased, contains_eager, joinedload, lazyload, selectinload
+
+from marketplace.catalog.filters import ProductFilters
 from marketplace.db import utcnow
 from marketplace.extensions import db
-from marketplace.markets.models import Market, MarketDay, MarketDayStatus
-from marketplace.producers.models import Category, Producer
+from marketplace.markets.models import Market, MarketDay, MarketDayStatus, Vendor, VendorStatus
+from marketplace.producers.models import Category, Offer, Producer, Product, ProductPhoto, StockMode
+from marketplace.search import like_pattern
+from marketplace.trust.models import Certification, CertificationStatus
+from marketplace.trust.queries import active_badges
+
+__all__ = ["active_badges"]
 
 
-def upcoming_market_days(limit: int = 6) -> list[MarketDay]:
-    """The next scheduled market days of active markets, soonest first."""
-    query = (
-        select(MarketDay)
-        .join(MarketDay.market)
-        .where(Market.active.is_(True), MarketDay.status == MarketDayStatus.SCHEDULED,
-               MarketDay.closes_at > utcnow())
-        .options(joinedload(MarketDay.market))
-        .order_by(MarketDay.opens_at)
-        .limit(limit)
-    )
-    return list(db.session.scalars(query))
+# --- Building blocks ---------------------------------------------------------------
+
+def _approved_vendor(producer_id, market_id=None, market_slug: str | None = None):
+    """EXISTS: the producer is an approved vendor of an active market (or of that one)."""
+    query = (select(Vendor.id).join(Market, Market.id == Vendor.market_id)
+             .where(Vendor.producer_id == producer_id, Vendor.status == VendorStatus.APPROVED,
+                    Market.active.is_(True)))
+    if market_id is not None:
+        query = query.where(Vendor.market_id == market_id)
+    if market_slug is not None:
+        query = query.where(Market.slug == market_slug)
+    return query.exists()
 
 
-def active_markets() -> list[Market]:
-    return list(db.session.scalars(select(Market).where(Market.active.is_(True)).order_by(Market.name)))
+def _upcoming_day(now: datetime):
+    """A market day customers can still come to: scheduled and not over."""
+    return and_(MarketDay.status == MarketDayStatus.SCHEDULED, MarketDay.closes_at > now)
+
+
+def _ordering_open(now: datetime):
+    """A market day whose ordering window is open right now (the cutoff is exclusive)."""
+    return and_(MarketDay.status == MarketDayStatus.SCHEDULED, MarketDay.ordering_opens_at <= now,
+                MarketDay.cutoff_at > now)
+
+
+def _offered_on(day_conditions, now: datetime, *, with_stock_left: bool):
+    """Product is offered on some market day matching `day_conditions`.
+
+    Harvest (per market day) needs an Offer for that day; standing stock (inventory) is
+    offered on every day of the markets where its producer is an approved vendor.
+    """
+    approved_here = and_(Vendor.market_id == MarketDay.market_id, Vendor.producer_id == Product.producer_id,
+                         Vendor.status == VendorStatus.APPROVED)
+    left = Offer.quantity_milli - Offer.reserved_milli if with_stock_left else Offer.quantity_milli
+    harvest = (select(Offer.id)
+               .join(MarketDay, MarketDay.id == Offer.market_day_id)
+               .join(Market, Market.id == MarketDay.market_id)
+               .join(Vendor, approved_here)
+               .where(Offer.product_id == Product.id, left > 0, Market.active.is_(True), *day_conditions)
+               .exists())
+    standing_day = (select(MarketDay.id)
+                    .join(Market, Market.id == MarketDay.market_id)
+                    .join(Vendor, approved_here)
+                    .where(Market.active.is_(True), *day_conditions)
+                    .exists())
+    standing = [Product.stock_mode == StockMode.INVENTORY, standing_day]
+    if with_stock_left:
+        standing.append(Product.inventory_milli - Product.inventory_reserved_milli > 0)
+    return or_(and_(Product.stock_mode == StockMode.PER_MARKET_DAY, harvest), and_(*standing))
+
+
+def _position(haystack, needle: str):
+    """1-based position of a literal substring, 0 when absent (instr / strpos)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.strpos(haystack, needle)
+    return func.instr(haystack, needle)
+
+
+def _category_ids(slug: str):
+    """The category with that slug and its sub-categories (the tree is at most three deep)."""
+    parent, grandparent = aliased(Category), aliased(Category)
+    return (select(Category.id)
+            .outerjoin(parent, parent.id == Category.parent_id)
+            .outerjoin(grandparent, grandparent.id == parent.parent_id)
+            .where(or_(Category.slug == slug, parent.slug == slug, grandparent.slug == slug)))
+
+
+#: Market.organizers loads eagerly by default (organizer pages); the customer side never shows them.
+_NO_ORGANIZERS = lazyload(Market.organizers)
+
+
+def _with_photos():
+    return selectinload(Product.photos).joinedload(ProductPhoto.image)
+
+
+# --- The product list --------------------------------------------------------------
+
+@dataclass
+class ProductPage:
+    """One page of the product list, with everything its template shows."""
+
+    pagination: object
+    badges: dict
+    #: product id -> its Offer on the chosen market day (only with a market day filter).
+    day_offers: dict
+
+
+def product_list_query(filters: ProductFilters, now: datetime | None = None):
+    """The SELECT of listed products for a filter state, sorted (not paginated)."""
+    now = now or utcnow()
+    today = now.date()
+    query = (select(Product)
+             .join(Product.producer).join(Product.category)
+             .where(Product.active.is_(True),
+                    _approved_vendor(Product.producer_id, market_slug=filters.market or None))
+             .options(contains_eager(Product.producer), contains_eager(Product.category), _with_photos()))
+
+    words = filters.words
+    for word in words:
+        query = query.where(Product.search_text.like(like_pattern(word), escape="\\"))
+    if filters.category:
+        query = query.where(Product.category_id.in_(_category_ids(filters.category)))
+    if filters.producer:
+        query = query.where(Producer.slug == filters.producer)
+    if filters.kind:
+        query = query.where(Producer.kind == filters.kind)
+    if filters.badge:
+        query = query.where(
+            select(Certification.id)
+            .where(Certification.producer_id == Product.producer_id, Certification.scheme == filters.badge,
+                   Certification.status == CertificationStatus.VERIFIED,
+                   Certification.valid_from <= today, Certification.valid_until >= today)
+            .exists())
+
+    # The market and market day narrow both "offered" and "available now" to themselves.
+    day_scope = []
+    if filters.market:
+        day_scope.append(Market.slug == filters.market)
+    if filters.market_day:
+        day_scope.append(MarketDay.id == filters.market_day)
+        query = query.where(_offered_on([*day_scope, _upcoming_day(now)], now, with_stock_left=False))
+    if filters.available:
+        query = query.where(_offered_on([*day_scope, _ordering_open(now)], now, with_stock_left=True))
+
+    return query.order_by(*_order(filters, words))
+
+
+def _order(filters: ProductFilters, words: list[str]) -> list:
+    newest = [Product.created_at.desc(), Product.id.desc()]
+    if filters.sort == "price":
+        return [Product.price_minor.asc(), Product.id.asc()]
+    if filters.sort == "price_desc":
+        return [Product.price_minor.desc(), Product.id.desc()]
+    if filters.sort == "newest":
+        return newest
+    trust = [Producer.trust_score.desc()]
+    if filters.sort == "relevance" and words:
+        # The name comes first in search_text, so a word found within the name's length
+        # is a word of the name: products whose name matches come first.
+        name_hits = sum(
+            (case((and_(_position(Product.search_text, word) > 0,
+                        _position(Product.search_text, word) <= func.length(Product.name) - len(word) + 1), 1),
+                  else_=0) for word in words),
+            literal(0))
+        return [name_hits.desc(), _position(Product.search_text, words[0]).asc(), *trust, *newest]
+    return [*trust, *newest]
+
+
+def product_page(filters: ProductFilters, per_page: int) -> ProductPage:
+    """The page of products for a filter state: items, total, badges, day offers."""
+    pagination = db.paginate(product_list_query(filters), page=filters.page, per_page=per_page,
+                             max_per_page=per_page, error_out=False, count=True)
+    items = pagination.items
+    badges = active_badges(p.producer_id for p in items)
+    day_offers = {}
+    if filters.market_day and items:
+        day_offers = {offer.product_id: offer for offer in db.session.scalars(
+            select(Offer).where(Offer.market_day_id == filters.market_day,
+                                Offer.product_id.in_([p.id for p in items])))}
+    return ProductPage(pagination=pagination, badges=badges, day_offers=day_offers)
+
+
+def all_categories() -> list[Category]:
+    return list(db.session.scalars(select(Category).order_by(Category.position, Category.name)))
 
 
 def top_categories() -> list[Category]:
@@ -33,21 +196,182 @@ def top_categories() -> list[Category]:
         select(Category).where(Category.parent_id.is_(None)).order_by(Category.position, Category.name)))
 
 
+def active_markets() -> list[Market]:
+    return list(db.session.scalars(select(Market).where(Market.active.is_(True)).options(_NO_ORGANIZERS).order_by(Market.name)))
+
+
+def upcoming_market_days(limit: int = 6, market_id: int | None = None) -> list[MarketDay]:
+    """The next scheduled market days of active markets, soonest first."""
+    query = (select(MarketDay).join(MarketDay.market)
+             .where(Market.active.is_(True), _upcoming_day(utcnow()))
+             .options(contains_eager(MarketDay.market).lazyload(Market.organizers))
+             .order_by(MarketDay.opens_at, MarketDay.id)
+             .limit(limit))
+    if market_id is not None:
+        query = query.where(MarketDay.market_id == market_id)
+    return list(db.session.scalars(query))
+
+
 def featured_producers(limit: int = 6) -> list[Producer]:
+    """Approved vendors with the best trust, for the home page."""
     return list(db.session.scalars(
-        select(Producer).options(joinedload(Producer.photo))
+        select(Producer).where(_approved_vendor(Producer.id))
+        .options(joinedload(Producer.photo))
         .order_by(Producer.trust_score.desc(), Producer.id).limit(limit)))
 
 
-def product_page(text: str, page: int, per_page: int):
-    """Active products matching the words (all of them), newest first."""
-    from marketplace.producers.models import Product, ProductPhoto
-    from marketplace.search import like_pattern, normalize_text
+# --- One product -------------------------------------------------------------------
 
-    query = (select(Product).where(Product.active.is_(True))
-             .options(joinedload(Product.producer), joinedload(Product.category),
-                      selectinload(Product.photos).joinedload(ProductPhoto.image))
-             .order_by(Product.created_at.desc(), Product.id.desc()))
-    for word in normalize_text(text).split()[:8]:
-        query = query.where(Product.search_text.like(like_pattern(word), escape="\\"))
-    return db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)
+@dataclass
+class DayAvailability:
+    """What is left of a product for one upcoming market day, and whether it can be ordered."""
+
+    day: MarketDay
+    left_milli: int
+    price_minor: int
+    orderable: bool
+
+
+def listed_product(product_id: int) -> Product | None:
+    """An active product of an approved vendor, with producer, category and photos; else None."""
+    return db.session.scalar(
+        select(Product)
+        .where(Product.id == product_id, Product.active.is_(True), _approved_vendor(Product.producer_id))
+        .options(joinedload(Product.producer).joinedload(Producer.photo), joinedload(Product.category),
+                 _with_photos()))
+
+
+def product_availability(product: Product, limit: int = 12) -> list[DayAvailability]:
+    """The upcoming market days where the product is offered, with what is left on each."""
+    now = utcnow()
+    days = list(db.session.scalars(
+        select(MarketDay).join(MarketDay.market)
+        .where(Market.active.is_(True), _upcoming_day(now),
+               _approved_vendor(product.producer_id, market_id=MarketDay.market_id))
+        .options(contains_eager(MarketDay.market).lazyload(Market.organizers))
+        .order_by(MarketDay.opens_at, MarketDay.id).limit(limit)))
+    result = []
+    if product.stock_mode == StockMode.INVENTORY:
+        left = product.inventory_milli - product.inventory_reserved_milli
+        for day in days:
+            result.append(DayAvailability(day, left, product.price_minor, _is_open(day, now) and left > 0))
+        return result
+    offers = {offer.market_day_id: offer for offer in db.session.scalars(
+        select(Offer).where(Offer.product_id == product.id, Offer.market_day_id.in_([d.id for d in days])))} \
+        if days else {}
+    for day in days:
+        offer = offers.get(day.id)
+        if offer is None or offer.quantity_milli <= 0:
+            continue
+        left = offer.available_milli
+        price = offer.price_minor if offer.price_minor is not None else product.price_minor
+        result.append(DayAvailability(day, left, price, _is_open(day, now) and left > 0))
+    return result
+
+
+def _is_open(day: MarketDay, now: datetime) -> bool:
+    return day.status == MarketDayStatus.SCHEDULED and day.ordering_opens_at <= now < day.cutoff_at
+
+
+# --- One producer ------------------------------------------------------------------
+
+def listed_producer(slug: str) -> Producer | None:
+    """A producer who is an approved vendor of an active market, with photo; else None."""
+    return db.session.scalar(
+        select(Producer).where(Producer.slug == slug, _approved_vendor(Producer.id))
+        .options(joinedload(Producer.photo)))
+
+
+def producer_products(producer: Producer, page: int, per_page: int):
+    query = (select(Product).where(Product.producer_id == producer.id, Product.active.is_(True))
+             .options(joinedload(Product.category), _with_photos())
+             .order_by(Product.name, Product.id))
+    return db.paginate(query, page=page, per_page=per_page, max_per_page=per_page, error_out=False, count=True)
+
+
+def producer_markets(producer: Producer) -> list[Vendor]:
+    """Where the producer sells: approved vendor rows of active markets, with the market."""
+    return list(db.session.scalars(
+        select(Vendor).join(Vendor.market)
+        .where(Vendor.producer_id == producer.id, Vendor.status == VendorStatus.APPROVED,
+               Market.active.is_(True))
+        .options(contains_eager(Vendor.market).lazyload(Market.organizers)).order_by(Market.name)))
+
+
+# --- Markets -----------------------------------------------------------------------
+
+def market_by_slug(slug: str) -> Market | None:
+    return db.session.scalar(select(Market).where(Market.slug == slug, Market.active.is_(True))
+                             .options(joinedload(Market.photo), _NO_ORGANIZERS))
+
+
+def next_day_per_market(markets: list[Market]) -> dict[int, MarketDay]:
+    """The next upcoming market day of each market (one query)."""
+    if not markets:
+        return {}
+    now = utcnow()
+    first = (select(MarketDay.market_id, func.min(MarketDay.opens_at).label("opens_at"))
+             .where(MarketDay.market_id.in_([m.id for m in markets]), _upcoming_day(now))
+             .group_by(MarketDay.market_id).subquery())
+    rows = db.session.scalars(
+        select(MarketDay).join(first, and_(first.c.market_id == MarketDay.market_id,
+                                           first.c.opens_at == MarketDay.opens_at))
+        .where(_upcoming_day(now)))
+    return {day.market_id: day for day in rows}
+
+
+def market_vendors(market: Market) -> list[Producer]:
+    """The approved producers who attend the market, by name."""
+    return list(db.session.scalars(
+        select(Producer).join(Vendor, Vendor.producer_id == Producer.id)
+        .where(Vendor.market_id == market.id, Vendor.status == VendorStatus.APPROVED)
+        .options(joinedload(Producer.photo)).order_by(Producer.name, Producer.id)))
+
+
+@dataclass
+class DayOffering:
+    """Some of what is offered on one market day, and how many products in all."""
+
+    day: MarketDay
+    products: list
+    total: int
+
+
+def market_day_offerings(market: Market, days: list[MarketDay], cap: int = 8) -> list[DayOffering]:
+    """For each day, the first `cap` products offered (by name) and the full count.
+
+    Harvest offers differ per day; standing stock of the market's approved vendors is
+    offered every day. Four queries whatever the number of days: harvest rows capped per
+    day with a window function, harvest counts, standing stock (capped) and its count.
+    """
+    if not days:
+        return []
+    day_ids = [d.id for d in days]
+    approved = _approved_vendor(Product.producer_id, market_id=market.id)
+    harvest_where = [Offer.market_day_id.in_(day_ids), Offer.quantity_milli > 0, Product.active.is_(True),
+                     Product.stock_mode == StockMode.PER_MARKET_DAY, approved]
+    ranked = (select(Offer.id.label("offer_id"), Offer.market_day_id.label("day_id"),
+                     func.row_number().over(partition_by=Offer.market_day_id,
+                                            order_by=(Product.name, Product.id)).label("rank"))
+              .join(Product, Product.id == Offer.product_id).where(*harvest_where).subquery())
+    harvest = defaultdict(list)
+    for offer in db.session.scalars(
+            select(Offer).join(ranked, ranked.c.offer_id == Offer.id).where(ranked.c.rank <= cap)
+            .options(joinedload(Offer.product).joinedload(Product.producer),
+                     joinedload(Offer.product).selectinload(Product.photos).joinedload(ProductPhoto.image))
+            .order_by(ranked.c.day_id, ranked.c.rank)):
+        harvest[offer.market_day_id].append((offer.product, offer.price_minor))
+    harvest_counts = dict(db.session.execute(
+        select(Offer.market_day_id, func.count(Offer.id)).join(Product, Product.id == Offer.product_id)
+        .where(*harvest_where).group_by(Offer.market_day_id)).all())
+    standing_where = [Product.active.is_(True), Product.stock_mode == StockMode.INVENTORY, approved]
+    standing = list(db.session.scalars(
+        select(Product).where(*standing_where)
+        .options(joinedload(Product.producer), _with_photos())
+        .order_by(Product.name, Product.id).limit(cap)))
+    standing_count = db.session.scalar(select(func.count(Product.id)).where(*standing_where)) or 0
+    result = []
+    for day in days:
+        shown = harvest[day.id] + [(p, None) for p in standing]
+        result.append(DayOffering(day, shown[:cap], harvest_counts.get(day.id, 0) + standing_count))
+    return result

@@ -1,33 +1,82 @@
-"""The customer side: home, products, markets (read-only)."""
-from flask import Blueprint, render_template
+"""The customer side: home, product list and page, producer and market pages (read-only)."""
+from flask import Blueprint, abort, current_app, render_template, request
 
 from marketplace.catalog import queries
+from marketplace.catalog.filters import (KIND_LABELS, KIND_SINGULAR, MAX_ID, SORTS, ProductFilters, clean_text, describe,
+                                         market_day_label, parse_int)
+from marketplace.db import utcnow
+from marketplace.trust.models import CertificationScheme
 
 bp = Blueprint("catalog", __name__)
+
+
+def _page_arg() -> int:
+    return min(parse_int(request.args.get("page"), 1, 10**12) or 1, 1000)
 
 
 @bp.route("/")
 def home():
     return render_template(
         "catalog/home.html",
-        market_days=queries.upcoming_market_days(),
-        markets=queries.active_markets(),
+        market_days=queries.upcoming_market_days(limit=6),
         categories=queries.top_categories(),
         producers=queries.featured_producers(),
     )
 
 
-@bp.route("/markets")
-def markets():
-    return render_template("catalog/markets.html", markets=queries.active_markets(),
-                           market_days=queries.upcoming_market_days(limit=30))
-
-
 @bp.route("/products")
 def products():
-    from flask import current_app, request
+    filters = ProductFilters.from_args(request.args)
+    page = queries.product_page(filters, current_app.config["PAGE_SIZE"])
+    categories, markets = queries.all_categories(), queries.active_markets()
+    market_days = queries.upcoming_market_days(limit=30)
+    return render_template(
+        "catalog/products.html", filters=filters, page=page, sorts=SORTS, kinds=KIND_LABELS,
+        badge_schemes=[s.value for s in CertificationScheme], day_label=market_day_label,
+        categories=categories, markets=markets, market_days=market_days,
+        labels=describe(filters, categories, markets, market_days),
+    )
 
-    page_number = request.args.get("page", 1, type=int) or 1
-    q = request.args.get("q", "")[:200]
-    page = queries.product_page(q, max(page_number, 1), current_app.config["PAGE_SIZE"])
-    return render_template("catalog/products.html", page=page, q=q)
+
+@bp.route("/products/<int:product_id>")
+def product(product_id: int):
+    item = queries.listed_product(product_id) if product_id <= MAX_ID else None
+    if item is None:
+        abort(404)
+    return render_template(
+        "catalog/product.html", product=item, availability=queries.product_availability(item),
+        badges=queries.active_badges([item.producer_id])[item.producer_id], now=utcnow(),
+    )
+
+
+@bp.route("/producers/<slug>")
+def producer(slug: str):
+    item = queries.listed_producer(clean_text(slug, 140))
+    if item is None:
+        abort(404)
+    return render_template(
+        "catalog/producer.html", producer=item, kind_label=KIND_SINGULAR.get(item.kind.value, ""),
+        badges=queries.active_badges([item.id])[item.id],
+        products=queries.producer_products(item, _page_arg(), current_app.config["PAGE_SIZE"]),
+        vendors=queries.producer_markets(item),
+    )
+
+
+@bp.route("/markets")
+def markets():
+    items = queries.active_markets()
+    return render_template("catalog/markets.html", markets=items,
+                           next_days=queries.next_day_per_market(items))
+
+
+@bp.route("/markets/<slug>")
+def market(slug: str):
+    item = queries.market_by_slug(clean_text(slug, 140))
+    if item is None:
+        abort(404)
+    days = queries.upcoming_market_days(limit=4, market_id=item.id)
+    producers = queries.market_vendors(item)
+    return render_template(
+        "catalog/market.html", market=item, offerings=queries.market_day_offerings(item, days),
+        producers=producers, badges=queries.active_badges(p.id for p in producers),
+    )
