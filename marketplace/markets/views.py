@@ -1,15 +1,438 @@
-"""The organizer's side of markets."""
-from flask import Blueprint, render_template
-from flask_login import current_user
+"""The organizer's side of markets: settings, organizers, schedules, days, slots, vendors."""
+from __future__ import annotations
 
-from marketplace.accounts.decorators import role_required
-from marketplace.accounts.models import Role
-from marketplace.markets import services
+from functools import wraps
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from marketplace.accounts.forms import EmptyForm
+from marketplace.accounts.models import Role, User
+from marketplace.errors_domain import DomainError
+from marketplace.extensions import db
+from marketplace.markets import forms, queries, services
+from marketplace.markets.models import Market, MarketDay, MarketSchedule, PickupSlot, Vendor, VendorStatus
 
 bp = Blueprint("markets", __name__, url_prefix="/organize")
 
 
+def organizer_required(view):
+    """Organizers and admins only; anyone else gets 404 (the page is not revealed)."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        if not (current_user.has_role(Role.ORGANIZER) or current_user.has_role(Role.ADMIN)):
+            abort(404)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _managed(market: Market) -> Market:
+    if not services.can_manage(current_user, market):
+        abort(404)
+    return market
+
+
+def _market_or_404(market_id: int) -> Market:
+    return _managed(db.get_or_404(Market, market_id))
+
+
+def _day_or_404(day_id: int) -> MarketDay:
+    market_day = queries.market_day_with_market(day_id)
+    if market_day is None:
+        abort(404)
+    _managed(market_day.market)
+    return market_day
+
+
+def _show_error(form, exc: DomainError) -> None:
+    """A service's refusal beside the field it is about, else at the top of the page."""
+    name = getattr(exc, "field", None)
+    if form is not None and name and name in form._fields:
+        form[name].errors = list(form[name].errors) + [exc.message]
+    else:
+        flash(exc.message, "error")
+
+
+def _report_schedule(result: services.ScheduleResult) -> None:
+    flash(_("Schedule saved: %(created)s days added, %(updated)s changed, %(removed)s removed.",
+            created=len(result.created), updated=len(result.updated), removed=len(result.removed)), "success")
+    if result.kept_with_orders:
+        flash(_("These days already have orders and were kept as they were: %(dates)s.",
+                dates=", ".join(d.isoformat() for d in result.kept_with_orders)), "info")
+
+
+# --- Markets ----------------------------------------------------------------------
+
 @bp.route("/")
-@role_required(Role.ORGANIZER)
+@organizer_required
 def organizer_home():
     return render_template("markets/organizer_home.html", markets=services.markets_of(current_user))
+
+
+@bp.route("/markets/new", methods=["GET", "POST"])
+@organizer_required
+def new_market():
+    form = forms.MarketForm()
+    if form.validate_on_submit():
+        try:
+            market = services.create_market(current_user, form.market_data(), photo=form.photo_stream())
+        except DomainError as exc:
+            _show_error(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Market created. Now give it a schedule."), "success")
+            return redirect(url_for("markets.market", market_id=market.id))
+    return render_template("markets/market_form.html", form=form, market=None)
+
+
+@bp.route("/markets/<int:market_id>")
+@organizer_required
+def market(market_id: int):
+    market = _market_or_404(market_id)
+    page = queries.upcoming_days(market.id, page=request.args.get("page", 1, type=int) or 1)
+    return render_template("markets/market.html", market=market, page=page,
+                           order_counts=queries.order_counts([d.id for d in page.items]),
+                           schedules=queries.schedules(market.id), vendor_counts=queries.vendor_counts(market.id),
+                           describe_rule=services.choice_from_rule, weekdays=dict(forms.WEEKDAYS),
+                           positions=dict(forms.POSITIONS), VendorStatus=VendorStatus,
+                           public_url=url_for("catalog.market", slug=market.slug)
+                           if "catalog.market" in current_app.view_functions else None)
+
+
+@bp.route("/markets/<int:market_id>/edit", methods=["GET", "POST"])
+@organizer_required
+def edit_market(market_id: int):
+    market = _market_or_404(market_id)
+    form = forms.MarketForm(obj=market)
+    if request.method == "GET":
+        form.commission.data = services.bp_to_percent(market.commission_bp)
+    if form.validate_on_submit():
+        try:
+            services.update_market(current_user, market, form.market_data(), photo=form.photo_stream())
+        except DomainError as exc:
+            db.session.rollback()
+            _show_error(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Market saved."), "success")
+            return redirect(url_for("markets.market", market_id=market.id))
+    return render_template("markets/market_form.html", form=form, market=market)
+
+
+# --- Organizers -------------------------------------------------------------------
+
+@bp.route("/markets/<int:market_id>/organizers", methods=["GET", "POST"])
+@organizer_required
+def organizers(market_id: int):
+    market = _market_or_404(market_id)
+    form = forms.OrganizerForm()
+    if form.validate_on_submit():
+        try:
+            user = services.add_organizer(current_user, market, form.email.data)
+        except DomainError as exc:
+            _show_error(form, exc)
+        else:
+            db.session.commit()
+            flash(_("%(name)s now organises this market.", name=user.name), "success")
+            return redirect(url_for("markets.organizers", market_id=market.id))
+    return render_template("markets/organizers.html", market=market, form=form, remove_form=EmptyForm())
+
+
+@bp.route("/markets/<int:market_id>/organizers/<int:user_id>/remove", methods=["POST"])
+@organizer_required
+def remove_organizer(market_id: int, user_id: int):
+    market = _market_or_404(market_id)
+    user = db.get_or_404(User, user_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            services.remove_organizer(current_user, market, user)
+        except DomainError as exc:
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(_("%(name)s no longer organises this market.", name=user.name), "success")
+    if user.id == current_user.id and not services.can_manage(current_user, market):
+        return redirect(url_for("markets.organizer_home"))
+    return redirect(url_for("markets.organizers", market_id=market.id))
+
+
+# --- Schedules and days --------------------------------------------------------------
+
+@bp.route("/markets/<int:market_id>/schedules/new", methods=["GET", "POST"])
+@organizer_required
+def new_schedule(market_id: int):
+    market = _market_or_404(market_id)
+    form = forms.ScheduleForm()
+    if form.validate_on_submit():
+        try:
+            result = services.create_schedule(
+                current_user, market, form.rule(), form.opens_local.data, form.closes_local.data,
+                weeks_ahead=form.weeks_ahead.data, slot_minutes=form.slot_minutes.data,
+                slot_capacity=form.slot_capacity.data)
+        except DomainError as exc:
+            db.session.rollback()
+            _show_error(form, exc)
+        else:
+            db.session.commit()
+            _report_schedule(result)
+            return redirect(url_for("markets.market", market_id=market.id))
+    return render_template("markets/schedule_form.html", form=form, market=market, schedule=None)
+
+
+def _schedule_or_404(schedule_id: int) -> MarketSchedule:
+    schedule = db.get_or_404(MarketSchedule, schedule_id)
+    _managed(schedule.market)
+    return schedule
+
+
+@bp.route("/schedules/<int:schedule_id>/edit", methods=["GET", "POST"])
+@organizer_required
+def edit_schedule(schedule_id: int):
+    schedule = _schedule_or_404(schedule_id)
+    form = forms.ScheduleForm(obj=schedule)
+    if request.method == "GET":
+        choice = services.choice_from_rule(schedule.rrule)
+        form.kind.data, form.weekday.data = choice["kind"], choice["weekday"]
+        form.position.data, form.raw.data = str(choice["position"]), choice["raw"]
+    if form.validate_on_submit():
+        try:
+            result = services.update_schedule(
+                current_user, schedule, form.rule(), form.opens_local.data, form.closes_local.data,
+                weeks_ahead=form.weeks_ahead.data, slot_minutes=form.slot_minutes.data,
+                slot_capacity=form.slot_capacity.data)
+        except DomainError as exc:
+            db.session.rollback()
+            _show_error(form, exc)
+        else:
+            db.session.commit()
+            _report_schedule(result)
+            return redirect(url_for("markets.market", market_id=schedule.market_id))
+    return render_template("markets/schedule_form.html", form=form, market=schedule.market, schedule=schedule)
+
+
+@bp.route("/schedules/<int:schedule_id>/extend", methods=["POST"])
+@organizer_required
+def extend_schedule(schedule_id: int):
+    schedule = _schedule_or_404(schedule_id)
+    if EmptyForm().validate_on_submit():
+        result = services.extend_schedule(current_user, schedule)
+        db.session.commit()
+        _report_schedule(result)
+    return redirect(url_for("markets.market", market_id=schedule.market_id))
+
+
+@bp.route("/markets/<int:market_id>/days/new", methods=["GET", "POST"])
+@organizer_required
+def new_day(market_id: int):
+    market = _market_or_404(market_id)
+    form = forms.OneOffDayForm()
+    if form.validate_on_submit():
+        try:
+            market_day = services.create_one_off_day(
+                current_user, market, form.date.data, form.opens_local.data, form.closes_local.data,
+                title=form.title.data or "", slot_minutes=form.slot_minutes.data,
+                slot_capacity=form.slot_capacity.data)
+        except DomainError as exc:
+            _show_error(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Market day added."), "success")
+            return redirect(url_for("markets.day", day_id=market_day.id))
+    return render_template("markets/day_new.html", form=form, market=market)
+
+
+def _day_forms(market_day: MarketDay, form=None):
+    tz = ZoneInfo(market_day.market.timezone)
+    if form is None:
+        form = forms.MarketDayForm(formdata=None)
+        form.title.data = market_day.title
+        form.opens_local.data = market_day.opens_at.astimezone(tz).time()
+        form.closes_local.data = market_day.closes_at.astimezone(tz).time()
+        form.ordering_opens_local.data = market_day.ordering_opens_at.astimezone(tz).replace(tzinfo=None)
+        form.cutoff_local.data = market_day.cutoff_at.astimezone(tz).replace(tzinfo=None)
+    slots = market_day.slots
+    slot_form = forms.SlotTemplateForm(formdata=None)
+    if slots:
+        slot_form.start_local.data = slots[0].starts_at.astimezone(tz).time()
+        slot_form.end_local.data = slots[-1].ends_at.astimezone(tz).time()
+    else:
+        slot_form.start_local.data = form.opens_local.data
+        slot_form.end_local.data = form.closes_local.data
+    return dict(form=form, slot_form=slot_form, cancel_form=forms.CancelDayForm(formdata=None),
+                slots=slots, market=market_day.market, market_day=market_day,
+                order_count=queries.order_counts([market_day.id]).get(market_day.id, 0),
+                ordering_state=services.ordering_state(market_day), csrf_form=EmptyForm())
+
+
+@bp.route("/days/<int:day_id>", methods=["GET", "POST"])
+@organizer_required
+def day(day_id: int):
+    market_day = _day_or_404(day_id)
+    if request.method == "POST":
+        form = forms.MarketDayForm()
+        if form.validate_on_submit():
+            try:
+                services.update_market_day(current_user, market_day, opens_local=form.opens_local.data,
+                                           closes_local=form.closes_local.data,
+                                           ordering_opens_local=form.ordering_opens_local.data,
+                                           cutoff_local=form.cutoff_local.data, title=form.title.data or "")
+            except DomainError as exc:
+                db.session.rollback()
+                _show_error(form, exc)
+            else:
+                db.session.commit()
+                flash(_("Market day saved."), "success")
+                return redirect(url_for("markets.day", day_id=market_day.id))
+        return render_template("markets/day.html", **_day_forms(market_day, form)), 400
+    return render_template("markets/day.html", **_day_forms(market_day))
+
+
+@bp.route("/days/<int:day_id>/cancel", methods=["POST"])
+@organizer_required
+def cancel_day(day_id: int):
+    market_day = _day_or_404(day_id)
+    form = forms.CancelDayForm()
+    if form.validate_on_submit():
+        try:
+            services.cancel_market_day(current_user, market_day, form.reason.data)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(_("The market day is cancelled; producers and customers are being told."), "success")
+    else:
+        flash(_("Tell people why the market day is cancelled."), "error")
+    return redirect(url_for("markets.day", day_id=day_id))
+
+
+@bp.route("/days/<int:day_id>/slots", methods=["POST"])
+@organizer_required
+def generate_slots(day_id: int):
+    market_day = _day_or_404(day_id)
+    form = forms.SlotTemplateForm()
+    if form.validate_on_submit():
+        try:
+            created = services.generate_slots(current_user, market_day, form.start_local.data, form.end_local.data,
+                                              form.slot_minutes.data, form.capacity.data)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(_("%(n)s pickup slots created.", n=len(created)), "success")
+    else:
+        flash(_("Check the slot times, length and capacity."), "error")
+    return redirect(url_for("markets.day", day_id=day_id))
+
+
+def _slot_or_404(slot_id: int) -> PickupSlot:
+    slot = db.get_or_404(PickupSlot, slot_id)
+    _managed(slot.market_day.market)
+    return slot
+
+
+@bp.route("/slots/<int:slot_id>", methods=["POST"])
+@organizer_required
+def slot_capacity(slot_id: int):
+    slot = _slot_or_404(slot_id)
+    day_id = slot.market_day_id
+    form = forms.SlotCapacityForm()
+    if form.validate_on_submit():
+        try:
+            services.set_slot_capacity(current_user, slot, form.capacity.data)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Slot capacity saved."), "success")
+    else:
+        flash(_("Enter a capacity between 0 and %(n)s.", n=services.MAX_SLOT_CAPACITY), "error")
+    return redirect(url_for("markets.day", day_id=day_id))
+
+
+@bp.route("/slots/<int:slot_id>/delete", methods=["POST"])
+@organizer_required
+def delete_slot(slot_id: int):
+    slot = _slot_or_404(slot_id)
+    day_id = slot.market_day_id
+    if EmptyForm().validate_on_submit():
+        try:
+            services.delete_slot(current_user, slot)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Slot removed."), "success")
+    return redirect(url_for("markets.day", day_id=day_id))
+
+
+# --- Vendors ----------------------------------------------------------------------
+
+@bp.route("/markets/<int:market_id>/vendors")
+@organizer_required
+def vendors(market_id: int):
+    market = _market_or_404(market_id)
+    status_arg = request.args.get("status", "")
+    try:
+        status = VendorStatus(status_arg) if status_arg else None
+    except ValueError:
+        abort(400)
+    page = queries.vendors_page(market.id, status, request.args.get("page", 1, type=int) or 1)
+    return render_template("markets/vendors.html", market=market, page=page, status=status_arg,
+                           filters=forms.VENDOR_FILTERS, counts=queries.vendor_counts(market.id),
+                           status_label=services.vendor_status_label, transitions=services.VENDOR_TRANSITIONS,
+                           VendorStatus=VendorStatus)
+
+
+def _vendor_or_404(vendor_id: int) -> Vendor:
+    vendor = db.get_or_404(Vendor, vendor_id)
+    _managed(vendor.market)
+    return vendor
+
+
+def _back_to_vendors(vendor: Vendor):
+    status = request.form.get("return_status", "")
+    return redirect(url_for("markets.vendors", market_id=vendor.market_id,
+                            status=status if status in {s.value for s in VendorStatus} else None))
+
+
+@bp.route("/vendors/<int:vendor_id>/decide", methods=["POST"])
+@organizer_required
+def decide_vendor(vendor_id: int):
+    vendor = _vendor_or_404(vendor_id)
+    form = forms.VendorDecisionForm()
+    if form.validate_on_submit():
+        try:
+            services.decide_vendor(current_user, vendor, form.action.data, reason=form.reason.data or "",
+                                   stall=form.stall.data if form.stall.raw_data else None)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(_("%(producer)s: %(message)s", producer=vendor.producer.name, message=exc.message), "error")
+        else:
+            db.session.commit()
+            flash(_("%(producer)s is now %(status)s; we emailed them.", producer=vendor.producer.name,
+                    status=services.vendor_status_label(vendor.status)), "success")
+    else:
+        abort(400)
+    return _back_to_vendors(vendor)
+
+
+@bp.route("/vendors/<int:vendor_id>/stall", methods=["POST"])
+@organizer_required
+def vendor_stall(vendor_id: int):
+    vendor = _vendor_or_404(vendor_id)
+    form = forms.StallForm()
+    if not form.validate_on_submit():
+        abort(400)
+    services.set_stall(current_user, vendor, form.stall.data or "")
+    db.session.commit()
+    flash(_("Stall of %(producer)s saved.", producer=vendor.producer.name), "success")
+    return _back_to_vendors(vendor)

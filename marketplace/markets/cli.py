@@ -1,0 +1,46 @@
+"""`flask cancel-market-day` and `flask extend-schedules`."""
+import click
+from flask.cli import with_appcontext
+
+
+@click.command("cancel-market-day")
+@click.argument("market_day_id", type=int)
+@click.option("--reason", required=True, help="Told to producers and customers.")
+@with_appcontext
+def cancel_market_day_command(market_day_id: int, reason: str) -> None:
+    """Cancel a market day (or finish a cancellation that stopped half way)."""
+    from marketplace.errors_domain import DomainError
+    from marketplace.extensions import db
+    from marketplace.markets.models import MarketDay
+    from marketplace.markets.services import cancel_market_day
+
+    market_day = db.session.get(MarketDay, market_day_id)
+    if market_day is None:
+        raise click.ClickException(f"No market day {market_day_id}.")
+    try:
+        cancel_market_day(None, market_day, reason)
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+    db.session.commit()
+    click.echo(f"Market day {market_day.id} ({market_day.date}) of {market_day.market.name} is cancelled.")
+
+
+@click.command("extend-schedules")
+@with_appcontext
+def extend_schedules_command() -> None:
+    """Add market days so every active schedule reaches its weeks-ahead horizon (run daily)."""
+    from sqlalchemy import select
+
+    from marketplace.extensions import db
+    from marketplace.markets.models import MarketSchedule
+    from marketplace.markets.services import extend_schedule
+
+    total = 0
+    for schedule in db.session.scalars(select(MarketSchedule).where(MarketSchedule.active.is_(True))):
+        total += len(extend_schedule(None, schedule).created)
+    db.session.commit()
+    click.echo(f"{total} market day(s) added.")
+
+
+commands = [cancel_market_day_command, extend_schedules_command]

@@ -1,0 +1,63 @@
+"""Read-only queries for the organizer's pages."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from marketplace.db import utcnow
+from marketplace.extensions import db
+from marketplace.markets.models import MarketDay, MarketSchedule, PickupSlot, Vendor, VendorStatus
+
+
+def upcoming_days(market_id: int, now: datetime | None = None, page: int = 1, per_page: int = 20) -> Pagination:
+    """The market's days that have not closed yet, soonest first."""
+    query = (select(MarketDay).where(MarketDay.market_id == market_id, MarketDay.closes_at > (now or utcnow()))
+             .order_by(MarketDay.date))
+    return db.paginate(query, page=max(page, 1), per_page=per_page, error_out=False)
+
+
+def schedules(market_id: int) -> list[MarketSchedule]:
+    return list(db.session.scalars(select(MarketSchedule).where(MarketSchedule.market_id == market_id)
+                                   .order_by(MarketSchedule.id)))
+
+
+def order_counts(day_ids: list[int]) -> dict[int, int]:
+    """Orders per market day (any state), for these days, in one query."""
+    from marketplace.orders.models import Order
+
+    if not day_ids:
+        return {}
+    rows = db.session.execute(select(Order.market_day_id, func.count(Order.id))
+                              .where(Order.market_day_id.in_(day_ids)).group_by(Order.market_day_id))
+    return dict(rows.all())
+
+
+def day_slots(market_day_id: int) -> list[PickupSlot]:
+    return list(db.session.scalars(select(PickupSlot).where(PickupSlot.market_day_id == market_day_id)
+                                   .order_by(PickupSlot.starts_at)))
+
+
+def vendor_counts(market_id: int) -> dict[VendorStatus, int]:
+    rows = db.session.execute(select(Vendor.status, func.count(Vendor.id)).where(Vendor.market_id == market_id)
+                              .group_by(Vendor.status))
+    return dict(rows.all())
+
+
+def vendors_page(market_id: int, status: VendorStatus | None, page: int, per_page: int = 30) -> Pagination:
+    """The market's vendors (optionally of one status), applications first, with their producers."""
+    from marketplace.producers.models import Producer
+
+    query = (select(Vendor).where(Vendor.market_id == market_id)
+             .options(joinedload(Vendor.producer).joinedload(Producer.user))
+             .order_by(Vendor.created_at.desc(), Vendor.id.desc()))
+    if status is not None:
+        query = query.where(Vendor.status == status)
+    return db.paginate(query, page=max(page, 1), per_page=per_page, error_out=False)
+
+
+def market_day_with_market(day_id: int) -> MarketDay | None:
+    return db.session.scalar(select(MarketDay).where(MarketDay.id == day_id)
+                             .options(joinedload(MarketDay.market), selectinload(MarketDay.slots)))
