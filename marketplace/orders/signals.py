@@ -14,3 +14,7 @@ order_cancelled = _signals.signal("order-cancelled")
 order_handing_over = _signals.signal("order-handing-over")
 #: sender=Order marked no-show; the card authorisation is released.
 order_no_show = _signals.signal("order-no-show")
+#: sender=MarketDay, customer=User | None; a receiver returns a
+#: `marketplace.orders.services.PaymentChoice` (offered, or with the reason it is not) or
+#: None. Payments answers with the card here, so checkout never imports payments.
+payment_methods_requested = _signals.signal("payment-methods-requested")

@@ -1,0 +1,218 @@
+"""Read-only questions about baskets, orders and pick lists."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from marketplace.db import utcnow
+from marketplace.extensions import db
+from marketplace.markets.models import Market, MarketDay, MarketDayStatus, PickupSlot, Vendor, VendorStatus
+from marketplace.orders.models import LineStatus, Order, OrderLine, OrderStatus
+from marketplace.producers.models import Offer, Product, StockMode
+from marketplace.units import format_quantity, line_total_minor
+
+#: States in which an order still holds stock and may change.
+OPEN_STATES = (OrderStatus.PENDING_PAYMENT, OrderStatus.CONFIRMED, OrderStatus.READY)
+#: Orders a producer must prepare (a card order waiting for payment is not one yet).
+PICK_STATES = (OrderStatus.CONFIRMED, OrderStatus.READY, OrderStatus.PICKED_UP)
+
+
+try:  # the markets feature owns this rule; until it lands the same rule lives here
+    from marketplace.markets.services import is_ordering_open
+except ImportError:
+    def is_ordering_open(market_day: MarketDay, now: datetime) -> bool:
+        """Orders are taken from ordering_opens_at until (not including) cutoff_at."""
+        return (market_day.status == MarketDayStatus.SCHEDULED and market_day.market.active
+                and market_day.ordering_opens_at <= now < market_day.cutoff_at)
+
+
+@dataclass
+class PricedLine:
+    """A basket item priced for one market day from the database."""
+
+    product: Product
+    offer: Offer | None
+    quantity_milli: int
+    unit_price_minor: int
+    available_milli: int
+
+    @property
+    def total_minor(self) -> int:
+        return line_total_minor(self.unit_price_minor, self.quantity_milli)
+
+
+@dataclass
+class PricedBasket:
+    market_day: MarketDay | None
+    lines: list[PricedLine] = field(default_factory=list)
+    #: product id -> why it cannot be ordered for this day (or how many are left).
+    problems: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def total_minor(self) -> int:
+        return sum(line.total_minor for line in self.lines)
+
+    @property
+    def currency(self) -> str:
+        return self.market_day.market.currency if self.market_day else ""
+
+    def by_producer(self):
+        groups: dict[int, list[PricedLine]] = {}
+        for line in self.lines:
+            groups.setdefault(line.product.producer_id, []).append(line)
+        return [(lines[0].product.producer, lines) for lines in groups.values()]
+
+
+def market_day_for_basket(market_day_id: int | None) -> MarketDay | None:
+    if market_day_id is None:
+        return None
+    return db.session.scalar(select(MarketDay).where(MarketDay.id == market_day_id)
+                             .options(joinedload(MarketDay.market)))
+
+
+def availability(market_day: MarketDay, product_ids) -> dict[int, tuple[Product, Offer | None, int, int] | str]:
+    """For each product: (product, offer, unit price, available milli) on that day, or why it can't be ordered."""
+    ids = sorted({int(i) for i in product_ids})
+    if not ids:
+        return {}
+    products = {p.id: p for p in db.session.scalars(
+        select(Product).where(Product.id.in_(ids)).options(joinedload(Product.producer)))}
+    offers = {o.product_id: o for o in db.session.scalars(
+        select(Offer).where(Offer.market_day_id == market_day.id, Offer.product_id.in_(ids)))}
+    approved = set(db.session.scalars(select(Vendor.producer_id).where(
+        Vendor.market_id == market_day.market_id, Vendor.status == VendorStatus.APPROVED,
+        Vendor.producer_id.in_([p.producer_id for p in products.values()]))))
+    result: dict = {}
+    for product_id in ids:
+        product = products.get(product_id)
+        if product is None or not product.active:
+            result[product_id] = _("This product is no longer sold.")
+            continue
+        if product.currency != market_day.market.currency:
+            result[product_id] = _("%(name)s is priced in another currency than this market's.", name=product.name)
+            continue
+        offer = offers.get(product_id)
+        price = offer.price_minor if offer is not None and offer.price_minor is not None else product.price_minor
+        if product.stock_mode == StockMode.INVENTORY:
+            if offer is None and product.producer_id not in approved:
+                result[product_id] = _("%(name)s is not sold at this market day.", name=product.name)
+                continue
+            available = product.inventory_milli - product.inventory_reserved_milli
+        else:
+            if offer is None:
+                result[product_id] = _("%(name)s is not brought to this market day.", name=product.name)
+                continue
+            available = offer.quantity_milli - offer.reserved_milli
+        result[product_id] = (product, offer, price, available)
+    return result
+
+
+def price_basket(market_day: MarketDay | None, items: dict[int, int]) -> PricedBasket:
+    """Price the session basket (product id -> milli) for a day; what can't be had goes into problems."""
+    basket = PricedBasket(market_day)
+    if market_day is None or not items:
+        return basket
+    for product_id, found in availability(market_day, items).items():
+        if isinstance(found, str):
+            basket.problems[product_id] = found
+            continue
+        product, offer, price, available = found
+        quantity = items[product_id]
+        if available < quantity:
+            basket.problems[product_id] = short_message(product, available)
+        basket.lines.append(PricedLine(product, offer, quantity, price, available))
+    basket.lines.sort(key=lambda line: (line.product.producer.name, line.product.name))
+    return basket
+
+
+def short_message(product: Product, available_milli: int) -> str:
+    if available_milli <= 0:
+        return _("%(name)s is sold out for this day.", name=product.name)
+    return _("Only %(left)s of %(name)s left.", left=format_quantity(available_milli, product.unit),
+             name=product.name)
+
+
+def open_days_of_market(market_id: int, now: datetime | None = None) -> list[MarketDay]:
+    """Market days of this market that take orders now, soonest first."""
+    now = now or utcnow()
+    days = db.session.scalars(
+        select(MarketDay).where(MarketDay.market_id == market_id, MarketDay.status == MarketDayStatus.SCHEDULED,
+                                MarketDay.ordering_opens_at <= now, MarketDay.cutoff_at > now)
+        .options(joinedload(MarketDay.market)).order_by(MarketDay.date).limit(12))
+    return [day for day in days if is_ordering_open(day, now)]
+
+
+def slots_with_places(market_day: MarketDay) -> list[PickupSlot]:
+    return list(db.session.scalars(select(PickupSlot).where(PickupSlot.market_day_id == market_day.id)
+                                   .order_by(PickupSlot.starts_at)))
+
+
+def order_for_customer(order_id: int, customer_id: int) -> Order | None:
+    """The order with its lines, day, market and slot, only if it is this customer's."""
+    return db.session.scalar(
+        select(Order).where(Order.id == order_id, Order.customer_id == customer_id)
+        .options(selectinload(Order.lines), joinedload(Order.market_day).joinedload(MarketDay.market),
+                 joinedload(Order.pickup_slot)))
+
+
+def orders_of_customer(customer_id: int, page: int, per_page: int):
+    query = (select(Order).where(Order.customer_id == customer_id)
+             .options(joinedload(Order.market_day).joinedload(MarketDay.market), joinedload(Order.pickup_slot))
+             .order_by(Order.created_at.desc(), Order.id.desc()))
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def producer_market_days(producer_id: int, now: datetime | None = None) -> list[tuple[MarketDay, int]]:
+    """Market days (recent and coming) with how many orders each holds for this producer."""
+    now = now or utcnow()
+    since = (now - timedelta(days=14)).date()
+    rows = db.session.execute(
+        select(MarketDay, func.count(func.distinct(Order.id)))
+        .join(Order, Order.market_day_id == MarketDay.id)
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .where(OrderLine.producer_id == producer_id, Order.status.in_(PICK_STATES), MarketDay.date >= since)
+        .group_by(MarketDay.id).order_by(MarketDay.date).options(joinedload(MarketDay.market)))
+    return [(day, count) for day, count in rows]
+
+
+@dataclass
+class PickList:
+    market_day: MarketDay
+    #: (order, its lines of this producer), by slot then code.
+    orders: list[tuple[Order, list[OrderLine]]]
+    #: (product name, unit, ordered milli, weighed milli or None, line count), by name.
+    products: list[tuple[str, str, int, int | None, int]]
+
+
+def pick_list(producer_id: int, market_day: MarketDay) -> PickList:
+    """The lines ordered from one producer for one market day, by order and by product."""
+    lines = db.session.scalars(
+        select(OrderLine).join(Order, Order.id == OrderLine.order_id)
+        .where(OrderLine.producer_id == producer_id, Order.market_day_id == market_day.id,
+               Order.status.in_(PICK_STATES), OrderLine.status != LineStatus.CANCELLED)
+        .options(joinedload(OrderLine.order).joinedload(Order.pickup_slot),
+                 joinedload(OrderLine.order).joinedload(Order.customer))
+        .order_by(OrderLine.id)).unique().all()
+    by_order: dict[int, tuple[Order, list[OrderLine]]] = {}
+    by_product: dict[int, list] = {}
+    for line in lines:
+        by_order.setdefault(line.order_id, (line.order, []))[1].append(line)
+        entry = by_product.setdefault(line.product_id, [line.product_name, line.unit, 0, None, 0])
+        if line.status == LineStatus.MISSING:
+            continue
+        entry[2] += line.quantity_milli
+        if line.actual_quantity_milli is not None:
+            entry[3] = (entry[3] or 0) + line.actual_quantity_milli
+        entry[4] += 1
+    orders = sorted(by_order.values(), key=lambda item: (item[0].pickup_slot.starts_at, item[0].pickup_code))
+    products = sorted((tuple(v) for v in by_product.values()), key=lambda row: row[0].lower())
+    return PickList(market_day, orders, products)
+
+
+def market_of_day(market_day_id: int) -> Market | None:
+    return db.session.scalar(select(Market).join(MarketDay, MarketDay.market_id == Market.id)
+                             .where(MarketDay.id == market_day_id))

@@ -1,0 +1,639 @@
+"""The order lifecycle: placing (reserving stock and a slot), paying, packing, weighing,
+handing over, cancelling, expiring, no-shows and reminders.
+
+Every transition is one function that moves the order with a conditional UPDATE on its
+current state, so two people (or two cron runs) doing the same thing at once do it once.
+Stock and the slot place are given back by `_release`, guarded by the one UPDATE that
+sets `Order.stock_released_at`; lines by the UPDATE that moves them to cancelled.
+Rows are always locked in the same order (order, offers by id, products by id, slot) so
+concurrent transactions never deadlock.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
+
+from marketplace.accounts.models import Role, User
+from marketplace.db import utcnow
+from marketplace.extensions import db
+from marketplace.markets.models import MarketDay, PickupSlot
+from marketplace.markets.signals import market_day_cancelled
+from marketplace.notifications.services import queue_email
+from marketplace.orders import queries
+from marketplace.orders.errors import (
+    EmptyBasket,
+    InvalidState,
+    NotAllowed,
+    OrderingClosed,
+    OutOfStock,
+    PaymentMethodUnavailable,
+    ProductUnavailable,
+    SlotUnavailable,
+)
+from marketplace.orders.models import LineStatus, Order, OrderLine, OrderStatus, PaymentMethod
+from marketplace.orders.queries import OPEN_STATES, is_ordering_open
+from marketplace.orders.reliability import cash_refusal_reason
+from marketplace.orders.signals import (
+    order_cancelled,
+    order_handing_over,
+    order_no_show,
+    order_placed,
+    payment_methods_requested,
+)
+from marketplace.producers.models import Offer, Producer, Product, StockMode
+from marketplace.units import line_total_minor
+
+#: No 0/O, 1/I/L: read aloud or typed from a phone without doubt.
+PICKUP_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+PICKUP_CODE_LENGTH = 6
+#: Totals live in 32-bit integer columns on PostgreSQL.
+MAX_TOTAL_MINOR = 2_000_000_000
+
+
+# --- Payment methods -------------------------------------------------------------------
+
+@dataclass
+class PaymentChoice:
+    """A payment method at checkout: offered, or not offered with the reason shown."""
+
+    method: PaymentMethod
+    label: str
+    reason: str | None = None
+
+    @property
+    def offered(self) -> bool:
+        return self.reason is None
+
+
+def available_payment_methods(market_day: MarketDay, customer: User | None) -> list[PaymentChoice]:
+    """Cash at pickup when the market takes it and the customer may use it, plus whatever
+    receivers of `payment_methods_requested` offer (payments adds the card there)."""
+    choices = []
+    if market_day.market.accepts_cash:
+        reason = cash_refusal_reason(customer.id) if customer is not None else None
+        choices.append(PaymentChoice(PaymentMethod.CASH, str(_l("Cash at pickup")), reason))
+    for _receiver, choice in payment_methods_requested.send(market_day, customer=customer):
+        if choice is not None:
+            choices.append(choice)
+    return choices
+
+
+# --- Placing an order ------------------------------------------------------------------
+
+def new_pickup_code() -> str:
+    return "".join(secrets.choice(PICKUP_CODE_ALPHABET) for _ in range(PICKUP_CODE_LENGTH))
+
+
+class _AlreadyPlaced(Exception):
+    def __init__(self, order_id: int):
+        self.order_id = order_id
+
+
+def place_order(customer: User, market_day_id: int, items: dict[int, int], *, slot_id: int,
+                payment_method: PaymentMethod, phone: str, idempotency_key: str,
+                now: datetime | None = None) -> Order:
+    """Reserve every item and a slot place in one go and create the order, or reserve nothing.
+
+    Prices come from the database. A second call with the same idempotency key returns the
+    order the first one placed.
+    """
+    now = now or utcnow()
+    existing = _order_by_key(idempotency_key)
+    if existing is not None:
+        return _same_customer(existing, customer)
+    market_day = queries.market_day_for_basket(market_day_id)
+    if market_day is None or not is_ordering_open(market_day, now):
+        raise OrderingClosed(_("This market day does not take orders now."))
+    items = {int(pid): int(qty) for pid, qty in items.items() if int(qty) > 0}
+    if not items:
+        raise EmptyBasket(_("Your basket is empty."))
+    choice = next((c for c in available_payment_methods(market_day, customer) if c.method == payment_method), None)
+    if choice is None or not choice.offered:
+        raise PaymentMethodUnavailable(choice.reason if choice else _("This payment method is not offered."))
+    slot = db.session.get(PickupSlot, slot_id)
+    if slot is None or slot.market_day_id != market_day.id:
+        raise SlotUnavailable(_("Choose one of this market day's pickup times."))
+
+    try:
+        with db.session.begin_nested():
+            order = _place(customer, market_day, items, slot, payment_method, phone, idempotency_key, now)
+    except _AlreadyPlaced as placed:
+        return _same_customer(db.session.get(Order, placed.order_id), customer)
+    order_placed.send(order)
+    if order.status == OrderStatus.CONFIRMED:
+        _email_confirmation(order)
+    return order
+
+
+def _place(customer, market_day, items, slot, payment_method, phone, key, now) -> Order:
+    found = queries.availability(market_day, items)
+    for product_id, value in found.items():
+        if isinstance(value, str):
+            raise ProductUnavailable(value, product_id=product_id)
+    lines = []
+    for product_id in sorted(items):
+        product, offer, price, _available = found[product_id]
+        quantity = items[product_id]
+        lines.append(OrderLine(
+            producer_id=product.producer_id, product_id=product.id, offer_id=offer.id if offer is not None and
+            product.stock_mode == StockMode.PER_MARKET_DAY else None, product_name=product.name,
+            unit=product.unit.value, sold_by_weight=product.sold_by_weight, quantity_milli=quantity,
+            unit_price_minor=price, line_total_minor=line_total_minor(price, quantity)))
+    subtotal = sum(line.line_total_minor for line in lines)
+    if subtotal > MAX_TOTAL_MINOR:
+        raise ProductUnavailable(_("That order is too large. Please order less."))
+    card = payment_method == PaymentMethod.CARD
+    order = Order(customer_id=customer.id, market_day_id=market_day.id, pickup_slot_id=slot.id,
+                  payment_method=payment_method,
+                  status=OrderStatus.PENDING_PAYMENT if card else OrderStatus.CONFIRMED,
+                  subtotal_minor=subtotal, total_minor=subtotal, currency=market_day.market.currency,
+                  phone=phone.strip(), idempotency_key=key, created_at=now,
+                  hold_until=now + timedelta(minutes=current_app.config["ORDER_HOLD_MINUTES"]) if card else None,
+                  confirmed_at=None if card else now)
+    _insert_with_unique_code(order)
+    # Offers by id, then standing inventory by product id, then the slot: one lock order for all.
+    for line in sorted((l for l in lines if l.offer_id), key=lambda l: l.offer_id):
+        _reserve_offer(line, found[line.product_id][0])
+    for line in sorted((l for l in lines if not l.offer_id), key=lambda l: l.product_id):
+        _reserve_inventory(line, found[line.product_id][0])
+    taken = db.session.execute(
+        update(PickupSlot).where(PickupSlot.id == slot.id, PickupSlot.reserved < PickupSlot.capacity)
+        .values(reserved=PickupSlot.reserved + 1).execution_options(synchronize_session=False))
+    if taken.rowcount != 1:
+        raise SlotUnavailable(_("That pickup time is full. Please choose another."), slot_id=slot.id)
+    for line in lines:
+        line.order_id = order.id
+        db.session.add(line)
+    db.session.flush()
+    db.session.expire(slot)
+    db.session.expire(order, ["lines"])
+    return order
+
+
+def _insert_with_unique_code(order: Order) -> None:
+    for _attempt in range(10):
+        order.pickup_code = new_pickup_code()
+        try:
+            with db.session.begin_nested():
+                db.session.add(order)
+                db.session.flush()
+            return
+        except IntegrityError:
+            # Either the same form was sent twice (the other request placed the order) or
+            # the code is taken on this day (draw again).
+            placed = _order_id_by_key(order.idempotency_key)
+            if placed is not None:
+                raise _AlreadyPlaced(placed) from None
+    raise RuntimeError("could not draw a free pickup code")
+
+
+def _reserve_offer(line: OrderLine, product: Product) -> None:
+    result = db.session.execute(
+        update(Offer).where(Offer.id == line.offer_id,
+                            Offer.quantity_milli - Offer.reserved_milli >= line.quantity_milli)
+        .values(reserved_milli=Offer.reserved_milli + line.quantity_milli)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        left = db.session.scalar(select(Offer.quantity_milli - Offer.reserved_milli).where(Offer.id == line.offer_id))
+        raise OutOfStock(queries.short_message(product, left or 0), product_id=product.id,
+                         available_milli=max(left or 0, 0))
+
+
+def _reserve_inventory(line: OrderLine, product: Product) -> None:
+    result = db.session.execute(
+        update(Product).where(Product.id == line.product_id,
+                              Product.inventory_milli - Product.inventory_reserved_milli >= line.quantity_milli)
+        .values(inventory_reserved_milli=Product.inventory_reserved_milli + line.quantity_milli)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        left = db.session.scalar(select(Product.inventory_milli - Product.inventory_reserved_milli)
+                                 .where(Product.id == line.product_id))
+        raise OutOfStock(queries.short_message(product, left or 0), product_id=product.id,
+                         available_milli=max(left or 0, 0))
+
+
+def order_by_key_for(key: str | None, customer: User) -> Order | None:
+    """The order this customer placed with this checkout form, if any."""
+    order = _order_by_key(key)
+    return order if order is not None and order.customer_id == customer.id else None
+
+
+def _order_by_key(key: str | None) -> Order | None:
+    return db.session.scalar(select(Order).where(Order.idempotency_key == key)) if key else None
+
+
+def _order_id_by_key(key: str | None) -> int | None:
+    return db.session.scalar(select(Order.id).where(Order.idempotency_key == key)) if key else None
+
+
+def _same_customer(order: Order, customer: User) -> Order:
+    if order.customer_id != customer.id:
+        raise NotAllowed(_("This form was already used."))
+    return order
+
+
+# --- Transitions -----------------------------------------------------------------------
+
+def _move(order: Order, from_states, to_state: OrderStatus, **values) -> None:
+    """The one conditional UPDATE of a transition; InvalidState when another got there first."""
+    result = db.session.execute(
+        update(Order).where(Order.id == order.id, Order.status.in_(list(from_states)))
+        .values(status=to_state, **values).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        db.session.refresh(order)
+        raise InvalidState(_("This order is %(status)s and can no longer be changed that way.",
+                             status=status_label(order.status)), status=order.status)
+    db.session.refresh(order)
+
+
+def _check_state(order: Order, allowed) -> None:
+    if order.status not in allowed:
+        raise InvalidState(_("This order is %(status)s and can no longer be changed that way.",
+                             status=status_label(order.status)), status=order.status)
+
+
+def expire_if_due(order: Order, now: datetime | None = None) -> bool:
+    """Release a payment hold that has passed (whoever touches the order first does it)."""
+    now = now or utcnow()
+    if order.status == OrderStatus.PENDING_PAYMENT and order.hold_until is not None and order.hold_until <= now:
+        try:
+            expire(order, now)
+        except InvalidState:
+            return False
+        return True
+    return False
+
+
+def confirm_payment(order: Order, now: datetime | None = None) -> Order:
+    """pending_payment -> confirmed once the card is authorised; refused when the hold has passed."""
+    now = now or utcnow()
+    if expire_if_due(order, now):
+        raise InvalidState(_("The time to pay for this order has passed; it has expired."), status=order.status)
+    _move(order, [OrderStatus.PENDING_PAYMENT], OrderStatus.CONFIRMED, confirmed_at=now, hold_until=None)
+    _email_confirmation(order)
+    return order
+
+
+def expire(order: Order, now: datetime | None = None) -> Order:
+    """pending_payment -> expired when the hold has passed; stock and slot come back."""
+    now = now or utcnow()
+    _check_state(order, [OrderStatus.PENDING_PAYMENT])
+    if order.hold_until is None or order.hold_until > now:
+        raise InvalidState(_("The time to pay for this order has not passed yet."), status=order.status)
+    _move(order, [OrderStatus.PENDING_PAYMENT], OrderStatus.EXPIRED, cancelled_at=now)
+    _release(order, now)
+    order_cancelled.send(order)
+    return order
+
+
+def expire_due_holds(now: datetime | None = None, limit: int = 500) -> int:
+    """Expire every card order whose hold has passed; safe to run twice at once."""
+    now = now or utcnow()
+    ids = list(db.session.scalars(select(Order.id).where(
+        Order.status == OrderStatus.PENDING_PAYMENT, Order.hold_until <= now).order_by(Order.id).limit(limit)))
+    expired = 0
+    for order_id in ids:
+        order = db.session.get(Order, order_id)
+        try:
+            expire(order, now)
+        except InvalidState:
+            continue  # paid or expired by someone else meanwhile
+        expired += 1
+    return expired
+
+
+def cancel_by_customer(order: Order, customer: User, now: datetime | None = None) -> Order:
+    """The customer cancels their own order before the market day's cutoff."""
+    now = now or utcnow()
+    if order.customer_id != customer.id:
+        raise NotAllowed()
+    if expire_if_due(order, now):
+        return order
+    _check_state(order, OPEN_STATES)
+    if now >= order.market_day.cutoff_at:
+        raise OrderingClosed(_("The cutoff for this market day has passed; the order can no longer be cancelled."))
+    _cancel(order, customer, str(_l("Cancelled by the customer.")), now)
+    return order
+
+
+def cancel_lines_by_producer(order: Order, producer: Producer, actor: User, reason: str,
+                             now: datetime | None = None) -> Order:
+    """A producer cancels their lines of an order (the whole order when nothing else is left)."""
+    now = now or utcnow()
+    if producer.user_id != actor.id and not actor.has_role(Role.ADMIN):
+        raise NotAllowed()
+    mine = [line for line in order.lines if line.producer_id == producer.id]
+    if not mine:
+        raise NotAllowed()
+    if expire_if_due(order, now):
+        return order
+    _check_state(order, OPEN_STATES)
+    reason = reason.strip()[:255] or str(_l("Cancelled by the producer."))
+    others = [line for line in order.lines if line.producer_id != producer.id and line.status != LineStatus.CANCELLED]
+    if not others:
+        _cancel(order, actor, reason, now)
+        return order
+    # Lock the order row first, like every other transition, then the stock rows.
+    _move(order, [order.status], order.status)
+    for line in _release_order(mine):
+        _cancel_line(line)
+    _recompute_totals(order)
+    _email_lines_cancelled(order, producer, reason)
+    return order
+
+
+def _cancel(order: Order, actor: User | None, reason: str, now: datetime) -> None:
+    _move(order, OPEN_STATES, OrderStatus.CANCELLED, cancelled_at=now, cancel_reason=reason[:255],
+          cancelled_by_id=actor.id if actor else None)
+    _release(order, now)
+    order_cancelled.send(order)
+    _email_cancelled(order, reason)
+
+
+@market_day_cancelled.connect
+def cancel_orders_of_cancelled_day(market_day: MarketDay, actor: User | None = None, **_extra) -> None:
+    """Cancel every open order of a cancelled market day; each order's stock and email once."""
+    now = utcnow()
+    reason = market_day.cancel_reason or str(_l("The market day was cancelled."))
+    ids = list(db.session.scalars(select(Order.id).where(
+        Order.market_day_id == market_day.id, Order.status.in_(OPEN_STATES)).order_by(Order.id)))
+    for order_id in ids:
+        order = db.session.get(Order, order_id)
+        try:
+            _cancel(order, actor, reason, now)
+        except InvalidState:
+            continue
+    # A run that crashed after cancelling but before releasing is finished here.
+    for order in db.session.scalars(select(Order).where(
+            Order.market_day_id == market_day.id, Order.status.in_([OrderStatus.CANCELLED, OrderStatus.EXPIRED]),
+            Order.stock_released_at.is_(None))):
+        _release(order, now)
+
+
+def mark_packed(order: Order, producer: Producer, actor: User, now: datetime | None = None) -> Order:
+    """The producer's lines of this order are packed; the order is ready when every line is."""
+    now = now or utcnow()
+    _check_producer(producer, actor)
+    if not any(line.producer_id == producer.id for line in order.lines):
+        raise NotAllowed()
+    _check_state(order, [OrderStatus.CONFIRMED, OrderStatus.READY])
+    db.session.execute(
+        update(OrderLine).where(OrderLine.order_id == order.id, OrderLine.producer_id == producer.id,
+                                OrderLine.status == LineStatus.RESERVED)
+        .values(status=LineStatus.PACKED, packed_at=now).execution_options(synchronize_session=False))
+    db.session.expire(order, ["lines"])
+    if all(line.status in (LineStatus.PACKED, LineStatus.MISSING, LineStatus.CANCELLED) for line in order.lines):
+        mark_ready(order, now)
+    return order
+
+
+def mark_ready(order: Order, now: datetime | None = None) -> Order:
+    """confirmed -> ready (every line packed)."""
+    now = now or utcnow()
+    _check_state(order, [OrderStatus.CONFIRMED])
+    if any(line.status == LineStatus.RESERVED for line in order.lines):
+        raise InvalidState(_("Some lines are not packed yet."))
+    _move(order, [OrderStatus.CONFIRMED], OrderStatus.READY, ready_at=now)
+    return order
+
+
+def record_weight(line: OrderLine, producer: Producer, actor: User, quantity_milli: int) -> OrderLine:
+    """The weighed quantity of a by-weight line; the line and the order are re-priced from it."""
+    _check_producer(producer, actor)
+    if line.producer_id != producer.id:
+        raise NotAllowed()
+    _check_state(line.order, [OrderStatus.CONFIRMED, OrderStatus.READY])
+    if not line.sold_by_weight:
+        raise InvalidState(_("Only products sold by weight are weighed."))
+    if line.status not in (LineStatus.RESERVED, LineStatus.PACKED):
+        raise InvalidState(_("This line is not being delivered."))
+    if quantity_milli <= 0:
+        raise InvalidState(_("Enter a weight greater than zero, or mark the line missing."))
+    line.actual_quantity_milli = quantity_milli
+    line.line_total_minor = line_total_minor(line.unit_price_minor, quantity_milli)
+    _recompute_totals(line.order)
+    return line
+
+
+def mark_line_missing(line: OrderLine, actor: User, now: datetime | None = None) -> OrderLine:
+    """The producer did not bring this line; the customer does not pay for it."""
+    order = line.order
+    if not (_owns_line(actor, line) or _manages_market(actor, order.market_day)):
+        raise NotAllowed()
+    _check_state(order, [OrderStatus.CONFIRMED, OrderStatus.READY])
+    if line.status not in (LineStatus.RESERVED, LineStatus.PACKED):
+        raise InvalidState(_("This line is not being delivered."))
+    line.status = LineStatus.MISSING
+    _recompute_totals(order)
+    db.session.flush()
+    if order.status == OrderStatus.CONFIRMED and all(
+            l.status in (LineStatus.PACKED, LineStatus.MISSING, LineStatus.CANCELLED) for l in order.lines):
+        mark_ready(order, now)
+    return line
+
+
+def hand_over(order: Order, actor: User, cash_received_minor: int | None = None,
+              now: datetime | None = None) -> Order:
+    """confirmed/ready -> picked_up: payments capture the total (signal), cash is recorded."""
+    now = now or utcnow()
+    if not _manages_market(actor, order.market_day):
+        raise NotAllowed()
+    _check_state(order, [OrderStatus.CONFIRMED, OrderStatus.READY])
+    if order.payment_method == PaymentMethod.CASH:
+        cash = order.total_minor if cash_received_minor is None else cash_received_minor
+        if cash < 0:
+            raise InvalidState(_("Enter the amount received."))
+    else:
+        cash = None
+    _move(order, [OrderStatus.CONFIRMED, OrderStatus.READY], OrderStatus.PICKED_UP, picked_up_at=now,
+          handed_over_by_id=actor.id, cash_received_minor=cash)
+    # Standing inventory leaves the shelf for good: both the stock and its reservation go down.
+    for line in sorted(order.lines, key=lambda l: l.product_id):
+        if line.offer_id is None and line.status != LineStatus.CANCELLED:
+            gone = 0 if line.status == LineStatus.MISSING else line.quantity_milli
+            db.session.execute(
+                update(Product).where(Product.id == line.product_id)
+                .values(inventory_milli=Product.inventory_milli - gone,
+                        inventory_reserved_milli=Product.inventory_reserved_milli - line.quantity_milli)
+                .execution_options(synchronize_session=False))
+    order_handing_over.send(order, amount_minor=order.total_minor)
+    return order
+
+
+def mark_no_show(order: Order, actor: User, now: datetime | None = None) -> Order:
+    """confirmed/ready -> no_show after the slot's end plus the grace period.
+
+    The day's harvest is not given back (the day is over), but standing inventory goes back
+    on the shelf: the jar still exists and may be sold another day.
+    """
+    now = now or utcnow()
+    if not _manages_market(actor, order.market_day):
+        raise NotAllowed()
+    _check_state(order, [OrderStatus.CONFIRMED, OrderStatus.READY])
+    grace = timedelta(minutes=current_app.config["NO_SHOW_GRACE_MINUTES"])
+    if now < order.pickup_slot.ends_at + grace:
+        raise InvalidState(_("The pickup time has not passed yet."))
+    _move(order, [OrderStatus.CONFIRMED, OrderStatus.READY], OrderStatus.NO_SHOW, no_show_at=now)
+    if _claim_release(order, now):
+        for line in sorted(order.lines, key=lambda l: l.product_id):
+            if line.offer_id is None and line.status != LineStatus.CANCELLED:
+                _give_back(line)
+    order_no_show.send(order)
+    customer = order.customer
+    queue_email(customer.email, "order_no_show", _l("Your order %(code)s was not picked up", code=order.pickup_code),
+                locale=customer.locale, dedupe_key=f"order-no-show-{order.id}", order=order, customer=customer)
+    return order
+
+
+# --- Giving stock back exactly once -----------------------------------------------------
+
+def _claim_release(order: Order, now: datetime) -> bool:
+    result = db.session.execute(
+        update(Order).where(Order.id == order.id, Order.stock_released_at.is_(None))
+        .values(stock_released_at=now).execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def _release(order: Order, now: datetime) -> None:
+    """Give back the stock of every line and the slot place, once for the order's life."""
+    if not _claim_release(order, now):
+        return
+    for line in _release_order(order.lines):
+        _cancel_line(line)
+    db.session.execute(update(PickupSlot).where(PickupSlot.id == order.pickup_slot_id, PickupSlot.reserved > 0)
+                       .values(reserved=PickupSlot.reserved - 1).execution_options(synchronize_session=False))
+    db.session.refresh(order)
+
+
+def _release_order(lines):
+    """Lines in the lock order used at placement: offers by id, then inventory by product id."""
+    return sorted(lines, key=lambda l: (0, l.offer_id, 0) if l.offer_id else (1, 0, l.product_id))
+
+
+def _cancel_line(line: OrderLine) -> None:
+    moved = db.session.execute(
+        update(OrderLine).where(OrderLine.id == line.id, OrderLine.status != LineStatus.CANCELLED)
+        .values(status=LineStatus.CANCELLED).execution_options(synchronize_session=False))
+    if moved.rowcount == 1:
+        _give_back(line)
+    db.session.expire(line)
+
+
+def _give_back(line: OrderLine) -> None:
+    if line.offer_id:
+        db.session.execute(update(Offer).where(Offer.id == line.offer_id)
+                           .values(reserved_milli=Offer.reserved_milli - line.quantity_milli)
+                           .execution_options(synchronize_session=False))
+    else:
+        db.session.execute(update(Product).where(Product.id == line.product_id)
+                           .values(inventory_reserved_milli=Product.inventory_reserved_milli - line.quantity_milli)
+                           .execution_options(synchronize_session=False))
+
+
+def _recompute_totals(order: Order) -> None:
+    """Subtotal as ordered; total as weighed, without missing or cancelled lines."""
+    db.session.flush()
+    db.session.expire(order, ["lines"])
+    active = [line for line in order.lines if line.status != LineStatus.CANCELLED]
+    order.subtotal_minor = sum(line_total_minor(line.unit_price_minor, line.quantity_milli) for line in active)
+    order.total_minor = sum(line.line_total_minor for line in active if line.status != LineStatus.MISSING)
+    db.session.flush()
+
+
+# --- Access -----------------------------------------------------------------------------
+
+def _check_producer(producer: Producer, actor: User) -> None:
+    if producer.user_id != actor.id and not actor.has_role(Role.ADMIN):
+        raise NotAllowed()
+
+
+def _owns_line(actor: User, line: OrderLine) -> bool:
+    return line.producer is not None and line.producer.user_id == actor.id
+
+
+def _manages_market(actor: User, market_day: MarketDay) -> bool:
+    from marketplace.markets.services import can_manage
+
+    return can_manage(actor, market_day.market)
+
+
+# --- Emails -----------------------------------------------------------------------------
+
+def _email_confirmation(order: Order) -> None:
+    customer = order.customer
+    queue_email(customer.email, "order_confirmed",
+                _l("Your order %(code)s for %(market)s", code=order.pickup_code, market=order.market_day.market.name),
+                locale=customer.locale, dedupe_key=f"order-confirmed-{order.id}", order=order, customer=customer)
+
+
+def _email_cancelled(order: Order, reason: str) -> None:
+    customer = order.customer
+    queue_email(customer.email, "order_cancelled",
+                _l("Your order %(code)s is cancelled", code=order.pickup_code),
+                locale=customer.locale, dedupe_key=f"order-cancelled-{order.id}", order=order,
+                customer=customer, reason=reason)
+
+
+def _email_lines_cancelled(order: Order, producer: Producer, reason: str) -> None:
+    customer = order.customer
+    queue_email(customer.email, "order_changed",
+                _l("%(producer)s cannot bring part of your order %(code)s", producer=producer.name,
+                   code=order.pickup_code),
+                locale=customer.locale, dedupe_key=f"order-lines-cancelled-{order.id}-{producer.id}",
+                order=order, customer=customer, producer=producer, reason=reason)
+
+
+def send_reminders(now: datetime | None = None) -> int:
+    """Email every customer whose pickup is tomorrow (market's local date), once per order."""
+    now = now or utcnow()
+    candidates = db.session.scalars(
+        select(Order).join(MarketDay, MarketDay.id == Order.market_day_id)
+        .where(Order.status.in_([OrderStatus.CONFIRMED, OrderStatus.READY]), Order.reminder_sent_at.is_(None),
+               MarketDay.opens_at > now, MarketDay.opens_at <= now + timedelta(days=2))
+        .options(joinedload(Order.market_day).joinedload(MarketDay.market), joinedload(Order.customer),
+                 joinedload(Order.pickup_slot), selectinload(Order.lines))).unique().all()
+    sent = 0
+    for order in candidates:
+        market = order.market_day.market
+        local_today = now.astimezone(ZoneInfo(market.timezone)).date()
+        if order.market_day.date != local_today + timedelta(days=1):
+            continue
+        claimed = db.session.execute(
+            update(Order).where(Order.id == order.id, Order.reminder_sent_at.is_(None))
+            .values(reminder_sent_at=now).execution_options(synchronize_session=False))
+        if claimed.rowcount != 1:
+            continue
+        customer = order.customer
+        if queue_email(customer.email, "order_reminder",
+                       _l("Tomorrow: pick up your order %(code)s at %(market)s", code=order.pickup_code,
+                          market=market.name),
+                       locale=customer.locale, dedupe_key=f"order-reminder-{order.id}", order=order,
+                       customer=customer):
+            sent += 1
+    return sent
+
+
+# --- Labels -----------------------------------------------------------------------------
+
+STATUS_LABELS = {
+    OrderStatus.PENDING_PAYMENT: _l("waiting for payment"),
+    OrderStatus.CONFIRMED: _l("confirmed"),
+    OrderStatus.READY: _l("packed and ready"),
+    OrderStatus.PICKED_UP: _l("picked up"),
+    OrderStatus.CANCELLED: _l("cancelled"),
+    OrderStatus.EXPIRED: _l("expired"),
+    OrderStatus.NO_SHOW: _l("not picked up"),
+}
+
+
+def status_label(status: OrderStatus) -> str:
+    return str(STATUS_LABELS.get(status, status))

@@ -1,0 +1,427 @@
+"""Basket, checkout, the customer's orders, and the producer's pick lists."""
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+
+import segno
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from markupsafe import Markup
+
+from marketplace.accounts.decorators import role_required
+from marketplace.accounts.models import Role
+from marketplace.db import utcnow
+from marketplace.errors_domain import DomainError, NotAllowed
+from marketplace.extensions import db
+from marketplace.orders import basket, queries, services
+from marketplace.orders.errors import OutOfStock, SlotUnavailable
+from marketplace.orders.forms import (
+    ActionForm,
+    AddToBasketForm,
+    CancelForm,
+    ChangeDayForm,
+    CheckoutForm,
+    QuantityForm,
+    WeightForm,
+)
+from marketplace.orders.models import Order, OrderLine, OrderStatus, PaymentMethod
+from marketplace.security import is_safe_next_url
+from marketplace.units import InvalidAmount, parse_quantity_milli
+
+bp = Blueprint("orders", __name__)
+
+#: Where a card order goes to be paid, once the payments feature registers it.
+CARD_PAYMENT_ENDPOINT = "payments.pay"
+
+
+# --- Basket ----------------------------------------------------------------------------
+
+@bp.route("/basket/add", methods=["POST"])
+def basket_add():
+    form = AddToBasketForm()
+    if not form.validate_on_submit():
+        if form.quantity.errors and not (form.product_id.errors or form.market_day_id.errors):
+            flash(_("Enter how much you want."), "error")
+            return _back(form.next.data)
+        abort(400)
+    market_day = queries.market_day_for_basket(form.market_day_id.data)
+    if market_day is None:
+        abort(404)
+    if not queries.is_ordering_open(market_day, utcnow()):
+        flash(_("This market day does not take orders now."), "error")
+        return _back(form.next.data)
+    found = queries.availability(market_day, [form.product_id.data]).get(form.product_id.data)
+    if isinstance(found, str):
+        flash(found, "error")
+        return _back(form.next.data)
+    product, _offer, _price, available = found
+    try:
+        quantity = parse_quantity_milli(form.quantity.data, product.sold_by_weight)
+    except InvalidAmount as exc:
+        flash(str(exc), "error")
+        return _back(form.next.data)
+    day_id, items = basket.read()
+    if items and day_id != market_day.id:
+        items = _switch_day(items, market_day)
+    wanted = items.get(product.id, 0) + quantity
+    if wanted > available:
+        flash(queries.short_message(product, available), "error")
+        basket.write(market_day.id, items)
+        return _back(form.next.data)
+    items[product.id] = wanted
+    basket.write(market_day.id, items)
+    flash(_("%(name)s is in your basket.", name=product.name), "success")
+    return _back(form.next.data)
+
+
+def _back(target: str | None):
+    return redirect(target if is_safe_next_url(target) else url_for("orders.basket"))
+
+
+def _switch_day(items: dict[int, int], market_day) -> dict[int, int]:
+    """Move the basket to another day: keep what that day has, tell what it has not."""
+    priced = queries.price_basket(market_day, items)
+    kept = {}
+    for line in priced.lines:
+        quantity = min(line.quantity_milli, max(line.available_milli, 0))
+        if quantity > 0:
+            kept[line.product.id] = quantity
+    for product_id, message in priced.problems.items():
+        flash(message + " " + (_("The quantity in your basket was reduced.") if product_id in kept
+                               else _("It was taken out of your basket.")), "warning")
+    return kept
+
+
+@bp.route("/basket", endpoint="basket")
+def basket_page():
+    day_id, items = basket.read()
+    market_day = queries.market_day_for_basket(day_id)
+    priced = queries.price_basket(market_day, items)
+    open_days = queries.open_days_of_market(market_day.market_id) if market_day else []
+    return render_template("orders/basket.html", basket=priced, open_days=open_days,
+                           ordering_open=market_day is not None and queries.is_ordering_open(market_day, utcnow()),
+                           quantity_form=QuantityForm(), day_form=ChangeDayForm())
+
+
+@bp.route("/basket/items/<int:product_id>", methods=["POST"])
+def basket_update(product_id: int):
+    day_id, items = basket.read()
+    form = QuantityForm()
+    if product_id not in items:
+        abort(404)
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            abort(400)
+        flash(_("Enter how much you want."), "error")
+        return redirect(url_for("orders.basket"))
+    market_day = queries.market_day_for_basket(day_id)
+    found = queries.availability(market_day, [product_id]).get(product_id) if market_day else None
+    if found is None or isinstance(found, str):
+        flash(found or _("This product is no longer sold."), "error")
+        return redirect(url_for("orders.basket"))
+    product, _offer, _price, available = found
+    try:
+        quantity = parse_quantity_milli(form.quantity.data, product.sold_by_weight)
+    except InvalidAmount as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("orders.basket"))
+    if quantity > available:
+        flash(queries.short_message(product, available), "error")
+        return redirect(url_for("orders.basket"))
+    items[product_id] = quantity
+    basket.write(day_id, items)
+    return redirect(url_for("orders.basket"))
+
+
+@bp.route("/basket/items/<int:product_id>/remove", methods=["POST"])
+def basket_remove(product_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    day_id, items = basket.read()
+    items.pop(product_id, None)
+    basket.write(day_id, items)
+    return redirect(url_for("orders.basket"))
+
+
+@bp.route("/basket/day", methods=["POST"])
+def basket_change_day():
+    form = ChangeDayForm()
+    if not form.validate_on_submit():
+        abort(400)
+    market_day = queries.market_day_for_basket(form.market_day_id.data)
+    if market_day is None:
+        abort(404)
+    if not queries.is_ordering_open(market_day, utcnow()):
+        flash(_("This market day does not take orders now."), "error")
+        return redirect(url_for("orders.basket"))
+    _day_id, items = basket.read()
+    basket.write(market_day.id, _switch_day(items, market_day))
+    flash(_("Your basket is now for %(day)s.", day=market_day.date.isoformat()), "info")
+    return redirect(url_for("orders.basket"))
+
+
+# --- Checkout --------------------------------------------------------------------------
+
+@bp.route("/checkout", methods=["GET", "POST"])
+@login_required
+def checkout():
+    day_id, items = basket.read()
+    market_day = queries.market_day_for_basket(day_id)
+    form = CheckoutForm()
+    placed = services.order_by_key_for(form.idempotency_key.data, current_user) if request.method == "POST" else None
+    if placed is not None:
+        # The same form sent again (double click, back button): show the order it placed.
+        return redirect(url_for("orders.order_detail", order_id=placed.id))
+    if market_day is None or not items:
+        flash(_("Your basket is empty."), "info")
+        return redirect(url_for("orders.basket"))
+    priced = queries.price_basket(market_day, items)
+    slots = queries.slots_with_places(market_day)
+    methods = services.available_payment_methods(market_day, current_user)
+    form.pickup_slot.choices = [(slot.id, slot.id) for slot in slots]
+    form.payment_method.choices = [(m.method.value, m.label) for m in methods if m.offered]
+    if request.method == "GET":
+        form.idempotency_key.data = uuid.uuid4().hex
+        form.phone.data = current_user.phone or ""
+        if len(form.payment_method.choices) == 1:
+            form.payment_method.data = form.payment_method.choices[0][0]
+    status = 200
+    if form.validate_on_submit():
+        try:
+            order = services.place_order(
+                current_user, market_day.id, items, slot_id=form.pickup_slot.data,
+                payment_method=PaymentMethod(form.payment_method.data), phone=form.phone.data,
+                idempotency_key=form.idempotency_key.data)
+        except SlotUnavailable as exc:
+            db.session.rollback()
+            form.pickup_slot.errors.append(exc.message)
+            status = 409
+        except DomainError as exc:
+            db.session.rollback()
+            form.form_errors.append(exc.message)
+            status = 409 if isinstance(exc, OutOfStock) else 400
+        else:
+            db.session.commit()
+            basket.clear()
+            if order.status == OrderStatus.PENDING_PAYMENT and CARD_PAYMENT_ENDPOINT in current_app.view_functions:
+                return redirect(url_for(CARD_PAYMENT_ENDPOINT, order_id=order.id))
+            flash(_("Thank you! Your order is placed."), "success")
+            return redirect(url_for("orders.order_detail", order_id=order.id))
+        # Show the page again with fresh numbers (what is left, places left).
+        priced = queries.price_basket(market_day, items)
+        slots = queries.slots_with_places(market_day)
+    elif request.method == "POST":
+        status = 400
+    return render_template("orders/checkout.html", form=form, basket=priced, slots=slots, methods=methods,
+                           market_day=market_day,
+                           ordering_open=queries.is_ordering_open(market_day, utcnow())), status
+
+
+# --- The customer's orders -------------------------------------------------------------
+
+@bp.route("/orders")
+@login_required
+def my_orders():
+    page = queries.orders_of_customer(current_user.id, max(request.args.get("page", 1, type=int) or 1, 1),
+                                      current_app.config["PAGE_SIZE"])
+    return render_template("orders/my_orders.html", page=page, now=utcnow())
+
+
+@bp.route("/orders/<int:order_id>")
+@login_required
+def order_detail(order_id: int):
+    order = _own_order(order_id)
+    qr = Markup(segno.make(order.pickup_code, micro=False).svg_inline(
+        scale=6, title=_("QR code of pickup code %(code)s", code=order.pickup_code)))
+    now = utcnow()
+    return render_template("orders/order_detail.html", order=order, qr=qr, now=now,
+                           hold_passed=order.status == OrderStatus.PENDING_PAYMENT and order.hold_until is not None
+                           and order.hold_until <= now,
+                           can_cancel=order.status in queries.OPEN_STATES and now < order.market_day.cutoff_at,
+                           cancel_form=ActionForm(),
+                           pay_endpoint=CARD_PAYMENT_ENDPOINT if CARD_PAYMENT_ENDPOINT in current_app.view_functions
+                           else None)
+
+
+@bp.route("/orders/<int:order_id>/cancel", methods=["POST"])
+@login_required
+def cancel_order(order_id: int):
+    order = _own_order(order_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        services.cancel_by_customer(order, current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(_("Your order is cancelled.") if order.status == OrderStatus.CANCELLED
+              else _("The time to pay for this order had passed; it has expired."), "info")
+    return redirect(url_for("orders.order_detail", order_id=order_id))
+
+
+def _own_order(order_id: int) -> Order:
+    order = queries.order_for_customer(order_id, current_user.id)
+    if order is None:
+        abort(404)
+    return order
+
+
+# --- Producers: pick lists -------------------------------------------------------------
+
+def _producer():
+    from marketplace.producers.services import producer_for_user
+
+    producer = producer_for_user(current_user)
+    if producer is None:
+        abort(404)
+    return producer
+
+
+@bp.route("/shop/orders")
+@role_required(Role.PRODUCER)
+def producer_days():
+    producer = _producer()
+    return render_template("orders/producer_days.html", producer=producer,
+                           days=queries.producer_market_days(producer.id))
+
+
+@bp.route("/shop/orders/days/<int:market_day_id>")
+@role_required(Role.PRODUCER)
+def pick_list(market_day_id: int):
+    producer = _producer()
+    market_day = queries.market_day_for_basket(market_day_id) or abort(404)
+    return render_template("orders/pick_list.html", producer=producer,
+                           pick=queries.pick_list(producer.id, market_day), cancel_form=CancelForm(),
+                           weight_form=WeightForm(), action_form=ActionForm())
+
+
+@bp.route("/shop/orders/days/<int:market_day_id>/pick-list.csv")
+@role_required(Role.PRODUCER)
+def pick_list_csv(market_day_id: int):
+    producer = _producer()
+    market_day = queries.market_day_for_basket(market_day_id) or abort(404)
+    pick = queries.pick_list(producer.id, market_day)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([_("Pickup code"), _("Pickup time"), _("Customer"), _("Product"), _("Ordered"), _("Weighed"),
+                     _("Unit"), _("Line status"), _("Order status")])
+    tz = market_day.market.timezone
+    from marketplace.i18n import format_local_time
+    from marketplace.units import quantity_number
+
+    for order, lines in pick.orders:
+        for line in lines:
+            writer.writerow([_csv_safe(v) for v in (
+                order.pickup_code, format_local_time(order.pickup_slot.starts_at, tz), order.customer.first_name,
+                line.product_name, quantity_number(line.quantity_milli), quantity_number(line.actual_quantity_milli),
+                line.unit, line.status.value, order.status.value)])
+    filename = f"pick-list-{market_day.date.isoformat()}.csv"
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _csv_safe(value) -> str:
+    """Spreadsheets run cells starting with these as formulas; a leading quote stops that."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _producer_order(order_id: int) -> tuple:
+    producer = _producer()
+    order = db.session.get(Order, order_id)
+    if order is None or not any(line.producer_id == producer.id for line in order.lines):
+        abort(404)
+    return producer, order
+
+
+def _producer_line(line_id: int) -> tuple:
+    producer = _producer()
+    line = db.session.get(OrderLine, line_id)
+    if line is None or line.producer_id != producer.id:
+        abort(404)
+    return producer, line
+
+
+def _done(order: Order, message: str):
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("orders.pick_list", market_day_id=order.market_day_id) + f"#order-{order.id}")
+
+
+def _refused(order: Order, exc: DomainError):
+    db.session.rollback()
+    if isinstance(exc, NotAllowed):
+        abort(404)
+    flash(exc.message, "error")
+    return redirect(url_for("orders.pick_list", market_day_id=order.market_day_id) + f"#order-{order.id}")
+
+
+@bp.route("/shop/orders/<int:order_id>/packed", methods=["POST"])
+@role_required(Role.PRODUCER)
+def mark_packed(order_id: int):
+    producer, order = _producer_order(order_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        services.mark_packed(order, producer, current_user)
+    except DomainError as exc:
+        return _refused(order, exc)
+    return _done(order, _("Order %(code)s is packed.", code=order.pickup_code))
+
+
+@bp.route("/shop/orders/<int:order_id>/cancel", methods=["POST"])
+@role_required(Role.PRODUCER)
+def producer_cancel(order_id: int):
+    producer, order = _producer_order(order_id)
+    form = CancelForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.cancel_lines_by_producer(order, producer, current_user, form.reason.data or "")
+    except DomainError as exc:
+        return _refused(order, exc)
+    return _done(order, _("Your items of order %(code)s are cancelled; the customer is told.",
+                          code=order.pickup_code))
+
+
+@bp.route("/shop/orders/lines/<int:line_id>/weight", methods=["POST"])
+@role_required(Role.PRODUCER)
+def record_weight(line_id: int):
+    producer, line = _producer_line(line_id)
+    form = WeightForm()
+    if not form.validate_on_submit():
+        flash(_("Enter the weighed quantity."), "error")
+        return redirect(url_for("orders.pick_list", market_day_id=line.order.market_day_id))
+    try:
+        quantity = parse_quantity_milli(form.weight.data, True)
+        services.record_weight(line, producer, current_user, quantity)
+    except InvalidAmount as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("orders.pick_list", market_day_id=line.order.market_day_id))
+    except DomainError as exc:
+        return _refused(line.order, exc)
+    return _done(line.order, _("Weight of %(name)s saved.", name=line.product_name))
+
+
+@bp.route("/shop/orders/lines/<int:line_id>/missing", methods=["POST"])
+@role_required(Role.PRODUCER)
+def mark_missing(line_id: int):
+    _producer_, line = _producer_line(line_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        services.mark_line_missing(line, current_user)
+    except DomainError as exc:
+        return _refused(line.order, exc)
+    return _done(line.order, _("%(name)s is marked as not brought; the customer will not pay for it.",
+                               name=line.product_name))
+
+
+@bp.app_template_global("order_status_label")
+def order_status_label(status) -> str:
+    return services.status_label(status)
