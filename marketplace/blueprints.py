@@ -10,6 +10,7 @@ FEATURE_VIEW_MODULES = [
     "marketplace.media.views",
     "marketplace.producers.views",
     "marketplace.markets.views",
+    "marketplace.orders.views",
     "marketplace.trust.views",
 ]
 

@@ -10,6 +10,7 @@ from marketplace.extensions import db
 #: Other features add their command groups here (module path, attribute).
 FEATURE_COMMANDS = [
     "marketplace.notifications.cli",
+    "marketplace.orders.cli",
     "marketplace.trust.cli",
 ]
 
