@@ -1,4 +1,9 @@
-"""Uploads checked by content, re-encoded without metadata, stored under random names."""
+"""Uploads checked by content, re-encoded without metadata, stored under random names.
+
+Files on disk follow the database: an image or document written during a transaction
+that never commits is deleted when the transaction ends, and the files of a row deleted
+in a transaction are removed only once that transaction has committed.
+"""
 from __future__ import annotations
 
 import io
@@ -10,6 +15,8 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from PIL import Image as PILImage
 from PIL import ImageOps, UnidentifiedImageError
+from sqlalchemy import event
+from sqlalchemy.orm import Session as SASession
 
 from marketplace.errors_domain import DomainError
 from marketplace.extensions import db
@@ -21,9 +28,34 @@ THUMBNAIL_SIZES = (400, 1200)
 MAX_PIXELS = 50_000_000
 DOCUMENT_TYPES = {"pdf": "application/pdf", "jpeg": "image/jpeg", "png": "image/png"}
 
+#: session.info keys: files written in the open transaction / files to remove after commit.
+_WRITTEN = "media_written_paths"
+_DOOMED = "media_doomed_paths"
+
 
 class InvalidUpload(DomainError):
     pass
+
+
+def _track(kind: str, paths) -> None:
+    db.session.info.setdefault(kind, []).extend(paths)
+
+
+@event.listens_for(SASession, "after_commit")
+def _files_after_commit(session) -> None:
+    session.info.pop(_WRITTEN, None)
+    for path in session.info.pop(_DOOMED, []):
+        Path(path).unlink(missing_ok=True)
+
+
+@event.listens_for(SASession, "after_transaction_end")
+def _files_after_transaction_end(session, transaction) -> None:
+    if transaction.parent is not None:
+        return  # a savepoint; the outer transaction decides
+    # after_commit has already emptied these on success, so what is left was rolled back.
+    for path in session.info.pop(_WRITTEN, []):
+        Path(path).unlink(missing_ok=True)
+    session.info.pop(_DOOMED, None)
 
 
 def read_limited(stream, limit: int) -> bytes:
@@ -59,8 +91,12 @@ def _open_checked_image(data: bytes) -> PILImage.Image:
 
 
 def _flatten(image: PILImage.Image) -> PILImage.Image:
-    image = ImageOps.exif_transpose(image)
-    if image.mode in ("RGBA", "LA", "P"):
+    """Upright (from the EXIF orientation, before EXIF is dropped) RGB on white."""
+    try:
+        image = ImageOps.exif_transpose(image)
+    except Exception:  # noqa: BLE001 - a broken EXIF block only loses the rotation
+        pass
+    if image.mode in ("RGBA", "LA", "PA", "P"):
         image = image.convert("RGBA")
         background = PILImage.new("RGB", image.size, (255, 255, 255))
         background.paste(image, mask=image.getchannel("A"))
@@ -73,22 +109,38 @@ def image_path(key: str, size: int) -> Path:
 
 
 def save_image(stream, owner_id: int | None, alt: str = "") -> Image:
-    """Store an uploaded image as metadata-free JPEG thumbnails; returns the new Image row."""
+    """Store an uploaded image as metadata-free JPEG thumbnails; returns the new Image row.
+
+    The uploaded file name is never looked at: the key is random, and the content alone
+    decides whether this is an image we accept.
+    """
     data = read_limited(stream, current_app.config["MAX_IMAGE_BYTES"])
     image = _flatten(_open_checked_image(data))
     key = secrets.token_hex(16)
-    for size in THUMBNAIL_SIZES:
-        copy = image.copy()
-        copy.thumbnail((size, size), PILImage.Resampling.LANCZOS)
-        path = image_path(key, size)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # A new encode carries no EXIF (GPS included) unless we pass it; we do not.
-        copy.save(path, "JPEG", quality=82, optimize=True, progressive=True)
+    written = []
+    try:
+        for size in THUMBNAIL_SIZES:
+            copy = image.copy()
+            copy.thumbnail((size, size), PILImage.Resampling.LANCZOS)
+            path = image_path(key, size)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            written.append(path)
+            # A new encode carries no EXIF (GPS included), ICC or XMP unless we pass it; we do not.
+            copy.save(path, "JPEG", quality=82, optimize=True, progressive=True)
+    finally:
+        _track(_WRITTEN, written)
     width, height = image.size
-    row = Image(key=key, owner_id=owner_id, width=width, height=height, alt=alt[:200])
+    row = Image(key=key, owner_id=owner_id, width=width, height=height, alt=(alt or "")[:200])
     db.session.add(row)
     db.session.flush()
     return row
+
+
+def delete_image(image: Image) -> None:
+    """Delete the row now and its files once the transaction commits."""
+    _track(_DOOMED, [image_path(image.key, size) for size in THUMBNAIL_SIZES])
+    db.session.delete(image)
+    db.session.flush()
 
 
 def thumbnail_size(image: Image, size: int) -> tuple[int, int]:
@@ -117,6 +169,7 @@ def document_path(key: str) -> Path:
 
 
 def save_document(stream, owner_id: int | None, display_name: str) -> Document:
+    """Store a certificate file (PDF, JPEG or PNG by content) as it is, under a random key."""
     data = read_limited(stream, current_app.config["MAX_DOCUMENT_BYTES"])
     kind = sniff_document_type(data)
     if kind is None:
@@ -124,6 +177,7 @@ def save_document(stream, owner_id: int | None, display_name: str) -> Document:
     key = secrets.token_hex(16)
     path = document_path(key)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _track(_WRITTEN, [path])
     path.write_bytes(data)
     safe_name = "".join(ch for ch in (display_name or "") if ch.isprintable() and ch not in '\\/:*?"<>|')
     stem = safe_name.rsplit(".", 1)[0][:150] or "certificate"
