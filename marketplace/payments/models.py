@@ -22,6 +22,19 @@ class PaymentStatus(str, enum.Enum):
     PARTIALLY_REFUNDED = "partially_refunded"
 
 
+#: Payments only move forward: an event that arrives late or twice never moves one back.
+PAYMENT_STATUS_RANK = {
+    PaymentStatus.CREATED: 0,
+    PaymentStatus.REQUIRES_ACTION: 1,
+    PaymentStatus.AUTHORIZED: 2,
+    PaymentStatus.FAILED: 3,
+    PaymentStatus.CANCELED: 3,
+    PaymentStatus.CAPTURED: 3,
+    PaymentStatus.PARTIALLY_REFUNDED: 4,
+    PaymentStatus.REFUNDED: 5,
+}
+
+
 class Payment(db.Model):
     """Our record of one PaymentIntent; it exists before Stripe is called."""
 
@@ -62,3 +75,23 @@ class WebhookEvent(db.Model):
     payload: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PaymentRefund(db.Model):
+    """Money given back after capture, attributed to a producer for the settlement."""
+
+    __tablename__ = "payment_refund"
+    __table_args__ = (CheckConstraint("amount_minor > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payment.id"), index=True)
+    #: Whose sales this refund reduces; None splits nothing (a whole-order refund is per line).
+    producer_id: Mapped[int | None] = mapped_column(ForeignKey("producer.id"), index=True)
+    amount_minor: Mapped[int]
+    reason: Mapped[str] = mapped_column(String(255), default="")
+    provider_refund_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    payment = relationship("Payment")
+    producer = relationship("Producer")

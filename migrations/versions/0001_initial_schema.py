@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-22 23:06:38.087372
+Create Date: 2026-11-22 23:15:58.498710
 
 """
 from alembic import op
@@ -467,6 +467,26 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_review_customer_id'), ['customer_id'], unique=False)
         batch_op.create_index('ix_review_producer_created', ['producer_id', 'created_at'], unique=False)
 
+    op.create_table('payment_refund',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('payment_id', sa.Integer(), nullable=False),
+    sa.Column('producer_id', sa.Integer(), nullable=True),
+    sa.Column('amount_minor', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.String(length=255), nullable=False),
+    sa.Column('provider_refund_id', sa.String(length=255), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('amount_minor > 0', name=op.f('ck_payment_refund_amount_positive')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_payment_refund_created_by_id_user'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['payment_id'], ['payment.id'], name=op.f('fk_payment_refund_payment_id_payment')),
+    sa.ForeignKeyConstraint(['producer_id'], ['producer.id'], name=op.f('fk_payment_refund_producer_id_producer')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_refund')),
+    sa.UniqueConstraint('provider_refund_id', name=op.f('uq_payment_refund_provider_refund_id'))
+    )
+    with op.batch_alter_table('payment_refund', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payment_refund_payment_id'), ['payment_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payment_refund_producer_id'), ['producer_id'], unique=False)
+
     op.create_table('review_report',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('review_id', sa.Integer(), nullable=False),
@@ -490,6 +510,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_review_report_review_id'))
 
     op.drop_table('review_report')
+    with op.batch_alter_table('payment_refund', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payment_refund_producer_id'))
+        batch_op.drop_index(batch_op.f('ix_payment_refund_payment_id'))
+
+    op.drop_table('payment_refund')
     with op.batch_alter_table('review', schema=None) as batch_op:
         batch_op.drop_index('ix_review_producer_created')
         batch_op.drop_index(batch_op.f('ix_review_customer_id'))
