@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from marketplace.db import utcnow
 from marketplace.extensions import db
 from marketplace.markets.models import Market, MarketDay, MarketDayStatus, PickupSlot, Vendor, VendorStatus
+from marketplace.markets.services import OrderingState, is_ordering_open, ordering_state  # noqa: F401
 from marketplace.orders.models import LineStatus, Order, OrderLine, OrderStatus
 from marketplace.producers.models import Offer, Product, StockMode
 from marketplace.units import format_quantity, line_total_minor
@@ -21,13 +22,6 @@ OPEN_STATES = (OrderStatus.PENDING_PAYMENT, OrderStatus.CONFIRMED, OrderStatus.R
 PICK_STATES = (OrderStatus.CONFIRMED, OrderStatus.READY, OrderStatus.PICKED_UP)
 
 
-try:  # the markets feature owns this rule; until it lands the same rule lives here
-    from marketplace.markets.services import is_ordering_open
-except ImportError:
-    def is_ordering_open(market_day: MarketDay, now: datetime) -> bool:
-        """Orders are taken from ordering_opens_at until (not including) cutoff_at."""
-        return (market_day.status == MarketDayStatus.SCHEDULED and market_day.market.active
-                and market_day.ordering_opens_at <= now < market_day.cutoff_at)
 
 
 @dataclass
@@ -127,6 +121,16 @@ def price_basket(market_day: MarketDay | None, items: dict[int, int]) -> PricedB
         basket.lines.append(PricedLine(product, offer, quantity, price, available))
     basket.lines.sort(key=lambda line: (line.product.producer.name, line.product.name))
     return basket
+
+
+def closed_message(market_day: MarketDay, now: datetime | None = None) -> str:
+    """Why this market day takes no orders now."""
+    state = ordering_state(market_day, now)
+    if state == OrderingState.CANCELLED:
+        return _("This market day is cancelled.")
+    if state == OrderingState.NOT_YET_OPEN:
+        return _("Orders for this market day open on %(day)s.", day=market_day.ordering_opens_at.date().isoformat())
+    return _("Orders for this market day closed at the cutoff.")
 
 
 def short_message(product: Product, available_milli: int) -> str:

@@ -111,8 +111,10 @@ def place_order(customer: User, market_day_id: int, items: dict[int, int], *, sl
     if existing is not None:
         return _same_customer(existing, customer)
     market_day = queries.market_day_for_basket(market_day_id)
-    if market_day is None or not is_ordering_open(market_day, now):
+    if market_day is None:
         raise OrderingClosed(_("This market day does not take orders now."))
+    if not is_ordering_open(market_day, now):
+        raise OrderingClosed(queries.closed_message(market_day, now))
     items = {int(pid): int(qty) for pid, qty in items.items() if int(qty) > 0}
     if not items:
         raise EmptyBasket(_("Your basket is empty."))

@@ -51,7 +51,7 @@ def basket_add():
     if market_day is None:
         abort(404)
     if not queries.is_ordering_open(market_day, utcnow()):
-        flash(_("This market day does not take orders now."), "error")
+        flash(queries.closed_message(market_day), "error")
         return _back(form.next.data)
     found = queries.availability(market_day, [form.product_id.data]).get(form.product_id.data)
     if isinstance(found, str):
@@ -155,7 +155,7 @@ def basket_change_day():
     if market_day is None:
         abort(404)
     if not queries.is_ordering_open(market_day, utcnow()):
-        flash(_("This market day does not take orders now."), "error")
+        flash(queries.closed_message(market_day), "error")
         return redirect(url_for("orders.basket"))
     _day_id, items = basket.read()
     basket.write(market_day.id, _switch_day(items, market_day))
