@@ -1,0 +1,165 @@
+"""Card entry, the Stripe webhook, refunds and settlement pages."""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from marketplace.accounts.decorators import role_required
+from marketplace.accounts.models import Role
+from marketplace.extensions import csrf, db
+from marketplace.markets.models import Market
+from marketplace.markets.services import can_manage
+from marketplace.orders.models import Order, OrderStatus, PaymentMethod
+from marketplace.payments import gateway, services, settlement
+from marketplace.payments.forms import CardTokenForm, CheckForm, PeriodForm, RefundForm
+from marketplace.units import InvalidAmount, parse_price_minor
+
+bp = Blueprint("payments", __name__)
+log = logging.getLogger(__name__)
+services.connect_receivers()
+
+
+def _own_card_order(order_id: int) -> Order:
+    order = db.session.get(Order, order_id)
+    if order is None or order.customer_id != current_user.id or order.payment_method != PaymentMethod.CARD:
+        abort(404)
+    return order
+
+
+@bp.route("/orders/<int:order_id>/pay", methods=["GET", "POST"])
+@login_required
+def pay(order_id: int):
+    order = _own_card_order(order_id)
+    payment = services.current_payment(order)
+    if order.status != OrderStatus.PENDING_PAYMENT or payment is None or not payment.provider_intent_id:
+        return redirect(url_for("orders.order_detail", order_id=order.id))
+    form = CardTokenForm()
+    if form.validate_on_submit():
+        try:
+            state = services.submit_card(payment, form.token.data, current_user.email)
+        except gateway.CardDeclined as exc:
+            db.session.commit()  # the failed payment and the released order
+            flash(_("Your card was declined: %(why)s The reservation is released; you can order again.",
+                    why=exc.message), "error")
+            return redirect(url_for("orders.order_detail", order_id=order.id))
+        except gateway.GatewayError:
+            db.session.rollback()
+            flash(_("Card payment is unavailable right now. Please try again in a minute."), "error")
+            return redirect(url_for("payments.pay", order_id=order.id))
+        db.session.commit()
+        if state.status == "requires_action":
+            return render_template("payments/authenticate.html", order=order, payment=payment,
+                                   client_secret=state.client_secret, form=CheckForm())
+        return redirect(url_for("orders.order_detail", order_id=order.id))
+    return render_template("payments/pay.html", order=order, payment=payment, form=form)
+
+
+@bp.route("/orders/<int:order_id>/pay/check", methods=["POST"])
+@login_required
+def check(order_id: int):
+    """After 3-D Secure in the browser: we ask Stripe; the browser's word is not enough."""
+    order = _own_card_order(order_id)
+    payment = services.current_payment(order)
+    if CheckForm().validate_on_submit() and payment is not None and payment.provider_intent_id:
+        try:
+            services.refresh_from_stripe(payment)
+            db.session.commit()
+        except gateway.GatewayError:
+            db.session.rollback()
+            flash(_("We could not reach the card service; your order page will update shortly."), "error")
+    return redirect(url_for("orders.order_detail", order_id=order.id))
+
+
+@bp.route("/payments/webhook", methods=["POST"])
+@csrf.exempt
+def webhook():
+    try:
+        event = gateway.verify_webhook(request.get_data(cache=False), request.headers.get("Stripe-Signature", ""))
+    except ValueError:
+        return Response("bad signature", status=400, mimetype="text/plain")
+    try:
+        services.receive_event(event)
+        db.session.commit()
+    except Exception:  # only a failure to store the event is worth a retry from Stripe
+        log.exception("Webhook %s could not be applied", event.get("id"))
+        db.session.rollback()
+        return Response("error", status=500, mimetype="text/plain")
+    return Response("ok", mimetype="text/plain")
+
+
+# --- Refunds (organizers of the order's market) ----------------------------------------
+
+@bp.route("/organize/orders/<int:order_id>/refund", methods=["GET", "POST"])
+@role_required(Role.ORGANIZER)
+def refund(order_id: int):
+    order = db.session.get(Order, order_id)
+    if order is None or not can_manage(current_user, order.market_day.market):
+        abort(404)
+    payment = services.current_payment(order)
+    form = RefundForm()
+    producers = {line.producer_id: line.producer.name for line in order.lines}
+    form.producer_id.choices = [(0, _("The whole order"))] + sorted(producers.items(), key=lambda p: p[1])
+    if form.validate_on_submit():
+        try:
+            amount = parse_price_minor(form.amount.data, order.currency)
+            services.refund(current_user, order, amount, form.reason.data,
+                            producer_id=form.producer_id.data or None)
+        except InvalidAmount as exc:
+            form.amount.errors.append(str(exc))
+        except services.PaymentError as exc:
+            db.session.rollback()
+            form.amount.errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash(_("The refund is on its way to the customer's card."), "success")
+            return redirect(url_for("payments.refund", order_id=order.id))
+    return render_template("payments/refund.html", order=order, payment=payment, form=form)
+
+
+# --- Settlement ----------------------------------------------------------------------------
+
+@bp.route("/organize/markets/<int:market_id>/settlement")
+@role_required(Role.ORGANIZER)
+def market_settlement(market_id: int):
+    market = db.session.get(Market, market_id)
+    if market is None or not can_manage(current_user, market):
+        abort(404)
+    form = PeriodForm(request.args)
+    start, end = settlement.period(form.start.data if form.validate() else None,
+                                   form.end.data if form.validate() else None)
+    report = settlement.market_report(market, start, end)
+    if request.args.get("format") == "csv":
+        return _csv(settlement.report_csv(report), f"settlement-{market.slug}-{start}-{end}.csv")
+    return render_template("payments/settlement.html", market=market, report=report, form=form)
+
+
+@bp.route("/shop/settlement")
+@role_required(Role.PRODUCER)
+def producer_settlement():
+    from marketplace.producers.services import producer_for_user
+
+    producer = producer_for_user(current_user)
+    if producer is None:
+        abort(404)
+    form = PeriodForm(request.args)
+    start, end = settlement.period(form.start.data if form.validate() else None,
+                                   form.end.data if form.validate() else None)
+    rows = settlement.producer_report(producer, start, end)
+    if request.args.get("format") == "csv":
+        return _csv(settlement.producer_csv(rows), f"settlement-{producer.slug}-{start}-{end}.csv")
+    return render_template("payments/producer_settlement.html", producer=producer, rows=rows, form=form,
+                           start=start, end=end)
+
+
+def _csv(text: str, filename: str) -> Response:
+    return Response(text, mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.app_context_processor
+def _stripe_settings():
+    return {"stripe_js_url": current_app.config.get("STRIPE_JS_URL", ""),
+            "stripe_publishable_key": current_app.config.get("STRIPE_PUBLISHABLE_KEY", "")}

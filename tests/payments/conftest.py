@@ -1,0 +1,41 @@
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.stripe_server import LocalStripe, free_port
+
+
+@pytest.fixture(scope="session")
+def localstripe(tmp_path_factory):
+    server = LocalStripe(tmp_path_factory.mktemp("localstripe"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def live_url(app):
+    """The test app served on a loopback port, so localstripe can deliver webhooks to it."""
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def stripe_on(app, localstripe, monkeypatch):
+    """Card payments configured against localstripe for this test."""
+    for key, value in localstripe.config().items():
+        monkeypatch.setitem(app.config, key, value)
+    # No webhook deliveries unless a test asks for them (webhooks_on): a test of a
+    # "lost webhook" must not get one from an earlier test's registration.
+    localstripe.register_webhook("http://127.0.0.1:9/nowhere")
+    return localstripe
+
+
+@pytest.fixture
+def webhooks_on(stripe_on, live_url):
+    stripe_on.register_webhook(f"{live_url}/payments/webhook")
+    return stripe_on
