@@ -1,0 +1,186 @@
+"""Read-only queries for the producer's own pages."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from marketplace.db import utcnow
+from marketplace.extensions import db
+from marketplace.markets.models import Market, MarketDay, MarketDayStatus, Vendor, VendorStatus
+from marketplace.producers.models import Category, Offer, Producer, Product, ProductPhoto, StockMode
+
+#: Columns of the availability grid: enough for a month of weekly markets at two places.
+GRID_MAX_DAYS = 10
+
+
+def category_choices() -> list[tuple[int, str]]:
+    """(id, label) of every category, children shown as 'Parent › Child'."""
+    categories = list(db.session.scalars(select(Category).order_by(Category.position, Category.name)))
+    by_id = {c.id: c for c in categories}
+    choices = []
+    for category in categories:
+        parent = by_id.get(category.parent_id) if category.parent_id else None
+        choices.append((category.id, f"{parent.name} › {category.name}" if parent else category.name))
+    return sorted(choices, key=lambda c: c[1].casefold())
+
+
+def product_page(producer: Producer, page: int, per_page: int):
+    """The producer's products, active first, newest first, with their photos."""
+    query = (select(Product).where(Product.producer_id == producer.id)
+             .options(joinedload(Product.category),
+                      selectinload(Product.photos).joinedload(ProductPhoto.image))
+             .order_by(Product.active.desc(), Product.created_at.desc(), Product.id.desc()))
+    return db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)
+
+
+def product_with_photos(producer: Producer, product_id: int) -> Product | None:
+    return db.session.scalar(
+        select(Product).where(Product.id == product_id, Product.producer_id == producer.id)
+        .options(selectinload(Product.photos).joinedload(ProductPhoto.image)))
+
+
+def _approved_market_ids(producer: Producer):
+    return select(Vendor.market_id).where(Vendor.producer_id == producer.id,
+                                          Vendor.status == VendorStatus.APPROVED)
+
+
+def grid_days(producer: Producer, now: datetime | None = None, limit: int = GRID_MAX_DAYS) -> list[MarketDay]:
+    """Scheduled market days still taking orders, at markets where the producer is approved."""
+    now = now or utcnow()
+    return list(db.session.scalars(
+        select(MarketDay).join(MarketDay.market)
+        .where(MarketDay.market_id.in_(_approved_market_ids(producer)), Market.active.is_(True),
+               MarketDay.status == MarketDayStatus.SCHEDULED, MarketDay.cutoff_at > now)
+        .options(joinedload(MarketDay.market))
+        .order_by(MarketDay.opens_at, MarketDay.id).limit(limit)))
+
+
+def grid_products(producer: Producer) -> list[Product]:
+    """Active products whose stock is set per market day."""
+    return list(db.session.scalars(
+        select(Product).where(Product.producer_id == producer.id, Product.active.is_(True),
+                              Product.stock_mode == StockMode.PER_MARKET_DAY)
+        .order_by(Product.name, Product.id)))
+
+
+def inventory_products(producer: Producer) -> list[Product]:
+    """Active products sold from one standing stock."""
+    return list(db.session.scalars(
+        select(Product).where(Product.producer_id == producer.id, Product.active.is_(True),
+                              Product.stock_mode == StockMode.INVENTORY)
+        .order_by(Product.name, Product.id)))
+
+
+def offers_for(day_ids: list[int], product_ids: list[int]) -> dict[tuple[int, int], Offer]:
+    """Offers keyed by (market day id, product id)."""
+    if not day_ids or not product_ids:
+        return {}
+    rows = db.session.scalars(select(Offer).where(Offer.market_day_id.in_(day_ids),
+                                                  Offer.product_id.in_(product_ids)))
+    return {(offer.market_day_id, offer.product_id): offer for offer in rows}
+
+
+def previous_day_offers(producer: Producer, day: MarketDay) -> tuple[MarketDay | None, dict[int, Offer]]:
+    """The latest earlier day of the same market on which the producer brought something, and what."""
+    previous = db.session.scalar(
+        select(MarketDay).join(Offer, Offer.market_day_id == MarketDay.id).join(Product, Product.id == Offer.product_id)
+        .where(MarketDay.market_id == day.market_id, MarketDay.date < day.date,
+               MarketDay.status != MarketDayStatus.CANCELLED,
+               Product.producer_id == producer.id, Offer.quantity_milli > 0)
+        .order_by(MarketDay.date.desc()).limit(1))
+    if previous is None:
+        return None, {}
+    rows = db.session.scalars(select(Offer).join(Product, Product.id == Offer.product_id).where(
+        Offer.market_day_id == previous.id, Product.producer_id == producer.id))
+    return previous, {offer.product_id: offer for offer in rows}
+
+
+@dataclass
+class DayLine:
+    product: Product
+    quantity_milli: int
+    reserved_milli: int
+
+
+@dataclass
+class DashboardDay:
+    day: MarketDay
+    lines: list[DayLine] = field(default_factory=list)
+
+    @property
+    def reserved_count(self) -> int:
+        return sum(1 for line in self.lines if line.reserved_milli > 0)
+
+
+def upcoming_days(producer: Producer, now: datetime | None = None, limit: int = 6) -> list[DashboardDay]:
+    """Coming market days at the producer's markets with what they bring and what is reserved."""
+    now = now or utcnow()
+    days = list(db.session.scalars(
+        select(MarketDay).join(MarketDay.market)
+        .where(MarketDay.market_id.in_(_approved_market_ids(producer)), Market.active.is_(True),
+               MarketDay.status == MarketDayStatus.SCHEDULED, MarketDay.closes_at > now)
+        .options(joinedload(MarketDay.market))
+        .order_by(MarketDay.opens_at, MarketDay.id).limit(limit)))
+    result = {day.id: DashboardDay(day) for day in days}
+    if days:
+        offers = db.session.scalars(
+            select(Offer).join(Product, Product.id == Offer.product_id)
+            .where(Offer.market_day_id.in_(list(result)), Product.producer_id == producer.id,
+                   (Offer.quantity_milli > 0) | (Offer.reserved_milli > 0))
+            .options(joinedload(Offer.product)).order_by(Product.name, Product.id))
+        for offer in offers:
+            result[offer.market_day_id].lines.append(
+                DayLine(offer.product, offer.quantity_milli, offer.reserved_milli))
+    return list(result.values())
+
+
+def open_orders_count(producer: Producer) -> int:
+    """Orders not yet handed over or ended that contain this producer's products."""
+    # Read-only look into the orders feature: producers never change orders here.
+    from marketplace.orders.models import Order, OrderLine, OrderStatus
+
+    open_states = (OrderStatus.PENDING_PAYMENT, OrderStatus.CONFIRMED, OrderStatus.READY)
+    return db.session.scalar(
+        select(func.count(func.distinct(Order.id))).select_from(Order)
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .where(OrderLine.producer_id == producer.id, Order.status.in_(open_states))) or 0
+
+
+def certifications(producer: Producer) -> list:
+    """The producer's certificates, newest first, whatever their state."""
+    # Read-only: certificates are reviewed in the trust feature.
+    from marketplace.trust.models import Certification
+
+    return list(db.session.scalars(select(Certification).where(Certification.producer_id == producer.id)
+                                   .order_by(Certification.created_at.desc(), Certification.id.desc())))
+
+
+def applications(producer: Producer) -> list[Vendor]:
+    return list(db.session.scalars(
+        select(Vendor).where(Vendor.producer_id == producer.id)
+        .options(joinedload(Vendor.market)).order_by(Vendor.created_at.desc(), Vendor.id.desc())))
+
+
+def markets_with_standing(producer: Producer) -> list[tuple[Market, Vendor | None]]:
+    """Every active market with the producer's application there, if any."""
+    vendors = {v.market_id: v for v in db.session.scalars(select(Vendor).where(Vendor.producer_id == producer.id))}
+    markets = db.session.scalars(select(Market).where(Market.active.is_(True)).order_by(Market.name))
+    return [(market, vendors.get(market.id)) for market in markets]
+
+
+def product_counts(producer: Producer) -> dict[str, int]:
+    rows = db.session.execute(select(Product.active, func.count(Product.id))
+                              .where(Product.producer_id == producer.id).group_by(Product.active))
+    counts = {"active": 0, "inactive": 0}
+    for active, count in rows:
+        counts["active" if active else "inactive"] = count
+    return counts
+
+
+def products_for_export(producer: Producer) -> list[Product]:
+    return list(db.session.scalars(select(Product).where(Product.producer_id == producer.id)
+                                   .options(joinedload(Product.category)).order_by(Product.id)))
+

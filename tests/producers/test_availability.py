@@ -1,0 +1,184 @@
+"""The availability grid: what the producer brings to each coming market day, saved all or nothing."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import select, update
+
+from marketplace.accounts.models import User
+from marketplace.extensions import db
+from marketplace.markets.models import MarketDay, MarketDayStatus, Vendor, VendorStatus
+from marketplace.producers import services
+from marketplace.producers.models import Offer, Producer
+
+
+def offer(product_id, day_id) -> Offer | None:
+    return db.session.scalar(select(Offer).where(Offer.product_id == product_id, Offer.market_day_id == day_id))
+
+
+def cell(day_id, product_id, kind="q"):
+    return f"{kind}-{day_id}-{product_id}"
+
+
+def test_grid_lists_coming_days_of_approved_markets_and_per_day_products(app, shop, client, login):
+    with app.app_context():
+        closed = db.session.get(MarketDay, shop.day2)
+        closed_id = closed.id
+    login(shop.owner_email)
+    page = client.get("/shop/availability").get_data(as_text=True)
+    assert f'name="{cell(shop.day1, shop.potatoes)}"' in page
+    assert f'name="{cell(shop.day2, shop.dill, "p")}"' in page
+    assert f'name="{cell(shop.other_day, shop.potatoes)}"' not in page  # not approved at that market
+    assert f'name="{cell(shop.past, shop.potatoes)}"' not in page  # over
+    assert f"q-{shop.day1}-{shop.honey}" not in page  # standing stock is not a per-day product
+    assert "Rival carrots" not in page
+    with app.app_context():
+        db.session.execute(update(MarketDay).where(MarketDay.id == closed_id)
+                           .values(status=MarketDayStatus.CANCELLED))
+        db.session.commit()
+    assert f'name="{cell(shop.day2, shop.dill)}"' not in client.get("/shop/availability").get_data(as_text=True)
+
+
+def test_one_post_saves_the_whole_grid(app, shop, client, login):
+    login(shop.owner_email)
+    response = client.post("/shop/availability", data={
+        cell(shop.day1, shop.potatoes): "25,5", cell(shop.day1, shop.potatoes, "p"): "420",
+        cell(shop.day1, shop.dill): "10", cell(shop.day1, shop.dill, "p"): "",
+        cell(shop.day2, shop.potatoes): "30", cell(shop.day2, shop.dill): "",
+    })
+    assert response.status_code == 302
+    with app.app_context():
+        first = offer(shop.potatoes, shop.day1)
+        assert (first.quantity_milli, first.price_minor) == (25_500, 42000)
+        assert (offer(shop.dill, shop.day1).quantity_milli, offer(shop.dill, shop.day1).price_minor) == (10_000, None)
+        assert offer(shop.potatoes, shop.day2).quantity_milli == 30_000
+        assert offer(shop.dill, shop.day2) is None  # empty cell, nothing to store
+    page = client.get("/shop/availability").get_data(as_text=True)
+    assert 'value="25.5"' in page and 'value="420"' in page
+
+
+def test_bad_cells_are_marked_and_nothing_is_saved(app, shop, client, login):
+    login(shop.owner_email)
+    response = client.post("/shop/availability", data={
+        cell(shop.day1, shop.potatoes): "20",
+        cell(shop.day1, shop.dill): "2,5",  # bunches are whole
+        cell(shop.day2, shop.potatoes): "-3",
+        cell(shop.day2, shop.dill, "p"): "12,505",
+    })
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert f'id="e-{shop.day1}-{shop.dill}"' in page and "whole number" in page
+    assert f'id="e-{shop.day2}-{shop.potatoes}"' in page
+    assert f'id="e-{shop.day2}-{shop.dill}"' in page
+    assert 'value="20"' in page  # what was typed is kept
+    with app.app_context():
+        assert offer(shop.potatoes, shop.day1) is None
+
+
+def reserve(offer_id: int, milli: int) -> bool:
+    """Checkout's reservation: one conditional UPDATE (DESIGN rule 1)."""
+    result = db.session.execute(
+        update(Offer).where(Offer.id == offer_id, Offer.quantity_milli - Offer.reserved_milli >= milli)
+        .values(reserved_milli=Offer.reserved_milli + milli))
+    return result.rowcount == 1
+
+
+def test_lowering_below_what_is_reserved_is_refused_and_nothing_saved(app, shop, client, login):
+    with app.app_context():
+        db.session.add(Offer(product_id=shop.potatoes, market_day_id=shop.day1, quantity_milli=20_000))
+        db.session.add(Offer(product_id=shop.dill, market_day_id=shop.day1, quantity_milli=10_000))
+        db.session.commit()
+        assert reserve(offer(shop.potatoes, shop.day1).id, 8_000)
+        db.session.commit()
+    login(shop.owner_email)
+    response = client.post("/shop/availability", data={
+        cell(shop.day1, shop.potatoes): "5", cell(shop.day1, shop.dill): "4", cell(shop.day2, shop.dill): "6"})
+    page = response.get_data(as_text=True)
+    assert f'id="e-{shop.day1}-{shop.potatoes}"' in page
+    assert "already reserved 8" in page
+    with app.app_context():
+        assert offer(shop.potatoes, shop.day1).quantity_milli == 20_000
+        assert offer(shop.dill, shop.day1).quantity_milli == 10_000  # the good cells were not saved either
+        assert offer(shop.dill, shop.day2) is None
+    assert client.post("/shop/availability", data={cell(shop.day1, shop.potatoes): "8"}).status_code == 302
+    with app.app_context():
+        assert offer(shop.potatoes, shop.day1).quantity_milli == 8_000
+
+
+def test_copy_from_the_previous_market_day_fills_the_column_without_saving(app, shop, client, login):
+    login(shop.owner_email)
+    response = client.post("/shop/availability", data={
+        "copy": str(shop.day1), cell(shop.day1, shop.potatoes): "", cell(shop.day1, shop.dill): "",
+        cell(shop.day2, shop.potatoes): "7"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Copied from" in page
+    assert f'name="{cell(shop.day1, shop.potatoes)}" value="25"' in page
+    assert f'name="{cell(shop.day1, shop.potatoes, "p")}" value="400"' in page
+    assert f'name="{cell(shop.day1, shop.dill)}" value="12"' in page
+    assert f'name="{cell(shop.day2, shop.potatoes)}" value="7"' in page  # other edits are kept
+    with app.app_context():
+        assert offer(shop.potatoes, shop.day1) is None  # nothing saved until Save
+
+
+def test_copy_when_there_is_no_earlier_day(app, shop, client, login):
+    with app.app_context():
+        db.session.execute(Offer.__table__.delete().where(Offer.market_day_id == shop.past))
+        db.session.commit()
+    login(shop.owner_email)
+    page = client.post("/shop/availability", data={"copy": str(shop.day1)}).get_data(as_text=True)
+    assert "no earlier market day" in page
+
+
+def test_only_approved_vendors_see_a_grid(app, shop, client, login):
+    with app.app_context():
+        db.session.execute(update(Vendor).where(Vendor.producer_id == shop.producer)
+                           .values(status=VendorStatus.SUSPENDED))
+        db.session.commit()
+    login(shop.owner_email)
+    page = client.get("/shop/availability").get_data(as_text=True)
+    assert "no market days taking orders" in page
+    assert client.post("/shop/availability", data={cell(shop.day1, shop.potatoes): "3"}).status_code == 404
+
+
+@pytest.mark.parametrize("run", range(4))
+def test_lowering_races_a_reservation_and_never_undercuts_it(app, shop, run):
+    """10 brought; a customer reserves 6 while the producer lowers to 5: exactly one of them wins."""
+    with app.app_context():
+        row = Offer(product_id=shop.potatoes, market_day_id=shop.day1, quantity_milli=10_000)
+        db.session.add(row)
+        db.session.commit()
+        offer_id = row.id
+    barrier = threading.Barrier(2)
+    outcome = {}
+
+    def customer():
+        with app.app_context():
+            barrier.wait()
+            outcome["reserved"] = reserve(offer_id, 6_000)
+            db.session.commit()
+
+    def producer():
+        with app.app_context():
+            owner = db.session.get(Producer, shop.producer)
+            actor = db.session.get(User, owner.user_id)
+            barrier.wait()
+            try:
+                services.save_availability(owner, actor, {(shop.day1, shop.potatoes): ("5", "")})
+                db.session.commit()
+                outcome["lowered"] = True
+            except services.GridErrors:
+                db.session.rollback()
+                outcome["lowered"] = False
+
+    threads = [threading.Thread(target=customer), threading.Thread(target=producer)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert outcome["reserved"] != outcome["lowered"], outcome
+    with app.app_context():
+        final = db.session.get(Offer, offer_id)
+        assert final.reserved_milli <= final.quantity_milli
+        assert (final.quantity_milli, final.reserved_milli) in ((5_000, 0), (10_000, 6_000))
