@@ -120,7 +120,9 @@ def product_list_query(filters: ProductFilters, now: datetime | None = None):
              .join(Product.producer).join(Product.category)
              .where(Product.active.is_(True),
                     _approved_vendor(Product.producer_id, market_slug=filters.market or None))
-             .options(contains_eager(Product.producer), contains_eager(Product.category), _with_photos()))
+             # Photos joined in the same query (not a second one): the list's query budget is tight.
+             .options(contains_eager(Product.producer), contains_eager(Product.category),
+                      joinedload(Product.photos).joinedload(ProductPhoto.image)))
 
     words = filters.words
     for word in words:

@@ -1,0 +1,70 @@
+"""Search by words: case-insensitive Cyrillic (Russian, Kazakh, Kyrgyz) and Latin, ё = е, literal % and _."""
+from __future__ import annotations
+
+import pytest
+
+from tests.catalog.conftest import names_on
+from tests.factories import CategoryFactory, ProducerFactory
+
+
+def search(client, q, **args):
+    response = client.get("/products", query_string={"q": q, **args})
+    assert response.status_code == 200
+    return names_on(response)
+
+
+def test_upper_case_cyrillic_finds_lower_case(client, listed):
+    listed("картофель молодой")
+    listed("морковь")
+    assert search(client, "КАРТОФЕЛЬ") == ["картофель молодой"]
+    assert search(client, "Картофель") == ["картофель молодой"]
+
+
+@pytest.mark.parametrize("query, name", [
+    ("Қымыз", "қымыз сарыарқа"),          # Kazakh қ
+    ("ҚЫМЫЗ", "қымыз сарыарқа"),
+    ("ШЫРДАК", "Шырдак ручной работы"),    # Kyrgyz felt rug
+    ("ӨРІК", "өрік кептірілген"),          # Kazakh ө, і
+    ("ҮЙ", "үй ірімшігі"),                 # ү
+    ("ҢҰҒҺӘ", "ңұғһә"),                    # the remaining letters, lower-cased only by Python
+    ("kymyz", "Kymyz from Suusamyr"),
+])
+def test_kazakh_kyrgyz_and_latin_letters_fold(client, listed, query, name):
+    listed(name)
+    listed("другое")
+    assert search(client, query) == [name]
+
+
+def test_yo_finds_ye_and_ye_finds_yo(client, listed):
+    listed("Мёд горный")
+    listed("Мед липовый")
+    assert sorted(search(client, "мёд")) == ["Мед липовый", "Мёд горный"]
+    assert sorted(search(client, "МЕД")) == ["Мед липовый", "Мёд горный"]
+
+
+def test_percent_and_underscore_are_searched_literally(client, listed):
+    listed("Сыр 45% жирности")
+    listed("Сыр 450 г")
+    listed("jam_apricot")
+    listed("jamXapricot")
+    assert search(client, "45%") == ["Сыр 45% жирности"]
+    assert search(client, "%") == ["Сыр 45% жирности"]
+    assert search(client, "m_a") == ["jam_apricot"]
+    assert search(client, "_") == ["jam_apricot"]
+
+
+def test_every_word_must_match_in_name_description_producer_or_category(client, listed, ctx):
+    farm = ProducerFactory(name="Ата-Мекен")
+    listed("Айран", producer=farm, description="Домашний, из коровьего молока",
+           category=CategoryFactory(name="Молочное"))
+    listed("Айран козий")
+    assert search(client, "айран ата-мекен") == ["Айран"]      # producer name
+    assert search(client, "коровьего айран") == ["Айран"]      # description
+    assert search(client, "молочное") == ["Айран"]             # category
+    assert search(client, "айран нетакогослова") == []
+
+
+def test_relevance_puts_name_matches_first(client, listed):
+    listed("Варенье", description="с мёдом и яблоками")
+    listed("Мёд акациевый")
+    assert search(client, "мед") == ["Мёд акациевый", "Варенье"]
