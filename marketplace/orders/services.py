@@ -82,8 +82,13 @@ def available_payment_methods(market_day: MarketDay, customer: User | None) -> l
         reason = cash_refusal_reason(customer.id) if customer is not None else None
         choices.append(PaymentChoice(PaymentMethod.CASH, str(_l("Cash at pickup")), reason))
     for _receiver, choice in payment_methods_requested.send(market_day, customer=customer):
-        if choice is not None:
+        if choice is None:
+            continue
+        same = next((i for i, c in enumerate(choices) if c.method == choice.method), None)
+        if same is None:
             choices.append(choice)
+        elif choice.offered and not choices[same].offered:
+            choices[same] = choice  # one receiver offering the method is enough
     return choices
 
 
@@ -291,6 +296,15 @@ def expire(order: Order, now: datetime | None = None) -> Order:
     _check_state(order, [OrderStatus.PENDING_PAYMENT])
     if order.hold_until is None or order.hold_until > now:
         raise InvalidState(_("The time to pay for this order has not passed yet."), status=order.status)
+    _move(order, [OrderStatus.PENDING_PAYMENT], OrderStatus.EXPIRED, cancelled_at=now)
+    _release(order, now)
+    order_cancelled.send(order)
+    return order
+
+
+def end_unpaid(order: Order, now: datetime | None = None) -> Order:
+    """pending_payment -> expired at once: the card was declined or the payment abandoned."""
+    now = now or utcnow()
     _move(order, [OrderStatus.PENDING_PAYMENT], OrderStatus.EXPIRED, cancelled_at=now)
     _release(order, now)
     order_cancelled.send(order)
@@ -639,3 +653,4 @@ STATUS_LABELS = {
 
 def status_label(status: OrderStatus) -> str:
     return str(STATUS_LABELS.get(status, status))
+
