@@ -25,11 +25,11 @@ PHONE_USER_AGENT = ("Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36
 
 
 def chromium_path() -> str | None:
-    """Debian's Chromium (Playwright's own download does not work on our machines)."""
-    for candidate in (os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", shutil.which("chromium")):
-        if candidate and os.path.exists(candidate):
-            return candidate
-    return None
+    """Debian's Chromium (Playwright's own download does not work on our machines);
+    CHROMIUM_PATH, when set, is the only one tried."""
+    override = os.environ.get("CHROMIUM_PATH")
+    candidates = [override] if override else ["/usr/bin/chromium", shutil.which("chromium")]
+    return next((c for c in candidates if c and os.path.exists(c)), None)
 
 
 @dataclass(frozen=True)
