@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.db import utcnow
 from marketplace.extensions import db
+from marketplace.i18n import format_local_datetime
 from marketplace.markets.models import Market, MarketDay, MarketDayStatus, PickupSlot, Vendor, VendorStatus
 from marketplace.markets.services import OrderingState, is_ordering_open, ordering_state  # noqa: F401
 from marketplace.orders.models import LineStatus, Order, OrderLine, OrderStatus
@@ -129,7 +130,8 @@ def closed_message(market_day: MarketDay, now: datetime | None = None) -> str:
     if state == OrderingState.CANCELLED:
         return _("This market day is cancelled.")
     if state == OrderingState.NOT_YET_OPEN:
-        return _("Orders for this market day open on %(day)s.", day=market_day.ordering_opens_at.date().isoformat())
+        return _("Orders for this market day open on %(time)s.",
+                 time=format_local_datetime(market_day.ordering_opens_at, market_day.market.timezone))
     return _("Orders for this market day closed at the cutoff.")
 
 

@@ -16,6 +16,7 @@ from marketplace.accounts.models import Role
 from marketplace.db import utcnow
 from marketplace.errors_domain import DomainError, NotAllowed
 from marketplace.extensions import db
+from marketplace.i18n import format_day
 from marketplace.orders import basket, queries, services
 from marketplace.orders.errors import OutOfStock, SlotUnavailable
 from marketplace.orders.forms import (
@@ -159,7 +160,7 @@ def basket_change_day():
         return redirect(url_for("orders.basket"))
     _day_id, items = basket.read()
     basket.write(market_day.id, _switch_day(items, market_day))
-    flash(_("Your basket is now for %(day)s.", day=market_day.date.isoformat()), "info")
+    flash(_("Your basket is now for %(day)s.", day=format_day(market_day.date)), "info")
     return redirect(url_for("orders.basket"))
 
 

@@ -1,0 +1,245 @@
+"""The basket, checkout, order pages and pick lists through HTTP, including the attacker's side."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from marketplace.extensions import db
+from marketplace.orders.models import Order, OrderStatus
+from marketplace.producers.models import StockMode
+from tests.factories import MarketDayFactory, OfferFactory, ProductFactory, UserFactory
+from tests.orders.helpers import World, place, reserved, slot_reserved
+
+
+@pytest.fixture
+def world(ctx):
+    return World()
+
+
+def add(client, world, product, quantity, day=None):
+    return client.post("/basket/add", data={"product_id": product.id, "market_day_id": (day or world.day).id,
+                                            "quantity": quantity}, follow_redirects=True)
+
+
+def checkout(client, world, slot=None, key=None, method="cash"):
+    page = client.get("/checkout")
+    assert page.status_code == 200
+    key = key or re.search(r'name="idempotency_key" type="hidden" value="([0-9a-f]+)"', page.text).group(1)
+    return client.post("/checkout", data={"pickup_slot": (slot or world.slot).id, "payment_method": method,
+                                          "phone": "+7 701 123 45 67", "idempotency_key": key})
+
+
+def order_count():
+    db.session.rollback()
+    return db.session.scalar(select(func.count(Order.id)))
+
+
+@pytest.mark.parametrize("quantity, message", [
+    ("0", "greater than zero"), ("-1", "Enter a number"), ("1e6", "Enter a number"), ("abc", "Enter a number"),
+    ("1000000", "too large"), ("1.5", "whole number"), ("", "how much"),
+])
+def test_bad_quantities_are_refused_with_a_message(client, world, quantity, message):
+    response = add(client, world, world.potatoes, quantity)
+    assert response.status_code == 200 and message in response.text
+    assert "Your basket is empty" in client.get("/basket").text
+
+
+def test_by_weight_takes_decimals(client, world):
+    response = add(client, world, world.honey, "1,25")
+    assert "Honey is in your basket" in response.text
+    assert "3,125" in client.get("/basket").text or "3 125" in client.get("/basket").text
+
+
+@pytest.mark.parametrize("data, status", [
+    ({"product_id": "x", "market_day_id": "1", "quantity": "1"}, 400),
+    ({"market_day_id": "1", "quantity": "1"}, 400),
+    ({"product_id": "1", "market_day_id": "999999", "quantity": "1"}, 404),
+])
+def test_malformed_basket_posts_are_rejected(client, world, data, status):
+    assert client.post("/basket/add", data=data).status_code == status
+
+
+def test_product_not_brought_to_that_day_is_not_added(client, world):
+    other_day_product = OfferFactory(market_day=MarketDayFactory(market=world.market,
+                                                                 date=world.day.date + timedelta(days=7))).product
+    response = add(client, world, other_day_product, "1")
+    assert "not brought to this market day" in response.text
+    assert "Your basket is empty" in client.get("/basket").text
+
+
+def test_more_than_is_left_is_not_added(client, world):
+    response = add(client, world, world.potatoes, "11")
+    assert "Only 10" in response.text and "Your basket is empty" in client.get("/basket").text
+
+
+def test_basket_survives_login(client, login, world):
+    add(client, world, world.potatoes, "2")
+    login(world.customer.email)
+    page = client.get("/basket")
+    assert "Potatoes" in page.text and "Checkout" in page.text
+
+
+def test_changing_the_day_rechecks_every_item(client, world):
+    next_week = MarketDayFactory(market=world.market, date=world.day.date + timedelta(days=7),
+                                 ordering_opens_at=world.day.ordering_opens_at)
+    OfferFactory(product=world.honey, market_day=next_week, quantity_milli=500)
+    add(client, world, world.potatoes, "2")
+    add(client, world, world.honey, "2")
+    add(client, world, world.slippers, "1")
+    response = client.post("/basket/day", data={"market_day_id": next_week.id}, follow_redirects=True)
+    assert "Potatoes is not brought to this market day" in response.text
+    assert "Only 0.5" in response.text and "reduced" in response.text
+    basket = client.get("/basket").text
+    assert "Slippers" in basket and "Honey" in basket and 'id="basket-%d"' % world.potatoes.id not in basket
+
+
+def test_checkout_places_a_cash_order_shows_code_and_qr_and_emails_it(client, login, world, outbox):
+    login(world.customer.email)
+    add(client, world, world.potatoes, "2")
+    add(client, world, world.slippers, "1")
+    response = checkout(client, world)
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"])
+    db.session.rollback()
+    order = db.session.scalar(select(Order))
+    assert order.status == OrderStatus.CONFIRMED and order.phone == "+7 701 123 45 67"
+    assert order.pickup_code in page.text and "<svg" in page.text and "Main square 1" in page.text
+    assert "<script>" not in page.text and ' style="' not in page.text
+    assert reserved(world.potato_offer) == 2000 and reserved(world.slippers) == 1000
+    emails = outbox(world.customer.email)
+    assert len(emails) == 1 and order.pickup_code in emails[0].body_text
+    assert "Your basket is empty" in client.get("/basket").text
+    assert order.pickup_code in client.get("/orders").text
+
+
+def test_submitting_the_checkout_form_twice_places_one_order(client, login, world):
+    login(world.customer.email)
+    add(client, world, world.potatoes, "1")
+    first = checkout(client, world, key="a" * 32)
+    second = client.post("/checkout", data={"pickup_slot": world.slot.id, "payment_method": "cash",
+                                            "phone": "+7 701 123 45 67", "idempotency_key": "a" * 32})
+    assert first.headers["Location"] == second.headers["Location"]
+    assert order_count() == 1 and reserved(world.potato_offer) == 1000
+
+
+def test_price_and_total_come_from_the_database_not_the_form(client, login, world):
+    login(world.customer.email)
+    add(client, world, world.honey, "2")
+    client.post("/checkout", data={"pickup_slot": world.slot.id, "payment_method": "cash", "phone": "+7 701 1234567",
+                                   "idempotency_key": "b" * 32, "total_minor": "1", "unit_price_minor": "1"})
+    db.session.rollback()
+    assert db.session.scalar(select(Order.total_minor)) == 500000
+
+
+def test_checkout_tells_which_item_ran_short_and_places_nothing(client, login, world):
+    login(world.customer.email)
+    add(client, world, world.potatoes, "5")
+    add(client, world, world.honey, "1")
+    place(world, {world.potatoes: 8000}, customer=UserFactory())
+    response = checkout(client, world)
+    assert response.status_code == 409 and "Only 2" in response.text and "Potatoes" in response.text
+    assert order_count() == 1 and reserved(world.honey_offer) == 0
+
+
+def test_slot_of_another_day_and_full_slot_are_refused(client, login, ctx):
+    world = World(slot_capacity=1)
+    other = MarketDayFactory(market=world.market, date=world.day.date + timedelta(days=7))
+    login(world.customer.email)
+    add(client, world, world.potatoes, "1")
+    response = checkout(client, world, slot=other.slots[0])
+    assert response.status_code == 400 and "Not a valid choice" in response.text
+    place(world, {world.potatoes: 1000}, customer=UserFactory())
+    response = checkout(client, world)
+    assert response.status_code == 409 and "That pickup time is full" in response.text
+    assert order_count() == 1 and slot_reserved(world.slot) == 1
+
+
+def test_checkout_needs_a_phone_number(client, login, world):
+    login(world.customer.email)
+    add(client, world, world.potatoes, "1")
+    page = client.get("/checkout")
+    key = re.search(r'name="idempotency_key" type="hidden" value="([0-9a-f]+)"', page.text).group(1)
+    response = client.post("/checkout", data={"pickup_slot": world.slot.id, "payment_method": "cash",
+                                              "phone": "call me", "idempotency_key": key})
+    assert response.status_code == 400 and "phone number" in response.text and order_count() == 0
+
+
+def test_customer_cancels_and_stock_is_back(client, login, world):
+    order = place(world, {world.potatoes: 3000})
+    login(world.customer.email)
+    response = client.post(f"/orders/{order.id}/cancel", follow_redirects=True)
+    assert "Your order is cancelled" in response.text
+    assert reserved(world.potato_offer) == 0 and slot_reserved(world.slot) == 0
+    again = client.post(f"/orders/{order.id}/cancel", follow_redirects=True)
+    assert "can no longer be changed" in again.text and reserved(world.potato_offer) == 0
+
+
+def test_another_customers_order_is_not_found(client, login, world):
+    order = place(world, {world.potatoes: 1000})
+    intruder = UserFactory()
+    login(intruder.email)
+    assert client.get(f"/orders/{order.id}").status_code == 404
+    assert client.post(f"/orders/{order.id}/cancel").status_code == 404
+    assert order.pickup_code not in client.get("/orders").text
+    db.session.rollback()
+    assert db.session.get(Order, order.id).status == OrderStatus.CONFIRMED
+
+
+def test_order_pages_need_login(client, world):
+    order = place(world, {world.potatoes: 1000})
+    assert client.get(f"/orders/{order.id}").status_code == 302
+    assert client.get("/checkout").status_code == 302
+
+
+def test_producer_pick_list_shows_only_their_lines(client, login, world):
+    order = place(world, {world.potatoes: 2000, world.slippers: 1000})
+    login(world.farm.user.email)
+    page = client.get(f"/shop/orders/days/{world.day.id}")
+    assert page.status_code == 200 and order.pickup_code in page.text and "Potatoes" in page.text
+    assert "Slippers" not in page.text
+    csv = client.get(f"/shop/orders/days/{world.day.id}/pick-list.csv")
+    assert csv.mimetype == "text/csv" and order.pickup_code in csv.text and "Slippers" not in csv.text
+    assert world.day.market.name in client.get("/shop/orders").text
+
+
+def test_producer_cannot_touch_another_producers_lines(client, login, world):
+    theirs = place(world, {world.slippers: 1000})
+    slipper_line = theirs.lines[0]
+    login(world.farm.user.email)
+    assert client.post(f"/shop/orders/{theirs.id}/packed").status_code == 404
+    assert client.post(f"/shop/orders/{theirs.id}/cancel").status_code == 404
+    assert client.post(f"/shop/orders/lines/{slipper_line.id}/missing").status_code == 404
+    assert client.post(f"/shop/orders/lines/{slipper_line.id}/weight", data={"weight": "1"}).status_code == 404
+    db.session.rollback()
+    assert db.session.get(Order, theirs.id).status == OrderStatus.CONFIRMED
+
+
+def test_customers_do_not_see_pick_lists(client, login, world):
+    login(world.customer.email)
+    assert client.get(f"/shop/orders/days/{world.day.id}").status_code == 404
+
+
+def test_weighed_quantity_is_shown_to_the_customer(client, login, world):
+    order = place(world, {world.honey: 1000})
+    line = order.lines[0]
+    login(world.farm.user.email)
+    refused = client.post(f"/shop/orders/lines/{line.id}/weight", data={"weight": "abc"}, follow_redirects=True)
+    assert "Enter a number" in refused.text
+    client.post(f"/shop/orders/lines/{line.id}/weight", data={"weight": "1.2"})
+    client.post(f"/shop/orders/{order.id}/packed")
+    db.session.rollback()
+    order = db.session.get(Order, order.id)
+    assert order.status == OrderStatus.READY and order.total_minor == 300000
+    client.post("/logout")
+    login(world.customer.email)
+    page = client.get(f"/orders/{order.id}").text
+    assert "weighed 1.2\u00a0kg" in page and "1\u00a0kg" in page
+
+
+def test_inventory_products_are_sold_where_the_producer_is_a_vendor(client, world):
+    stranger_jar = ProductFactory(stock_mode=StockMode.INVENTORY, inventory_milli=3000, unit="jar")
+    response = add(client, world, stranger_jar, "1")
+    assert "not sold at this market day" in response.text
