@@ -37,5 +37,9 @@ test: install
 		echo "== TEST_DATABASE_URL not set: PostgreSQL run skipped =="; \
 	fi
 
+# Only the browser journeys (tests/e2e), on SQLite; screenshots in test-artifacts/screenshots.
+e2e: install
+	env -u TEST_DATABASE_URL $(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+
 clean-db:
 	rm -f instance/aimak.sqlite instance/aimak.sqlite-wal instance/aimak.sqlite-shm

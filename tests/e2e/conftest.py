@@ -82,7 +82,9 @@ def live_server(tmp_path_factory):
         database_url = f"sqlite:///{tmp_path_factory.mktemp('e2e-db') / 'e2e.sqlite'}"
     app = create_app({"BASE_CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": database_url,
                       "MEDIA_ROOT": str(tmp_path_factory.mktemp("e2e-media")),
-                      "WTF_CSRF_ENABLED": True})
+                      "WTF_CSRF_ENABLED": True,
+                      # A crash shows our own error page, as in production; the traceback is in the log.
+                      "PROPAGATE_EXCEPTIONS": False})
     with app.app_context():
         upgrade()
         seed_demo()
