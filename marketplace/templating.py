@@ -66,6 +66,7 @@ def image_url(image, size: int = 400) -> str:
 ROLE_NAV = [
     (None, "orders.my_orders", _l("My orders")),
     ("producer", "producers.dashboard", _l("My shop")),
+    ("producer", "orders.producer_days", _l("Orders to prepare")),
     ("organizer", "markets.organizer_home", _l("My markets")),
     ("admin", "admin.users", _l("Users")),
     ("admin", "trust.moderation", _l("Moderation")),
