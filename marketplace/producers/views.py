@@ -13,6 +13,7 @@ from marketplace.accounts.models import Role
 from marketplace.errors import render_error
 from marketplace.errors_domain import DomainError, NotAllowed, NotFound
 from marketplace.extensions import db
+from marketplace.i18n import format_day
 from marketplace.media.services import InvalidUpload
 from marketplace.producers import csvio, queries, services
 from marketplace.producers.forms import ApplyForm, ImportForm, PhotoForm, ProductForm, ProfileForm
@@ -264,8 +265,7 @@ def availability():
                         offer = offers[product_id]
                         values[(day_id, product_id)] = (quantity_number(offer.quantity_milli),
                                                         format_price_input(offer.price_minor, offer.product.currency))
-                notice = _("Copied from %(day)s. Check the numbers and press Save.",
-                           day=previous.date.strftime("%d.%m.%Y"))
+                notice = _("Copied from %(day)s. Check the numbers and press Save.", day=format_day(previous.date))
         else:
             try:
                 changed = services.save_availability(producer, current_user, cells)

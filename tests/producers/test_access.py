@@ -105,3 +105,28 @@ def test_visitor_is_sent_to_log_in(shop, client):
     response = client.get("/shop/products")
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
+
+
+def test_services_refuse_an_actor_who_does_not_own_the_producer(ctx, shop):
+    from marketplace.accounts.models import User
+    from marketplace.errors_domain import NotAllowed
+    from marketplace.markets.models import Market
+    from marketplace.producers import services
+    from marketplace.producers.models import Producer
+
+    ours = db.session.get(Producer, shop.producer)
+    product = db.session.get(Product, shop.potatoes)
+    stranger = db.session.get(User, db.session.get(Producer, shop.rival).user_id)
+    attempts = [
+        lambda: services.set_product_active(product, stranger, False),
+        lambda: services.delete_product(product, stranger),
+        lambda: services.remove_product_photo(product, stranger, 1),
+        lambda: services.save_availability(ours, stranger, {}),
+        lambda: services.apply_to_market(ours, stranger, db.session.get(Market, shop.other_market), ""),
+        lambda: services.remove_profile_photo(ours, stranger),
+    ]
+    for attempt in attempts:
+        with pytest.raises(NotAllowed):
+            attempt()
+        db.session.rollback()
+    assert db.session.get(Product, shop.potatoes).active
