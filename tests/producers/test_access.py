@@ -1,6 +1,8 @@
 """Owners only: every /shop route answers 404 to another producer and to a customer."""
 from __future__ import annotations
 
+import io
+
 import pytest
 from sqlalchemy import select
 
@@ -8,7 +10,6 @@ from marketplace.extensions import db
 from marketplace.markets.models import Vendor
 from marketplace.producers.models import Offer, Product, ProductPhoto
 from tests.media.imagedata import picture
-from tests.producers.conftest import add_order  # noqa: F401 (shared helper)
 
 
 @pytest.fixture
@@ -16,7 +17,7 @@ def owned(app, shop, client, login):
     """Our producer's product with a photo and our application, made through the real routes."""
     login(shop.owner_email)
     client.post(f"/shop/products/{shop.potatoes}/photos",
-                data={"photo": (__import__("io").BytesIO(picture()), "фото.png")},
+                data={"photo": (io.BytesIO(picture()), "фото.png")},
                 content_type="multipart/form-data")
     client.post(f"/shop/markets/{shop.other_market}/apply", data={"message": "Hello"})
     client.post("/logout")
