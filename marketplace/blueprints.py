@@ -12,6 +12,7 @@ FEATURE_VIEW_MODULES = [
     "marketplace.markets.views",
     "marketplace.orders.views",
     "marketplace.trust.views",
+    "marketplace.payments.views",
 ]
 
 

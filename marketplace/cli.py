@@ -10,8 +10,10 @@ from marketplace.extensions import db
 #: Other features add their command groups here (module path, attribute).
 FEATURE_COMMANDS = [
     "marketplace.notifications.cli",
+    "marketplace.markets.cli",
     "marketplace.orders.cli",
     "marketplace.trust.cli",
+    "marketplace.payments.cli",
 ]
 
 

@@ -341,6 +341,22 @@ def cancel_by_customer(order: Order, customer: User, now: datetime | None = None
     return order
 
 
+def switch_to_cash(order: Order, customer: User, now: datetime | None = None) -> Order:
+    """pending_payment -> confirmed as a cash order, when the card cannot be used.
+
+    The caller (payments) has let the card hold go; stock stays reserved, the hold time ends.
+    """
+    now = now or utcnow()
+    if order.customer_id != customer.id:
+        raise NotAllowed()
+    if expire_if_due(order, now):
+        raise InvalidState(_("The time to pay for this order has passed; it has expired."), status=order.status)
+    _move(order, [OrderStatus.PENDING_PAYMENT], OrderStatus.CONFIRMED, payment_method=PaymentMethod.CASH,
+          confirmed_at=now, hold_until=None)
+    _email_confirmation(order)
+    return order
+
+
 def cancel_lines_by_producer(order: Order, producer: Producer, actor: User, reason: str,
                              now: datetime | None = None) -> Order:
     """A producer cancels their lines of an order (the whole order when nothing else is left)."""

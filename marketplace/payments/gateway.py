@@ -6,6 +6,7 @@ Stripe's errors into two kinds: `CardDeclined` (the customer's card said no) and
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import stripe
@@ -37,6 +38,26 @@ class IntentState:
     error_message: str | None = None
 
 
+#: After Stripe fails to answer, checkout stops offering the card for a minute instead of
+#: letting every customer wait for the same timeout (per process; good enough to degrade).
+UNAVAILABLE_FOR_SECONDS = 60
+_unavailable_until = 0.0
+
+
+def mark_unavailable() -> None:
+    global _unavailable_until
+    _unavailable_until = time.monotonic() + UNAVAILABLE_FOR_SECONDS
+
+
+def mark_available() -> None:
+    global _unavailable_until
+    _unavailable_until = 0.0
+
+
+def seems_available() -> bool:
+    return time.monotonic() >= _unavailable_until
+
+
 def is_configured() -> bool:
     config = current_app.config
     return bool(config.get("STRIPE_SECRET_KEY") and config.get("STRIPE_PUBLISHABLE_KEY"))
@@ -63,15 +84,19 @@ def _state(intent) -> IntentState:
 
 def _call(function, *args, **kwargs):
     try:
-        return function(*args, **kwargs)
+        result = function(*args, **kwargs)
     except stripe.CardError as exc:
+        mark_available()
         raise CardDeclined(exc.user_message or "Your card was declined.") from exc
     except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError,
             stripe.AuthenticationError) as exc:
+        mark_unavailable()
         raise GatewayUnavailable(str(exc)) from exc
     except stripe.InvalidRequestError as exc:
         # Stripe refused the request as it stands (e.g. capture of a canceled intent).
         raise GatewayError(exc.user_message or str(exc)) from exc
+    mark_available()
+    return result
 
 
 def create_intent(amount_minor: int, currency: str, idempotency_key: str, metadata: dict) -> IntentState:

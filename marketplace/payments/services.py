@@ -59,6 +59,9 @@ def card_refusal_reason(market_day: MarketDay, now: datetime | None = None) -> s
     """
     if not gateway.is_configured():
         return str(_l("Card payment is not set up on this site; you can pay in cash at pickup."))
+    if not gateway.seems_available():
+        return str(_l("Card payment is unavailable right now. Please pay in cash at pickup, or try again "
+                      "in a few minutes."))
     now = now or utcnow()
     window = timedelta(days=current_app.config["CARD_HOLD_WINDOW_DAYS"])
     if market_day.closes_at - now > window:
@@ -109,11 +112,14 @@ def start_intent(payment: Payment) -> Payment:
 def submit_card(payment: Payment, token: str, email: str) -> gateway.IntentState:
     """Attach the tokenised card and ask for the authorisation; apply what Stripe answers.
 
-    A declined card ends the order at once (stock and slot come back).
+    A declined card ends the order at once (stock and slot come back). The caller has
+    committed the PaymentIntent id (start_intent) before this is called.
     """
     order = payment.order
     if order.status != OrderStatus.PENDING_PAYMENT:
         raise InvalidState(str(_l("This order is not waiting for a payment.")))
+    if not payment.provider_intent_id:
+        raise InvalidState(str(_l("This payment has not been started.")))
     try:
         state = gateway.confirm_with_card_token(payment.provider_intent_id, token, email,
                                                 idempotency_key=f"aimak-payment-{payment.id}-card-{token[-12:]}")
@@ -178,6 +184,26 @@ def _end_unpaid_order(order: Order) -> None:
 
     if order.status == OrderStatus.PENDING_PAYMENT:
         orders.end_unpaid(order)
+
+
+def cash_instead_refusal(order: Order) -> str | None:
+    """Why this card order cannot switch to cash at pickup, or None when it can."""
+    from marketplace.orders.reliability import cash_refusal_reason
+
+    if not order.market_day.market.accepts_cash:
+        return str(_l("This market takes no cash at pickup."))
+    return cash_refusal_reason(order.customer_id)
+
+
+def switch_to_cash(order: Order, customer: User) -> Order:
+    """A card order still waiting for its payment becomes a cash order (the card hold, if any, goes)."""
+    from marketplace.orders import services as orders
+
+    reason = cash_instead_refusal(order)
+    if reason:
+        raise PaymentError(reason)
+    release_authorisation(order)
+    return orders.switch_to_cash(order, customer)
 
 
 # --- After the order moves (signal receivers) ------------------------------------------
@@ -359,12 +385,19 @@ def reconcile(limit: int = 1000) -> dict[str, int]:
 def connect_receivers() -> None:
     """Payments react to orders through signals (orders never imports payments)."""
     from marketplace.orders.services import payment_methods_requested
-    from marketplace.orders.signals import order_cancelled, order_handing_over, order_no_show
+    from marketplace.orders.signals import order_cancelled, order_handing_over, order_no_show, order_placed
 
+    order_placed.connect(_open_payment_of_card_order, weak=False)
     order_handing_over.connect(capture_at_handover, weak=False)
     order_cancelled.connect(release_authorisation, weak=False)
     order_no_show.connect(release_authorisation, weak=False)
     payment_methods_requested.connect(_offer_card, weak=False)
+
+
+def _open_payment_of_card_order(order: Order, **_extra) -> None:
+    """Our payment row is written with the order; Stripe is called when the card is entered."""
+    if order.payment_method == PaymentMethod.CARD:
+        open_payment_for(order)
 
 
 def _offer_card(market_day: MarketDay, customer=None, **_extra):

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from marketplace.accounts.decorators import role_required
 from marketplace.accounts.models import Role
+from marketplace.errors_domain import DomainError, InvalidState
 from marketplace.extensions import csrf, db
 from marketplace.markets.models import Market
 from marketplace.markets.services import can_manage
@@ -34,11 +35,13 @@ def _own_card_order(order_id: int) -> Order:
 def pay(order_id: int):
     order = _own_card_order(order_id)
     payment = services.current_payment(order)
-    if order.status != OrderStatus.PENDING_PAYMENT or payment is None or not payment.provider_intent_id:
+    if order.status != OrderStatus.PENDING_PAYMENT or payment is None:
         return redirect(url_for("orders.order_detail", order_id=order.id))
     form = CardTokenForm()
     if form.validate_on_submit():
         try:
+            services.start_intent(payment)
+            db.session.commit()  # the intent id is ours before the card is sent
             state = services.submit_card(payment, form.token.data, current_user.email)
         except gateway.CardDeclined as exc:
             db.session.commit()  # the failed payment and the released order
@@ -47,14 +50,39 @@ def pay(order_id: int):
             return redirect(url_for("orders.order_detail", order_id=order.id))
         except gateway.GatewayError:
             db.session.rollback()
-            flash(_("Card payment is unavailable right now. Please try again in a minute."), "error")
+            flash(_("Card payment is unavailable right now. Try again in a minute, or pay in cash at pickup."),
+                  "error")
             return redirect(url_for("payments.pay", order_id=order.id))
+        except InvalidState as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for("orders.order_detail", order_id=order.id))
         db.session.commit()
         if state.status == "requires_action":
             return render_template("payments/authenticate.html", order=order, payment=payment,
                                    client_secret=state.client_secret, form=CheckForm())
         return redirect(url_for("orders.order_detail", order_id=order.id))
-    return render_template("payments/pay.html", order=order, payment=payment, form=form)
+    return render_template("payments/pay.html", order=order, payment=payment, form=form,
+                           cash_form=CheckForm(), cash_reason=services.cash_instead_refusal(order),
+                           card_reason=None if gateway.seems_available() else _(
+                               "Card payment is unavailable right now."))
+
+
+@bp.route("/orders/<int:order_id>/pay/cash", methods=["POST"])
+@login_required
+def pay_cash_instead(order_id: int):
+    """When the card cannot be used (Stripe down, no card at hand): cash at pickup instead."""
+    order = _own_card_order(order_id)
+    if CheckForm().validate_on_submit():
+        try:
+            services.switch_to_cash(order, current_user)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for("payments.pay", order_id=order.id))
+        db.session.commit()
+        flash(_("You will pay in cash at pickup."), "success")
+    return redirect(url_for("orders.order_detail", order_id=order.id))
 
 
 @bp.route("/orders/<int:order_id>/pay/check", methods=["POST"])

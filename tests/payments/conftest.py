@@ -39,3 +39,13 @@ def stripe_on(app, localstripe, monkeypatch):
 def webhooks_on(stripe_on, live_url):
     stripe_on.register_webhook(f"{live_url}/payments/webhook")
     return stripe_on
+
+
+@pytest.fixture(autouse=True)
+def _stripe_seems_available():
+    """Each test starts with no memory of an earlier test's Stripe outage."""
+    from marketplace.payments import gateway
+
+    gateway.mark_available()
+    yield
+    gateway.mark_available()

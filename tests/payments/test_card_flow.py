@@ -146,3 +146,27 @@ def test_reconcile_repairs_what_a_lost_webhook_left(ctx, stripe_on):
     assert counts["changed"] == 1
     assert db.session.get(Order, order.id).status == OrderStatus.CONFIRMED
     assert db.session.get(Payment, payment.id).status == PaymentStatus.AUTHORIZED
+
+
+def test_card_order_can_switch_to_cash_when_the_card_cannot_be_used(ctx, stripe_on):
+    order = card_order(by_weight=False, quantity_milli=1000)
+    payment = payments.current_payment(order)
+    payments.switch_to_cash(order, order.customer)
+    db.session.commit()
+    order = db.session.get(Order, order.id)
+    assert order.status == OrderStatus.CONFIRMED and order.payment_method.value == "cash"
+    assert order.lines[0].offer.reserved_milli == 1000  # still reserved for the customer
+    assert db.session.get(Payment, payment.id).status == PaymentStatus.CANCELED
+    assert stripe_on.intent(payment.provider_intent_id)["status"] == "canceled"
+
+
+def test_after_stripe_fails_checkout_stops_offering_the_card_for_a_while(ctx, stripe_on, monkeypatch, app):
+    from tests.stripe_server import free_port
+
+    day = MarketDayFactory()
+    assert payments.card_refusal_reason(day) is None
+    monkeypatch.setitem(app.config, "STRIPE_API_BASE", f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(gateway.GatewayUnavailable):
+        gateway.retrieve("pi_whatever")
+    assert "unavailable right now" in payments.card_refusal_reason(day)
+    gateway.mark_available()
