@@ -9,6 +9,16 @@
     select.addEventListener("change", function () { form.submit(); });
   });
 
+  // The navigation sits in a <details> "Menu" on phones; on wide screens it must always
+  // show. CSS does it in current browsers (::details-content); this covers older ones.
+  var menu = document.querySelector("details.menu");
+  if (menu && window.matchMedia) {
+    var wide = window.matchMedia("(min-width: 48rem)");
+    var syncMenu = function () { if (wide.matches) { menu.open = true; } };
+    syncMenu();
+    if (wide.addEventListener) { wide.addEventListener("change", syncMenu); }
+  }
+
   // Buttons that ask before doing something that cannot be undone.
   document.addEventListener("submit", function (event) {
     var button = event.submitter;
