@@ -156,10 +156,11 @@ def product_list_query(filters: ProductFilters, now: datetime | None = None):
 
 def _order(filters: ProductFilters, words: list[str]) -> list:
     newest = [Product.created_at.desc(), Product.id.desc()]
+    # Prices in different currencies cannot be compared: each currency is sorted on its own.
     if filters.sort == "price":
-        return [Product.price_minor.asc(), Product.id.asc()]
+        return [Product.currency, Product.price_minor.asc(), Product.id.asc()]
     if filters.sort == "price_desc":
-        return [Product.price_minor.desc(), Product.id.desc()]
+        return [Product.currency, Product.price_minor.desc(), Product.id.desc()]
     if filters.sort == "newest":
         return newest
     trust = [Producer.trust_score.desc()]
@@ -243,7 +244,7 @@ def listed_product(product_id: int) -> Product | None:
                  _with_photos()))
 
 
-def product_availability(product: Product, limit: int = 12) -> list[DayAvailability]:
+def product_availability(product: Product, limit: int = 8) -> list[DayAvailability]:
     """The upcoming market days where the product is offered, with what is left on each."""
     now = utcnow()
     days = list(db.session.scalars(

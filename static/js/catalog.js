@@ -1,8 +1,24 @@
-// Catalog enhancements. The market page shows its address as text and a link to
-// OpenStreetMap; this adds the map itself when Leaflet loaded and tiles can be fetched.
+// Catalog enhancements; every catalog page works without this file.
 (function () {
   "use strict";
 
+  // The filter form leaves out empty fields, so a shared search URL holds only what is set.
+  document.querySelectorAll("form.catalog-filters").forEach(function (form) {
+    form.addEventListener("submit", function () {
+      form.querySelectorAll("input, select").forEach(function (field) {
+        if (field.name && field.type !== "checkbox" && field.value === "") {
+          field.disabled = true;
+        }
+      });
+      // A back navigation restores the page from cache: give the fields back.
+      window.setTimeout(function () {
+        form.querySelectorAll("input, select").forEach(function (field) { field.disabled = false; });
+      }, 0);
+    });
+  });
+
+  // The market page shows its address as text and a link to OpenStreetMap; this adds the
+  // map itself when Leaflet is loaded (tiles that cannot be fetched leave a grey map).
   var el = document.getElementById("market-map");
   if (!el || typeof window.L === "undefined") {
     return;

@@ -40,10 +40,10 @@ def test_product_page_shows_what_is_left_per_market_day_with_day_price(client, l
                  price_minor=80000)
     OfferFactory(product=product, market_day=later, quantity_milli=4_000)
     html = html_of(client, f"/products/{product.id}")
-    rows = re.findall(r"<tr>(.*?)</tr>", html, re.S)[1:]
+    rows = re.findall(r'<li class="availability-day">(.*?)</li>', html, re.S)
     assert len(rows) == 2
-    assert "10.5" in rows[0] and "₸800" in rows[0] and "Order until" in rows[0]
-    assert "4" in rows[1] and "₸900" in rows[1] and "Opens" in rows[1]
+    assert "10.5\xa0kg left" in rows[0] and "this day" in rows[0] and "₸800" in rows[0] and "Order until" in rows[0]
+    assert "4\xa0kg left" in rows[1] and "₸" not in rows[1] and "Ordering opens" in rows[1]
     # Photos: thumbnails with their size, lazily loaded.
     images = re.findall(r"<img [^>]*>", html)
     assert any("_1200.jpg" in tag and 'width="1200" height="900"' in tag for tag in images)
@@ -91,9 +91,9 @@ def test_standing_stock_is_offered_on_every_upcoming_day_of_approved_markets(cli
     MarketDayFactory(market=market, date=past.date(), opens_at=past, closes_at=past + timedelta(hours=4),
                      ordering_opens_at=past - timedelta(days=5), cutoff_at=past - timedelta(hours=10))
     html = html_of(client, f"/products/{product.id}")
-    rows = re.findall(r"<tr>(.*?)</tr>", html, re.S)[1:]
+    rows = re.findall(r'<li class="availability-day">(.*?)</li>', html, re.S)
     assert len(rows) == 2
-    assert all("2\xa0pc." in row for row in rows)
+    assert all("2\xa0pc. left" in row for row in rows)
 
 
 def test_product_page_producer_card_has_badges_and_link(client, listed, ctx):

@@ -64,7 +64,15 @@ def test_every_word_must_match_in_name_description_producer_or_category(client, 
     assert search(client, "айран нетакогослова") == []
 
 
-def test_relevance_puts_name_matches_first(client, listed):
-    listed("Варенье", description="с мёдом и яблоками")
-    listed("Мёд акациевый")
+def test_relevance_puts_name_matches_first(client, listed, ctx):
+    from datetime import timedelta
+
+    from marketplace.extensions import db
+
+    honey = listed("Мёд акациевый")
+    jam = listed("Варенье", description="с мёдом и яблоками")
+    jam.created_at = honey.created_at + timedelta(days=1)  # newer, and more trusted:
+    jam.producer.trust_score = 99  # only the name match can put honey first
+    db.session.commit()
     assert search(client, "мед") == ["Мёд акациевый", "Варенье"]
+    assert search(client, "мед", sort="newest") == ["Варенье", "Мёд акациевый"]
