@@ -355,3 +355,32 @@ def test_reminders_go_out_the_day_before_and_once(ctx, outbox):
     db.session.commit()
     reminders = [e for e in outbox() if e.template == "order_reminder"]
     assert len(reminders) == 1 and order.pickup_code in reminders[0].body_text
+
+
+def test_cancelling_the_day_through_the_markets_service_cancels_orders_once(ctx, outbox):
+    from marketplace.markets.services import cancel_market_day
+
+    w = World()
+    organizer = UserFactory(roles=[Role.ORGANIZER])
+    add_organizer(w.market, organizer)
+    order = place(w, {w.potatoes: 2000})
+    cancel_market_day(organizer, w.day, "Flood")
+    db.session.commit()
+    cancel_market_day(organizer, w.day, "Flood")  # a second run finishes nothing twice
+    db.session.commit()
+    db.session.expire_all()
+    assert order.status == OrderStatus.CANCELLED and order.cancel_reason == "Flood"
+    assert reserved(w.potato_offer) == 0 and slot_reserved(w.slot) == 0
+    assert [e.template for e in outbox(w.customer.email)].count("order_cancelled") == 1
+
+
+def test_commands_expire_holds_and_send_reminders(ctx, app, card, outbox):
+    w = World()
+    place(w, {w.potatoes: 1000}, method=PaymentMethod.CARD, now=utcnow() - timedelta(hours=1))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["expire-reservations"])
+    assert result.exit_code == 0 and "1 reservation(s) expired" in result.output
+    db.session.rollback()
+    assert reserved(w.potato_offer) == 0
+    result = runner.invoke(args=["send-reminders"])
+    assert result.exit_code == 0 and "0 reminder(s)" in result.output
