@@ -1,5 +1,6 @@
 """`flask cancel-market-day` and `flask extend-schedules`."""
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 
@@ -14,16 +15,19 @@ def cancel_market_day_command(market_day_id: int, reason: str) -> None:
     from marketplace.markets.models import MarketDay
     from marketplace.markets.services import cancel_market_day
 
-    market_day = db.session.get(MarketDay, market_day_id)
-    if market_day is None:
-        raise click.ClickException(f"No market day {market_day_id}.")
-    try:
-        cancel_market_day(None, market_day, reason)
-    except DomainError as exc:
-        db.session.rollback()
-        raise click.ClickException(exc.message) from exc
-    db.session.commit()
-    click.echo(f"Market day {market_day.id} ({market_day.date}) of {market_day.market.name} is cancelled.")
+    # Run as one request would: emails are rendered inside it and delivered only after
+    # the commit, so the whole cancellation stays one transaction.
+    with current_app.test_request_context("/", base_url=current_app.config["SITE_URL"]):
+        market_day = db.session.get(MarketDay, market_day_id)
+        if market_day is None:
+            raise click.ClickException(f"No market day {market_day_id}.")
+        try:
+            cancel_market_day(None, market_day, reason)
+        except DomainError as exc:
+            db.session.rollback()
+            raise click.ClickException(exc.message) from exc
+        db.session.commit()
+        click.echo(f"Market day {market_day.id} ({market_day.date}) of {market_day.market.name} is cancelled.")
 
 
 @click.command("extend-schedules")

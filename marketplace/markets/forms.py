@@ -29,6 +29,8 @@ from marketplace.units import InvalidAmount, parse_decimal
 WEEKDAYS = [("MO", _l("Monday")), ("TU", _l("Tuesday")), ("WE", _l("Wednesday")), ("TH", _l("Thursday")),
             ("FR", _l("Friday")), ("SA", _l("Saturday")), ("SU", _l("Sunday"))]
 POSITIONS = [("1", _l("First")), ("2", _l("Second")), ("3", _l("Third")), ("4", _l("Fourth")), ("-1", _l("Last"))]
+#: The first is what a datetime-local input understands; the others are accepted too.
+LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
 RULE_KINDS = [("weekly", _l("Every week on")), ("monthly", _l("Once a month, on the")),
               ("rrule", _l("Advanced rule (RRULE)"))]
 
@@ -134,8 +136,8 @@ class MarketDayForm(FlaskForm):
     title = StringField(_l("Title"), validators=[Optional(), Length(max=120)])
     opens_local = TimeField(_l("Opens at"), validators=[InputRequired()])
     closes_local = TimeField(_l("Closes at"), validators=[InputRequired()])
-    ordering_opens_local = DateTimeLocalField(_l("Ordering opens"), validators=[InputRequired()])
-    cutoff_local = DateTimeLocalField(_l("Orders close (cutoff)"), validators=[InputRequired()])
+    ordering_opens_local = DateTimeLocalField(_l("Ordering opens"), validators=[InputRequired()], format=LOCAL_FORMATS)
+    cutoff_local = DateTimeLocalField(_l("Orders close (cutoff)"), validators=[InputRequired()], format=LOCAL_FORMATS)
     submit = SubmitField(_l("Save market day"))
 
 
