@@ -94,8 +94,21 @@ def previous_day_offers(producer: Producer, day: MarketDay) -> tuple[MarketDay |
     if previous is None:
         return None, {}
     rows = db.session.scalars(select(Offer).join(Product, Product.id == Offer.product_id).where(
-        Offer.market_day_id == previous.id, Product.producer_id == producer.id))
+        Offer.market_day_id == previous.id, Product.producer_id == producer.id).options(joinedload(Offer.product)))
     return previous, {offer.product_id: offer for offer in rows}
+
+
+def copy_previous_day(producer: Producer, day: MarketDay, cells: dict[tuple[int, int], tuple[str, str]]):
+    """The grid's typed cells with one day's column replaced by the previous market day's figures."""
+    from marketplace.units import format_price_input, quantity_number
+
+    previous, offers = previous_day_offers(producer, day)
+    values = dict(cells)
+    for product_id, offer in offers.items():
+        if (day.id, product_id) in values:
+            values[(day.id, product_id)] = (quantity_number(offer.quantity_milli),
+                                            format_price_input(offer.price_minor, offer.product.currency))
+    return previous, values
 
 
 @dataclass

@@ -44,14 +44,20 @@ def _field_errors(form, errors: dict[str, str]) -> None:
         field.errors = list(field.errors) + [message]
 
 
-def _public_url(producer) -> str | None:
-    """The customer-facing page, once the catalog serves it."""
-    if "catalog.producer" not in current_app.view_functions:
+def _optional_url(endpoint: str, **values) -> str | None:
+    """A link into another feature's pages, or None while that feature does not serve them."""
+    if endpoint not in current_app.view_functions:
         return None
     try:
-        return url_for("catalog.producer", slug=producer.slug)
+        return url_for(endpoint, **values)
     except BuildError:
         return None
+
+
+@bp.context_processor
+def _shop_links():
+    return {"orders_url": _optional_url("orders.producer_days"),
+            "pick_lists": "orders.pick_list" in current_app.view_functions}
 
 
 @bp.errorhandler(NotFound)
@@ -66,7 +72,8 @@ def _not_found(_error):
 def dashboard():
     producer = current_producer()
     return render_template(
-        "producers/dashboard.html", producer=producer, public_url=_public_url(producer),
+        "producers/dashboard.html", producer=producer,
+        public_url=_optional_url("catalog.producer", slug=producer.slug),
         days=queries.upcoming_days(producer), open_orders=queries.open_orders_count(producer),
         certifications=queries.certifications(producer), applications=queries.applications(producer),
         inventory=queries.inventory_products(producer), counts=queries.product_counts(producer))
@@ -255,17 +262,9 @@ def availability():
         if copy_to is not None:
             # Fill one day's column from the previous market day; nothing is saved until "Save".
             day = services.market_day_of_grid(producer, copy_to)
-            previous, offers = queries.previous_day_offers(producer, day)
-            values = cells
-            if previous is None:
-                notice = _("There is no earlier market day at this market to copy from.")
-            else:
-                for (day_id, product_id), _cell in list(cells.items()):
-                    if day_id == day.id and product_id in offers:
-                        offer = offers[product_id]
-                        values[(day_id, product_id)] = (quantity_number(offer.quantity_milli),
-                                                        format_price_input(offer.price_minor, offer.product.currency))
-                notice = _("Copied from %(day)s. Check the numbers and press Save.", day=format_day(previous.date))
+            previous, values = queries.copy_previous_day(producer, day, cells)
+            notice = (_("Copied from %(day)s. Check the numbers and press Save.", day=format_day(previous.date))
+                      if previous else _("There is no earlier market day at this market to copy from."))
         else:
             try:
                 changed = services.save_availability(producer, current_user, cells)
