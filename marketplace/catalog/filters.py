@@ -141,7 +141,7 @@ def market_day_label(day) -> str:
     return f"{day.market.name} · {format_local_datetime(day.opens_at, tz)}–{format_local_time(day.closes_at, tz)}"
 
 
-def describe(filters: ProductFilters, categories, markets, market_days) -> dict[str, str]:
+def describe(filters: ProductFilters, categories, markets, market_days, products=()) -> dict[str, str]:
     """A short label for each active filter, for the chips that remove it."""
     from flask_babel import gettext as _
 
@@ -150,6 +150,7 @@ def describe(filters: ProductFilters, categories, markets, market_days) -> dict[
     category = next((c for c in categories if c.slug == filters.category), None)
     market = next((m for m in markets if m.slug == filters.market), None)
     day = next((d for d in market_days if d.id == filters.market_day), None)
+    producer = next((p.producer for p in products if p.producer.slug == filters.producer), None)
     labels = {
         "q": _("Words: %(q)s", q=filters.q),
         "category": _("Category: %(name)s", name=_(category.name) if category else filters.category),
@@ -158,7 +159,7 @@ def describe(filters: ProductFilters, categories, markets, market_days) -> dict[
                         name=market_day_label(day) if day else _("no longer upcoming")),
         "badge": _("Certification: %(name)s", name=scheme_label(filters.badge)) if filters.badge else "",
         "kind": str(KIND_LABELS.get(filters.kind, "")),
-        "producer": _("Producer: %(name)s", name=filters.producer),
+        "producer": _("Producer: %(name)s", name=producer.name if producer else filters.producer),
         "available": _("Can be ordered now"),
     }
     return {key: labels[key] for key in filters.active}

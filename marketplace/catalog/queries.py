@@ -22,8 +22,6 @@ from marketplace.search import like_pattern
 from marketplace.trust.models import Certification, CertificationStatus
 from marketplace.trust.queries import active_badges
 
-__all__ = ["active_badges"]
-
 
 # --- Building blocks ---------------------------------------------------------------
 

@@ -2,8 +2,8 @@
 from flask import Blueprint, abort, current_app, render_template, request
 
 from marketplace.catalog import queries
-from marketplace.catalog.filters import (KIND_LABELS, KIND_SINGULAR, MAX_ID, SORTS, ProductFilters, clean_text, describe,
-                                         market_day_label, parse_int)
+from marketplace.catalog.filters import (KIND_LABELS, KIND_SINGULAR, MAX_ID, MAX_PAGE, SORTS, ProductFilters,
+                                         clean_text, describe, market_day_label, parse_int)
 from marketplace.db import utcnow
 from marketplace.trust.models import CertificationScheme
 
@@ -11,16 +11,17 @@ bp = Blueprint("catalog", __name__)
 
 
 def _page_arg() -> int:
-    return min(parse_int(request.args.get("page"), 1, 10**12) or 1, 1000)
+    return min(parse_int(request.args.get("page"), 1, 10**12) or 1, MAX_PAGE)
 
 
 @bp.route("/")
 def home():
+    producers = queries.featured_producers()
     return render_template(
         "catalog/home.html",
         market_days=queries.upcoming_market_days(limit=6),
         categories=queries.top_categories(),
-        producers=queries.featured_producers(),
+        producers=producers, badges=queries.active_badges(p.id for p in producers),
     )
 
 
@@ -34,7 +35,7 @@ def products():
         "catalog/products.html", filters=filters, page=page, sorts=SORTS, kinds=KIND_LABELS,
         badge_schemes=[s.value for s in CertificationScheme], day_label=market_day_label,
         categories=categories, markets=markets, market_days=market_days,
-        labels=describe(filters, categories, markets, market_days),
+        labels=describe(filters, categories, markets, market_days, page.pagination.items),
     )
 
 

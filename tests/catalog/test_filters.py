@@ -162,3 +162,30 @@ def test_empty_result_suggests_removing_each_filter(client, listed, ctx):
     kind_removed = next(link for link in links if "kind" not in query_of(link))
     assert names_on(client.get(kind_removed)) == []
     assert names_on(client.get("/products", query_string={"q": "картофель"})) == ["Картофель"]
+
+
+def test_cancelled_and_past_market_days_offer_nothing(client, listed, market, ctx):
+    from marketplace.markets.models import MarketDayStatus
+
+    cancelled = day_at(market, 3, status=MarketDayStatus.CANCELLED)
+    past = day_at(market, -2)
+    product = listed("Редис")
+    OfferFactory(product=product, market_day=cancelled)
+    OfferFactory(product=product, market_day=past)
+    assert names(client, market_day=cancelled.id) == []
+    assert names(client, market_day=past.id) == []
+    assert names(client, available="1") == []
+    html = client.get(f"/products/{product.id}").get_data(as_text=True)
+    assert "Not offered on any upcoming market day yet." in html and "/basket/add" not in html
+    home = client.get("/").get_data(as_text=True)
+    assert f"market_day={cancelled.id}" not in home and f"market_day={past.id}" not in home
+
+
+def test_producer_filter_and_its_label(client, listed, ctx):
+    farm = ProducerFactory(name="Ферма Жыпар", slug="zhypar")
+    listed("Чай горный", producer=farm)
+    listed("Чай чёрный")
+    response = client.get("/products?producer=zhypar")
+    assert names_on(response) == ["Чай горный"]
+    assert "Producer: Ферма Жыпар" in response.get_data(as_text=True)
+    assert names(client, producer="nobody") == []
