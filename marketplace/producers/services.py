@@ -378,6 +378,11 @@ def save_availability(producer: Producer, actor: User, cells: dict[tuple[int, in
     changes = []
     for key, (quantity_text, price_text) in cells.items():
         product = products[key[1]]
+        if product.currency != days[key[0]].market.currency:
+            # An order is paid in the market's currency; a price in another one cannot be charged.
+            errors[key] = str(_l("This product is priced in %(currency)s; this market sells in %(market)s.",
+                                 currency=product.currency, market=days[key[0]].market.currency))
+            continue
         try:
             quantity = (parse_quantity_milli(quantity_text, product.sold_by_weight, allow_zero=True)
                         if (quantity_text or "").strip() else 0)

@@ -182,3 +182,22 @@ def test_lowering_races_a_reservation_and_never_undercuts_it(app, shop, run):
         final = db.session.get(Offer, offer_id)
         assert final.reserved_milli <= final.quantity_milli
         assert (final.quantity_milli, final.reserved_milli) in ((5_000, 0), (10_000, 6_000))
+
+
+def test_a_product_is_only_offered_at_markets_of_its_currency(app, shop, client, login):
+    from tests.factories import MarketFactory, VendorFactory
+    from tests.producers.conftest import day_on
+
+    with app.app_context():
+        bishkek = MarketFactory(name="Bishkek", currency="KGS", timezone="Asia/Bishkek")
+        VendorFactory(market=bishkek, producer=db.session.get(Producer, shop.producer))
+        som_day = day_on(bishkek, 5).id
+    login(shop.owner_email)
+    page = client.get("/shop/availability").get_data(as_text=True)
+    assert f'name="{cell(som_day, shop.potatoes)}"' not in page
+    assert "Priced in KZT; this market sells in KGS." in page
+    response = client.post("/shop/availability", data={cell(som_day, shop.potatoes): "5",
+                                                        cell(shop.day1, shop.dill): "3"})
+    assert f'id="e-{som_day}-{shop.potatoes}"' in response.get_data(as_text=True)
+    with app.app_context():
+        assert offer(shop.potatoes, som_day) is None and offer(shop.dill, shop.day1) is None
