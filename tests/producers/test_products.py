@@ -215,3 +215,13 @@ def test_products_list_shows_active_and_hidden_products(app, shop, client, login
     page = client.get("/shop/products").get_data(as_text=True)
     assert "Картофель" in page and "Укроп" in page and "Rival carrots" not in page
     assert "Show to customers" in page
+
+
+def test_413_also_when_csrf_protection_reads_the_form_first(app, shop, client, login, monkeypatch):
+    login(shop.owner_email)
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    before = media_files(app)
+    data = form(shop, photo=(io.BytesIO(b"\xff\xd8\xff" + b"\0" * (20 * 1024 * 1024)), "огромное.jpg"))
+    response = client.post("/shop/products/new", data=data, content_type="multipart/form-data")
+    assert response.status_code == 413
+    assert media_files(app) == before
