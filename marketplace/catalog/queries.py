@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import aliased, contains_eager, joinedload, lazyload, selectinload
 
 from marketplace.catalog.filters import ProductFilters
@@ -198,7 +198,8 @@ def top_categories() -> list[Category]:
 
 
 def active_markets() -> list[Market]:
-    return list(db.session.scalars(select(Market).where(Market.active.is_(True)).options(_NO_ORGANIZERS).order_by(Market.name)))
+    return list(db.session.scalars(
+        select(Market).where(Market.active.is_(True)).options(_NO_ORGANIZERS).order_by(Market.name)))
 
 
 def upcoming_market_days(limit: int = 6, market_id: int | None = None) -> list[MarketDay]:
