@@ -21,6 +21,8 @@ from marketplace.producers.models import ProducerKind, StockMode
 from marketplace.units import format_price_input, quantity_number
 
 bp = Blueprint("producers", __name__, url_prefix="/shop")
+#: Ids in URLs fit the database's integer; a longer number is a 404, not an overflow (SQLite).
+ID = "int(max=2147483647)"
 _CELL = re.compile(r"^([qp])-(\d{1,12})-(\d{1,12})$")
 
 
@@ -145,7 +147,7 @@ def new_product():
                            currency=producer.currency, max_photos=services.MAX_PRODUCT_PHOTOS)
 
 
-@bp.route("/products/<int:product_id>/edit", methods=["GET", "POST"])
+@bp.route(f"/products/<{ID}:product_id>/edit", methods=["GET", "POST"])
 @role_required(Role.PRODUCER)
 def edit_product(product_id: int):
     producer = current_producer()
@@ -177,7 +179,7 @@ def edit_product(product_id: int):
                            max_photos=services.MAX_PRODUCT_PHOTOS)
 
 
-@bp.route("/products/<int:product_id>/<any(deactivate, reactivate):action>", methods=["POST"])
+@bp.route(f"/products/<{ID}:product_id>/<any(deactivate, reactivate):action>", methods=["POST"])
 @role_required(Role.PRODUCER)
 def set_active(product_id: int, action: str):
     producer = current_producer()
@@ -191,7 +193,7 @@ def set_active(product_id: int, action: str):
     return redirect(url_for("producers.products"))
 
 
-@bp.route("/products/<int:product_id>/delete", methods=["POST"])
+@bp.route(f"/products/<{ID}:product_id>/delete", methods=["POST"])
 @role_required(Role.PRODUCER)
 def delete_product(product_id: int):
     producer = current_producer()
@@ -208,7 +210,7 @@ def delete_product(product_id: int):
     return redirect(url_for("producers.products"))
 
 
-@bp.route("/products/<int:product_id>/photos", methods=["POST"])
+@bp.route(f"/products/<{ID}:product_id>/photos", methods=["POST"])
 @role_required(Role.PRODUCER)
 def add_photo(product_id: int):
     producer = current_producer()
@@ -228,7 +230,7 @@ def add_photo(product_id: int):
     return redirect(url_for("producers.edit_product", product_id=product_id) + "#photos")
 
 
-@bp.route("/products/<int:product_id>/photos/<int:photo_id>/<any(up, down, remove):action>", methods=["POST"])
+@bp.route(f"/products/<{ID}:product_id>/photos/<{ID}:photo_id>/<any(up, down, remove):action>", methods=["POST"])
 @role_required(Role.PRODUCER)
 def change_photo(product_id: int, photo_id: int, action: str):
     producer = current_producer()
@@ -292,7 +294,7 @@ def markets():
                            markets=queries.markets_with_standing(producer), form=ApplyForm())
 
 
-@bp.route("/markets/<int:market_id>/apply", methods=["GET", "POST"])
+@bp.route(f"/markets/<{ID}:market_id>/apply", methods=["GET", "POST"])
 @role_required(Role.PRODUCER)
 def apply(market_id: int):
     producer = current_producer()
@@ -311,7 +313,7 @@ def apply(market_id: int):
     return render_template("producers/apply.html", producer=producer, market=market, form=form)
 
 
-@bp.route("/applications/<int:vendor_id>")
+@bp.route(f"/applications/<{ID}:vendor_id>")
 @role_required(Role.PRODUCER)
 def application(vendor_id: int):
     producer = current_producer()

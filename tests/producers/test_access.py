@@ -131,3 +131,12 @@ def test_services_refuse_an_actor_who_does_not_own_the_producer(ctx, shop):
             attempt()
         db.session.rollback()
     assert db.session.get(Product, shop.potatoes).active
+
+
+@pytest.mark.parametrize("url", ["/shop/products/99999999999999999999/edit", "/shop/applications/99999999999999999999",
+                                 "/shop/products/0/edit"])
+def test_absurd_ids_are_404_not_500(shop, client, login, url):
+    login(shop.owner_email)
+    assert client.get(url).status_code == 404
+    assert client.post("/shop/products/99999999999999999999/photos/1/up").status_code == 404
+    assert client.post("/shop/markets/99999999999999999999/apply", data={"message": "x"}).status_code == 404
