@@ -72,6 +72,7 @@ def create_producer(user: User, name: str, kind: ProducerKind, **fields) -> Prod
 
 
 def producer_for_user(user: User) -> Producer | None:
+    """The user's producer profile, or None (also for a visitor who is not logged in)."""
     if not getattr(user, "is_authenticated", False):
         return None
     return db.session.scalar(select(Producer).where(Producer.user_id == user.id))
@@ -137,6 +138,7 @@ def set_profile_photo(producer: Producer, actor: User, stream) -> None:
 
 
 def remove_profile_photo(producer: Producer, actor: User) -> None:
+    """Drop the profile photo (its files go once this commits)."""
     check_owner(producer, actor)
     old = producer.photo
     producer.photo = None
@@ -172,6 +174,7 @@ def parse_price_field(text: str | None, currency: str) -> tuple[int | None, str 
 
 
 def parse_inventory_field(text: str | None, sold_by_weight: bool) -> tuple[int | None, str | None]:
+    """(standing quantity in thousandths, None) or (None, message); empty means zero."""
     if not (text or "").strip():
         return 0, None
     try:
@@ -345,6 +348,7 @@ def move_product_photo(product: Product, actor: User, photo_id: int, offset: int
 
 
 def remove_product_photo(product: Product, actor: User, photo_id: int) -> None:
+    """Remove one of the product's photos; the others close up in the same order."""
     check_owner(product.producer, actor)
     photo = _photo_of(product, photo_id)
     image = photo.image
@@ -461,6 +465,7 @@ def apply_to_market(producer: Producer, actor: User, market: Market, message: st
 
 
 def vendor_of(producer: Producer, vendor_id: int) -> Vendor:
+    """The producer's own application, or NotFound."""
     vendor = db.session.scalar(select(Vendor).where(Vendor.id == vendor_id, Vendor.producer_id == producer.id))
     if vendor is None:
         raise NotFound()
@@ -468,6 +473,7 @@ def vendor_of(producer: Producer, vendor_id: int) -> Vendor:
 
 
 def market_for_application(market_id: int) -> Market:
+    """An active market one may apply to, or NotFound."""
     market = db.session.get(Market, market_id)
     if market is None or not market.active:
         raise NotFound()
@@ -475,6 +481,7 @@ def market_for_application(market_id: int) -> Market:
 
 
 def market_day_of_grid(producer: Producer, day_id: int, now: datetime | None = None) -> MarketDay:
+    """A market day of the producer's availability grid, or NotFound."""
     from marketplace.producers import queries
 
     for day in queries.grid_days(producer, now):

@@ -128,3 +128,11 @@ def test_images_are_served_with_long_cache_headers(ctx, client):
     assert client.get(f"/media/i/{row.key}_300.jpg").status_code == 404
     assert client.get(f"/media/i/{'0' * 32}_400.jpg").status_code == 404
     assert client.get("/media/i/..%2F..%2Fconfig_400.jpg").status_code == 404
+
+
+def test_a_browser_that_has_the_image_gets_304(ctx, client):
+    row = save_image(io.BytesIO(picture()), None)
+    db.session.commit()
+    first = client.get(f"/media/i/{row.key}_1200.jpg")
+    again = client.get(f"/media/i/{row.key}_1200.jpg", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.get_data() == b""
