@@ -176,12 +176,13 @@ def producer_market_days(producer_id: int, now: datetime | None = None) -> list[
     """Market days (recent and coming) with how many orders each holds for this producer."""
     now = now or utcnow()
     since = (now - timedelta(days=14)).date()
+    counts = (select(Order.market_day_id.label("day_id"), func.count(func.distinct(Order.id)).label("orders"))
+              .join(OrderLine, OrderLine.order_id == Order.id)
+              .where(OrderLine.producer_id == producer_id, Order.status.in_(PICK_STATES))
+              .group_by(Order.market_day_id).subquery())
     rows = db.session.execute(
-        select(MarketDay, func.count(func.distinct(Order.id)))
-        .join(Order, Order.market_day_id == MarketDay.id)
-        .join(OrderLine, OrderLine.order_id == Order.id)
-        .where(OrderLine.producer_id == producer_id, Order.status.in_(PICK_STATES), MarketDay.date >= since)
-        .group_by(MarketDay.id).order_by(MarketDay.date).options(joinedload(MarketDay.market)))
+        select(MarketDay, counts.c.orders).join(counts, counts.c.day_id == MarketDay.id)
+        .where(MarketDay.date >= since).order_by(MarketDay.date).options(joinedload(MarketDay.market)))
     return [(day, count) for day, count in rows]
 
 
