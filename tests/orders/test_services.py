@@ -384,3 +384,14 @@ def test_commands_expire_holds_and_send_reminders(ctx, app, card, outbox):
     assert reserved(w.potato_offer) == 0
     result = runner.invoke(args=["send-reminders"])
     assert result.exit_code == 0 and "0 reminder(s)" in result.output
+
+
+def test_a_pickup_code_taken_on_the_day_is_drawn_again(ctx, monkeypatch):
+    w = World()
+    # The random draw gives the same code twice in a row, then another one.
+    letters = iter("AAAAAA" + "AAAAAA" + "BBBBBB")
+    monkeypatch.setattr(services.secrets, "choice", lambda alphabet: next(letters))
+    first = place(w, {w.potatoes: 1000})
+    second = place(w, {w.potatoes: 1000}, customer=UserFactory())
+    assert (first.pickup_code, second.pickup_code) == ("AAAAAA", "BBBBBB")
+    assert reserved(w.potato_offer) == 2000 and slot_reserved(w.slot) == 2
