@@ -102,7 +102,7 @@ class ScheduleForm(FlaskForm):
     kind = RadioField(_l("Repeats"), choices=RULE_KINDS, default="weekly")
     position = SelectField(_l("Week of the month"), choices=POSITIONS, default="1")
     weekday = SelectField(_l("Weekday"), choices=WEEKDAYS, default="SA")
-    raw = StringField(_l("RRULE"), validators=[Optional(), Length(max=255)],
+    raw = StringField(_l("Rule (RFC 5545 RRULE)"), validators=[Optional(), Length(max=255)],
                       description=_l("For example FREQ=WEEKLY;INTERVAL=2;BYDAY=SA (every other Saturday)."))
     opens_local = TimeField(_l("Opens at"), validators=[InputRequired()])
     closes_local = TimeField(_l("Closes at"), validators=[InputRequired()])
