@@ -220,7 +220,7 @@ def open_reports(page: int, per_page: int):
     counts = (select(ReviewReport.review_id, func.count(ReviewReport.id).label("n"),
                      func.max(ReviewReport.created_at).label("last"))
               .where(ReviewReport.resolved_at.is_(None)).group_by(ReviewReport.review_id).subquery())
-    query = (select(Review, counts.c.n).join(counts, counts.c.review_id == Review.id)
+    query = (select(Review).join(counts, counts.c.review_id == Review.id)
              .options(joinedload(Review.producer), *_review_options())
              .order_by(counts.c.n.desc(), counts.c.last.desc()))
     return db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)

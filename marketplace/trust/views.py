@@ -143,8 +143,8 @@ def edit_certificate(cert_id: int):
 
 
 @bp.route("/trust/certificates/<int:cert_id>/document")
-@login_required
 def document(cert_id: int):
+    # No login redirect: to anyone not allowed, the document does not exist.
     from marketplace.media.services import document_path
 
     certification = db.get_or_404(Certification, cert_id)
@@ -301,14 +301,9 @@ def moderation():
     if show not in ("reported", "hidden"):
         abort(404)
     size = current_app.config["PAGE_SIZE"]
-    if show == "reported":
-        page = queries.open_reports(_page(), size)
-        reviews = [(review, count) for review, count in page.items]
-    else:
-        page = queries.hidden_reviews(_page(), size)
-        reviews = [(review, 0) for review in page.items]
-    reports = queries.report_reasons([review.id for review, _count in reviews])
-    return render_template("trust/moderation.html", page=page, reviews=reviews, reports=reports,
+    page = queries.open_reports(_page(), size) if show == "reported" else queries.hidden_reviews(_page(), size)
+    reports = queries.report_reasons([review.id for review in page.items])
+    return render_template("trust/moderation.html", page=page, reviews=page.items, reports=reports,
                            show=show, form=ModerationForm())
 
 

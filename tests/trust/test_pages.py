@@ -1,0 +1,66 @@
+"""Public trust pages: districts, the formula, the producer page's trust block."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from marketplace.extensions import db
+from marketplace.trust import services
+from marketplace.trust.models import Certification, CertificationScheme, CertificationStatus
+from tests.factories import ProducerFactory, ProductFactory, UserFactory, VendorFactory, today
+from tests.trust.helpers import make_order
+
+
+def _verified(producer, scheme=CertificationScheme.ORGANIC_DISTRICT, **fields):
+    values = dict(issuer="Talas aimak association", valid_from=today() - timedelta(days=5),
+                  valid_until=today() + timedelta(days=50), status=CertificationStatus.VERIFIED)
+    values.update(fields)
+    db.session.add(Certification(producer_id=producer.id, scheme=scheme, **values))
+    db.session.commit()
+
+
+def test_district_page_lists_members_verified_first(client, ctx):
+    declared = ProducerFactory(name="Aaa Declared", organic_district="Талас аймагы")
+    member = ProducerFactory(name="Zzz Member", organic_district="Талас аймагы")
+    expired = ProducerFactory(name="Mmm Expired", organic_district="Талас аймагы")
+    ProducerFactory(name="Elsewhere", organic_district="Naryn")
+    _verified(member)
+    _verified(expired, valid_from=today() - timedelta(days=90), valid_until=today() - timedelta(days=1))
+    page = client.get("/districts/talas-aymagy").get_data(as_text=True)
+    assert page.index("Zzz Member") < page.index("Aaa Declared")
+    assert "Mmm Expired" in page and "Elsewhere" not in page
+    assert page.count("Verified member") == 1
+    assert client.get("/districts/Талас аймагы").status_code == 200
+    assert client.get("/districts/nowhere").status_code == 404
+
+
+def test_how_it_works_explains_the_formula(client):
+    page = client.get("/trust/how-it-works").get_data(as_text=True)
+    assert "(5 × 4.0 + sum of ratings)" in page and "fifty reviews averaging 4.8" in page
+
+
+def test_producer_page_shows_the_trust_summary_and_newest_reviews_first(client, login, ctx):
+    if "catalog.producer" not in client.application.view_functions:
+        return  # the catalog's producer page includes the block; its own tests cover the page
+    product = ProductFactory()
+    producer = product.producer
+    producer.organic_district = "Talas"
+    db.session.commit()
+    VendorFactory(producer=producer)  # the catalog lists producers who sell at a market
+    for rating, text in [(3, "older review"), (5, "newest review")]:
+        customer = UserFactory()
+        order = make_order(customer, [product])
+        services.create_review(order, producer.id, customer, rating, text)
+        db.session.commit()
+    page = client.get(f"/producers/{producer.slug}").get_data(as_text=True)
+    assert "4.0 from 2 reviews · 100% of 2 ordered items fulfilled" in page
+    assert page.index("newest review") < page.index("older review")
+    assert "/districts/talas" in page
+
+
+def test_a_customer_with_a_picked_up_order_is_invited_to_review(client, login, ctx):
+    product = ProductFactory()
+    customer = UserFactory()
+    order = make_order(customer, [product])
+    login(customer.email)
+    page = client.get(f"/trust/producers/{product.producer.slug}/reviews").get_data(as_text=True)
+    assert f"/trust/orders/{order.id}/producers/{product.producer_id}/review" in page
