@@ -50,7 +50,7 @@ from marketplace.orders.signals import (
     payment_methods_requested,
 )
 from marketplace.producers.models import Offer, Producer, Product, StockMode
-from marketplace.units import line_total_minor
+from marketplace.units import InvalidAmount, line_total_minor, parse_quantity_milli
 
 #: No 0/O, 1/I/L: read aloud or typed from a phone without doubt.
 PICKUP_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -90,6 +90,76 @@ def available_payment_methods(market_day: MarketDay, customer: User | None) -> l
         elif choice.offered and not choices[same].offered:
             choices[same] = choice  # one receiver offering the method is enough
     return choices
+
+
+# --- The basket (plain dicts; the view keeps them in the session) ----------------------
+
+@dataclass
+class BasketChange:
+    """The basket after a change: its day, items (product id -> milli), what to tell the customer."""
+
+    day_id: int | None
+    items: dict[int, int]
+    notices: list[str]
+    #: Why the change was refused (the basket is as before, apart from a day switch).
+    error: str | None = None
+    #: Name of the product added, when it was.
+    added: str | None = None
+
+
+def basket_add(day_id: int | None, items: dict[int, int], market_day: MarketDay, product_id: int,
+               quantity_text: str, now: datetime | None = None) -> BasketChange:
+    """Add a quantity of a product for a market day; the basket moves to that day first if needed."""
+    if not is_ordering_open(market_day, now or utcnow()):
+        return BasketChange(day_id, items, [], queries.closed_message(market_day, now))
+    found = queries.availability(market_day, [product_id]).get(product_id)
+    if isinstance(found, str):
+        return BasketChange(day_id, items, [], found)
+    product, _offer, _price, available = found
+    try:
+        quantity = parse_quantity_milli(quantity_text, product.sold_by_weight)
+    except InvalidAmount as exc:
+        return BasketChange(day_id, items, [], str(exc))
+    change = basket_move_to_day(items, market_day) if items and day_id != market_day.id \
+        else BasketChange(market_day.id, dict(items), [])
+    wanted = change.items.get(product.id, 0) + quantity
+    if wanted > available:
+        change.error = queries.short_message(product, available)
+        return change
+    change.items[product.id] = wanted
+    change.added = product.name
+    return change
+
+
+def basket_set_quantity(day_id: int | None, items: dict[int, int], product_id: int,
+                        quantity_text: str) -> BasketChange:
+    """Change the quantity of an item already in the basket."""
+    market_day = queries.market_day_for_basket(day_id)
+    found = queries.availability(market_day, [product_id]).get(product_id) if market_day else None
+    if found is None or isinstance(found, str):
+        return BasketChange(day_id, items, [], found or _("This product is no longer sold."))
+    product, _offer, _price, available = found
+    try:
+        quantity = parse_quantity_milli(quantity_text, product.sold_by_weight)
+    except InvalidAmount as exc:
+        return BasketChange(day_id, items, [], str(exc))
+    if quantity > available:
+        return BasketChange(day_id, items, [], queries.short_message(product, available))
+    return BasketChange(day_id, {**items, product_id: quantity}, [])
+
+
+def basket_move_to_day(items: dict[int, int], market_day: MarketDay) -> BasketChange:
+    """Move the basket to another day: keep what that day has, say what it has not."""
+    priced = queries.price_basket(market_day, items)
+    kept = {}
+    for line in priced.lines:
+        quantity = min(line.quantity_milli, max(line.available_milli, 0))
+        if quantity > 0:
+            kept[line.product.id] = quantity
+    notices = [message + " " + (_("The quantity in your basket was reduced.") if product_id in kept
+                                else _("It was taken out of your basket."))
+               for product_id, message in priced.problems.items()]
+    return BasketChange(market_day.id, kept, notices)
 
 
 # --- Placing an order ------------------------------------------------------------------

@@ -48,52 +48,25 @@ def basket_add():
             flash(_("Enter how much you want."), "error")
             return _back(form.next.data)
         abort(400)
-    market_day = queries.market_day_for_basket(form.market_day_id.data)
-    if market_day is None:
-        abort(404)
-    if not queries.is_ordering_open(market_day, utcnow()):
-        flash(queries.closed_message(market_day), "error")
-        return _back(form.next.data)
-    found = queries.availability(market_day, [form.product_id.data]).get(form.product_id.data)
-    if isinstance(found, str):
-        flash(found, "error")
-        return _back(form.next.data)
-    product, _offer, _price, available = found
-    try:
-        quantity = parse_quantity_milli(form.quantity.data, product.sold_by_weight)
-    except InvalidAmount as exc:
-        flash(str(exc), "error")
-        return _back(form.next.data)
-    day_id, items = basket.read()
-    if items and day_id != market_day.id:
-        items = _switch_day(items, market_day)
-    wanted = items.get(product.id, 0) + quantity
-    if wanted > available:
-        flash(queries.short_message(product, available), "error")
-        basket.write(market_day.id, items)
-        return _back(form.next.data)
-    items[product.id] = wanted
-    basket.write(market_day.id, items)
-    flash(_("%(name)s is in your basket.", name=product.name), "success")
+    market_day = queries.market_day_for_basket(form.market_day_id.data) or abort(404)
+    change = services.basket_add(*basket.read(), market_day, form.product_id.data, form.quantity.data)
+    _save(change, success=_("%(name)s is in your basket.", name=change.added) if change.added else None)
     return _back(form.next.data)
+
+
+def _save(change: services.BasketChange, success: str | None = None) -> None:
+    """Keep the changed basket in the session and tell the customer what happened."""
+    basket.write(change.day_id, change.items)
+    for notice in change.notices:
+        flash(notice, "warning")
+    if change.error:
+        flash(change.error, "error")
+    elif success:
+        flash(success, "success")
 
 
 def _back(target: str | None):
     return redirect(target if is_safe_next_url(target) else url_for("orders.basket"))
-
-
-def _switch_day(items: dict[int, int], market_day) -> dict[int, int]:
-    """Move the basket to another day: keep what that day has, tell what it has not."""
-    priced = queries.price_basket(market_day, items)
-    kept = {}
-    for line in priced.lines:
-        quantity = min(line.quantity_milli, max(line.available_milli, 0))
-        if quantity > 0:
-            kept[line.product.id] = quantity
-    for product_id, message in priced.problems.items():
-        flash(message + " " + (_("The quantity in your basket was reduced.") if product_id in kept
-                               else _("It was taken out of your basket.")), "warning")
-    return kept
 
 
 @bp.route("/basket", endpoint="basket")
@@ -118,22 +91,7 @@ def basket_update(product_id: int):
             abort(400)
         flash(_("Enter how much you want."), "error")
         return redirect(url_for("orders.basket"))
-    market_day = queries.market_day_for_basket(day_id)
-    found = queries.availability(market_day, [product_id]).get(product_id) if market_day else None
-    if found is None or isinstance(found, str):
-        flash(found or _("This product is no longer sold."), "error")
-        return redirect(url_for("orders.basket"))
-    product, _offer, _price, available = found
-    try:
-        quantity = parse_quantity_milli(form.quantity.data, product.sold_by_weight)
-    except InvalidAmount as exc:
-        flash(str(exc), "error")
-        return redirect(url_for("orders.basket"))
-    if quantity > available:
-        flash(queries.short_message(product, available), "error")
-        return redirect(url_for("orders.basket"))
-    items[product_id] = quantity
-    basket.write(day_id, items)
+    _save(services.basket_set_quantity(day_id, items, product_id, form.quantity.data))
     return redirect(url_for("orders.basket"))
 
 
@@ -152,14 +110,11 @@ def basket_change_day():
     form = ChangeDayForm()
     if not form.validate_on_submit():
         abort(400)
-    market_day = queries.market_day_for_basket(form.market_day_id.data)
-    if market_day is None:
-        abort(404)
+    market_day = queries.market_day_for_basket(form.market_day_id.data) or abort(404)
     if not queries.is_ordering_open(market_day, utcnow()):
         flash(queries.closed_message(market_day), "error")
         return redirect(url_for("orders.basket"))
-    _day_id, items = basket.read()
-    basket.write(market_day.id, _switch_day(items, market_day))
+    _save(services.basket_move_to_day(basket.read()[1], market_day))
     flash(_("Your basket is now for %(day)s.", day=format_day(market_day.date)), "info")
     return redirect(url_for("orders.basket"))
 
