@@ -7,9 +7,10 @@ certificates. Smaller scales shrink every count but the markets' year of days.
 
     python bench/generate.py [--scale 0.1] [--database-url URL]
 
-The database comes from --database-url, else DATABASE_URL, else a SQLite file under
-bench/results/. It is emptied and migrated (`flask db upgrade`) first. A PostgreSQL
-database that does not exist is created (never point this at a database you care about).
+The database comes from --database-url, else BENCH_DATABASE_URL (not DATABASE_URL, so a
+development database is never wiped by accident), else a SQLite file under bench/results/.
+It is emptied and migrated (`flask db upgrade`) first. A PostgreSQL database is dropped and
+re-created, and only when its name contains "bench" (e.g. aimak_bench).
 Writes bench/results/dataset-<sqlite|postgresql>.json: the figures the load driver needs (ids, slugs, words).
 """
 from __future__ import annotations
@@ -109,13 +110,13 @@ REVIEW_TEXTS = ["Очень вкусно, спасибо!", "Керемет! Р�
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the country-scale counts")
-    parser.add_argument("--database-url", default=None, help="default: DATABASE_URL, else a SQLite file")
+    parser.add_argument("--database-url", default=None, help="default: BENCH_DATABASE_URL, else a SQLite file")
     parser.add_argument("--seed", type=int, default=2026)
     return parser.parse_args(argv)
 
 
 def database_url(given: str | None) -> str:
-    return given or os.environ.get("DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE}"
+    return given or os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE}"
 
 
 def reset_database(url: str) -> None:
@@ -130,8 +131,8 @@ def reset_database(url: str) -> None:
             Path(f"{parsed.database}{suffix}").unlink(missing_ok=True)
         return
     name = parsed.database
-    if name in {"test", "postgres", "template0", "template1"}:
-        raise SystemExit(f"Refusing to wipe the database named {name!r}; use a dedicated one (aimak_bench).")
+    if "bench" not in (name or ""):
+        raise SystemExit(f"Refusing to wipe the database named {name!r}: its name must contain 'bench' (aimak_bench).")
     admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

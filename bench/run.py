@@ -42,7 +42,7 @@ THREADS = int(os.environ.get("BENCH_THREADS", 1))
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=None, help="default: DATABASE_URL, else bench/results/bench.sqlite")
+    parser.add_argument("--database-url", default=None, help="default: BENCH_DATABASE_URL, else bench/results/bench.sqlite")
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per page")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--generate", action="store_true", help="(re)load the data set first")
