@@ -131,7 +131,6 @@ def test_organizer_schedules_approves_and_cancels_a_day(page, new_page, live_ser
 
     # The organizer sees the order on the day, then cancels the day.
     page.get_by_role("navigation", name="Market pages").get_by_role("link", name="Overview").click()
-    page.get_by_role("row").filter(has_text="Orders close").first.wait_for()
     page.get_by_role("link", name=re.compile(WEEKDAYS[day.date.weekday()])).first.click()
     expect(page.get_by_text("1 order", exact=False).first).to_be_visible()
     page.get_by_label("Reason").fill("Storm warning for the whole region")
