@@ -170,3 +170,21 @@ def test_cancel_and_expire_racing_release_once(ctx, app, card):
     assert db.session.get(Order, order.id).status == OrderStatus.EXPIRED
     assert db.session.get(Offer, w.potato_offer.id).reserved_milli == 0
     assert db.session.get(PickupSlot, w.slot.id).reserved == 0
+
+
+def test_the_same_checkout_form_sent_twice_at_once_places_one_order(ctx, app):
+    w = World(slot_capacity=50)
+    customer_id = w.customer.id
+
+    def submit():
+        order = services.place_order(db.session.get(User, customer_id), w.day.id, {w.potatoes.id: 2000},
+                                     slot_id=w.slot.id, payment_method=PaymentMethod.CASH, phone="+7 700 000 00 00",
+                                     idempotency_key="same-form-" + "x" * 22)
+        return order.id
+
+    results = run_together(app, [submit, submit, submit])
+    assert all(isinstance(r, int) for r in results), results
+    assert len(set(results)) == 1
+    assert db.session.scalar(select(func.count(Order.id))) == 1
+    assert db.session.get(Offer, w.potato_offer.id).reserved_milli == 2000
+    assert_every_reserved_unit_has_one_line()
