@@ -67,7 +67,9 @@ ROLE_NAV = [
     (None, "orders.my_orders", _l("My orders")),
     ("producer", "producers.dashboard", _l("My shop")),
     ("producer", "orders.producer_days", _l("Orders to prepare")),
+    ("producer", "trust.my_certificates", _l("Certificates")),
     ("organizer", "markets.organizer_home", _l("My markets")),
+    ("organizer", "trust.verification_queue", _l("Certificates to check")),
     ("admin", "admin.users", _l("Users")),
     ("admin", "trust.moderation", _l("Moderation")),
 ]

@@ -423,9 +423,25 @@ def _mark_order_dirty(order: Order, **_extra) -> None:
     db.session.info.setdefault(_DIRTY_KEY, set()).update(line.producer_id for line in order.lines)
 
 
+def invite_to_review(order: Order, **_extra) -> None:
+    """Email the customer, once per order, a link to review each producer who delivered."""
+    from marketplace.notifications.services import queue_email
+
+    delivered = {line.producer_id for line in order.lines
+                 if line.status not in (LineStatus.MISSING, LineStatus.CANCELLED)}
+    if not delivered:
+        return
+    producers = list(db.session.scalars(select(Producer).where(Producer.id.in_(delivered)).order_by(Producer.name)))
+    customer = order.customer
+    queue_email(customer.email, "review_invite", _l("How was your market day?"), locale=customer.locale,
+                dedupe_key=f"review-invite-{order.id}", order=order, customer=customer, producers=producers,
+                days=REVIEW_WINDOW_DAYS)
+
+
 def _register_order_listeners() -> None:
     from marketplace.orders.signals import order_cancelled, order_handing_over, order_no_show
 
+    order_handing_over.connect(invite_to_review, weak=False)
     order_handing_over.connect(_mark_order_dirty, weak=False)
     order_cancelled.connect(_mark_order_dirty, weak=False)
     order_no_show.connect(_mark_order_dirty, weak=False)
@@ -442,3 +458,4 @@ def _register_order_listeners() -> None:
 
 
 _register_order_listeners()
+

@@ -101,3 +101,28 @@ def test_the_producer_trust_block_uses_few_queries_whatever_the_number_of_review
     assert "4.0 from 12 reviews" in html
     assert len(statements) <= 5, len(statements)
     assert producer_trust(producer, 20)["reviews"][0].order.market_day.market.name
+
+
+def test_handing_over_an_order_updates_the_stored_score_and_invites_a_review(app, ctx, outbox):
+    from marketplace.orders.services import hand_over
+    from marketplace.producers.models import StockMode
+    from tests.factories import MarketDayFactory, add_organizer
+
+    day = MarketDayFactory()
+    organizer = UserFactory(roles=[Role.ORGANIZER])
+    add_organizer(day.market, organizer)
+    # Standing stock, reserved as checkout would have done, so the hand-over's stock update holds.
+    product = ProductFactory(stock_mode=StockMode.INVENTORY, inventory_milli=5000, inventory_reserved_milli=2000)
+    customer = UserFactory()
+    order = make_order(customer, [product, product], market_day=day, status=OrderStatus.READY,
+                       line_statuses=[LineStatus.PACKED, LineStatus.MISSING])
+    assert db.session.get(Producer, product.producer_id).trust_score == 0  # nothing known yet
+    hand_over(order, organizer)
+    db.session.commit()
+    db.session.expire_all()
+    producer = db.session.get(Producer, product.producer_id)
+    assert services.fulfilment_of([producer.id])[producer.id] == services.Fulfilment(2, 1)
+    assert producer.trust_score == services.trust_score(0, 0, services.Fulfilment(2, 1)) == 367
+    invite = outbox(customer.email)
+    assert len(invite) == 1
+    assert f"/trust/orders/{order.id}/producers/{producer.id}/review" in invite[0].body_text
