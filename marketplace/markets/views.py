@@ -256,13 +256,10 @@ def _day_forms(market_day: MarketDay, form=None):
         form.ordering_opens_local.data = market_day.ordering_opens_at.astimezone(tz).replace(tzinfo=None)
         form.cutoff_local.data = market_day.cutoff_at.astimezone(tz).replace(tzinfo=None)
     slots = market_day.slots
+    # The template starts from the day's hours, so moved hours are one click away from new slots.
     slot_form = forms.SlotTemplateForm(formdata=None)
-    if slots:
-        slot_form.start_local.data = slots[0].starts_at.astimezone(tz).time()
-        slot_form.end_local.data = slots[-1].ends_at.astimezone(tz).time()
-    else:
-        slot_form.start_local.data = form.opens_local.data
-        slot_form.end_local.data = form.closes_local.data
+    slot_form.start_local.data = market_day.opens_at.astimezone(tz).time()
+    slot_form.end_local.data = market_day.closes_at.astimezone(tz).time()
     return dict(form=form, slot_form=slot_form, cancel_form=forms.CancelDayForm(formdata=None),
                 slots=slots, market=market_day.market, market_day=market_day,
                 order_count=queries.order_counts([market_day.id]).get(market_day.id, 0),
@@ -287,6 +284,9 @@ def day(day_id: int):
             else:
                 db.session.commit()
                 flash(_("Market day saved."), "success")
+                if any(slot.starts_at < market_day.opens_at or slot.ends_at > market_day.closes_at
+                       for slot in market_day.slots):
+                    flash(_("Some pickup slots are outside the new hours; generate the slots again below."), "info")
                 return redirect(url_for("markets.day", day_id=market_day.id))
         return render_template("markets/day.html", **_day_forms(market_day, form)), 400
     return render_template("markets/day.html", **_day_forms(market_day))

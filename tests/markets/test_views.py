@@ -2,6 +2,7 @@
 import io
 import re
 from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image as PILImage
@@ -196,11 +197,13 @@ def test_edit_a_day_in_local_time(app, client, login, world):
         "ordering_opens_local": (day_date - timedelta(days=5)).isoformat() + "T09:00",
         "cutoff_local": (day_date - timedelta(days=1)).isoformat() + "T21:00"})
     assert response.status_code == 302
+    assert "outside the new hours" in client.get(response.headers["Location"]).get_data(as_text=True)
     with app.app_context():
         day = db.session.get(MarketDay, world["day"])
-        # Asia/Almaty is UTC+5 all year.
-        assert day.opens_at == datetime.combine(day_date, time(5, 0), tzinfo=timezone.utc)
-        assert day.cutoff_at == datetime.combine(day_date - timedelta(days=1), time(16, 0), tzinfo=timezone.utc)
+        almaty = ZoneInfo("Asia/Almaty")
+        assert day.opens_at == datetime.combine(day_date, time(10, 0), tzinfo=almaty).astimezone(timezone.utc)
+        assert day.cutoff_at == datetime.combine(day_date - timedelta(days=1), time(21, 0),
+                                                 tzinfo=almaty).astimezone(timezone.utc)
         assert day.title == "Harvest day"
     page = client.get(f"/organize/days/{world['day']}").get_data(as_text=True)
     assert 'value="10:00"' in page and "T21:00" in page
