@@ -571,14 +571,15 @@ def hand_over(order: Order, actor: User, cash_received_minor: int | None = None,
     return order
 
 
-def mark_no_show(order: Order, actor: User, now: datetime | None = None) -> Order:
+def mark_no_show(order: Order, actor: User | None, now: datetime | None = None) -> Order:
     """confirmed/ready -> no_show after the slot's end plus the grace period.
 
-    The day's harvest is not given back (the day is over), but standing inventory goes back
-    on the shelf: the jar still exists and may be sold another day.
+    `actor` None is the system (a command closing the day). The day's harvest is not given
+    back (the day is over), but standing inventory goes back on the shelf: the jar still
+    exists and may be sold another day.
     """
     now = now or utcnow()
-    if not _manages_market(actor, order.market_day):
+    if actor is not None and not _manages_market(actor, order.market_day):
         raise NotAllowed()
     _check_state(order, [OrderStatus.CONFIRMED, OrderStatus.READY])
     grace = timedelta(minutes=current_app.config["NO_SHOW_GRACE_MINUTES"])

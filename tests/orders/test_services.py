@@ -327,6 +327,12 @@ def test_no_show_keeps_the_days_harvest_but_returns_inventory_and_emails_once(ct
     assert order.status == OrderStatus.NO_SHOW
     assert reserved(w.potato_offer) == 1000 and reserved(w.slippers) == 0 and slot_reserved(w.slot) == 1
     assert [e.template for e in outbox()].count("order_no_show") == 1
+    with pytest.raises(NotAllowed):
+        services.mark_no_show(place(w, {w.potatoes: 1000}), w.customer, now=w.slot.ends_at + grace)
+    db.session.rollback()
+    late = place(w, {w.potatoes: 1000}, customer=UserFactory())
+    services.mark_no_show(late, None, now=w.slot.ends_at + grace)  # a command closing the day
+    assert late.status == OrderStatus.NO_SHOW
 
 
 def test_producer_cancels_only_their_lines_and_the_order_when_nothing_is_left(ctx, outbox):
