@@ -82,6 +82,7 @@ def new_market():
         try:
             market = services.create_market(current_user, form.market_data(), photo=form.photo_stream())
         except DomainError as exc:
+            db.session.rollback()
             _show_error(form, exc)
         else:
             db.session.commit()

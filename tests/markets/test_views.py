@@ -293,3 +293,23 @@ def test_pages_have_no_inline_script_or_style(client, login, world):
         if method == "GET":
             html = client.get(url).get_data(as_text=True)
             assert "<script>" not in html and " style=" not in html and " onclick=" not in html, url
+
+
+def test_edit_market_settings_and_refuse_a_bad_photo(app, client, login, world):
+    login("owner@example.test")
+    form = client.get(f"/organize/markets/{world['market']}/edit").get_data(as_text=True)
+    assert 'value="5"' in form  # 500 basis points shown as a percent
+    data = {"name": "Owner's market renamed", "address": "New square 2", "timezone": "Asia/Almaty",
+            "currency": "KZT", "commission": "12.25", "ordering_opens_days_before": "4", "cutoff_days_before": "0",
+            "cutoff_local_time": "06:00"}
+    bad = client.post(f"/organize/markets/{world['market']}/edit",
+                      data={**data, "photo": (io.BytesIO(b"not an image"), "photo.png")},
+                      content_type="multipart/form-data")
+    assert bad.status_code == 200 and 'id="photo-errors"' in bad.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Market, world["market"]).name == "Owner's market"
+    ok = client.post(f"/organize/markets/{world['market']}/edit", data=data)
+    assert ok.status_code == 302
+    with app.app_context():
+        market = db.session.get(Market, world["market"])
+        assert (market.name, market.commission_bp, market.cutoff_days_before) == ("Owner's market renamed", 1225, 0)
