@@ -86,6 +86,9 @@ def register_models() -> None:
 
 def register_blueprints(app: Flask) -> None:
     from marketplace.blueprints import all_blueprints
+    from marketplace.routing import BoundedIntConverter
+
+    app.url_map.converters["int"] = BoundedIntConverter
 
     for blueprint in all_blueprints():
         app.register_blueprint(blueprint)

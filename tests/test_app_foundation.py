@@ -110,3 +110,12 @@ def test_models_and_migrations_do_not_differ(ctx):
         migration_context = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(migration_context, db.metadata)
     assert diff == []
+
+
+def test_ids_beyond_a_database_integer_are_not_found(client, ctx):
+    from tests.conftest import PASSWORD
+
+    UserFactory(email="big@example.test")
+    client.post("/login", data={"email": "big@example.test", "password": PASSWORD})
+    for url in ("/orders/99999999999999999999999", "/products/9223372036854775808", "/orders/2147483648"):
+        assert client.get(url).status_code == 404
