@@ -313,3 +313,12 @@ def test_edit_market_settings_and_refuse_a_bad_photo(app, client, login, world):
     with app.app_context():
         market = db.session.get(Market, world["market"])
         assert (market.name, market.commission_bp, market.cutoff_days_before) == ("Owner's market renamed", 1225, 0)
+
+
+def test_pages_render_in_russian(client, login, world):
+    login("owner@example.test")
+    client.set_cookie("locale", "ru")
+    for method, url, _ in routes(world):
+        if method == "GET":
+            response = client.get(url)
+            assert response.status_code == 200 and 'lang="ru"' in response.get_data(as_text=True), url
