@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, event, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from marketplace.accounts.models import Role, User
 from marketplace.db import utcnow
@@ -189,7 +190,8 @@ def send_expiry_reminders(today: date | None = None) -> int:
         .order_by(Certification.id)
     ).all()
     producers = {p.id: p for p in db.session.scalars(
-        select(Producer).where(Producer.id.in_({c.producer_id for c in due})))} if due else {}
+        select(Producer).where(Producer.id.in_({c.producer_id for c in due}))
+        .options(joinedload(Producer.user)))} if due else {}
     sent = 0
     for certification in due:
         producer = producers[certification.producer_id]
@@ -405,7 +407,7 @@ def recompute_trust(producer_id: int) -> Producer:
     return producer
 
 
-def recompute_all(batch: int = 500) -> int:
+def recompute_all() -> int:
     """Recompute every producer's stored trust figures (after a formula change)."""
     ids = list(db.session.scalars(select(Producer.id).order_by(Producer.id)))
     for producer_id in ids:

@@ -31,6 +31,9 @@ from marketplace.trust.models import Certification, CertificationStatus, Review,
 
 bp = Blueprint("trust", __name__)
 
+#: Ids in URLs fit the database's integer; a longer number is a 404, not an overflow (SQLite).
+ID = "int(max=2147483647)"
+
 
 @bp.app_context_processor
 def _trust_helpers():
@@ -67,7 +70,8 @@ def verifier_required(view):
 
 
 def _page() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
+    # Clamped so an absurd page number is an empty page, not a database overflow.
+    return min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
 
 
 def _own_producer() -> Producer:
@@ -117,7 +121,7 @@ def new_certificate():
     return render_template("trust/certificate_form.html", form=form, certification=None)
 
 
-@bp.route("/trust/certificates/<int:cert_id>/edit", methods=["GET", "POST"])
+@bp.route(f"/trust/certificates/<{ID}:cert_id>/edit", methods=["GET", "POST"])
 @role_required(Role.PRODUCER)
 def edit_certificate(cert_id: int):
     certification = _own_certificate(cert_id)
@@ -142,7 +146,7 @@ def edit_certificate(cert_id: int):
     return render_template("trust/certificate_form.html", form=form, certification=certification)
 
 
-@bp.route("/trust/certificates/<int:cert_id>/document")
+@bp.route(f"/trust/certificates/<{ID}:cert_id>/document")
 def document(cert_id: int):
     # No login redirect: to anyone not allowed, the document does not exist.
     from marketplace.media.services import document_path
@@ -174,7 +178,7 @@ def verification_queue():
     return render_template("trust/verification_queue.html", page=page, status=status)
 
 
-@bp.route("/trust/verification/<int:cert_id>", methods=["GET", "POST"])
+@bp.route(f"/trust/verification/<{ID}:cert_id>", methods=["GET", "POST"])
 @verifier_required
 def verification_detail(cert_id: int):
     certification = db.get_or_404(Certification, cert_id)
@@ -207,7 +211,7 @@ def reviewable():
     return render_template("trust/reviewable.html", pairs=queries.reviewable_for(current_user.id))
 
 
-@bp.route("/trust/orders/<int:order_id>/producers/<int:producer_id>/review", methods=["GET", "POST"])
+@bp.route(f"/trust/orders/<{ID}:order_id>/producers/<{ID}:producer_id>/review", methods=["GET", "POST"])
 @login_required
 def new_review(order_id: int, producer_id: int):
     order = db.get_or_404(Order, order_id)
@@ -230,7 +234,7 @@ def new_review(order_id: int, producer_id: int):
                            refusal=refusal), (409 if refusal and request.method == "POST" else 200)
 
 
-@bp.route("/trust/reviews/<int:review_id>/report", methods=["GET", "POST"])
+@bp.route(f"/trust/reviews/<{ID}:review_id>/report", methods=["GET", "POST"])
 @login_required
 def report_review(review_id: int):
     review = db.get_or_404(Review, review_id)
@@ -269,7 +273,7 @@ def my_reviews():
     return render_template("trust/my_reviews.html", producer=producer, page=page, form=ReplyForm())
 
 
-@bp.route("/trust/reviews/<int:review_id>/reply", methods=["POST"])
+@bp.route(f"/trust/reviews/<{ID}:review_id>/reply", methods=["POST"])
 @role_required(Role.PRODUCER)
 def reply(review_id: int):
     review = db.get_or_404(Review, review_id)
@@ -307,7 +311,7 @@ def moderation():
                            show=show, form=ModerationForm())
 
 
-@bp.route("/trust/moderation/reviews/<int:review_id>", methods=["POST"])
+@bp.route(f"/trust/moderation/reviews/<{ID}:review_id>", methods=["POST"])
 @role_required(Role.ADMIN)
 def moderate(review_id: int):
     review = db.get_or_404(Review, review_id)
@@ -316,7 +320,8 @@ def moderate(review_id: int):
         for errors in form.errors.values():
             for error in errors:
                 flash(error, "error")
-        return redirect(request.referrer if _safe(request.referrer) else url_for("trust.moderation"))
+        return redirect(url_for("trust.moderation", show="hidden" if review.status == ReviewStatus.HIDDEN
+                                else "reported"))
     try:
         if form.action.data == "hide":
             services.hide_review(review, current_user, form.reason.data)
@@ -331,12 +336,6 @@ def moderate(review_id: int):
         db.session.commit()
         flash(_("Done."), "success")
     return redirect(url_for("trust.moderation", show="hidden" if form.action.data == "hide" else "reported"))
-
-
-def _safe(url: str | None) -> bool:
-    from marketplace.security import is_safe_next_url
-
-    return is_safe_next_url(url)
 
 
 # --- Organizers: customer reliability ------------------------------------------------
@@ -357,7 +356,7 @@ def customer_lookup():
     return render_template("trust/customer_lookup.html", form=form)
 
 
-@bp.route("/trust/customers/<int:user_id>")
+@bp.route(f"/trust/customers/<{ID}:user_id>")
 @verifier_required
 def customer_reliability(user_id: int):
     from marketplace.orders.reliability import NO_SHOW_WINDOW_DAYS, cash_refusal_reason

@@ -64,3 +64,34 @@ def test_a_customer_with_a_picked_up_order_is_invited_to_review(client, login, c
     login(customer.email)
     page = client.get(f"/trust/producers/{product.producer.slug}/reviews").get_data(as_text=True)
     assert f"/trust/orders/{order.id}/producers/{product.producer_id}/review" in page
+
+
+def test_absurd_ids_and_pages_are_404_or_empty_not_500(client, login, ctx):
+    admin = UserFactory(roles=["admin", "organizer", "producer"])
+    ProducerFactory(user=admin)
+    login(admin.email)
+    huge = "99999999999999999999"
+    for url in [f"/trust/certificates/{huge}/edit", f"/trust/certificates/{huge}/document",
+                f"/trust/verification/{huge}", f"/trust/orders/{huge}/producers/1/review",
+                f"/trust/reviews/{huge}/report", f"/trust/customers/{huge}", "/trust/verification/0",
+                "/trust/producers/nobody/reviews", "/trust/verification?status=bogus"]:
+        assert client.get(url).status_code == 404, url
+    assert client.post(f"/trust/reviews/{huge}/reply", data={"text": "x"}).status_code == 404
+    assert client.post(f"/trust/moderation/reviews/{huge}", data={"action": "hide", "reason": "x"}).status_code == 404
+    for url in ["/trust/moderation?page=99999999999999999999", "/trust/verification?page=-3",
+                "/trust/my-reviews?page=abc"]:
+        assert client.get(url).status_code == 200, url
+
+
+def test_customers_and_producers_see_only_their_own_review_lists(client, login, ctx):
+    product = ProductFactory()
+    customer, stranger = UserFactory(), UserFactory()
+    order = make_order(customer, [product])
+    services.create_review(order, product.producer_id, customer, 4, "Secret-ish words")
+    db.session.commit()
+    rival = ProducerFactory()
+    login(rival.user.email)
+    assert "Secret-ish words" not in client.get("/trust/my-reviews").get_data(as_text=True)
+    client.post("/logout")
+    login(stranger.email)
+    assert "Write a review" not in client.get("/trust/reviews/write").get_data(as_text=True)

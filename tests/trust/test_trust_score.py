@@ -126,3 +126,17 @@ def test_handing_over_an_order_updates_the_stored_score_and_invites_a_review(app
     invite = outbox(customer.email)
     assert len(invite) == 1
     assert f"/trust/orders/{order.id}/producers/{producer.id}/review" in invite[0].body_text
+
+
+def test_recompute_trust_command_restores_stored_figures(app, ctx):
+    customer = UserFactory()
+    product = ProductFactory()
+    order = make_order(customer, [product])
+    db.session.add(Review(order_id=order.id, producer_id=product.producer_id, customer_id=customer.id, rating=2))
+    db.session.commit()  # written behind the services' back: the stored figures are stale
+    result = app.test_cli_runner().invoke(args=["recompute-trust"])
+    assert result.exit_code == 0 and "Trust recomputed" in result.output
+    db.session.expire_all()
+    producer = db.session.get(Producer, product.producer_id)
+    assert (producer.rating_count, producer.rating_sum) == (1, 2)
+    assert producer.trust_score == services.trust_score(2, 1, services.Fulfilment(1, 1))
