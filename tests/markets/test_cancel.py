@@ -1,4 +1,5 @@
 """Cancelling a market day: once, and finishing the job when run again."""
+import threading
 from datetime import timedelta
 
 import pytest
@@ -156,3 +157,54 @@ def test_cancel_without_reason_through_the_page_changes_nothing(client, login, d
     response = client.post(f"/organize/days/{day.id}/cancel", data={"reason": ""}, follow_redirects=True)
     assert "Tell people why" in response.get_data(as_text=True)
     assert outbox() == []
+
+
+def test_two_organizers_cancelling_at_once_do_everything_once(app, day_with_vendors, outbox):
+    """Both requests finish; the day's order is cancelled and its stock given back once."""
+    from marketplace.orders.models import Order, OrderLine, OrderStatus
+    from marketplace.producers.models import Offer
+    from tests.factories import OfferFactory
+    from tests.markets.conftest import place_order
+
+    day, organizer, approved = day_with_vendors
+    second = UserFactory(roles=["organizer"])
+    add_organizer(day.market, second)
+    offer = OfferFactory(market_day=day, product__producer=approved[0].producer, quantity_milli=10_000)
+    order = place_order(day)
+    db.session.add(OrderLine(order_id=order.id, producer_id=approved[0].producer_id, product_id=offer.product_id,
+                             offer_id=offer.id, product_name="Potatoes", unit="kg", quantity_milli=2000,
+                             unit_price_minor=500, line_total_minor=1000))
+    db.session.execute(update(Offer).where(Offer.id == offer.id).values(reserved_milli=2000))
+    db.session.commit()
+    ids = dict(day=day.id, users=[organizer.id, second.id], order=order.id, offer=offer.id,
+               customer=order.customer.email)
+    errors, barrier = [], threading.Barrier(2)
+
+    def cancel(user_id):
+        from marketplace.accounts.models import User
+
+        with app.app_context(), app.test_request_context("/"):
+            user, market_day = db.session.get(User, user_id), db.session.get(MarketDay, ids["day"])
+            market_day.market  # noqa: B018 - loaded before the race, like a view would
+            db.session.commit()  # do not hold SQLite's write lock while waiting for the other
+            barrier.wait()
+            try:
+                services.cancel_market_day(user, market_day, "Hail")
+                db.session.commit()
+            except Exception as exc:  # noqa: BLE001 - any failure is the test's finding
+                db.session.rollback()
+                errors.append(repr(exc))
+
+    threads = [threading.Thread(target=cancel, args=(uid,)) for uid in ids["users"]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    db.session.rollback()  # a fresh read: on SQLite an open read transaction keeps its old snapshot
+    assert db.session.get(Order, ids["order"]).status == OrderStatus.CANCELLED
+    assert db.session.get(Offer, ids["offer"]).reserved_milli == 0
+    assert db.session.get(MarketDay, ids["day"]).slots[0].reserved == 0
+    assert sorted(e.to for e in outbox() if e.template == "market_day_cancelled_producer") == sorted(
+        v.producer.user.email for v in approved)
+    assert [e.template for e in outbox(ids["customer"])].count("order_cancelled") == 1
