@@ -88,13 +88,26 @@ def verification_queue(user, status: str, page: int, per_page: int):
 
 # --- Organic districts -------------------------------------------------------------
 
-def district_by_key(key: str) -> str | None:
-    """The organic district's name for a URL key (its slug or its exact name), or None."""
+def _district_certificates(day: date):
+    """Verified, valid organic-district certificates: their issuer names the district."""
+    return (Certification.scheme == CertificationScheme.ORGANIC_DISTRICT,
+            Certification.status == CertificationStatus.VERIFIED,
+            Certification.valid_from <= day, Certification.valid_until >= day)
+
+
+def district_by_key(key: str, today: date | None = None) -> str | None:
+    """The organic district's name for a URL key (its slug or its exact name), or None.
+
+    A district is named by producers (`Producer.organic_district`) or by the issuer of a
+    verified organic-district membership certificate.
+    """
     from marketplace.producers.models import Producer
     from marketplace.slugs import slugify
 
-    names = db.session.scalars(select(Producer.organic_district).where(Producer.organic_district != "")
-                               .distinct())
+    day = today or utcnow().date()
+    names = list(db.session.scalars(select(Producer.organic_district).where(Producer.organic_district != "")
+                                    .distinct()))
+    names += list(db.session.scalars(select(Certification.issuer).where(*_district_certificates(day)).distinct()))
     wanted = slugify(key)
     for name in names:
         if name == key or slugify(name) == wanted:
@@ -103,13 +116,17 @@ def district_by_key(key: str) -> str | None:
 
 
 def district_members(name: str, today: date | None = None):
-    """(producers of the district, their badges): verified members first, then by name."""
+    """(producer, badges, verified member?) of the district: verified members first, then by name."""
+    from sqlalchemy import or_
+
     from marketplace.producers.models import Producer
 
+    day = today or utcnow().date()
+    certified = select(Certification.producer_id).where(*_district_certificates(day), Certification.issuer == name)
     producers = list(db.session.scalars(
-        select(Producer).where(Producer.organic_district == name)
+        select(Producer).where(or_(Producer.organic_district == name, Producer.id.in_(certified)))
         .options(joinedload(Producer.photo)).order_by(Producer.name)))
-    badges = active_badges([p.id for p in producers], today)
+    badges = active_badges([p.id for p in producers], day)
 
     def verified(producer) -> bool:
         return any(c.scheme == CertificationScheme.ORGANIC_DISTRICT for c in badges.get(producer.id, []))

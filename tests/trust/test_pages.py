@@ -95,3 +95,19 @@ def test_customers_and_producers_see_only_their_own_review_lists(client, login, 
     client.post("/logout")
     login(stranger.email)
     assert "Write a review" not in client.get("/trust/reviews/write").get_data(as_text=True)
+
+
+def test_a_verified_district_certificate_makes_a_member_and_its_badge_links_the_district(client, ctx):
+    from marketplace.trust.queries import active_badges
+
+    member = ProducerFactory(name="Certified Only")  # no district on the profile
+    _verified(member, issuer="Issyk-Kul Aimak")
+    ProducerFactory(name="Lapsed", organic_district="")
+    page = client.get("/districts/issyk-kul-aimak").get_data(as_text=True)
+    assert "Certified Only" in page and "Verified member" in page and "Lapsed" not in page
+    with client.application.test_request_context("/"):
+        from flask import render_template_string
+
+        html = render_template_string('{% from "trust/macros.html" import badges %}{{ badges(b) }}',
+                                      b=active_badges([member.id])[member.id])
+    assert 'href="/districts/issyk-kul-aimak"' in html
