@@ -243,3 +243,28 @@ def test_inventory_products_are_sold_where_the_producer_is_a_vendor(client, worl
     stranger_jar = ProductFactory(stock_mode=StockMode.INVENTORY, inventory_milli=3000, unit="jar")
     response = add(client, world, stranger_jar, "1")
     assert "not sold at this market day" in response.text
+
+
+def test_producer_marks_missing_and_cancels_their_items(client, login, world, outbox):
+    order = place(world, {world.potatoes: 1000, world.honey: 1000, world.slippers: 1000})
+    honey = next(line for line in order.lines if line.product_id == world.honey.id)
+    login(world.farm.user.email)
+    response = client.post(f"/shop/orders/lines/{honey.id}/missing", follow_redirects=True)
+    assert "Honey is marked as not brought" in response.text
+    response = client.post(f"/shop/orders/{order.id}/cancel", data={"reason": "Hail"}, follow_redirects=True)
+    assert "the customer is told" in response.text
+    db.session.rollback()
+    order = db.session.get(Order, order.id)
+    assert order.status == OrderStatus.CONFIRMED and order.total_minor == 500000
+    assert reserved(world.potato_offer) == 0 and reserved(world.slippers) == 1000
+    changed = [e for e in outbox(world.customer.email) if e.template == "order_changed"]
+    assert len(changed) == 1 and "Hail" in changed[0].body_text
+
+
+def test_pending_card_order_page_says_how_long_items_are_held(client, login, world, card):
+    from marketplace.orders.models import PaymentMethod
+
+    order = place(world, {world.potatoes: 1000}, method=PaymentMethod.CARD)
+    login(world.customer.email)
+    page = client.get(f"/orders/{order.id}").text
+    assert "Your items are held until" in page and "waiting for payment" in page
