@@ -16,6 +16,7 @@ from babel.numbers import is_currency
 from dateutil.rrule import rrulestr
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts.models import Role, User, normalize_email
 from marketplace.db import utcnow
@@ -505,9 +506,10 @@ def update_schedule(actor: User | None, schedule: MarketSchedule, rrule: str, op
         elif market_day.date in wanted:
             _regenerate_day(market_day, schedule)
             result.updated.append(market_day.date)
-        else:
-            _delete_day_without_orders(market_day)
+        elif _delete_day_without_orders(market_day):
             result.removed.append(market_day.date)
+        else:
+            result.kept_with_orders.append(market_day.date)
     db.session.flush()
     _create_missing_days(schedule, today, result)
     return result
@@ -542,16 +544,34 @@ def _regenerate_day(market_day: MarketDay, schedule: MarketSchedule) -> None:
                                   capacity=schedule.slot_capacity))
 
 
-def _delete_day_without_orders(market_day: MarketDay) -> None:
+def _delete_day_without_orders(market_day: MarketDay) -> bool:
+    """Remove a day nobody ordered for; False (and nothing removed) if an order arrived meanwhile."""
+    from marketplace.orders.models import Order
     from marketplace.producers.models import Offer
 
-    # Without orders nothing is reserved; what producers planned to bring goes with the day.
-    db.session.execute(delete(Offer).where(Offer.market_day_id == market_day.id))
-    db.session.execute(delete(PickupSlot).where(PickupSlot.market_day_id == market_day.id)
-                       .execution_options(synchronize_session=False))
-    db.session.execute(delete(MarketDay).where(MarketDay.id == market_day.id)
-                       .execution_options(synchronize_session=False))
+    day_id = market_day.id
+    try:
+        # A savepoint: a checkout committing an order for this day in the meantime makes a
+        # foreign key fail here, and the day simply stays.
+        with db.session.begin_nested():
+            if db.session.scalar(select(exists().where(Order.market_day_id == day_id))) or db.session.scalar(
+                    select(exists().where(Offer.market_day_id == day_id, Offer.reserved_milli > 0))):
+                raise _DayInUse()
+            # Without orders nothing is reserved; what producers planned to bring goes with the day.
+            db.session.execute(delete(Offer).where(Offer.market_day_id == day_id)
+                               .execution_options(synchronize_session=False))
+            db.session.execute(delete(PickupSlot).where(PickupSlot.market_day_id == day_id)
+                               .execution_options(synchronize_session=False))
+            db.session.execute(delete(MarketDay).where(MarketDay.id == day_id)
+                               .execution_options(synchronize_session=False))
+    except (_DayInUse, IntegrityError):
+        return False
     db.session.expunge(market_day)
+    return True
+
+
+class _DayInUse(Exception):
+    pass
 
 
 # --- Single market days -------------------------------------------------------------

@@ -239,3 +239,21 @@ def test_demo_style_generation_still_works(ctx):
     assert day.opens_at == datetime(2027, 1, 2, 3, 0, tzinfo=timezone.utc)
     assert db.session.scalar(select(PickupSlot.id).where(PickupSlot.market_day_id == day.id)) is not None
     assert len(day.slots) == 4
+
+
+def test_a_day_whose_stock_is_being_reserved_is_kept(organized):
+    """A checkout holding stock on a day (its order not yet visible) keeps the day from removal."""
+    from tests.factories import OfferFactory
+
+    market, organizer = organized
+    now = utc(2027, 6, 1, 8, 0)
+    result = services.create_schedule(organizer, market, "FREQ=WEEKLY;BYDAY=SA", time(8, 0), time(13, 0),
+                                      weeks_ahead=2, now=now)
+    db.session.commit()
+    busy = days_of(market)[0]
+    OfferFactory(market_day=busy, reserved_milli=1000)
+    changed = services.update_schedule(organizer, result.schedule, "FREQ=WEEKLY;BYDAY=SU", time(8, 0),
+                                       time(13, 0), weeks_ahead=2, slot_minutes=30, slot_capacity=20, now=now)
+    db.session.commit()
+    assert changed.kept_with_orders == [busy.date] and changed.removed == [date(2027, 6, 12)]
+    assert db.session.get(MarketDay, busy.id) is not None
