@@ -13,6 +13,7 @@ FEATURE_VIEW_MODULES = [
     "marketplace.orders.views",
     "marketplace.trust.views",
     "marketplace.payments.views",
+    "marketplace.orders.pickup_views",
 ]
 
 

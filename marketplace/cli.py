@@ -14,6 +14,7 @@ FEATURE_COMMANDS = [
     "marketplace.orders.cli",
     "marketplace.trust.cli",
     "marketplace.payments.cli",
+    "marketplace.orders.pickup_cli",
 ]
 
 

@@ -1,0 +1,406 @@
+"""The pickup point on market day: find an order by its code, hand it over (and undo a
+mistake), no-shows, the organizer's live summary of the day, and closing the day.
+
+The transitions themselves are the orders services (`hand_over`, `mark_no_show`,
+`mark_line_missing`), each one conditional UPDATE on the order's state, so two organizers
+pressing the same button at once do it once. This module adds what the pickup point
+needs around them. It is where orders meet card payments on the organizer's side, so it
+imports payments lazily (payments itself listens to the orders signals).
+"""
+from __future__ import annotations
+
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload, selectinload
+
+from marketplace.accounts.models import User
+from marketplace.db import utcnow
+from marketplace.errors_domain import InvalidState, NotAllowed
+from marketplace.extensions import db
+from marketplace.markets.models import MarketDay, MarketDayStatus, PickupSlot
+from marketplace.orders import services
+from marketplace.orders.models import LineStatus, Order, OrderLine, OrderStatus, PaymentMethod
+from marketplace.orders.services import PICKUP_CODE_LENGTH
+from marketplace.producers.models import Producer, Product
+
+#: Orders still to be handed over at the pickup point.
+TO_HAND_OVER = (OrderStatus.CONFIRMED, OrderStatus.READY)
+#: What the pickup point shows (a card order never authorised is not an order of the day).
+SHOWN_STATES = (OrderStatus.CONFIRMED, OrderStatus.READY, OrderStatus.PICKED_UP, OrderStatus.NO_SHOW,
+                OrderStatus.CANCELLED)
+
+#: Look-alikes typed on a Cyrillic (Russian, Kazakh, Kyrgyz) keyboard, read as the Latin
+#: letter or digit of the code alphabet they look like; a volunteer copies what they see.
+_LOOKALIKES = str.maketrans({
+    "А": "A", "В": "B", "Е": "E", "З": "3", "К": "K", "М": "M", "Н": "H", "Р": "P", "С": "C",
+    "Т": "T", "У": "Y", "Ү": "Y", "Х": "X",
+})
+#: Typed or scanned separators people add ("ABC DEF", "ABC-DEF").
+_SEPARATORS = str.maketrans("", "", " \t\r\n-_.·\u00a0\u2010\u2011\u2012\u2013\u2014")
+
+
+def normalise_code(text: str | None) -> str:
+    """A typed or scanned pickup code as stored: upper case, no spaces, look-alikes mapped."""
+    text = unicodedata.normalize("NFKC", text or "").upper()
+    return text.translate(_SEPARATORS).translate(_LOOKALIKES)
+
+
+def _require_manager(actor: User | None, market_day: MarketDay) -> None:
+    from marketplace.markets.services import can_manage
+
+    if actor is None or not can_manage(actor, market_day.market):
+        raise NotAllowed()
+
+
+# --- Finding an order ------------------------------------------------------------------
+
+def _order_query():
+    return select(Order).options(
+        selectinload(Order.lines).joinedload(OrderLine.producer), joinedload(Order.customer),
+        joinedload(Order.pickup_slot), joinedload(Order.market_day).joinedload(MarketDay.market))
+
+
+def find_order(market_day: MarketDay, actor: User, code_text: str | None) -> Order | None:
+    """The order of this market day with this pickup code (typed loosely), or None.
+
+    A code of another market day is not found: codes are unique only within a day.
+    """
+    _require_manager(actor, market_day)
+    code = normalise_code(code_text)
+    if not code or len(code) > 2 * PICKUP_CODE_LENGTH:
+        return None
+    return db.session.scalar(_order_query().where(Order.market_day_id == market_day.id, Order.pickup_code == code))
+
+
+def order_of_day(market_day: MarketDay, actor: User, order_id: int) -> Order | None:
+    """The order (lines, producers, customer, slot) if it belongs to this market day."""
+    _require_manager(actor, market_day)
+    return db.session.scalar(_order_query().where(Order.id == order_id, Order.market_day_id == market_day.id))
+
+
+# --- What to collect -------------------------------------------------------------------
+
+@dataclass
+class AmountDue:
+    """What the customer pays at hand-over, and how."""
+
+    total_minor: int
+    currency: str
+    method: PaymentMethod
+    #: Card orders: what is charged to the card (never more than it holds).
+    card_minor: int = 0
+    #: Collected in cash: the whole total for a cash order, what is above the hold for a card.
+    cash_minor: int = 0
+
+
+def amount_due(order: Order) -> AmountDue:
+    """Cash to collect and card amount to capture if the order were handed over now."""
+    total = order.total_minor
+    if order.payment_method != PaymentMethod.CARD:
+        return AmountDue(total, order.currency, order.payment_method, cash_minor=total)
+    from marketplace.payments.services import over_authorisation
+
+    over = over_authorisation(order, total)
+    return AmountDue(total, order.currency, order.payment_method, card_minor=total - over, cash_minor=over)
+
+
+def lines_by_producer(order: Order) -> list[tuple[Producer, list[OrderLine]]]:
+    """The order's lines grouped by producer (by name), cancelled lines last in each group."""
+    groups: dict[int, list[OrderLine]] = defaultdict(list)
+    for line in order.lines:
+        groups[line.producer_id].append(line)
+    result = [(lines[0].producer, sorted(lines, key=lambda l: (l.status == LineStatus.CANCELLED, l.id)))
+              for lines in groups.values()]
+    return sorted(result, key=lambda item: item[0].name.lower())
+
+
+# --- Hand-over and its undo --------------------------------------------------------------
+
+def hand_over(order: Order, actor: User, cash_received_minor: int | None = None,
+              now: datetime | None = None) -> Order:
+    """Hand the order over (orders.hand_over: a card is captured, cash recorded).
+
+    For a card order, what is above the card hold is collected in cash and recorded as such.
+    """
+    due = amount_due(order) if order.payment_method == PaymentMethod.CARD else None
+    services.hand_over(order, actor, cash_received_minor=cash_received_minor, now=now)
+    if due is not None and due.cash_minor > 0:
+        order.cash_received_minor = due.cash_minor
+        db.session.flush()
+    return order
+
+
+def undo_deadline(order: Order) -> datetime | None:
+    """Until when the hand-over of this order can be undone (None if it is not handed over)."""
+    if order.status != OrderStatus.PICKED_UP or order.picked_up_at is None:
+        return None
+    return order.picked_up_at + timedelta(minutes=current_app.config["HANDOVER_UNDO_MINUTES"])
+
+
+def can_undo(order: Order, now: datetime | None = None) -> bool:
+    deadline = undo_deadline(order)
+    return deadline is not None and (now or utcnow()) <= deadline
+
+
+def undo_hand_over(order: Order, actor: User, now: datetime | None = None) -> Order:
+    """A hand-over pressed by mistake, undone within HANDOVER_UNDO_MINUTES.
+
+    The order goes back to the state it was in (packed or confirmed) and standing stock
+    back on the shelf. A card cannot be charged twice: the captured amount is refunded in
+    full and the order becomes a cash order, so its next hand-over is paid in cash.
+    """
+    now = now or utcnow()
+    _require_manager(actor, order.market_day)
+    if order.status != OrderStatus.PICKED_UP:
+        raise InvalidState(_("This order is %(status)s and can no longer be changed that way.",
+                             status=services.status_label(order.status)), status=order.status)
+    if not can_undo(order, now):
+        raise InvalidState(_("A hand-over can only be undone within %(minutes)s minutes.",
+                             minutes=current_app.config["HANDOVER_UNDO_MINUTES"]))
+    was_card = order.payment_method == PaymentMethod.CARD
+    back_to = OrderStatus.READY if order.ready_at is not None else OrderStatus.CONFIRMED
+    window = timedelta(minutes=current_app.config["HANDOVER_UNDO_MINUTES"])
+    values = dict(status=back_to, picked_up_at=None, handed_over_by_id=None, cash_received_minor=None)
+    if was_card:
+        values["payment_method"] = PaymentMethod.CASH
+    # Conditional on the state, like every transition: two undos at once undo once.
+    moved = db.session.execute(
+        update(Order).where(Order.id == order.id, Order.status == OrderStatus.PICKED_UP,
+                            Order.picked_up_at >= now - window)
+        .values(**values).execution_options(synchronize_session=False))
+    if moved.rowcount != 1:
+        db.session.refresh(order)
+        raise InvalidState(_("This hand-over was already undone, or it is too late to undo it."))
+    # The hand-over took standing inventory off the shelf for good; put it back.
+    for line in sorted(order.lines, key=lambda l: l.product_id):
+        if line.offer_id is None and line.status != LineStatus.CANCELLED:
+            gone = 0 if line.status == LineStatus.MISSING else line.quantity_milli
+            db.session.execute(
+                update(Product).where(Product.id == line.product_id)
+                .values(inventory_milli=Product.inventory_milli + gone,
+                        inventory_reserved_milli=Product.inventory_reserved_milli + line.quantity_milli)
+                .execution_options(synchronize_session=False))
+    if was_card:
+        _refund_capture(order, actor)
+    db.session.refresh(order)
+    return order
+
+
+def _refund_capture(order: Order, actor: User) -> None:
+    from marketplace.payments import services as payments
+
+    payment = payments.current_payment(order)
+    left = payment.amount_captured_minor - payment.amount_refunded_minor if payment is not None else 0
+    if left > 0:
+        payments.refund(actor, order, left, str(_l("Hand-over undone at the pickup point.")))
+
+
+# --- No-shows and closing the day --------------------------------------------------------
+
+def no_show_from(order: Order) -> datetime:
+    """When the order may be marked no-show: its slot's end plus the grace period."""
+    return order.pickup_slot.ends_at + timedelta(minutes=current_app.config["NO_SHOW_GRACE_MINUTES"])
+
+
+def mark_no_show(order: Order, actor: User, now: datetime | None = None) -> Order:
+    """The organizer marks an order not picked up (orders.mark_no_show, after slot end + grace)."""
+    _require_manager(actor, order.market_day)
+    return services.mark_no_show(order, actor, now)
+
+
+def mark_line_missing(line: OrderLine, actor: User, now: datetime | None = None) -> OrderLine:
+    """A line the producer did not bring, marked at the pickup point; the customer does not pay for it."""
+    _require_manager(actor, line.order.market_day)
+    return services.mark_line_missing(line, actor, now)
+
+
+@dataclass
+class CloseResult:
+    no_shows: int = 0
+    expired: int = 0
+    #: False when the day was already closed by an earlier run.
+    closed_now: bool = False
+
+
+def day_over_at(market_day: MarketDay) -> datetime:
+    """When a market day can be closed: its close, or its last slot's end plus grace if later."""
+    last_end = db.session.scalar(select(func.max(PickupSlot.ends_at)).where(PickupSlot.market_day_id == market_day.id))
+    grace = timedelta(minutes=current_app.config["NO_SHOW_GRACE_MINUTES"])
+    return max(market_day.closes_at, (last_end + grace) if last_end is not None else market_day.closes_at)
+
+
+def close_market_day(market_day: MarketDay, actor: User | None = None, now: datetime | None = None) -> CloseResult:
+    """After the day: every order not picked up becomes a no-show (each customer emailed
+    once, card holds released), unpaid holds expire, and the day is CLOSED. Running it
+    again changes nothing more. `actor` None is the system (the command)."""
+    now = now or utcnow()
+    if actor is not None:
+        _require_manager(actor, market_day)
+    if market_day.status == MarketDayStatus.CANCELLED:
+        raise InvalidState(_("This market day was cancelled; there is nothing to close."))
+    if now < day_over_at(market_day):
+        raise InvalidState(_("The market day is not over yet: orders can be picked up until %(time)s.",
+                             time=_local(day_over_at(market_day), market_day)))
+    result = CloseResult()
+    ids = list(db.session.scalars(select(Order.id).where(
+        Order.market_day_id == market_day.id,
+        Order.status.in_(TO_HAND_OVER + (OrderStatus.PENDING_PAYMENT,))).order_by(Order.id)))
+    for order_id in ids:
+        order = db.session.get(Order, order_id)
+        try:
+            if order.status == OrderStatus.PENDING_PAYMENT:
+                result.expired += services.expire_if_due(order, now)
+            else:
+                services.mark_no_show(order, None, now)
+                result.no_shows += 1
+        except InvalidState:
+            continue  # handed over or marked by an organizer meanwhile
+    closed = db.session.execute(
+        update(MarketDay).where(MarketDay.id == market_day.id, MarketDay.status == MarketDayStatus.SCHEDULED)
+        .values(status=MarketDayStatus.CLOSED).execution_options(synchronize_session=False))
+    result.closed_now = closed.rowcount == 1
+    db.session.refresh(market_day)
+    return result
+
+
+def _local(instant: datetime, market_day: MarketDay) -> str:
+    from marketplace.i18n import format_local_time
+
+    return format_local_time(instant, market_day.market.timezone)
+
+
+# --- The day at a glance ----------------------------------------------------------------
+
+@dataclass
+class SlotSummary:
+    slot: PickupSlot
+    #: status -> number of orders
+    counts: dict[OrderStatus, int] = field(default_factory=dict)
+
+    @property
+    def to_hand_over(self) -> int:
+        return sum(self.counts.get(s, 0) for s in TO_HAND_OVER)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass
+class DaySummary:
+    market_day: MarketDay
+    slots: list[SlotSummary]
+    #: (producer name, orders with lines not packed yet), by name.
+    producers_to_bring: list[tuple[str, int]]
+    #: Open cash orders: what the pickup point should collect.
+    expected_cash_minor: int = 0
+    #: Open card orders: what their hand-overs will charge (before the hold cap).
+    card_to_capture_minor: int = 0
+    picked_up_count: int = 0
+    #: Handed over: cash received, and card order totals charged.
+    cash_received_minor: int = 0
+    card_picked_up_minor: int = 0
+    #: The slot whose orders are listed, and those orders.
+    current: PickupSlot | None = None
+    orders: list[Order] = field(default_factory=list)
+
+    def count(self, status: OrderStatus) -> int:
+        return sum(s.counts.get(status, 0) for s in self.slots)
+
+    @property
+    def to_hand_over(self) -> int:
+        return sum(s.to_hand_over for s in self.slots)
+
+
+def day_summary(market_day: MarketDay, actor: User, slot_id: int | None = None,
+                now: datetime | None = None) -> DaySummary:
+    """Counts by slot and state, producers still to bring orders, money totals, and the
+    orders of one slot (the one asked for, else the first still running): a fixed number
+    of queries whatever the size of the day."""
+    _require_manager(actor, market_day)
+    now = now or utcnow()
+    slots = list(db.session.scalars(select(PickupSlot).where(PickupSlot.market_day_id == market_day.id)
+                                    .order_by(PickupSlot.starts_at, PickupSlot.id)))
+    by_slot = {slot.id: SlotSummary(slot) for slot in slots}
+    summary = DaySummary(market_day, list(by_slot.values()), [])
+    rows = db.session.execute(
+        select(Order.pickup_slot_id, Order.status, Order.payment_method, func.count(Order.id),
+               func.coalesce(func.sum(Order.total_minor), 0), func.coalesce(func.sum(Order.cash_received_minor), 0))
+        .where(Order.market_day_id == market_day.id, Order.status.in_(SHOWN_STATES))
+        .group_by(Order.pickup_slot_id, Order.status, Order.payment_method))
+    for slot_id_, status, method, count, total, cash in rows:
+        if slot_id_ in by_slot:
+            counts = by_slot[slot_id_].counts
+            counts[status] = counts.get(status, 0) + count
+        if status in TO_HAND_OVER:
+            if method == PaymentMethod.CARD:
+                summary.card_to_capture_minor += total
+            else:
+                summary.expected_cash_minor += total
+        elif status == OrderStatus.PICKED_UP:
+            summary.picked_up_count += count
+            summary.cash_received_minor += cash
+            if method == PaymentMethod.CARD:
+                summary.card_picked_up_minor += total
+    summary.producers_to_bring = [(name, count) for name, count in db.session.execute(
+        select(Producer.name, func.count(func.distinct(OrderLine.order_id)))
+        .join(OrderLine, OrderLine.producer_id == Producer.id).join(Order, Order.id == OrderLine.order_id)
+        .where(Order.market_day_id == market_day.id, Order.status == OrderStatus.CONFIRMED,
+               OrderLine.status == LineStatus.RESERVED)
+        .group_by(Producer.id, Producer.name).order_by(Producer.name))]
+    summary.current = _current_slot(slots, slot_id, now)
+    if summary.current is not None:
+        summary.orders = list(db.session.scalars(
+            select(Order).where(Order.pickup_slot_id == summary.current.id, Order.status.in_(SHOWN_STATES))
+            .options(joinedload(Order.customer), selectinload(Order.lines))
+            .order_by(Order.pickup_code)).unique())
+    return summary
+
+
+def _current_slot(slots: list[PickupSlot], slot_id: int | None, now: datetime) -> PickupSlot | None:
+    if slot_id is not None:
+        return next((slot for slot in slots if slot.id == slot_id), None)
+    grace = timedelta(minutes=current_app.config["NO_SHOW_GRACE_MINUTES"])
+    running = [slot for slot in slots if slot.ends_at + grace > now]
+    return running[0] if running else (slots[-1] if slots else None)
+
+
+# --- Packing labels ------------------------------------------------------------------------
+
+@dataclass
+class Label:
+    """One bag: a producer's part of one order."""
+
+    order: Order
+    producer: Producer
+    lines: list[OrderLine]
+
+
+def packing_labels(market_day: MarketDay, actor: User, order_id: int | None = None,
+                   slot_id: int | None = None) -> list[Label]:
+    """A label per order and producer for the orders still to hand over (or one order), by slot and code."""
+    _require_manager(actor, market_day)
+    query = (select(Order).where(Order.market_day_id == market_day.id)
+             .options(selectinload(Order.lines).joinedload(OrderLine.producer), joinedload(Order.customer),
+                      joinedload(Order.pickup_slot)))
+    if order_id is not None:
+        query = query.where(Order.id == order_id)
+    else:
+        query = query.where(Order.status.in_(TO_HAND_OVER))
+    if slot_id is not None:
+        query = query.where(Order.pickup_slot_id == slot_id)
+    orders = sorted(db.session.scalars(query).unique(), key=lambda o: (o.pickup_slot.starts_at, o.pickup_code))
+    labels = []
+    for order in orders:
+        for producer, lines in lines_by_producer(order):
+            kept = [line for line in lines if line.status != LineStatus.CANCELLED]
+            if kept:
+                labels.append(Label(order, producer, kept))
+    return labels

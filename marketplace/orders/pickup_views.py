@@ -1,0 +1,229 @@
+"""The pickup point on market day, for the market's organizers (and admins): the day at a
+glance, finding an order by code or QR, hand-over and its undo, missing lines, no-shows,
+packing labels. Anyone else gets 404, whatever the id or code in the URL."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import Length, Optional
+
+from marketplace.db import utcnow
+from marketplace.errors_domain import DomainError, NotAllowed
+from marketplace.extensions import db
+from marketplace.markets.models import MarketDay
+from marketplace.orders import pickup, queries
+from marketplace.orders.forms import ActionForm, strip
+from marketplace.orders.models import OrderLine, OrderStatus, PaymentMethod
+from marketplace.units import InvalidAmount, format_price_input, parse_price_minor
+
+bp = Blueprint("pickup", __name__, url_prefix="/organize/days/<int:market_day_id>/pickup")
+
+
+@bp.context_processor
+def _states():
+    return {"OrderStatus": OrderStatus}
+
+
+class FindForm(FlaskForm):
+    """A GET form: finding changes nothing, so it needs no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    code = StringField(_l("Pickup code"), filters=[strip], validators=[Optional(), Length(max=40)])
+
+
+class HandOverForm(FlaskForm):
+    cash_received = StringField(_l("Cash received"), filters=[strip], validators=[Optional(), Length(max=20)])
+
+
+def _day(market_day_id: int) -> MarketDay:
+    from marketplace.markets.services import can_manage
+
+    market_day = queries.market_day_for_basket(market_day_id)
+    if market_day is None or not can_manage(current_user, market_day.market):
+        abort(404)
+    return market_day
+
+
+def _order(market_day: MarketDay, order_id: int):
+    return pickup.order_of_day(market_day, current_user, order_id) or abort(404)
+
+
+def _slot_arg() -> int | None:
+    value = request.args.get("slot", "")
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 10:
+        abort(404)
+    return int(value)
+
+
+def _summary(market_day: MarketDay):
+    slot_id = _slot_arg()
+    summary = pickup.day_summary(market_day, current_user, slot_id)
+    if slot_id is not None and summary.current is None:
+        abort(404)
+    return summary
+
+
+@bp.route("")
+@login_required
+def day(market_day_id: int):
+    market_day = _day(market_day_id)
+    return render_template("pickup/day.html", market_day=market_day, summary=_summary(market_day),
+                           find_form=FindForm(formdata=None), now=utcnow())
+
+
+@bp.route("/live")
+@login_required
+def live(market_day_id: int):
+    """The part of the day page that refreshes itself (fetched by static/js/pickup.js)."""
+    market_day = _day(market_day_id)
+    return render_template("pickup/_live.html", market_day=market_day, summary=_summary(market_day), now=utcnow())
+
+
+@bp.route("/find")
+@login_required
+def find(market_day_id: int):
+    market_day = _day(market_day_id)
+    form = FindForm(request.args)
+    if form.validate() and form.code.data:
+        order = pickup.find_order(market_day, current_user, form.code.data)
+        if order is not None:
+            return redirect(url_for("pickup.order", market_day_id=market_day.id, order_id=order.id))
+        form.code.errors.append(_("No order of this market day has the code %(code)s. Check it with the customer.",
+                                  code=pickup.normalise_code(form.code.data)))
+    elif not form.code.errors:
+        form.code.errors.append(_("Type the pickup code the customer shows you."))
+    return render_template("pickup/day.html", market_day=market_day, summary=_summary(market_day),
+                           find_form=form, now=utcnow())
+
+
+@bp.route("/orders/<int:order_id>")
+@login_required
+def order(market_day_id: int, order_id: int):
+    market_day = _day(market_day_id)
+    found = _order(market_day, order_id)
+    due = pickup.amount_due(found)
+    form = HandOverForm(formdata=None)
+    form.cash_received.data = format_price_input(due.cash_minor, found.currency)
+    return _render_order(market_day, found, form)
+
+
+def _render_order(market_day, found, form, status=200):
+    now = utcnow()
+    return render_template("pickup/order.html", market_day=market_day, order=found, due=pickup.amount_due(found),
+                           groups=pickup.lines_by_producer(found), form=form, action_form=ActionForm(),
+                           can_undo=pickup.can_undo(found, now), undo_deadline=pickup.undo_deadline(found),
+                           no_show_from=pickup.no_show_from(found), now=now,
+                           undo_minutes=current_app.config["HANDOVER_UNDO_MINUTES"]), status
+
+
+def _back_to(market_day_id: int, order_id: int):
+    return redirect(url_for("pickup.order", market_day_id=market_day_id, order_id=order_id))
+
+
+def _refused(market_day_id: int, order_id: int, exc: DomainError):
+    db.session.rollback()
+    if isinstance(exc, NotAllowed):
+        abort(404)
+    flash(exc.message, "error")
+    return _back_to(market_day_id, order_id)
+
+
+@bp.route("/orders/<int:order_id>/hand-over", methods=["POST"])
+@login_required
+def hand_over(market_day_id: int, order_id: int):
+    market_day = _day(market_day_id)
+    found = _order(market_day, order_id)
+    form = HandOverForm()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            abort(400)
+        return _render_order(market_day, found, form, 400)
+    cash = None
+    if found.payment_method == PaymentMethod.CASH and form.cash_received.data:
+        try:
+            cash = parse_price_minor(form.cash_received.data, found.currency)
+        except InvalidAmount as exc:
+            form.cash_received.errors = [str(exc)]
+            return _render_order(market_day, found, form, 400)
+    try:
+        pickup.hand_over(found, current_user, cash_received_minor=cash)
+    except DomainError as exc:
+        return _refused(market_day_id, order_id, exc)
+    db.session.commit()
+    flash(_("Order %(code)s is handed over.", code=found.pickup_code), "success")
+    return _back_to(market_day_id, order_id)
+
+
+@bp.route("/orders/<int:order_id>/undo", methods=["POST"])
+@login_required
+def undo(market_day_id: int, order_id: int):
+    market_day = _day(market_day_id)
+    found = _order(market_day, order_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    was_card = found.payment_method == PaymentMethod.CARD
+    try:
+        pickup.undo_hand_over(found, current_user)
+    except DomainError as exc:
+        return _refused(market_day_id, order_id, exc)
+    db.session.commit()
+    flash(_("Hand-over undone. The card payment was refunded: take the payment in cash at the hand-over.")
+          if was_card else _("Hand-over undone; the order is waiting to be handed over again."), "success")
+    return _back_to(market_day_id, order_id)
+
+
+@bp.route("/orders/<int:order_id>/no-show", methods=["POST"])
+@login_required
+def no_show(market_day_id: int, order_id: int):
+    market_day = _day(market_day_id)
+    found = _order(market_day, order_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        pickup.mark_no_show(found, current_user)
+    except DomainError as exc:
+        return _refused(market_day_id, order_id, exc)
+    db.session.commit()
+    flash(_("Order %(code)s is marked as not picked up; the customer is told.", code=found.pickup_code), "success")
+    return _back_to(market_day_id, order_id)
+
+
+@bp.route("/lines/<int:line_id>/missing", methods=["POST"])
+@login_required
+def line_missing(market_day_id: int, line_id: int):
+    market_day = _day(market_day_id)
+    line = db.session.get(OrderLine, line_id)
+    if line is None or line.order.market_day_id != market_day.id:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        pickup.mark_line_missing(line, current_user)
+    except DomainError as exc:
+        return _refused(market_day_id, line.order_id, exc)
+    db.session.commit()
+    flash(_("%(name)s is marked as not brought; the customer does not pay for it.", name=line.product_name),
+          "success")
+    return _back_to(market_day_id, line.order_id)
+
+
+@bp.route("/labels")
+@login_required
+def labels(market_day_id: int):
+    market_day = _day(market_day_id)
+    order_id = request.args.get("order", "")
+    if order_id and (not order_id.isdigit() or len(order_id) > 10):
+        abort(404)
+    found = pickup.packing_labels(market_day, current_user, order_id=int(order_id) if order_id else None,
+                                  slot_id=_slot_arg())
+    if order_id and not found:
+        abort(404)
+    return render_template("pickup/labels.html", market_day=market_day, labels=found)

@@ -1,0 +1,2 @@
+# localstripe and the card fixtures of the payments tests, for the card hand-overs here.
+from tests.payments.conftest import _stripe_seems_available, live_url, localstripe, stripe_on  # noqa: F401
