@@ -14,6 +14,7 @@ FEATURE_VIEW_MODULES = [
     "marketplace.trust.views",
     "marketplace.payments.views",
     "marketplace.orders.pickup_views",
+    "marketplace.pagecache",
 ]
 
 
