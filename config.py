@@ -44,7 +44,9 @@ class Config:
     LANGUAGES = ["en", "ru", "kk", "ky"]
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
-    RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
+    #: Our switch for rate limits, read on every request. (Flask-Limiter's own
+    #: RATELIMIT_ENABLED is process-wide: the last app created would decide for all.)
+    RATE_LIMITS_ON = _env_bool("RATE_LIMITS_ON", True)
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
 
@@ -94,7 +96,7 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-secret"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
     WTF_CSRF_ENABLED = False
-    RATELIMIT_ENABLED = False
+    RATE_LIMITS_ON = False
     MAIL_SERVER = ""
     SITE_URL = "http://localhost"
     # Fast hashing keeps the suite quick; production uses scrypt.

@@ -65,10 +65,20 @@ def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(database_u
         assert db.session.scalar(db.select(db.func.count(User.id))) == 0
 
 
-def test_login_is_rate_limited(database_url, tmp_path, ctx):
+@pytest.fixture
+def limited_app(app, database_url, tmp_path):
+    """An app with rate limits on; the suite's app keeps them off (RATE_LIMITS_ON is read per app)."""
+    from marketplace.extensions import limiter
+
     limited = create_app({"BASE_CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": database_url,
-                          "MEDIA_ROOT": str(tmp_path), "RATELIMIT_ENABLED": True,
+                          "MEDIA_ROOT": str(tmp_path), "RATE_LIMITS_ON": True,
                           "LOGIN_RATE_LIMIT": "3 per minute"})
+    yield limited
+    limiter.reset()
+
+
+def test_login_is_rate_limited(limited_app, ctx):
+    limited = limited_app
     UserFactory(email="target@example.test")
     attacker = limited.test_client()
     codes = [attacker.post("/login", data={"email": "target@example.test", "password": f"guess{i}"}).status_code

@@ -26,6 +26,10 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _limits_off() -> bool:
+    return not current_app.config.get("RATE_LIMITS_ON", True)
+
+
 def _redirect_next(default_endpoint: str = "catalog.home"):
     target = request.args.get("next") or request.form.get("next")
     if is_safe_next_url(target):
@@ -58,7 +62,7 @@ def register():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], exempt_when=_limits_off)
 def login():
     if current_user.is_authenticated:
         return _redirect_next()
@@ -93,7 +97,7 @@ def logout():
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], exempt_when=_limits_off)
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
@@ -105,7 +109,7 @@ def forgot_password():
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], exempt_when=_limits_off)
 def reset_password(token: str):
     user = services.user_for_reset_token(token)
     if user is None:
