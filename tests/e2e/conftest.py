@@ -178,3 +178,30 @@ def pytest_runtest_call(item):
         guard.check_overflow()
         guard.check()
     return result
+
+
+# --- Card payments against localstripe (opt-in: only journeys that take `stripe`) --------
+
+@pytest.fixture(scope="session")
+def _e2e_localstripe(tmp_path_factory):
+    from tests.stripe_server import LocalStripe
+
+    server = LocalStripe(tmp_path_factory.mktemp("e2e-localstripe"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stripe(live_server, _e2e_localstripe):
+    """Card payments on for this journey only: the live app talks to localstripe, whose
+    webhooks reach the live server. Other journeys keep the cash-only app they expect."""
+    from marketplace.payments import gateway
+
+    app = live_server.app
+    saved = {key: app.config.get(key) for key in _e2e_localstripe.config()}
+    app.config.update(_e2e_localstripe.config())
+    _e2e_localstripe.register_webhook(f"{live_server.url}/payments/webhook")
+    gateway.mark_available()
+    yield _e2e_localstripe
+    _e2e_localstripe.register_webhook("http://127.0.0.1:9/nowhere")
+    app.config.update(saved)

@@ -1,0 +1,137 @@
+"""Market day at the pickup point: the demo organizer finds a card order by its typed code
+and hands it over (the card is captured at localstripe), then marks a cash order of a past
+day as not picked up; the customer gets one email.
+
+The orders are seeded through the live app's services (placing them through the customer's
+screens is the order journey's job); the past day is the one state no screen can make.
+"""
+import uuid
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from tests.e2e.harness import login_as, snap
+
+pytestmark = pytest.mark.e2e
+
+ORGANIZER = "organizer@aimak.test"
+
+
+def _free_day(market, dates):
+    """A new market day of the market on the first of `dates` it has no day on, with one slot."""
+    from marketplace.extensions import db
+    from marketplace.markets.models import MarketDay, PickupSlot
+
+    taken = set(db.session.scalars(select(MarketDay.date).where(MarketDay.market_id == market.id)))
+    date = next(d for d in dates if d not in taken)
+    tz = ZoneInfo(market.timezone)
+    opens = datetime.combine(date, time(8, 0), tzinfo=tz).astimezone(ZoneInfo("UTC"))
+    day = MarketDay(market_id=market.id, date=date, opens_at=opens, closes_at=opens + timedelta(hours=5),
+                    ordering_opens_at=opens - timedelta(days=5), cutoff_at=opens - timedelta(hours=10),
+                    title=f"Pickup journey {uuid.uuid4().hex[:4]}")
+    db.session.add(day)
+    db.session.flush()
+    db.session.add(PickupSlot(market_day_id=day.id, starts_at=opens, ends_at=opens + timedelta(hours=1),
+                              capacity=50))
+    db.session.commit()
+    return day
+
+
+def seed(app, stripe):
+    """A card order (authorised at localstripe) for a day in two days, and a cash order of a
+    day that is over; returns what the journey needs to know."""
+    from marketplace.accounts.models import Role, User
+    from marketplace.extensions import db
+    from marketplace.markets.models import Market, MarketOrganizer
+    from marketplace.orders import services as orders
+    from marketplace.orders.models import PaymentMethod
+    from marketplace.payments import services as payments
+    from tests.factories import OfferFactory, ProducerFactory, ProductFactory, UserFactory, VendorFactory
+
+    with app.app_context():
+        organizer = db.session.scalar(select(User).where(User.email == ORGANIZER))
+        market = db.session.scalar(select(Market).join(MarketOrganizer, MarketOrganizer.market_id == Market.id)
+                                   .where(MarketOrganizer.user_id == organizer.id).order_by(Market.id))
+        today = datetime.now(ZoneInfo(market.timezone)).date()
+        soon = _free_day(market, [today + timedelta(days=n) for n in range(2, 6)])
+        past = _free_day(market, [today - timedelta(days=n) for n in range(2, 400)])
+        tag = uuid.uuid4().hex[:6]
+        farm = ProducerFactory(name=f"Pickup Farm {tag}", currency=market.currency)
+        VendorFactory(market=market, producer=farm)
+        apples = ProductFactory(producer=farm, name=f"Apples {tag}", price_minor=60000, currency=market.currency)
+        for day in (soon, past):
+            OfferFactory(product=apples, market_day=day, quantity_milli=50_000)
+
+        card_customer = UserFactory(email=f"card-{tag}@example.test", name="Aigerim Card",
+                                    roles=[Role.CUSTOMER])
+        card = orders.place_order(card_customer, soon.id, {apples.id: 2000}, slot_id=soon.slots[0].id,
+                                  payment_method=PaymentMethod.CARD, phone="+7 701 000 00 01",
+                                  idempotency_key=uuid.uuid4().hex)
+        payment = payments.open_payment_for(card)
+        db.session.commit()
+        payments.start_intent(payment)
+        db.session.commit()
+        payments.submit_card(payment, stripe.card_token(), card_customer.email)
+        db.session.commit()
+
+        cash_customer = UserFactory(email=f"cash-{tag}@example.test", name="Bakyt Cash", roles=[Role.CUSTOMER])
+        cash = orders.place_order(cash_customer, past.id, {apples.id: 1000}, slot_id=past.slots[0].id,
+                                  payment_method=PaymentMethod.CASH, phone="+7 701 000 00 02",
+                                  idempotency_key=uuid.uuid4().hex, now=past.opens_at - timedelta(days=1))
+        db.session.commit()
+        return dict(market_name=market.name, soon_id=soon.id, soon_title=soon.title, past_id=past.id,
+                    card_code=card.pickup_code, card_order_id=card.id, intent_id=payment.provider_intent_id,
+                    cash_code=cash.pickup_code, cash_order_id=cash.id, cash_email=cash_customer.email)
+
+
+def test_organizer_hands_over_a_card_order_and_marks_a_no_show(page, live_server, viewport, stripe):
+    app = live_server.app
+    seeded = seed(app, stripe)
+    login_as(page, live_server.url, ORGANIZER)
+
+    page.goto(f"/organize/days/{seeded['soon_id']}/pickup")
+    expect(page.get_by_role("heading", name="Pickup point")).to_be_visible()
+    expect(page.get_by_role("heading", name="Producers still to bring orders")).to_be_visible()
+    snap(page, "pickup-day")
+
+    # The customer reads the code out; the volunteer types it as heard.
+    code = seeded["card_code"]
+    page.get_by_label("Pickup code").fill(f"{code[:3].lower()} {code[3:].lower()}")
+    page.get_by_role("button", name="Find order").click()
+    expect(page.get_by_role("heading", name=f"Order {code}")).to_be_visible()
+    expect(page.get_by_text("Paid by card.")).to_be_visible()
+    snap(page, "card-order")
+    page.get_by_role("button", name="Hand over", exact=True).click()
+    expect(page.get_by_text(f"Order {code} is handed over.")).to_be_visible()
+    expect(page.get_by_role("button", name="Undo hand-over")).to_be_visible()
+    snap(page, "handed-over")
+
+    from marketplace.extensions import db
+    from marketplace.orders.models import Order, OrderStatus
+    from marketplace.payments.models import Payment, PaymentStatus
+
+    with app.app_context():
+        assert db.session.get(Order, seeded["card_order_id"]).status == OrderStatus.PICKED_UP
+        payment = db.session.scalar(select(Payment).where(Payment.order_id == seeded["card_order_id"]))
+        assert payment.status == PaymentStatus.CAPTURED and payment.amount_captured_minor == 120_000
+    assert stripe.intent(seeded["intent_id"])["status"] == "succeeded"
+
+    # A day that is over: nobody came for the other order.
+    page.goto(f"/organize/days/{seeded['past_id']}/pickup")
+    page.get_by_label("Pickup code").fill(seeded["cash_code"])
+    page.get_by_role("button", name="Find order").click()
+    expect(page.get_by_role("heading", name=f"Order {seeded['cash_code']}")).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Mark not picked up").click()
+    expect(page.get_by_text("is marked as not picked up; the customer is told")).to_be_visible()
+    snap(page, "no-show")
+
+    from marketplace.notifications.models import OutboxEmail
+
+    with app.app_context():
+        assert db.session.get(Order, seeded["cash_order_id"]).status == OrderStatus.NO_SHOW
+        sent = db.session.scalars(select(OutboxEmail.template).where(OutboxEmail.to == seeded["cash_email"])).all()
+        assert sent.count("order_no_show") == 1
