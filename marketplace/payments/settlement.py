@@ -100,7 +100,10 @@ def _refunds(market_ids: list[int], start: date, end: date) -> dict[tuple[int, i
         .join(Payment, Payment.id == PaymentRefund.payment_id)
         .join(Order, Order.id == Payment.order_id)
         .join(MarketDay, MarketDay.id == Order.market_day_id)
-        .where(MarketDay.market_id.in_(market_ids), MarketDay.date >= start, MarketDay.date <= end)
+        .where(MarketDay.market_id.in_(market_ids), MarketDay.date >= start, MarketDay.date <= end,
+               # Refunds reduce card sales only: a card hand-over undone at the pickup point is
+               # refunded in full and the order is then paid in cash (or not at all).
+               Order.status == OrderStatus.PICKED_UP, Order.payment_method == PaymentMethod.CARD)
     ).all()
     result: dict[tuple[int, int], int] = defaultdict(int)
     whole_order = [(amount, order_id, market_id) for amount, producer_id, order_id, market_id in rows

@@ -156,3 +156,20 @@ def test_the_order_page_says_what_goes_on_the_card_and_what_undo_does(app, ctx, 
     undone = client.post(url + "/undo", follow_redirects=True)
     assert "The card payment was refunded: take the payment in cash" in undone.text
     assert "To pay in cash" in undone.text and 'name="cash_received"' in undone.text
+
+
+def test_settlement_after_an_undone_card_hand_over_counts_the_cash_sale(ctx, stripe_on):
+    from marketplace.payments import settlement
+
+    order = authorised(stripe_on, by_weight=False, quantity_milli=2000, price_minor=100_000)  # 2000.00
+    organizer = organizer_of(order)
+    pickup.hand_over(order, organizer)
+    pickup.undo_hand_over(order, organizer)
+    pickup.hand_over(order, organizer, cash_received_minor=200_000)
+    db.session.commit()
+    market = order.market_day.market
+    report = settlement.market_report(market, order.market_day.date, order.market_day.date)
+    (row,) = report.rows
+    # The card was charged and refunded (nothing kept); the goods were paid in cash.
+    assert (row.card_sales_minor, row.cash_sales_minor, row.refunds_minor) == (0, 200_000, 0)
+    assert row.owed_minor == 200_000 - settlement.commission_of(200_000, market.commission_bp)
