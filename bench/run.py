@@ -120,10 +120,12 @@ def run_wrk(wrk: str, url: str, connections: int, duration: int) -> dict:
     out = subprocess.run([wrk, "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "--latency", url],
                          capture_output=True, text=True, check=True).stdout
     latency = {p: _ms(v, u) for p, v, u in _LATENCY.findall(out)}
+    if "requests in" in out and re.search(r"^\s*0 requests in", out, re.M):
+        latency = {}
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:.*", out)
-    return dict(rps=rps, p50=latency.get("50"), p99=latency.get("99"),
+    return dict(rps=rps, p50=latency.get("50", 0.0), p99=latency.get("99", 0.0),
                 non_2xx=int(bad.group(1)) if bad else 0, socket_errors=errors.group(0) if errors else "")
 
 
@@ -199,18 +201,25 @@ def main(argv=None) -> int:
 
     print(f"== gunicorn {WORKERS} × {WORKER_CLASS} workers, wrk {args.connections} connections × "
           f"{args.duration} s per page", flush=True)
-    server = Gunicorn("bench.ceiling:create_ceiling_app()", url)
-    rows, rss = [], []
-    try:
-        server.wait_ready("/ceiling")
-        for label, path in targets:
-            figures = run_wrk(wrk, server.url + path, args.connections, args.duration)
-            rows.append(dict(label=label, path=path, queries=queries[path], **figures))
-            print(f"   {label:34} {figures['rps']:8.1f} req/s  p50 {figures['p50']:7.1f} ms  "
-                  f"p99 {figures['p99']:7.1f} ms", flush=True)
-        rss = server.worker_rss_mb()
-    finally:
-        server.stop()
+    rows, rss = {}, []
+    # Uncached first (the cache off, as for a logged-in customer), with the ceiling; then the
+    # same pages as an anonymous visitor sees them, through the page cache.
+    for mode, env in (("uncached", {"PAGE_CACHE_SECONDS": "0"}), ("cached", {})):
+        print(f"-- {mode}", flush=True)
+        server = Gunicorn("bench.ceiling:create_ceiling_app()", url, env)
+        try:
+            server.wait_ready("/ceiling")
+            for label, path in targets:
+                if path == "/ceiling" and mode == "cached":
+                    continue
+                figures = run_wrk(wrk, server.url + path, args.connections, args.duration)
+                rows.setdefault(path, dict(label=label, path=path, queries=queries[path]))[mode] = figures
+                print(f"   {label:34} {figures['rps']:8.1f} req/s  p50 {figures['p50']:7.1f} ms  "
+                      f"p99 {figures['p99']:7.1f} ms", flush=True)
+            rss += server.worker_rss_mb()
+        finally:
+            server.stop()
+    rows = list(rows.values())
 
     rush = None
     if not args.skip_rush:
@@ -235,7 +244,7 @@ def main(argv=None) -> int:
 
 def render_report(url, dataset, args, rows, rss, rush) -> str:
     info = machine()
-    ceiling = rows[0]["rps"] if rows else 0
+    ceiling = rows[0]["uncached"]["rps"] if rows else 0
     lines = [
         f"## {backend(url)} — {info['date']}",
         "",
@@ -246,17 +255,34 @@ def render_report(url, dataset, args, rows, rss, rush) -> str:
         f"gunicorn {WORKERS} × {WORKER_CLASS} workers (threads {THREADS}) on 127.0.0.1; "
         f"wrk 1 thread, {args.connections} connections, {args.duration} s per page after a 2 s warm-up.",
         "",
-        "| page | req/s | p50 ms | p99 ms | × ceiling | SQL queries | errors |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        "Uncached: every request renders the page (PAGE_CACHE_SECONDS=0, as for a logged-in customer). "
+        "Cached: an anonymous visitor through the page cache (marketplace/pagecache.py).",
+        "",
+        "| page | SQL queries | uncached req/s | p50 ms | p99 ms | × ceiling | cached req/s | p50 ms | p99 ms "
+        "| × ceiling |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    errors = []
     for row in rows:
-        ratio = row["rps"] / ceiling if ceiling else 0
-        errors = ", ".join(filter(None, [f"{row['non_2xx']} non-2xx" if row["non_2xx"] else "",
-                                         row["socket_errors"]])) or "—"
-        lines.append(f"| {row['label']} | {row['rps']:.1f} | {row['p50']:.1f} | {row['p99']:.1f} | "
-                     f"{ratio:.0%} | {row['queries']} | {errors} |")
+        cells = [row["label"], str(row["queries"])]
+        for mode in ("uncached", "cached"):
+            figures = row.get(mode)
+            if figures is None:
+                cells += ["", "", "", ""]
+                continue
+            if not figures["rps"]:
+                cells += ["0 (none answered in time)", "—", "—", "0%"]
+            else:
+                cells += [f"{figures['rps']:.1f}", f"{figures['p50']:.1f}", f"{figures['p99']:.1f}",
+                          f"{figures['rps'] / ceiling:.0%}" if ceiling else ""]
+            if figures["non_2xx"] or figures["socket_errors"]:
+                errors.append(f"{row['label']} ({mode}): {figures['non_2xx']} non-2xx {figures['socket_errors']}")
+        lines.append("| " + " | ".join(cells) + " |")
+    if errors:
+        lines += ["", "Errors: " + "; ".join(errors)]
     if rss:
-        lines += ["", f"gunicorn worker RSS after the load: {', '.join(f'{v:.0f}' for v in rss)} MB "
+        lines += ["", f"gunicorn worker RSS after the load (uncached, then cached server): "
+                      f"{', '.join(f'{v:.0f}' for v in rss)} MB "
                       f"(max {max(rss):.0f} MB)."]
     if rush:
         lines += ["", "Checkout rush (HTTP against gunicorn, same settings): "
