@@ -156,7 +156,7 @@ def describe(filters: ProductFilters, categories, markets, market_days, products
         "category": _("Category: %(name)s", name=_(category.name) if category else filters.category),
         "market": _("Market: %(name)s", name=market.name if market else filters.market),
         "market_day": _("Market day: %(name)s",
-                        name=market_day_label(day) if day else _("no longer upcoming")),
+                        name=market_day_label(day) if day else _("the chosen day")),
         "badge": _("Certification: %(name)s", name=scheme_label(filters.badge)) if filters.badge else "",
         "kind": str(KIND_LABELS.get(filters.kind, "")),
         "producer": _("Producer: %(name)s", name=producer.name if producer else filters.producer),

@@ -202,8 +202,9 @@ def active_markets() -> list[Market]:
         select(Market).where(Market.active.is_(True)).options(_NO_ORGANIZERS).order_by(Market.name)))
 
 
-def upcoming_market_days(limit: int = 6, market_id: int | None = None) -> list[MarketDay]:
-    """The next scheduled market days of active markets, soonest first."""
+def upcoming_market_days(limit: int = 6, market_id: int | None = None,
+                         market_slug: str | None = None) -> list[MarketDay]:
+    """The next scheduled market days of active markets (or of one), soonest first."""
     query = (select(MarketDay).join(MarketDay.market)
              .where(Market.active.is_(True), _upcoming_day(utcnow()))
              .options(contains_eager(MarketDay.market).lazyload(Market.organizers))
@@ -211,6 +212,8 @@ def upcoming_market_days(limit: int = 6, market_id: int | None = None) -> list[M
              .limit(limit))
     if market_id is not None:
         query = query.where(MarketDay.market_id == market_id)
+    if market_slug:
+        query = query.where(Market.slug == market_slug)
     return list(db.session.scalars(query))
 
 

@@ -30,7 +30,7 @@ def products():
     filters = ProductFilters.from_args(request.args)
     page = queries.product_page(filters, current_app.config["PAGE_SIZE"])
     categories, markets = queries.all_categories(), queries.active_markets()
-    market_days = queries.upcoming_market_days(limit=30)
+    market_days = queries.upcoming_market_days(limit=30, market_slug=filters.market)
     return render_template(
         "catalog/products.html", filters=filters, page=page, sorts=SORTS, kinds=KIND_LABELS,
         badge_schemes=[s.value for s in CertificationScheme], day_label=market_day_label,

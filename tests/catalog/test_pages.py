@@ -161,3 +161,18 @@ def test_product_list_card_links_and_day_price(client, listed, market, ctx):
     assert re.search(r'<img [^>]*width="400" height="400"[^>]*loading="lazy"', plain)
     with_day = html_of(client, f"/products?market_day={day.id}")
     assert "₸400" in with_day and "7\xa0kg left" in with_day
+
+
+def test_product_page_shows_the_producers_rating(client, listed, ctx):
+    rated = listed("Курут", producer=ProducerFactory(rating_count=4, rating_sum=18))
+    unrated = listed("Айран")
+    assert "4.5 from 4 ratings" in html_of(client, f"/products/{rated.id}")
+    assert "No ratings yet" in html_of(client, f"/products/{unrated.id}")
+
+
+def test_market_day_choices_follow_the_chosen_market(client, listed, market, ctx):
+    here = MarketDayFactory(market=market)
+    elsewhere = MarketDayFactory(market=MarketFactory(name="Other bazaar"))
+    html = html_of(client, f"/products?market={market.slug}")
+    assert f'<option value="{here.id}"' in html
+    assert f'<option value="{elsewhere.id}"' not in html
