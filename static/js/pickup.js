@@ -50,9 +50,15 @@
     });
   };
 
+  // Only a scanner that started can be stopped (the library throws otherwise).
+  var running = false;
   var stop = function () {
-    var done = scanner ? scanner.stop().catch(function () {}) : Promise.resolve();
+    var done = Promise.resolve();
+    if (scanner && running) {
+      try { done = scanner.stop().catch(function () {}); } catch (e) { /* already stopped */ }
+    }
     scanner = null;
+    running = false;
     return done.then(function () {
       reader.hidden = true;
       scan.textContent = startLabel;
@@ -75,7 +81,7 @@
       return scanner.start({ facingMode: "environment" }, { fps: 10, qrbox: 200 }, function (text) {
         input.value = text.trim();
         stop().then(function () { form.submit(); });
-      });
+      }).then(function () { running = true; });
     }).catch(fail);
   });
 })();

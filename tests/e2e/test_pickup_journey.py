@@ -97,6 +97,14 @@ def test_organizer_hands_over_a_card_order_and_marks_a_no_show(page, live_server
     expect(page.get_by_role("heading", name="Producers still to bring orders")).to_be_visible()
     snap(page, "pickup-day")
 
+    # The scanner library loads only when "Scan QR" is pressed; without a camera, typing still works.
+    scripts = []
+    page.on("request", lambda request: scripts.append(request.url) if request.resource_type == "script" else None)
+    assert not any("html5-qrcode" in url for url in scripts)
+    page.get_by_role("button", name="Scan QR").click()
+    expect(page.get_by_text("The camera could not be started. Type the code instead.")).to_be_visible()
+    assert any("html5-qrcode" in url for url in scripts)
+
     # The customer reads the code out; the volunteer types it as heard.
     code = seeded["card_code"]
     page.get_by_label("Pickup code").fill(f"{code[:3].lower()} {code[3:].lower()}")
@@ -108,6 +116,14 @@ def test_organizer_hands_over_a_card_order_and_marks_a_no_show(page, live_server
     expect(page.get_by_text(f"Order {code} is handed over.")).to_be_visible()
     expect(page.get_by_role("button", name="Undo hand-over")).to_be_visible()
     snap(page, "handed-over")
+    page.get_by_role("link", name="Packing labels").click()
+    expect(page.get_by_text(code, exact=True)).to_be_visible()
+    expect(page.get_by_role("navigation")).to_have_count(0)
+    snap(page, "packing-labels")
+    page.emulate_media(media="print")  # on paper: the labels only
+    expect(page.get_by_text(code, exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Packing labels")).to_be_hidden()
+    page.emulate_media(media="screen")
 
     from marketplace.extensions import db
     from marketplace.orders.models import Order, OrderStatus
