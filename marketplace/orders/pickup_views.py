@@ -76,7 +76,7 @@ def _summary(market_day: MarketDay):
 def day(market_day_id: int):
     market_day = _day(market_day_id)
     return render_template("pickup/day.html", market_day=market_day, summary=_summary(market_day),
-                           find_form=FindForm(formdata=None), now=utcnow())
+                           find_form=FindForm(formdata=None), now=utcnow(), over_at=pickup.day_over_at(market_day))
 
 
 @bp.route("/live")
@@ -101,7 +101,7 @@ def find(market_day_id: int):
     elif not form.code.errors:
         form.code.errors.append(_("Type the pickup code the customer shows you."))
     return render_template("pickup/day.html", market_day=market_day, summary=_summary(market_day),
-                           find_form=form, now=utcnow())
+                           find_form=form, now=utcnow(), over_at=pickup.day_over_at(market_day))
 
 
 @bp.route("/orders/<int:order_id>")
@@ -213,6 +213,26 @@ def line_missing(market_day_id: int, line_id: int):
     flash(_("%(name)s is marked as not brought; the customer does not pay for it.", name=line.product_name),
           "success")
     return _back_to(market_day_id, line.order_id)
+
+
+@bp.route("/close", methods=["POST"])
+@login_required
+def close(market_day_id: int):
+    market_day = _day(market_day_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        result = pickup.close_market_day(market_day, current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        if isinstance(exc, NotAllowed):
+            abort(404)
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(_("The market day is closed; %(n)s order(s) not picked up, each customer is told.",
+                n=result.no_shows), "success")
+    return redirect(url_for("pickup.day", market_day_id=market_day.id))
 
 
 @bp.route("/labels")

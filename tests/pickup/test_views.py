@@ -240,3 +240,29 @@ def test_close_market_day_command_twice(app, ctx, outbox):
     assert missing.exit_code != 0 and "No market day" in missing.output
     early = runner.invoke(args=["close-market-day", str(Day().day.id)])
     assert early.exit_code != 0 and "not over yet" in early.output
+
+
+def test_the_organizer_closes_a_day_that_is_over(client, login, ctx, outbox):
+    d = Day(days_ago=1)
+    order = d.order()
+    login(d.organizer.email)
+    assert "Close the market day</button>" in client.get(base(d)).text
+    page = client.post(base(d) + "/close", follow_redirects=True)
+    assert "The market day is closed; 1 order(s) not picked up" in page.text
+    assert "This market day is closed." in page.text
+    assert status_of(order) == OrderStatus.NO_SHOW
+    assert db.session.get(MarketDay, d.day.id).status == MarketDayStatus.CLOSED
+    assert [e.template for e in outbox(order.customer.email)].count("order_no_show") == 1
+
+
+def test_a_day_still_running_cannot_be_closed(client, login, d):
+    order = d.order()
+    login(d.organizer.email)
+    assert "can be closed from" in client.get(base(d)).text
+    page = client.post(base(d) + "/close", follow_redirects=True)
+    assert "not over yet" in page.text
+    assert status_of(order) == OrderStatus.CONFIRMED
+    stranger = Day()
+    client.post("/logout")
+    login(stranger.organizer.email)
+    assert client.post(base(d) + "/close").status_code == 404
