@@ -104,8 +104,8 @@ class ScheduleForm(FlaskForm):
     weekday = SelectField(_l("Weekday"), choices=WEEKDAYS, default="SA")
     raw = StringField(_l("Rule (RFC 5545 RRULE)"), validators=[Optional(), Length(max=255)],
                       description=_l("For example FREQ=WEEKLY;INTERVAL=2;BYDAY=SA (every other Saturday)."))
-    opens_local = TimeField(_l("Opens at"), validators=[InputRequired()])
-    closes_local = TimeField(_l("Closes at"), validators=[InputRequired()])
+    opens_local = TimeField(_l("Opens at"), validators=[InputRequired()], default=time(8, 0))
+    closes_local = TimeField(_l("Closes at"), validators=[InputRequired()], default=time(13, 0))
     weeks_ahead = IntegerField(_l("Weeks to plan ahead"), default=8,
                                validators=[InputRequired(), NumberRange(1, services.MAX_WEEKS_AHEAD)])
     slot_minutes = IntegerField(_l("Pickup slot length (minutes)"), default=30,
@@ -123,8 +123,8 @@ class OneOffDayForm(FlaskForm):
     title = StringField(_l("Title"), validators=[Optional(), Length(max=120)],
                         description=_l("e.g. Autumn organic fair"))
     date = DateField(_l("Date"), validators=[InputRequired()])
-    opens_local = TimeField(_l("Opens at"), validators=[InputRequired()])
-    closes_local = TimeField(_l("Closes at"), validators=[InputRequired()])
+    opens_local = TimeField(_l("Opens at"), validators=[InputRequired()], default=time(8, 0))
+    closes_local = TimeField(_l("Closes at"), validators=[InputRequired()], default=time(13, 0))
     slot_minutes = IntegerField(_l("Pickup slot length (minutes)"), default=30,
                                 validators=[InputRequired(), NumberRange(5, 24 * 60)])
     slot_capacity = IntegerField(_l("Orders per slot"), default=20,
@@ -134,8 +134,8 @@ class OneOffDayForm(FlaskForm):
 
 class MarketDayForm(FlaskForm):
     title = StringField(_l("Title"), validators=[Optional(), Length(max=120)])
-    opens_local = TimeField(_l("Opens at"), validators=[InputRequired()])
-    closes_local = TimeField(_l("Closes at"), validators=[InputRequired()])
+    opens_local = TimeField(_l("Opens at"), validators=[InputRequired()], default=time(8, 0))
+    closes_local = TimeField(_l("Closes at"), validators=[InputRequired()], default=time(13, 0))
     ordering_opens_local = DateTimeLocalField(_l("Ordering opens"), validators=[InputRequired()], format=LOCAL_FORMATS)
     cutoff_local = DateTimeLocalField(_l("Orders close (cutoff)"), validators=[InputRequired()], format=LOCAL_FORMATS)
     submit = SubmitField(_l("Save market day"))
