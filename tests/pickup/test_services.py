@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import event, select
 
 from marketplace.accounts.models import Role
-from marketplace.db import utcnow
 from marketplace.errors_domain import InvalidState, NotAllowed
 from marketplace.extensions import db
 from marketplace.markets.models import MarketDay, MarketDayStatus

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from marketplace.accounts.models import Role
 from marketplace.extensions import db
 from marketplace.markets.models import MarketDay, MarketDayStatus
+from marketplace.orders import pickup
 from marketplace.orders.models import LineStatus, Order, OrderStatus
-from tests.factories import ProducerFactory, UserFactory
+from tests.factories import UserFactory
 from tests.pickup.helpers import Day
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
@@ -187,8 +188,7 @@ def test_others_get_404_and_change_nothing(client, login, ctx, who):
     d = Day(days_ago=1)
     order = d.order()
     mine = d.order(name="Dana Customer")
-    pickup_service = __import__("marketplace.orders.pickup", fromlist=["hand_over"])
-    pickup_service.hand_over(mine, d.organizer)  # so "undo" would have something to undo
+    pickup.hand_over(mine, d.organizer)  # so "undo" would have something to undo
     db.session.commit()
     user = {"customer": lambda: order.customer,
             "producer": lambda: d.farm.user,
