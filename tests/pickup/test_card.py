@@ -97,6 +97,31 @@ def test_a_refused_refund_leaves_the_hand_over_as_it_was(ctx, stripe_on, app, mo
     assert db.session.scalar(select(PaymentRefund)) is None
 
 
+def press_together(app, users, url) -> list[str]:
+    """Each user, logged in on their own client, posts to `url` at the same instant (real threads)."""
+    clients = []
+    for user in users:
+        client = app.test_client()
+        assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
+        clients.append(client)
+    db.session.commit()
+    barrier = threading.Barrier(len(clients))
+    answers = [None] * len(clients)
+
+    def press(index):
+        barrier.wait()
+        answers[index] = clients[index].post(url, data={}, follow_redirects=True).text
+
+    threads = [threading.Thread(target=press, args=(i,)) for i in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    db.session.rollback()  # see what the threads committed
+    return answers
+
+
 def test_two_organizers_handing_over_at_once_capture_once(app, ctx, stripe_on, monkeypatch):
     order = authorised(stripe_on, by_weight=False, quantity_milli=3000, price_minor=100_000)  # 3000.00
     first, second = organizer_of(order), organizer_of(order)
@@ -109,31 +134,12 @@ def test_two_organizers_handing_over_at_once_capture_once(app, ctx, stripe_on, m
         return real_capture(*args, **kwargs)
 
     monkeypatch.setattr(gateway, "capture", counted_capture)
-    url = f"/organize/days/{order.market_day_id}/pickup/orders/{order.id}/hand-over"
-    clients = []
-    for user in (first, second):
-        client = app.test_client()
-        assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
-        clients.append(client)
-    db.session.commit()
-    barrier = threading.Barrier(2)
-    answers = [None, None]
-
-    def press(index):
-        barrier.wait()
-        answers[index] = clients[index].post(url, data={}, follow_redirects=True).text
-
-    threads = [threading.Thread(target=press, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
+    answers = press_together(app, [first, second],
+                             f"/organize/days/{order.market_day_id}/pickup/orders/{order.id}/hand-over")
 
     assert sum("is handed over" in text for text in answers) == 1
     assert sum("can no longer be changed" in text for text in answers) == 1
     assert len(captures) == 1
-    db.session.rollback()
     order = db.session.get(Order, order.id)
     payment = payments.current_payment(order)
     assert order.status == OrderStatus.PICKED_UP and order.handed_over_by_id in (first.id, second.id)
@@ -142,6 +148,21 @@ def test_two_organizers_handing_over_at_once_capture_once(app, ctx, stripe_on, m
     charges = intent["charges"]["data"]
     assert intent["status"] == "succeeded" and len(charges) == 1
     assert charges[0]["captured"] and charges[0]["amount"] - charges[0]["amount_refunded"] == 300_000
+
+
+def test_two_organizers_undoing_at_once_refund_once(app, ctx, stripe_on):
+    order = authorised(stripe_on, by_weight=False, quantity_milli=1000, price_minor=100_000)
+    first, second = organizer_of(order), organizer_of(order)
+    pickup.hand_over(order, first)
+    db.session.commit()
+    answers = press_together(app, [first, second],
+                             f"/organize/days/{order.market_day_id}/pickup/orders/{order.id}/undo")
+    assert sum("Hand-over undone" in text for text in answers) == 1
+    payment = payments.current_payment(db.session.get(Order, order.id))
+    assert payment.amount_refunded_minor == 100_000
+    assert len(db.session.scalars(select(PaymentRefund)).all()) == 1
+    charge = stripe_on.intent(payment.provider_intent_id)["charges"]["data"][0]
+    assert charge["amount_refunded"] == 100_000
 
 
 def test_the_order_page_says_what_goes_on_the_card_and_what_undo_does(app, ctx, stripe_on, client, login):
