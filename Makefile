@@ -6,7 +6,7 @@ export FLASK_APP := marketplace:create_app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install run test test-sqlite test-postgres migrate seed clean-db e2e bench translations
+.PHONY: install run test test-sqlite test-postgres migrate seed clean-db e2e bench translations compile-translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,29 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed compile-translations
+
+# Catalogues: `make translations` extracts every message and updates ru, kk, ky, en;
+# the compiled .mo files are built on install (they are not committed).
+LOCALES := ru kk ky en
+TRANSLATIONS := marketplace/translations
+BABEL_KEYWORDS := -k _l -k lazy_gettext -k ngettext:1,2 -k lazy_ngettext:1,2
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) --no-location --sort-output -o $(TRANSLATIONS)/messages.pot . >/dev/null
+	@for l in $(LOCALES); do \
+		if [ -f $(TRANSLATIONS)/$$l/LC_MESSAGES/messages.po ]; then \
+			$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l $$l --no-fuzzy-matching --ignore-obsolete >/dev/null; \
+		else \
+			$(BIN)/pybabel init -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l $$l >/dev/null; \
+		fi; \
+	done
+	$(BIN)/python scripts/fill-english-catalogue.py $(TRANSLATIONS)/en/LC_MESSAGES/messages.po
+
+compile-translations: $(VENV)/.installed
+	@if ls $(TRANSLATIONS)/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
+		$(BIN)/pybabel compile -d $(TRANSLATIONS) --statistics 2>&1 | tail -n 4; \
+	fi
 
 migrate: install
 	$(BIN)/flask db upgrade
@@ -25,7 +47,7 @@ seed: migrate
 	$(BIN)/flask seed-demo
 
 run: seed
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	HOST=$(HOST) PORT=$(PORT) scripts/run-dev
 
 test: install
 	@echo "== Test suite on SQLite =="
