@@ -151,3 +151,47 @@ def test_organizer_hands_over_a_card_order_and_marks_a_no_show(page, live_server
         assert db.session.get(Order, seeded["cash_order_id"]).status == OrderStatus.NO_SHOW
         sent = db.session.scalars(select(OutboxEmail.template).where(OutboxEmail.to == seeded["cash_email"])).all()
         assert sent.count("order_no_show") == 1
+
+
+def _qr_video(code: str, path) -> None:
+    """A camera that films the customer's QR: a Y4M clip Chromium plays as its fake webcam."""
+    import segno
+
+    width, height, scale = 640, 480, 8
+    rows = [bytes(0 if dark else 255 for dark in row)
+            for row in segno.make(code, micro=False).matrix_iter(scale=scale, border=4)]
+    top, left = (height - len(rows)) // 2, (width - len(rows[0])) // 2
+    luma = bytearray(b"\xff" * (width * height))
+    for y, row in enumerate(rows):
+        luma[(top + y) * width + left:(top + y) * width + left + len(row)] = row
+    frame = b"FRAME\n" + bytes(luma) + b"\x80" * (width * height // 2)
+    with open(path, "wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
+        out.write(frame * 10)
+
+
+def test_scanning_the_customers_qr_opens_the_order(browser, live_server, stripe, tmp_path):
+    """On a phone whose camera sees the customer's QR code, "Scan QR" finds the order."""
+    from tests.e2e.harness import CHROMIUM_ARGS, PHONE, chromium_path
+
+    seeded = seed(live_server.app, stripe)
+    video = tmp_path / "qr.y4m"
+    _qr_video(seeded["card_code"], video)
+    camera_browser = browser.browser_type.launch(
+        executable_path=chromium_path(), headless=True,
+        args=CHROMIUM_ARGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                              f"--use-file-for-fake-video-capture={video}"])
+    try:
+        context = camera_browser.new_context(base_url=live_server.url, permissions=["camera"],
+                                             **PHONE.context_options())
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        login_as(page, live_server.url, ORGANIZER)
+        page.goto(f"/organize/days/{seeded['soon_id']}/pickup")
+        page.get_by_role("button", name="Scan QR").click()
+        expect(page.get_by_role("heading", name=f"Order {seeded['card_code']}")).to_be_visible(timeout=20_000)
+        assert errors == []
+    finally:
+        camera_browser.close()
