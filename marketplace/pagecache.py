@@ -34,6 +34,7 @@ from collections import OrderedDict
 from flask import Blueprint, Flask, current_app, g, request, session
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InvalidRequestError
 
 bp = Blueprint("pagecache", __name__)
 
@@ -102,7 +103,10 @@ def _committed(conn):
 
 @event.listens_for(Engine, "rollback")
 def _rolled_back(conn):
-    conn.info.pop("catalog_written", None)
+    try:
+        conn.info.pop("catalog_written", None)
+    except InvalidRequestError:
+        pass  # the connection is being invalidated (a failed or interrupted statement): nothing to keep
 
 
 class PageCache:
