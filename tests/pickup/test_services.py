@@ -266,3 +266,35 @@ def test_a_label_per_order_and_producer(d):
     labels = pickup.packing_labels(d.day, d.organizer)
     assert [(l.order.id, l.producer.name) for l in labels] == [(order.id, "Felt Workshop"), (order.id, "Green Farm")]
     assert pickup.packing_labels(d.day, d.organizer, order_id=order.id + 999) == []
+
+
+def test_two_close_runs_at_once_mark_each_order_once(app, ctx, outbox):
+    import threading
+
+    d = Day(days_ago=1)
+    orders_left = [d.order(name=f"Customer {i}") for i in range(4)]
+    day_id = d.day.id
+    barrier = threading.Barrier(2)
+    results = [None, None]
+
+    def run(index):
+        with app.app_context():
+            barrier.wait()
+            try:
+                results[index] = pickup.close_market_day(db.session.get(MarketDay, day_id))
+                db.session.commit()
+            except Exception as exc:  # noqa: BLE001 - the test looks at what each run got
+                db.session.rollback()
+                results[index] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    db.session.rollback()
+    assert all(isinstance(r, pickup.CloseResult) for r in results), results
+    assert sum(r.no_shows for r in results) == 4 and sum(r.closed_now for r in results) == 1
+    for order in orders_left:
+        assert db.session.get(Order, order.id).status == OrderStatus.NO_SHOW
+        assert [e.template for e in outbox(order.customer.email)].count("order_no_show") == 1
