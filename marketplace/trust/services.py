@@ -258,8 +258,17 @@ def create_review(order: Order, producer_id: int, customer: User, rating: int, t
     except IntegrityError:
         # Two submits at once: the unique (order, producer) constraint let only one through.
         raise ReviewError(str(_l("You have already reviewed this producer for this order."))) from None
-    recompute_trust(producer_id)
+    producer = recompute_trust(producer_id)
+    _email_producer_about(review, producer)
     return review
+
+
+def _email_producer_about(review: Review, producer: Producer) -> None:
+    from marketplace.notifications.services import queue_email
+
+    owner = producer.user
+    queue_email(owner.email, "review_received", _l("A customer reviewed your shop"), locale=owner.locale,
+                dedupe_key=f"review-received-{review.id}", review=review, producer=producer)
 
 
 def reply_to_review(review: Review, actor: User, text: str) -> Review:

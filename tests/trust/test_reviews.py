@@ -169,9 +169,12 @@ def test_two_simultaneous_reviews_make_one(app, sale):
 
 # --- Replies -------------------------------------------------------------------------
 
-def test_the_producer_replies_once(client, login, sale):
-    review = services.create_review(sale["order"], sale["producer"].id, sale["customer"], 2, "late")
+def test_the_producer_is_emailed_and_replies_once(client, login, sale, outbox):
+    review = services.create_review(sale["order"], sale["producer"].id, sale["customer"], 2, "late <b>")
     db.session.commit()
+    email = outbox(sale["producer"].user.email)[0]
+    assert "2 stars" in email.body_text and "/trust/my-reviews" in email.body_text
+    assert "late &lt;b&gt;" in email.body_html  # the customer's text is escaped in the email too
     login(sale["producer"].user.email)
     assert "late" in client.get("/trust/my-reviews").get_data(as_text=True)
     client.post(f"/trust/reviews/{review.id}/reply", data={"text": "Sorry, the road was closed."})
