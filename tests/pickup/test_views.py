@@ -266,3 +266,8 @@ def test_a_day_still_running_cannot_be_closed(client, login, d):
     client.post("/logout")
     login(stranger.organizer.email)
     assert client.post(base(d) + "/close").status_code == 404
+
+
+def test_the_organizers_market_day_page_links_to_the_pickup_point(client, login, d):
+    login(d.organizer.email)
+    assert f'href="{base(d)}"' in client.get(f"/organize/days/{d.day.id}").text
