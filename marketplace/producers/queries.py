@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -23,7 +24,7 @@ def category_choices() -> list[tuple[int, str]]:
     choices = []
     for category in categories:
         parent = by_id.get(category.parent_id) if category.parent_id else None
-        choices.append((category.id, f"{parent.name} › {category.name}" if parent else category.name))
+        choices.append((category.id, f"{gettext(parent.name)} › {gettext(category.name)}" if parent else gettext(category.name)))
     return sorted(choices, key=lambda c: c[1].casefold())
 
 

@@ -86,9 +86,14 @@ def check_owner(producer: Producer, actor: User) -> None:
 
 def refresh_search_text(product: Product) -> None:
     """Keep the normalised search column in step with what a customer may search for."""
-    parts = [product.name, product.description,
-             product.producer.name if product.producer else "",
-             product.category.name if product.category else ""]
+    from flask import current_app
+
+    from marketplace.producers.labels import category_names_in_all_languages
+
+    category_names = (category_names_in_all_languages(product.category.name, current_app.config["LANGUAGES"])
+                      if product.category else [])
+    parts = [product.name, product.description, product.producer.name if product.producer else "",
+             *category_names]
     product.search_text = normalize_text(" ".join(p for p in parts if p))
 
 
