@@ -50,11 +50,17 @@ def queue_email(to: str, template: str, subject, *, locale: str | None = None,
     return email
 
 
+#: Marks the temporary request pushed only to render an email: closing it must not deliver
+#: (delivery commits, and the caller's transaction is still open).
+RENDER_ONLY = "aimak.render_only"
+
+
 def _url_building_context():
     """Emails are also rendered from CLI commands; url_for needs a request there."""
     if has_request_context():
         return nullcontext()
-    return current_app.test_request_context("/", base_url=current_app.config["SITE_URL"])
+    return current_app.test_request_context("/", base_url=current_app.config["SITE_URL"],
+                                            environ_overrides={RENDER_ONLY: True})
 
 
 def deliver(email_ids: list[int] | None = None, limit: int = 100) -> int:
@@ -125,6 +131,8 @@ def register_delivery(app: Flask) -> None:
 
     @event.listens_for(db.session, "after_commit")
     def _committed(session):
+        if session.in_nested_transaction():
+            return  # a savepoint was released; the emails are committed only with the outer transaction
         ids = session.info.pop("outbox_new", [])
         if ids and has_app_context():
             g.setdefault("outbox_committed", []).extend(ids)
@@ -134,11 +142,23 @@ def register_delivery(app: Flask) -> None:
         session.info.pop("outbox_new", None)
 
     @app.teardown_request
-    def _deliver_committed(_exc):
-        ids = g.pop("outbox_committed", None)
-        if ids:
-            try:
-                deliver(ids)
-            except Exception:  # delivery must never break a response; send-outbox retries
-                log.exception("Delivering emails after the request failed")
-                db.session.rollback()
+    def _deliver_after_request(_exc):
+        from flask import request
+
+        if not request.environ.get(RENDER_ONLY):
+            _deliver_committed()
+
+    @app.teardown_appcontext
+    def _deliver_after_command(_exc):
+        # Commands (reminders, cancellations) run without a request: deliver what they committed.
+        _deliver_committed()
+
+
+def _deliver_committed() -> None:
+    ids = g.pop("outbox_committed", None)
+    if ids:
+        try:
+            deliver(ids)
+        except Exception:  # delivery must never break a response; send-outbox retries
+            log.exception("Delivering committed emails failed")
+            db.session.rollback()

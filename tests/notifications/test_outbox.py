@@ -41,3 +41,30 @@ def test_send_outbox_delivers_each_email_once(app, ctx):
     result = app.test_cli_runner().invoke(args=["send-outbox"])
     assert "0 email(s) sent" in result.output
     assert db.session.scalar(select(OutboxEmail.sent_at)) is not None
+
+
+def test_an_email_queued_outside_a_request_never_commits_the_callers_transaction(app):
+    """Rendering an email from a command must not deliver (and so commit) half way."""
+    from marketplace.accounts.models import User
+
+    with app.app_context():
+        first = UserFactory(email="first@example.test")
+        queue_email(first.email, "verify_email", "S", user=first, token="t")
+        db.session.commit()  # one committed email waits for delivery
+        first.name = "Changed but never committed"
+        queue_email(first.email, "verify_email", "S", user=first, token="u")  # renders in a temporary request
+        db.session.rollback()
+        assert db.session.get(User, first.id).name != "Changed but never committed"
+    with app.app_context():
+        emails = db.session.scalars(select(OutboxEmail).order_by(OutboxEmail.id)).all()
+        assert len(emails) == 1 and emails[0].sent_at is not None  # delivered when the command ended
+
+
+def test_a_savepoint_does_not_count_as_the_commit(app):
+    with app.app_context():
+        user = UserFactory()
+        with db.session.begin_nested():
+            queue_email(user.email, "verify_email", "S", user=user, token="t")
+        db.session.rollback()
+    with app.app_context():
+        assert db.session.scalars(select(OutboxEmail)).all() == []
