@@ -26,7 +26,7 @@ def picked_up_order(app, product_name: str) -> None:
     from marketplace.accounts.models import User
     from marketplace.db import utcnow
     from marketplace.extensions import db
-    from marketplace.markets.models import MarketDay
+    from marketplace.markets.models import MarketDay, MarketDayStatus
     from marketplace.orders.models import PaymentMethod
     from marketplace.orders.services import hand_over, place_order
     from marketplace.producers.models import Offer, Product
@@ -35,7 +35,8 @@ def picked_up_order(app, product_name: str) -> None:
         now = utcnow()
         offer = db.session.scalars(
             select(Offer).join(Product).join(MarketDay, MarketDay.id == Offer.market_day_id)
-            .where(Product.name == product_name, MarketDay.ordering_opens_at <= now, MarketDay.cutoff_at > now,
+            .where(Product.name == product_name, MarketDay.status == MarketDayStatus.SCHEDULED,
+                   MarketDay.ordering_opens_at <= now, MarketDay.cutoff_at > now,
                    Offer.quantity_milli - Offer.reserved_milli >= 1000)
             .order_by(MarketDay.opens_at)).first()
         customer = db.session.scalar(select(User).where(User.email == "customer@aimak.test"))
