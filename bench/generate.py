@@ -175,7 +175,7 @@ def generate(scale: float, url: str, seed: int) -> dict:
     rnd = random.Random(seed)
     started = clock.monotonic()
     reset_database(url)
-    app = create_app({"BASE_CONFIG": "development", "SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False})
+    app = create_app({"BASE_CONFIG": "development", "SQLALCHEMY_DATABASE_URI": url, "RATE_LIMITS_ON": False})
     n_producers = max(20, int(2000 * scale))
     n_products = max(500, int(50000 * scale))
     n_markets = 100 if scale >= 0.5 else max(10, int(100 * scale * 2))

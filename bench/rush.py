@@ -27,7 +27,7 @@ def create_rush_app():
     """The real app with CSRF and rate limits off, so scripted buyers can post forms."""
     from marketplace import create_app
 
-    return create_app({"BASE_CONFIG": "development", "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
+    return create_app({"BASE_CONFIG": "development", "WTF_CSRF_ENABLED": False, "RATE_LIMITS_ON": False})
 
 
 def reset_rush(database_url: str, rush: dict) -> list[int]:
