@@ -6,7 +6,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.numbers import format_currency, format_decimal, get_currency_precision
+from babel.numbers import format_currency, get_currency_precision
 from flask import current_app, has_request_context, request
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l

@@ -4,8 +4,8 @@ mistake), no-shows, the organizer's live summary of the day, and closing the day
 The transitions themselves are the orders services (`hand_over`, `mark_no_show`,
 `mark_line_missing`), each one conditional UPDATE on the order's state, so two organizers
 pressing the same button at once do it once. This module adds what the pickup point
-needs around them. It is where orders meet card payments on the organizer's side, so it
-imports payments lazily (payments itself listens to the orders signals).
+needs around them. Card money is handled by payments, which listens to the orders
+signals (a refund when a card hand-over is undone, the card's hold on request).
 """
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -28,6 +27,7 @@ from marketplace.markets.models import MarketDay, MarketDayStatus, PickupSlot
 from marketplace.orders import services
 from marketplace.orders.models import LineStatus, Order, OrderLine, OrderStatus, PaymentMethod
 from marketplace.orders.services import PICKUP_CODE_LENGTH
+from marketplace.orders.signals import card_hold_requested, order_handover_undone
 from marketplace.producers.models import Producer, Product
 
 #: Orders still to be handed over at the pickup point.
@@ -105,10 +105,14 @@ def amount_due(order: Order) -> AmountDue:
     total = order.total_minor
     if order.payment_method != PaymentMethod.CARD:
         return AmountDue(total, order.currency, order.payment_method, cash_minor=total)
-    from marketplace.payments.services import over_authorisation
-
-    over = over_authorisation(order, total)
+    over = max(0, total - card_hold(order)) if card_hold(order) is not None else 0
     return AmountDue(total, order.currency, order.payment_method, card_minor=total - over, cash_minor=over)
+
+
+def card_hold(order: Order) -> int | None:
+    """What the order's card holds, as payments answers (None when nothing holds it)."""
+    answers = [amount for _receiver, amount in card_hold_requested.send(order) if amount is not None]
+    return answers[0] if answers else None
 
 
 def lines_by_producer(order: Order) -> list[tuple[Producer, list[OrderLine]]]:
@@ -188,18 +192,9 @@ def undo_hand_over(order: Order, actor: User, now: datetime | None = None) -> Or
                         inventory_reserved_milli=Product.inventory_reserved_milli + line.quantity_milli)
                 .execution_options(synchronize_session=False))
     if was_card:
-        _refund_capture(order, actor)
+        order_handover_undone.send(order, actor=actor)  # payments refunds the capture
     db.session.refresh(order)
     return order
-
-
-def _refund_capture(order: Order, actor: User) -> None:
-    from marketplace.payments import services as payments
-
-    payment = payments.current_payment(order)
-    left = payment.amount_captured_minor - payment.amount_refunded_minor if payment is not None else 0
-    if left > 0:
-        payments.refund(actor, order, left, str(_l("Hand-over undone at the pickup point.")))
 
 
 # --- No-shows and closing the day --------------------------------------------------------

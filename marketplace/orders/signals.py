@@ -18,3 +18,7 @@ order_no_show = _signals.signal("order-no-show")
 #: `marketplace.orders.services.PaymentChoice` (offered, or with the reason it is not) or
 #: None. Payments answers with the card here, so checkout never imports payments.
 payment_methods_requested = _signals.signal("payment-methods-requested")
+#: sender=Order whose hand-over was undone, actor=User; a card capture is refunded here.
+order_handover_undone = _signals.signal("order-handover-undone")
+#: sender=Order (card); a receiver answers how much the card holds (int minor units) or None.
+card_hold_requested = _signals.signal("card-hold-requested")

@@ -385,13 +385,37 @@ def reconcile(limit: int = 1000) -> dict[str, int]:
 def connect_receivers() -> None:
     """Payments react to orders through signals (orders never imports payments)."""
     from marketplace.orders.services import payment_methods_requested
-    from marketplace.orders.signals import order_cancelled, order_handing_over, order_no_show, order_placed
+    from marketplace.orders.signals import (
+        card_hold_requested,
+        order_cancelled,
+        order_handing_over,
+        order_handover_undone,
+        order_no_show,
+        order_placed,
+    )
 
     order_placed.connect(_open_payment_of_card_order, weak=False)
+    order_handover_undone.connect(refund_undone_handover, weak=False)
+    card_hold_requested.connect(_card_hold, weak=False)
     order_handing_over.connect(capture_at_handover, weak=False)
     order_cancelled.connect(release_authorisation, weak=False)
     order_no_show.connect(release_authorisation, weak=False)
     payment_methods_requested.connect(_offer_card, weak=False)
+
+
+def refund_undone_handover(order: Order, actor: User | None = None, **_extra) -> None:
+    """A card hand-over undone at the pickup point: give the whole capture back."""
+    payment = current_payment(order)
+    left = payment.amount_captured_minor - payment.amount_refunded_minor if payment is not None else 0
+    if left > 0:
+        refund(actor, order, left, str(_l("Hand-over undone at the pickup point.")))
+
+
+def _card_hold(order: Order, **_extra) -> int | None:
+    payment = current_payment(order)
+    if order.payment_method != PaymentMethod.CARD or payment is None or payment.status != PaymentStatus.AUTHORIZED:
+        return None
+    return payment.amount_authorized_minor
 
 
 def _open_payment_of_card_order(order: Order, **_extra) -> None:
