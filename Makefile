@@ -69,7 +69,7 @@ clean-db:
 # The load benchmark, short: SQLite (or BENCH_DATABASE_URL), data set at BENCH_SCALE,
 # BENCH_DURATION seconds per page; prints the table (bench/README.md, docs/performance.md).
 BENCH_SCALE ?= 0.1
-BENCH_DURATION ?= 5
+BENCH_DURATION ?= 3
 bench: install
 	@command -v wrk >/dev/null 2>&1 || { echo "bench needs wrk: sudo apt-get install -y wrk (Debian/Ubuntu)"; exit 1; }
 	$(BIN)/python bench/run.py --generate --scale $(BENCH_SCALE) --duration $(BENCH_DURATION) \
