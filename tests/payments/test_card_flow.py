@@ -48,9 +48,6 @@ def test_authorise_then_capture_the_weighed_amount(ctx, webhooks_on):
     assert db.session.get(Order, order.id).status == OrderStatus.CONFIRMED
     assert payment.status == PaymentStatus.AUTHORIZED
 
-    # Stripe's own word arrives by webhook too, and changes nothing more.
-    assert wait_for(lambda: db.session.scalar(select(WebhookEvent.processed_at)))
-
     line = order.lines[0]
     organizer = UserFactory(roles=[Role.ADMIN])
     orders.record_weight(line, line.producer, line.producer.user, 2150)  # 2.15 kg weighed
@@ -61,6 +58,12 @@ def test_authorise_then_capture_the_weighed_amount(ctx, webhooks_on):
     assert payment.status == PaymentStatus.CAPTURED
     assert payment.amount_captured_minor == 215_000  # the weighed price, not the ordered one
     assert webhooks_on.intent(payment.provider_intent_id)["status"] == "succeeded"
+    # Stripe's own word on the capture arrives by webhook, is applied once and changes nothing.
+    succeeded = wait_for(lambda: db.session.scalars(select(WebhookEvent).where(
+        WebhookEvent.type == "payment_intent.succeeded")).all())
+    assert len(succeeded) == 1 and succeeded[0].processed_at is not None
+    payment = db.session.get(Payment, payment.id)
+    assert payment.status == PaymentStatus.CAPTURED and payment.amount_captured_minor == 215_000
 
 
 def test_capture_never_exceeds_the_authorisation(ctx, stripe_on):
