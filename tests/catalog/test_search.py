@@ -76,3 +76,16 @@ def test_relevance_puts_name_matches_first(client, listed, ctx):
     db.session.commit()
     assert search(client, "мед") == ["Мёд акациевый", "Варенье"]
     assert search(client, "мед", sort="newest") == ["Варенье", "Мёд акациевый"]
+
+
+def test_a_category_is_found_by_its_name_in_every_language(client, ctx):
+    from tests.factories import CategoryFactory, MarketDayFactory, OfferFactory, ProducerFactory, ProductFactory, VendorFactory
+
+    day = MarketDayFactory()
+    producer = ProducerFactory()
+    VendorFactory(market=day.market, producer=producer)
+    vegetables = CategoryFactory(slug="vegetables-x", name="Vegetables")
+    product = ProductFactory(producer=producer, category=vegetables, name="Kartoshka")
+    OfferFactory(product=product, market_day=day)
+    for words in ("vegetables", "овощи", "көкөністер", "жашылчалар"):
+        assert "Kartoshka" in client.get("/products", query_string={"q": words}).get_data(as_text=True), words
