@@ -1,34 +1,21 @@
 """The organizer's side of markets: settings, organizers, schedules, days, slots, vendors."""
 from __future__ import annotations
 
-from functools import wraps
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
+from marketplace.accounts.decorators import organizer_required
 from marketplace.accounts.forms import EmptyForm
-from marketplace.accounts.models import Role, User
+from marketplace.accounts.models import User
 from marketplace.errors_domain import DomainError
 from marketplace.extensions import db
 from marketplace.markets import forms, queries, services
 from marketplace.markets.models import Market, MarketDay, MarketSchedule, PickupSlot, Vendor, VendorStatus
 
 bp = Blueprint("markets", __name__, url_prefix="/organize")
-
-
-def organizer_required(view):
-    """Organizers and admins only; anyone else gets 404 (the page is not revealed)."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(*args, **kwargs):
-        if not (current_user.has_role(Role.ORGANIZER) or current_user.has_role(Role.ADMIN)):
-            abort(404)
-        return view(*args, **kwargs)
-
-    return wrapper
 
 
 def _managed(market: Market) -> Market:

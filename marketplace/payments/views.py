@@ -7,7 +7,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from marketplace.accounts.decorators import role_required
+from marketplace.accounts.decorators import organizer_required, role_required
 from marketplace.accounts.models import Role
 from marketplace.errors_domain import DomainError, InvalidState
 from marketplace.extensions import csrf, db
@@ -121,7 +121,7 @@ def webhook():
 # --- Refunds (organizers of the order's market) ----------------------------------------
 
 @bp.route("/organize/orders/<int:order_id>/refund", methods=["GET", "POST"])
-@role_required(Role.ORGANIZER)
+@organizer_required
 def refund(order_id: int):
     order = db.session.get(Order, order_id)
     if order is None or not can_manage(current_user, order.market_day.market):
@@ -150,7 +150,7 @@ def refund(order_id: int):
 # --- Settlement ----------------------------------------------------------------------------
 
 @bp.route("/organize/markets/<int:market_id>/settlement")
-@role_required(Role.ORGANIZER)
+@organizer_required
 def market_settlement(market_id: int):
     market = db.session.get(Market, market_id)
     if market is None or not can_manage(current_user, market):

@@ -1,14 +1,12 @@
 """Trust pages: certificates and their verification, reviews, moderation, districts."""
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from marketplace.accounts.decorators import role_required
+from marketplace.accounts.decorators import organizer_required, role_required
 from marketplace.accounts.models import Role, User
 from marketplace.db import utcnow
 from marketplace.errors_domain import DomainError
@@ -54,19 +52,6 @@ def _district_key(name: str) -> str:
     from marketplace.slugs import slugify
 
     return slugify(name)
-
-
-def verifier_required(view):
-    """Organizers and admins; everyone else gets 404."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(*args, **kwargs):
-        if not (current_user.has_role(Role.ORGANIZER) or current_user.has_role(Role.ADMIN)):
-            abort(404)
-        return view(*args, **kwargs)
-
-    return wrapper
 
 
 def _page() -> int:
@@ -168,7 +153,7 @@ def document(cert_id: int):
 
 
 @bp.route("/trust/verification")
-@verifier_required
+@organizer_required
 def verification_queue():
     status = request.args.get("status", CertificationStatus.PENDING.value)
     if status not in (CertificationStatus.PENDING.value, CertificationStatus.VERIFIED.value,
@@ -179,7 +164,7 @@ def verification_queue():
 
 
 @bp.route(f"/trust/verification/<{ID}:cert_id>", methods=["GET", "POST"])
-@verifier_required
+@organizer_required
 def verification_detail(cert_id: int):
     certification = db.get_or_404(Certification, cert_id)
     if not services.can_verify(current_user, certification):
@@ -342,7 +327,7 @@ def moderate(review_id: int):
 
 
 @bp.route("/trust/customers")
-@verifier_required
+@organizer_required
 def customer_lookup():
     from marketplace.accounts.models import normalize_email
 
@@ -357,7 +342,7 @@ def customer_lookup():
 
 
 @bp.route(f"/trust/customers/<{ID}:user_id>")
-@verifier_required
+@organizer_required
 def customer_reliability(user_id: int):
     from marketplace.orders.reliability import NO_SHOW_WINDOW_DAYS, cash_refusal_reason
 
