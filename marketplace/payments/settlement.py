@@ -203,8 +203,13 @@ def _money_text(amount_minor: int, currency: str) -> str:
     return f"{sign}{whole}.{fraction:0{digits}d}" if digits else f"{sign}{whole}"
 
 
+def _text_cell(text: str) -> str:
+    """Names are typed by others; a spreadsheet runs a cell starting with these as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def _csv_row(name: str, row: SettlementRow) -> list[str]:
-    return [name, row.currency, _money_text(row.card_sales_minor, row.currency),
+    return [_text_cell(name), row.currency, _money_text(row.card_sales_minor, row.currency),
             _money_text(row.cash_sales_minor, row.currency), _money_text(row.refunds_minor, row.currency),
             str((Decimal(row.commission_bp) / 100).normalize()), _money_text(row.commission_minor, row.currency),
             _money_text(row.owed_minor, row.currency)]
@@ -224,5 +229,5 @@ def producer_csv(rows: list[tuple[Market, SettlementRow]]) -> str:
     writer = csv.writer(buffer)
     writer.writerow(["market"] + CSV_HEADER[1:])
     for market, row in rows:
-        writer.writerow([market.name] + _csv_row("", row)[1:])
+        writer.writerow([_text_cell(market.name)] + _csv_row("", row)[1:])
     return buffer.getvalue()
