@@ -16,7 +16,8 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @bp.route("/users")
 @role_required(Role.ADMIN)
 def users():
-    page = queries.search_users(request.args.get("q", ""), request.args.get("page", 1, type=int))
+    # Clamped: a page number beyond the database integer would be a 500.
+    page = queries.search_users(request.args.get("q", ""), min(request.args.get("page", 1, type=int) or 1, 100_000))
     return render_template("admin/users.html", page=page, q=request.args.get("q", ""))
 
 

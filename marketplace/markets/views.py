@@ -18,6 +18,11 @@ from marketplace.markets.models import Market, MarketDay, MarketSchedule, Pickup
 bp = Blueprint("markets", __name__, url_prefix="/organize")
 
 
+def _page() -> int:
+    # Clamped: a page number beyond the database integer would be a 500.
+    return min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
+
+
 def _managed(market: Market) -> Market:
     if not services.can_manage(current_user, market):
         abort(404)
@@ -82,7 +87,7 @@ def new_market():
 @organizer_required
 def market(market_id: int):
     market = _market_or_404(market_id)
-    page = queries.upcoming_days(market.id, page=request.args.get("page", 1, type=int) or 1)
+    page = queries.upcoming_days(market.id, page=_page())
     return render_template("markets/market.html", market=market, page=page,
                            order_counts=queries.order_counts([d.id for d in page.items]),
                            schedules=queries.schedules(market.id), vendor_counts=queries.vendor_counts(market.id),
@@ -373,7 +378,7 @@ def vendors(market_id: int):
         status = VendorStatus(status_arg) if status_arg else None
     except ValueError:
         abort(400)
-    page = queries.vendors_page(market.id, status, request.args.get("page", 1, type=int) or 1)
+    page = queries.vendors_page(market.id, status, _page())
     return render_template("markets/vendors.html", market=market, page=page, status=status_arg,
                            filters=forms.VENDOR_FILTERS, counts=queries.vendor_counts(market.id),
                            status_label=services.vendor_status_label, transitions=services.VENDOR_TRANSITIONS,

@@ -181,7 +181,8 @@ def checkout():
 @bp.route("/orders")
 @login_required
 def my_orders():
-    page = queries.orders_of_customer(current_user.id, max(request.args.get("page", 1, type=int) or 1, 1),
+    # Clamped: a page number beyond the database integer would be a 500.
+    page = queries.orders_of_customer(current_user.id, min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000),
                                       current_app.config["PAGE_SIZE"])
     return render_template("orders/my_orders.html", page=page, now=utcnow())
 

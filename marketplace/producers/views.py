@@ -118,7 +118,8 @@ def profile():
 @role_required(Role.PRODUCER)
 def products():
     producer = current_producer()
-    page = queries.product_page(producer, max(request.args.get("page", 1, type=int) or 1, 1),
+    # Clamped: a page number beyond the database integer would be a 500.
+    page = queries.product_page(producer, min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000),
                                 current_app.config["PAGE_SIZE"])
     return render_template("producers/products.html", producer=producer, page=page)
 

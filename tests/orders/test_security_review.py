@@ -1,0 +1,13 @@
+"""Security review, from the attacker's side: a page number too large for the database is a
+page like any other (empty), not a 500."""
+from tests.conftest import PASSWORD
+from tests.factories import UserFactory
+
+HUGE_PAGES = ("99999999999999999999", "9223372036854775807", str(2**63 // 50 + 1))
+
+
+def test_my_orders_with_a_page_number_beyond_the_database_integer_is_not_a_500(client, ctx):
+    UserFactory(email="c@example.test")
+    client.post("/login", data={"email": "c@example.test", "password": PASSWORD})
+    for page in HUGE_PAGES:
+        assert client.get(f"/orders?page={page}").status_code == 200
