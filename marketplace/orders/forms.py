@@ -2,7 +2,11 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, RadioField, StringField, SubmitField
-from wtforms.validators import DataRequired, InputRequired, Length, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp
+
+
+#: Ids posted in forms fit the database's integer; a larger number is refused, not an overflow.
+ID_RANGE = NumberRange(min=1, max=2147483647)
 
 
 def strip(value):
@@ -16,8 +20,8 @@ class ActionForm(FlaskForm):
 class AddToBasketForm(FlaskForm):
     """Posted by the catalog's product page; the quantity is parsed for the product's unit."""
 
-    product_id = IntegerField(validators=[InputRequired()])
-    market_day_id = IntegerField(validators=[InputRequired()])
+    product_id = IntegerField(validators=[InputRequired(), ID_RANGE])
+    market_day_id = IntegerField(validators=[InputRequired(), ID_RANGE])
     quantity = StringField(_l("Quantity"), filters=[strip], validators=[DataRequired(), Length(max=20)])
     next = HiddenField()
 
@@ -27,7 +31,7 @@ class QuantityForm(FlaskForm):
 
 
 class ChangeDayForm(FlaskForm):
-    market_day_id = IntegerField(_l("Market day"), validators=[InputRequired()])
+    market_day_id = IntegerField(_l("Market day"), validators=[InputRequired(), ID_RANGE])
 
 
 class CheckoutForm(FlaskForm):

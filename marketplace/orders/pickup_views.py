@@ -21,6 +21,8 @@ from marketplace.orders.models import OrderLine, OrderStatus, PaymentMethod
 from marketplace.units import InvalidAmount, format_price_input, parse_price_minor
 
 bp = Blueprint("pickup", __name__, url_prefix="/organize/days/<int:market_day_id>/pickup")
+#: Ids in the query string fit the database's integer (32 bits on PostgreSQL); larger is a 404.
+MAX_ID = 2147483647
 
 
 @bp.context_processor
@@ -58,7 +60,7 @@ def _slot_arg() -> int | None:
     value = request.args.get("slot", "")
     if not value:
         return None
-    if not value.isdigit() or len(value) > 10:
+    if not value.isdigit() or len(value) > 10 or int(value) > MAX_ID:
         abort(404)
     return int(value)
 
@@ -240,7 +242,7 @@ def close(market_day_id: int):
 def labels(market_day_id: int):
     market_day = _day(market_day_id)
     order_id = request.args.get("order", "")
-    if order_id and (not order_id.isdigit() or len(order_id) > 10):
+    if order_id and (not order_id.isdigit() or len(order_id) > 10 or int(order_id) > MAX_ID):
         abort(404)
     found = pickup.packing_labels(market_day, current_user, order_id=int(order_id) if order_id else None,
                                   slot_id=_slot_arg())
