@@ -591,6 +591,14 @@ def create_one_off_day(actor: User | None, market: Market, day: date, opens_loca
                              slot_capacity=slot_capacity, title=(title or "").strip())
 
 
+def _utc_of_local(value: datetime, tz: ZoneInfo, field: str) -> datetime:
+    # A wall-clock time at the very ends of the calendar (year 1, year 9999) has no UTC date.
+    try:
+        return value.replace(tzinfo=tz).astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        raise MarketError(str(_l("Enter a date.")), field=field) from None
+
+
 def update_market_day(actor: User | None, market_day: MarketDay, *, opens_local: time, closes_local: time,
                       ordering_opens_local: datetime, cutoff_local: datetime, title: str = "") -> MarketDay:
     """New hours and ordering window (local wall-clock times, stored as UTC) for one day."""
@@ -602,8 +610,8 @@ def update_market_day(actor: User | None, market_day: MarketDay, *, opens_local:
     tz = ZoneInfo(market.timezone)
     opens_at = local_instant(market_day.date, opens_local, market.timezone)
     closes_at = local_instant(market_day.date, closes_local, market.timezone)
-    ordering_opens_at = ordering_opens_local.replace(tzinfo=tz).astimezone(timezone.utc)
-    cutoff_at = cutoff_local.replace(tzinfo=tz).astimezone(timezone.utc)
+    ordering_opens_at = _utc_of_local(ordering_opens_local, tz, "ordering_opens_local")
+    cutoff_at = _utc_of_local(cutoff_local, tz, "cutoff_local")
     if cutoff_at <= ordering_opens_at:
         raise MarketError(str(_l("The cutoff must come after ordering opens.")), field="cutoff_local")
     if cutoff_at > opens_at:

@@ -12,3 +12,24 @@ def test_market_and_vendor_lists_with_a_page_number_beyond_the_database_integer_
     for page in HUGE_PAGES:
         assert client.get(f"/organize/markets/{market.id}?page={page}").status_code == 200
         assert client.get(f"/organize/markets/{market.id}/vendors?page={page}").status_code == 200
+
+
+def test_an_ordering_window_at_the_ends_of_the_calendar_is_a_form_error_not_a_500(client, organized):
+    from marketplace.extensions import db
+    from marketplace.markets.models import MarketDay
+    from tests.factories import MarketDayFactory
+
+    market, organizer = organized
+    market_day = MarketDayFactory(market=market)
+    before = (market_day.ordering_opens_at, market_day.cutoff_at)
+    client.post("/login", data={"email": organizer.email, "password": PASSWORD})
+    # Berlin is ahead of UTC: midnight of 1 January of year 1 there is in year 0 in UTC.
+    for opens, cutoff in (("0001-01-01T00:00", "2030-01-01T00:00"), ("2020-01-01T00:00", "9999-12-31T23:59")):
+        response = client.post(f"/organize/days/{market_day.id}", data={
+            "opens_local": "08:00", "closes_local": "12:00", "ordering_opens_local": opens, "cutoff_local": cutoff})
+        assert response.status_code == 400
+        if opens.startswith("0001"):
+            assert "Enter a date." in response.get_data(as_text=True)
+    db.session.expire_all()
+    saved = db.session.get(MarketDay, market_day.id)
+    assert (saved.ordering_opens_at, saved.cutoff_at) == before
