@@ -587,6 +587,11 @@ def create_one_off_day(actor: User | None, market: Market, day: date, opens_loca
         raise MarketError(str(_l("Choose a date after today.")), field="date")
     if db.session.scalar(select(MarketDay.id).where(MarketDay.market_id == market.id, MarketDay.date == day)):
         raise MarketError(str(_l("This market already has a day on that date.")), field="date")
+    try:
+        # The last day of the calendar west of UTC ends after the last UTC date there is.
+        local_instant(day, closes_local, market.timezone)
+    except OverflowError:
+        raise MarketError(str(_l("Enter a date.")), field="date") from None
     return create_market_day(market, day, opens_local, closes_local, slot_minutes=slot_minutes,
                              slot_capacity=slot_capacity, title=(title or "").strip())
 

@@ -33,3 +33,23 @@ def test_an_ordering_window_at_the_ends_of_the_calendar_is_a_form_error_not_a_50
     db.session.expire_all()
     saved = db.session.get(MarketDay, market_day.id)
     assert (saved.ordering_opens_at, saved.cutoff_at) == before
+
+
+def test_a_one_off_day_on_the_last_day_of_the_calendar_west_of_utc_is_a_form_error_not_a_500(client, ctx):
+    from sqlalchemy import func, select
+
+    from marketplace.accounts.models import Role
+    from marketplace.extensions import db
+    from marketplace.markets.models import MarketDay
+    from tests.factories import MarketFactory, UserFactory, add_organizer
+
+    organizer = UserFactory(roles=[Role.ORGANIZER])
+    market = MarketFactory(timezone="America/Los_Angeles")
+    add_organizer(market, organizer)
+    db.session.commit()
+    client.post("/login", data={"email": organizer.email, "password": PASSWORD})
+    response = client.post(f"/organize/markets/{market.id}/days/new", data={
+        "date": "9999-12-31", "opens_local": "08:00", "closes_local": "23:00", "slot_minutes": "30",
+        "slot_capacity": "5"})
+    assert response.status_code == 200 and "Enter a date." in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(MarketDay).where(MarketDay.market_id == market.id)) == 0
