@@ -141,8 +141,14 @@ def _review_options():
     from marketplace.markets.models import MarketDay
     from marketplace.orders.models import Order
 
-    return (joinedload(Review.order).joinedload(Order.market_day).joinedload(MarketDay.market),
-            joinedload(Review.customer))
+    from marketplace.accounts.models import User
+    from marketplace.markets.models import Market
+
+    # Market.organizers and User.role_rows load "selectin" by default: a review list needs
+    # neither, and each would cost a query per page.
+    return (joinedload(Review.order).joinedload(Order.market_day).joinedload(MarketDay.market)
+            .lazyload(Market.organizers),
+            joinedload(Review.customer).lazyload(User.role_rows))
 
 
 def producer_reviews(producer_id: int, page: int, per_page: int):

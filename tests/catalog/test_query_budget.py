@@ -90,4 +90,4 @@ def test_other_catalog_pages_do_not_query_per_row(client, app, catalog, page, ct
     with count_queries(app) as statements:
         response = client.get(url)
     assert response.status_code == 200
-    assert len(statements) <= 12, "\n\n".join(statements)
+    assert len(statements) <= 10, "\n\n".join(statements)
