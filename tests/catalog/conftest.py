@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import secrets
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
 from marketplace.extensions import db
+from tests.query_counter import count_queries
 from marketplace.markets.models import VendorStatus
 from marketplace.media.models import Image
 from marketplace.producers.models import ProductPhoto
@@ -63,24 +62,6 @@ def certify(producer, scheme=CertificationScheme.ORGANIC_PGS, status=Certificati
     db.session.add(certification)
     db.session.commit()
     return certification
-
-
-@contextmanager
-def count_queries(app):
-    """Counts the SQL statements sent to the database (BEGIN excluded) inside the block."""
-    statements: list[str] = []
-
-    def _count(conn, cursor, statement, parameters, context, executemany):
-        if not statement.strip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
-            statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", _count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", _count)
 
 
 def names_on(response) -> list[str]:

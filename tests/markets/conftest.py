@@ -1,14 +1,14 @@
 """Helpers for the markets tests: a market with its organizer, orders placed directly as rows."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import datetime, time, timezone
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from marketplace.accounts.models import Role
 from marketplace.extensions import db
+from tests.query_counter import count_queries  # noqa: F401 (the markets tests import it from here)
 from marketplace.markets.models import PickupSlot
 from tests.factories import MarketFactory, UserFactory, add_organizer
 
@@ -41,21 +41,3 @@ def place_order(market_day, slot: PickupSlot | None = None, customer=None, statu
 
 def utc(*args) -> datetime:
     return datetime(*args, tzinfo=timezone.utc)
-
-
-@contextmanager
-def count_queries(app):
-    """The SQL statements (transaction control excluded) sent inside the block."""
-    statements: list[str] = []
-
-    def _count(conn, cursor, statement, parameters, context, executemany):
-        if not statement.strip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
-            statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", _count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", _count)

@@ -1,29 +1,9 @@
 """Order pages cost the same number of queries whatever the number of orders and lines."""
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from sqlalchemy import event
-
-from marketplace.extensions import db
 from tests.factories import UserFactory
 from tests.orders.helpers import World, place
-
-
-@contextmanager
-def count_queries(app):
-    statements: list[str] = []
-
-    def _count(conn, cursor, statement, parameters, context, executemany):
-        if not statement.strip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
-            statements.append(statement)
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", _count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", _count)
+from tests.query_counter import count_queries
 
 
 def queries_for(app, client, url) -> int:
