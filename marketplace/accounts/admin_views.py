@@ -43,3 +43,10 @@ def user_roles(user_id: int):
             flash(_("Roles of %(name)s are saved.", name=user.name), "success")
         return redirect(url_for("admin.user_roles", user_id=user.id))
     return render_template("admin/user.html", user=user, form=form, all_roles=list(Role))
+
+
+@bp.context_processor
+def _role_labels():
+    from marketplace.accounts.models import role_label
+
+    return {"role_label": role_label}

@@ -5,6 +5,7 @@ import enum
 import secrets
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
@@ -92,3 +93,15 @@ class UserRole(db.Model):
     role: Mapped[Role] = mapped_column(str_enum(Role), primary_key=True)
 
     user: Mapped[User] = relationship(back_populates="role_rows")
+
+
+ROLE_LABELS = {
+    Role.CUSTOMER: _l("customer"),
+    Role.PRODUCER: _l("producer"),
+    Role.ORGANIZER: _l("organizer"),
+    Role.ADMIN: _l("admin"),
+}
+
+
+def role_label(role: Role | str) -> str:
+    return str(ROLE_LABELS.get(Role(role), role))

@@ -65,3 +65,11 @@ def test_seed_demo_fills_an_empty_database_once(app, ctx):
     products = count(Product)
     again = runner.invoke(args=["seed-demo"])
     assert "already has data" in again.output and count(Product) == products
+
+
+def test_role_names_are_shown_in_the_admins_language(client, ctx):
+    UserFactory(email="admin@example.test", roles=[Role.ADMIN])
+    target_id = UserFactory().id
+    client.post("/login", data={"email": "admin@example.test", "password": PASSWORD})
+    page = client.get(f"/admin/users/{target_id}", headers={"Accept-Language": "ru"}).get_data(as_text=True)
+    assert "организатор" in page and ">organizer<" not in page
