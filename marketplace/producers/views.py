@@ -130,18 +130,8 @@ def new_product():
     producer = current_producer()
     form = ProductForm(currency=producer.currency, categories=queries.category_choices())
     if form.validate_on_submit():
-        try:
-            product = services.create_product(producer, current_user, form.parsed)
-            if form.photo.data:
-                services.add_product_photo(product, current_user, form.photo.data.stream)
-        except InvalidUpload as exc:
-            db.session.rollback()
-            form.photo.errors = [exc.message]
-        except services.FieldErrors as exc:
-            db.session.rollback()
-            _field_errors(form, exc.errors)
-        else:
-            db.session.commit()
+        product = _save_product(form, lambda: services.create_product(producer, current_user, form.parsed))
+        if product is not None:
             flash(_("“%(name)s” is added.", name=product.name), "success")
             return redirect(url_for("producers.edit_product", product_id=product.id))
     return render_template("producers/product_form.html", form=form, producer=producer, product=None,
@@ -160,18 +150,7 @@ def edit_product(product_id: int):
         form.price.data = format_price_input(product.price_minor, product.currency)
         form.inventory.data = quantity_number(product.inventory_milli) if product.stock_mode == StockMode.INVENTORY else ""
     if form.validate_on_submit():
-        try:
-            services.update_product(product, current_user, form.parsed)
-            if form.photo.data:
-                services.add_product_photo(product, current_user, form.photo.data.stream)
-        except InvalidUpload as exc:
-            db.session.rollback()
-            form.photo.errors = [exc.message]
-        except services.FieldErrors as exc:
-            db.session.rollback()
-            _field_errors(form, exc.errors)
-        else:
-            db.session.commit()
+        if _save_product(form, lambda: services.update_product(product, current_user, form.parsed)):
             flash(_("Your changes are saved."), "success")
             return redirect(url_for("producers.edit_product", product_id=product.id))
         product = own_product(producer, product_id)
@@ -358,3 +337,24 @@ def import_csv():
                 return redirect(url_for("producers.products"))
     return render_template("producers/import.html", producer=producer, form=form, row_errors=row_errors,
                            columns=csvio.COLUMNS)
+
+
+def _save_product(form, save):
+    """Run the create/update service and add the uploaded photo, committing both or neither.
+
+    Returns the product, or None with the errors beside the fields.
+    """
+    try:
+        product = save()
+        if form.photo.data:
+            services.add_product_photo(product, current_user, form.photo.data.stream)
+    except InvalidUpload as exc:
+        db.session.rollback()
+        form.photo.errors = [exc.message]
+        return None
+    except services.FieldErrors as exc:
+        db.session.rollback()
+        _field_errors(form, exc.errors)
+        return None
+    db.session.commit()
+    return product
