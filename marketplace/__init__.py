@@ -66,10 +66,12 @@ def register_extensions(app: Flask) -> None:
     from marketplace.accounts.services import load_user_by_session_token
 
     login_manager.user_loader(load_user_by_session_token)
+    from marketplace.postgresql import disable_jit
     from marketplace.sqlite import enable_sqlite_pragmas
 
     with app.app_context():
         enable_sqlite_pragmas(db.engine)
+        disable_jit(db.engine)
 
 
 def register_models() -> None:
