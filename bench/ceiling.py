@@ -39,7 +39,7 @@ def _products_page_data() -> dict:
 
     filters = ProductFilters.from_args(request.args)
     page = queries.product_page(filters, current_app.config["PAGE_SIZE"])
-    categories, markets = queries.all_categories(), queries.active_markets()
+    categories, markets = queries.all_categories(), queries.market_choices()
     market_days = queries.upcoming_market_days(limit=30)
     data = dict(filters=filters, page=page, sorts=SORTS, kinds=KIND_LABELS,
                 badge_schemes=[s.value for s in CertificationScheme], day_label=market_day_label,

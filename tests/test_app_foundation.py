@@ -10,6 +10,7 @@ from flask import abort
 
 from marketplace import create_app
 from marketplace.extensions import db
+from marketplace.search import include_in_schema_comparison
 from tests.conftest import PASSWORD
 from tests.factories import UserFactory
 
@@ -117,7 +118,8 @@ def test_production_uses_secure_cookies_and_the_environment(tmp_path, monkeypatc
 def test_models_and_migrations_do_not_differ(ctx):
     """The database built by the migrations matches the models exactly."""
     with db.engine.connect() as conn:
-        migration_context = MigrationContext.configure(conn, opts={"compare_type": True})
+        migration_context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_name": include_in_schema_comparison})
         diff = compare_metadata(migration_context, db.metadata)
     assert diff == []
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, case, func, literal, or_, select
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import aliased, contains_eager, joinedload, lazyload, selectinload
 
 from marketplace.catalog.filters import ProductFilters
@@ -32,7 +33,7 @@ def _approved_vendor(producer_id, market_id=None, market_slug: str | None = None
                     Market.active.is_(True)))
     if market_id is not None:
         query = query.where(Vendor.market_id == market_id)
-    if market_slug is not None:
+    if market_slug:
         query = query.where(Market.slug == market_slug)
     return query.exists()
 
@@ -48,27 +49,54 @@ def _ordering_open(now: datetime):
                 MarketDay.cutoff_at > now)
 
 
-def _offered_on(day_conditions, now: datetime, *, with_stock_left: bool):
-    """Product is offered on some market day matching `day_conditions`.
+# --- The product list ---------------------------------------------------------------
+#
+# The list is the busiest page, and at country scale (50,000 products) it must not walk
+# every product on each request. So:
+# - "a producer who is an approved vendor" is `producer_id IN (<approved producer ids>)`,
+#   computed once per statement, not an EXISTS per product row;
+# - the total counts product ids only, with no join the filters do not need, through the
+#   covering index (producer_id, active, created_at);
+# - a page first picks its 24 ids with a narrow sorted query (so a deep OFFSET skips index
+#   entries, not whole rows with their descriptions), then loads those 24 rows in full.
 
-    Harvest (per market day) needs an Offer for that day; standing stock (inventory) is
-    offered on every day of the markets where its producer is an approved vendor.
+def _listed_producer_ids(market_slug: str | None = None):
+    """Ids of producers who are approved vendors of an active market (or of that one)."""
+    query = (select(Vendor.producer_id).join(Market, Market.id == Vendor.market_id)
+             .where(Vendor.status == VendorStatus.APPROVED, Market.active.is_(True)))
+    if market_slug:
+        query = query.where(Market.slug == market_slug)
+    return query
+
+
+def _offered_on(day_conditions, market_slug: str, *, with_stock_left: bool):
+    """Condition: the product is offered on some market day matching `day_conditions` (on
+    MarketDay), of an active market (with that slug, if one is given).
+
+    Harvest (per market day) needs an Offer for that day from a producer approved at that
+    day's market: an EXISTS per product, so a sorted page stops at its 24th match instead
+    of first listing every open offer (70,000 at country scale). Standing stock (inventory)
+    is offered on every day of the markets where its producer is an approved vendor: those
+    producers are few and are listed once per statement.
     """
-    approved_here = and_(Vendor.market_id == MarketDay.market_id, Vendor.producer_id == Product.producer_id,
-                         Vendor.status == VendorStatus.APPROVED)
     left = Offer.quantity_milli - Offer.reserved_milli if with_stock_left else Offer.quantity_milli
+    active_markets = select(Market.id).where(Market.active.is_(True))
+    if market_slug:
+        active_markets = active_markets.where(Market.slug == market_slug)
+    # The day's market is checked against a list made once per statement, so that per product
+    # the database only follows indexes: offers of the product, their day, the vendor row.
     harvest = (select(Offer.id)
                .join(MarketDay, MarketDay.id == Offer.market_day_id)
-               .join(Market, Market.id == MarketDay.market_id)
-               .join(Vendor, approved_here)
-               .where(Offer.product_id == Product.id, left > 0, Market.active.is_(True), *day_conditions)
+               .join(Vendor, and_(Vendor.market_id == MarketDay.market_id, Vendor.producer_id == Product.producer_id,
+                                  Vendor.status == VendorStatus.APPROVED))
+               .where(Offer.product_id == Product.id, left > 0, MarketDay.market_id.in_(active_markets),
+                      *day_conditions)
                .exists())
-    standing_day = (select(MarketDay.id)
-                    .join(Market, Market.id == MarketDay.market_id)
-                    .join(Vendor, approved_here)
-                    .where(Market.active.is_(True), *day_conditions)
-                    .exists())
-    standing = [Product.stock_mode == StockMode.INVENTORY, standing_day]
+    standing_producers = (select(Vendor.producer_id)
+                          .join(MarketDay, MarketDay.market_id == Vendor.market_id)
+                          .where(Vendor.status == VendorStatus.APPROVED, MarketDay.market_id.in_(active_markets),
+                                 *day_conditions))
+    standing = [Product.stock_mode == StockMode.INVENTORY, Product.producer_id.in_(standing_producers)]
     if with_stock_left:
         standing.append(Product.inventory_milli - Product.inventory_reserved_milli > 0)
     return or_(and_(Product.stock_mode == StockMode.PER_MARKET_DAY, harvest), and_(*standing))
@@ -98,8 +126,6 @@ def _with_photos():
     return selectinload(Product.photos).joinedload(ProductPhoto.image)
 
 
-# --- The product list --------------------------------------------------------------
-
 @dataclass
 class ProductPage:
     """One page of the product list, with everything its template shows."""
@@ -110,46 +136,44 @@ class ProductPage:
     day_offers: dict
 
 
-def product_list_query(filters: ProductFilters, now: datetime | None = None):
-    """The SELECT of listed products for a filter state, sorted (not paginated)."""
+def product_list_conditions(filters: ProductFilters, now: datetime | None = None, *,
+                            for_count: bool = False, producer_joined: bool = False) -> list:
+    """WHERE conditions for a filter state (on Product alone, unless `producer_joined`).
+
+    "Listed" is written for the query at hand, so each can stop early or stay in an index:
+    a page sorted by trust (producer joined) walks producers in trust order with an EXISTS
+    per producer; a page sorted by price or date walks that index with an EXISTS per
+    product; the count uses an IN over the approved producers and reads the product index
+    alone.
+    """
     now = now or utcnow()
     today = now.date()
-    query = (select(Product)
-             .join(Product.producer).join(Product.category)
-             .where(Product.active.is_(True),
-                    _approved_vendor(Product.producer_id, market_slug=filters.market or None))
-             # Photos joined in the same query (not a second one): the list's query budget is tight.
-             .options(contains_eager(Product.producer), contains_eager(Product.category),
-                      joinedload(Product.photos).joinedload(ProductPhoto.image)))
-
-    words = filters.words
-    for word in words:
-        query = query.where(Product.search_text.like(like_pattern(word), escape="\\"))
+    if for_count:
+        listed = Product.producer_id.in_(_listed_producer_ids(filters.market or None))
+    else:
+        listed = _approved_vendor(Producer.id if producer_joined else Product.producer_id, market_slug=filters.market)
+    conditions = [Product.active.is_(True), listed]
+    for word in filters.words:
+        conditions.append(Product.search_text.like(like_pattern(word), escape="\\"))
     if filters.category:
-        query = query.where(Product.category_id.in_(_category_ids(filters.category)))
+        conditions.append(Product.category_id.in_(_category_ids(filters.category)))
     if filters.producer:
-        query = query.where(Producer.slug == filters.producer)
+        conditions.append(Product.producer_id.in_(select(Producer.id).where(Producer.slug == filters.producer)))
     if filters.kind:
-        query = query.where(Producer.kind == filters.kind)
+        conditions.append(Product.producer_id.in_(select(Producer.id).where(Producer.kind == filters.kind)))
     if filters.badge:
-        query = query.where(
-            select(Certification.id)
-            .where(Certification.producer_id == Product.producer_id, Certification.scheme == filters.badge,
-                   Certification.status == CertificationStatus.VERIFIED,
-                   Certification.valid_from <= today, Certification.valid_until >= today)
-            .exists())
+        conditions.append(Product.producer_id.in_(
+            select(Certification.producer_id)
+            .where(Certification.scheme == filters.badge, Certification.status == CertificationStatus.VERIFIED,
+                   Certification.valid_from <= today, Certification.valid_until >= today)))
 
     # The market and market day narrow both "offered" and "available now" to themselves.
-    day_scope = []
-    if filters.market:
-        day_scope.append(Market.slug == filters.market)
+    day_scope = [MarketDay.id == filters.market_day] if filters.market_day else []
     if filters.market_day:
-        day_scope.append(MarketDay.id == filters.market_day)
-        query = query.where(_offered_on([*day_scope, _upcoming_day(now)], now, with_stock_left=False))
+        conditions.append(_offered_on([*day_scope, _upcoming_day(now)], filters.market, with_stock_left=False))
     if filters.available:
-        query = query.where(_offered_on([*day_scope, _ordering_open(now)], now, with_stock_left=True))
-
-    return query.order_by(*_order(filters, words))
+        conditions.append(_offered_on([*day_scope, _ordering_open(now)], filters.market, with_stock_left=True))
+    return conditions
 
 
 def _order(filters: ProductFilters, words: list[str]) -> list:
@@ -174,10 +198,61 @@ def _order(filters: ProductFilters, words: list[str]) -> list:
     return [*trust, *newest]
 
 
+def _sorts_by_producer(filters: ProductFilters) -> bool:
+    return filters.sort not in ("price", "price_desc", "newest")
+
+
+#: The list counts its matches up to this many and then says "more than": counting all
+#: 50,000 products on every request costs more than the page itself, and nobody pages that far.
+COUNT_CAP = 1000
+
+
+class ProductListPagination(Pagination):
+    """Flask-SQLAlchemy's pagination with the list's cheap queries (see above).
+
+    `total` is exact up to COUNT_CAP; beyond it `total_is_lower_bound` is set, `total` is
+    COUNT_CAP, and whether there is a next page is known from one extra id on this page.
+    """
+
+    total_is_lower_bound = False
+    _more = False
+
+    def _query_items(self) -> list:
+        filters, now = self._query_args["filters"], self._query_args["now"]
+        by_producer = _sorts_by_producer(filters)
+        ids = select(Product.id)
+        if by_producer:
+            ids = select(Product.id).select_from(Producer).join(Product, Product.producer_id == Producer.id)
+        ids = ids.where(*product_list_conditions(filters, now, producer_joined=by_producer))
+        page_ids = list(db.session.scalars(
+            ids.order_by(*_order(filters, filters.words)).limit(self.per_page + 1).offset(self._query_offset)))
+        self._more, page_ids = len(page_ids) > self.per_page, page_ids[:self.per_page]
+        if not page_ids:
+            return []
+        rows = db.session.scalars(
+            select(Product).join(Product.producer).join(Product.category).where(Product.id.in_(page_ids))
+            .options(contains_eager(Product.producer), contains_eager(Product.category),
+                     joinedload(Product.photos).joinedload(ProductPhoto.image))).unique()
+        by_id = {product.id: product for product in rows}
+        return [by_id[i] for i in page_ids if i in by_id]
+
+    def _query_count(self) -> int:
+        filters, now = self._query_args["filters"], self._query_args["now"]
+        counted = (select(Product.id).where(*product_list_conditions(filters, now, for_count=True))
+                   .limit(COUNT_CAP + 1).subquery())
+        total = db.session.scalar(select(func.count()).select_from(counted))
+        self.total_is_lower_bound = total > COUNT_CAP
+        return COUNT_CAP if self.total_is_lower_bound else total
+
+    @property
+    def has_next(self) -> bool:
+        return self._more if self.total_is_lower_bound else super().has_next
+
+
 def product_page(filters: ProductFilters, per_page: int) -> ProductPage:
     """The page of products for a filter state: items, total, badges, day offers."""
-    pagination = db.paginate(product_list_query(filters), page=filters.page, per_page=per_page,
-                             max_per_page=per_page, error_out=False, count=True)
+    pagination = ProductListPagination(page=filters.page, per_page=per_page, max_per_page=per_page,
+                                       error_out=False, count=True, filters=filters, now=utcnow())
     items = pagination.items
     badges = active_badges(p.producer_id for p in items)
     day_offers = {}
@@ -200,6 +275,12 @@ def top_categories() -> list[Category]:
 def active_markets() -> list[Market]:
     return list(db.session.scalars(
         select(Market).where(Market.active.is_(True)).options(_NO_ORGANIZERS).order_by(Market.name)))
+
+
+def market_choices() -> list:
+    """(slug, name) rows of the active markets, by name: the list's market filter needs no more."""
+    return list(db.session.execute(
+        select(Market.slug, Market.name).where(Market.active.is_(True)).order_by(Market.name)))
 
 
 def upcoming_market_days(limit: int = 6, market_id: int | None = None,

@@ -29,7 +29,7 @@ def home():
 def products():
     filters = ProductFilters.from_args(request.args)
     page = queries.product_page(filters, current_app.config["PAGE_SIZE"])
-    categories, markets = queries.all_categories(), queries.active_markets()
+    categories, markets = queries.all_categories(), queries.market_choices()
     market_days = queries.upcoming_market_days(limit=30, market_slug=filters.market)
     return render_template(
         "catalog/products.html", filters=filters, page=page, sorts=SORTS, kinds=KIND_LABELS,

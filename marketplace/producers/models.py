@@ -92,11 +92,15 @@ class Product(db.Model):
             "inventory_reserved_milli <= inventory_milli", name="inventory_reserved_le_quantity"
         ),
         Index("ix_product_active_created", "active", "created_at"),
-        Index("ix_product_active_price", "active", "price_minor"),
+        # The catalog sorts by price within a currency (prices in two currencies do not compare).
+        Index("ix_product_active_currency_price", "active", "currency", "price_minor"),
+        # The catalog's count and page ids come from this index alone (listed producers'
+        # active products, newest first) without reading the product rows.
+        Index("ix_product_producer_active_created", "producer_id", "active", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id"), index=True)
+    producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id"))
     category_id: Mapped[int] = mapped_column(ForeignKey("category.id"), index=True)
     name: Mapped[str] = mapped_column(String(120))
     description: Mapped[str] = mapped_column(Text, default="")

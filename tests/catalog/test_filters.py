@@ -189,3 +189,26 @@ def test_producer_filter_and_its_label(client, listed, ctx):
     assert names_on(response) == ["Чай горный"]
     assert "Producer: Ферма Жыпар" in response.get_data(as_text=True)
     assert names(client, producer="nobody") == []
+
+
+def test_beyond_the_count_cap_the_list_says_more_than_and_still_pages_to_the_end(client, listed, app, monkeypatch,
+                                                                                ctx):
+    """Counting stops at COUNT_CAP (a country's 50,000 products are not counted on every
+    request): the page says "more than", and Next is there as long as products are."""
+    from marketplace.catalog import queries
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 3)
+    monkeypatch.setitem(app.config, "PAGE_SIZE", 2)
+    for price in (100, 200, 300, 400, 500):
+        listed(f"Мёд {price}", price_minor=price)
+    first = client.get("/products?sort=price").get_data(as_text=True)
+    assert "More than 3 products" in first and "Page 1" in first and "Page 1 of" not in first
+    assert names_on(client.get("/products?sort=price&page=2")) == ["Мёд 300", "Мёд 400"]
+    last = client.get("/products?sort=price&page=3").get_data(as_text=True)
+    assert re.findall(r'<strong class="product-name">([^<]*)</strong>', last) == ["Мёд 500"]
+    assert 'rel="next"' not in last and 'rel="prev"' in last
+    assert 'rel="next"' in client.get("/products?sort=price&page=2").get_data(as_text=True)
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 5)  # exactly at the cap: an exact count
+    exact = client.get("/products?sort=price").get_data(as_text=True)
+    assert "5 products" in exact and "More than" not in exact and "Page 1 of 3" in exact
