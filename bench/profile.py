@@ -22,6 +22,7 @@ def main(argv=None) -> int:
     parser.add_argument("path")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--cached", action="store_true", help="through the anonymous page cache (default: uncached)")
     args = parser.parse_args(argv)
 
     from pyinstrument import Profiler
@@ -31,7 +32,8 @@ def main(argv=None) -> int:
     from bench.generate import database_url
     from marketplace.extensions import db
 
-    app = create_ceiling_app({"BASE_CONFIG": "development", "SQLALCHEMY_DATABASE_URI": database_url(args.database_url)})
+    app = create_ceiling_app({"BASE_CONFIG": "development", "SQLALCHEMY_DATABASE_URI": database_url(args.database_url),
+                              "PAGE_CACHE_SECONDS": 3600 if args.cached else 0})
     statements: list[tuple[float, str]] = []
     with app.app_context():
         @event.listens_for(db.engine, "before_cursor_execute")
