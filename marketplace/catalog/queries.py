@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, column, func, literal, or_, select, table
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import aliased, contains_eager, joinedload, lazyload, selectinload
 
@@ -19,7 +19,7 @@ from marketplace.db import utcnow
 from marketplace.extensions import db
 from marketplace.markets.models import Market, MarketDay, MarketDayStatus, Vendor, VendorStatus
 from marketplace.producers.models import Category, Offer, Producer, Product, ProductPhoto, StockMode
-from marketplace.search import like_pattern
+from marketplace.search import SQLITE_SEARCH_TABLE, like_pattern, sqlite_index_can_answer
 from marketplace.trust.models import Certification, CertificationStatus
 from marketplace.trust.queries import active_badges
 
@@ -102,9 +102,25 @@ def _offered_on(day_conditions, market_slug: str, *, with_stock_left: bool):
     return or_(and_(Product.stock_mode == StockMode.PER_MARKET_DAY, harvest), and_(*standing))
 
 
+#: SQLite's trigram index of product.search_text (migration 0003); PostgreSQL's is a GIN
+#: index on the column itself, which its planner uses for the plain LIKE.
+_sqlite_search = table(SQLITE_SEARCH_TABLE, column("rowid"), column("search_text"))
+
+
+def _contains_word(word: str):
+    """Condition: the product's search text contains the (normalised) word."""
+    if _dialect() == "sqlite" and sqlite_index_can_answer(word):
+        return Product.id.in_(select(_sqlite_search.c.rowid).where(_sqlite_search.c.search_text.like(f"%{word}%")))
+    return Product.search_text.like(like_pattern(word), escape="\\")
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
 def _position(haystack, needle: str):
     """1-based position of a literal substring, 0 when absent (instr / strpos)."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if _dialect() == "postgresql":
         return func.strpos(haystack, needle)
     return func.instr(haystack, needle)
 
@@ -153,8 +169,7 @@ def product_list_conditions(filters: ProductFilters, now: datetime | None = None
     else:
         listed = _approved_vendor(Producer.id if producer_joined else Product.producer_id, market_slug=filters.market)
     conditions = [Product.active.is_(True), listed]
-    for word in filters.words:
-        conditions.append(Product.search_text.like(like_pattern(word), escape="\\"))
+    conditions.extend(_contains_word(word) for word in filters.words)
     if filters.category:
         conditions.append(Product.category_id.in_(_category_ids(filters.category)))
     if filters.producer:

@@ -89,3 +89,25 @@ def test_a_category_is_found_by_its_name_in_every_language(client, ctx):
     OfferFactory(product=product, market_day=day)
     for words in ("vegetables", "овощи", "көкөністер", "жашылчалар"):
         assert "Kartoshka" in client.get("/products", query_string={"q": words}).get_data(as_text=True), words
+
+
+def test_search_follows_a_rename_and_a_deleted_product_at_once(client, listed, ctx):
+    """On SQLite the words are looked up in a trigram index kept by triggers; on PostgreSQL
+    in a trigram index on the column. Either way it is never behind the product table."""
+    from marketplace.extensions import db
+    from marketplace.producers.services import ProductData, update_product
+
+    honey = listed("Мёд горный", description="с пасеки в Таласе")
+    listed("Курут")
+    assert search(client, "горный") == ["Мёд горный"]
+    update_product(honey, honey.producer.user, ProductData(
+        name="Мёд эспарцетовый", category_id=honey.category_id, unit=honey.unit, price_minor=honey.price_minor,
+        sold_by_weight=honey.sold_by_weight, stock_mode=honey.stock_mode, description="с пасеки в Таласе"))
+    db.session.commit()
+    assert search(client, "горный") == []
+    assert search(client, "эспарцет") == ["Мёд эспарцетовый"]
+    assert search(client, "таласе") == ["Мёд эспарцетовый"]
+    assert search(client, "ку") == ["Курут"]                 # shorter than a trigram: read without the index
+    db.session.delete(honey)
+    db.session.commit()
+    assert search(client, "эспарцет") == []
