@@ -134,7 +134,6 @@ def checkout():
     if market_day is None or not items:
         flash(_("Your basket is empty."), "info")
         return redirect(url_for("orders.basket"))
-    priced = queries.price_basket(market_day, items)
     slots = queries.slots_with_places(market_day)
     methods = services.available_payment_methods(market_day, current_user)
     form.pickup_slot.choices = [(slot.id, slot.id) for slot in slots]
@@ -167,10 +166,11 @@ def checkout():
             flash(_("Thank you! Your order is placed."), "success")
             return redirect(url_for("orders.order_detail", order_id=order.id))
         # Show the page again with fresh numbers (what is left, places left).
-        priced = queries.price_basket(market_day, items)
         slots = queries.slots_with_places(market_day)
     elif request.method == "POST":
         status = 400
+    # Priced only to be shown: a checkout that succeeds is priced once, by place_order.
+    priced = queries.price_basket(market_day, items)
     return render_template("orders/checkout.html", form=form, basket=priced, slots=slots, methods=methods,
                            market_day=market_day,
                            ordering_open=queries.is_ordering_open(market_day, utcnow())), status
