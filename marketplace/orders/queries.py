@@ -65,10 +65,11 @@ class PricedBasket:
 def market_day_for_basket(market_day_id: int | None) -> MarketDay | None:
     if market_day_id is None:
         return None
+    # From the session when the request has it already (the checkout view, then place_order).
     # The market's organizers (and their roles) load eagerly by default; no basket or
     # checkout shows them, and in a checkout rush they were two statements per request.
-    return db.session.scalar(select(MarketDay).where(MarketDay.id == market_day_id)
-                             .options(joinedload(MarketDay.market).lazyload(Market.organizers)))
+    return db.session.get(MarketDay, market_day_id,
+                          options=[joinedload(MarketDay.market).lazyload(Market.organizers)])
 
 
 def availability(market_day: MarketDay, product_ids) -> dict[int, tuple[Product, Offer | None, int, int] | str]:

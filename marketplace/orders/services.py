@@ -202,20 +202,34 @@ def place_order(customer: User, market_day_id: int, items: dict[int, int], *, sl
 
     try:
         with db.session.begin_nested():
-            order = _place(customer, market_day, items, slot, payment_method, phone, idempotency_key, now)
+            order, lines, found = _place(customer, market_day, items, slot, payment_method, phone,
+                                         idempotency_key, now)
+            order_placed.send(order)
+            if order.status == OrderStatus.CONFIRMED:
+                _email_confirmation(order)
+            # The conditional UPDATEs of stock and slot come last: the rows they lock stay
+            # locked only until the commit, so buyers racing for one product wait on each
+            # other for a millisecond, not for each other's confirmation email. If one
+            # fails, the savepoint takes the order, its lines and its email back with it.
+            _reserve(lines, found, slot)
     except _AlreadyPlaced as placed:
         return _same_customer(db.session.get(Order, placed.order_id), customer)
-    order_placed.send(order)
-    if order.status == OrderStatus.CONFIRMED:
-        _email_confirmation(order)
     return order
 
 
-def _place(customer, market_day, items, slot, payment_method, phone, key, now) -> Order:
+def _place(customer, market_day, items, slot, payment_method, phone, key, now):
+    """Write the order and its lines (nothing reserved yet); refuse what is already short."""
     found = queries.availability(market_day, items)
     for product_id, value in found.items():
         if isinstance(value, str):
             raise ProductUnavailable(value, product_id=product_id)
+        product, _offer, _price, available = value
+        if available < items[product_id]:
+            # Already short when read: refused before anything is written. The conditional
+            # UPDATEs below stay the rule that decides; this only spares a checkout rush
+            # the insert and rollback of every order that cannot be served.
+            raise OutOfStock(queries.short_message(product, available), product_id=product_id,
+                             available_milli=max(available, 0))
     lines = []
     for product_id in sorted(items):
         product, offer, price, _available = found[product_id]
@@ -237,7 +251,18 @@ def _place(customer, market_day, items, slot, payment_method, phone, key, now) -
                   hold_until=now + timedelta(minutes=current_app.config["ORDER_HOLD_MINUTES"]) if card else None,
                   confirmed_at=None if card else now)
     _insert_with_unique_code(order)
-    # Offers by id, then standing inventory by product id, then the slot: one lock order for all.
+    for line in lines:
+        line.order_id = order.id
+        db.session.add(line)
+    db.session.flush()
+    db.session.expire(order, ["lines"])
+    return order, lines, found
+
+
+def _reserve(lines: list[OrderLine], found: dict, slot: PickupSlot) -> None:
+    """Take every line's quantity and a place in the slot, or raise (the caller's savepoint
+    then undoes all). Offers by id, then standing inventory by product id, then the slot:
+    one lock order for every checkout, so two never wait on each other in a circle."""
     for line in sorted((l for l in lines if l.offer_id), key=lambda l: l.offer_id):
         _reserve_offer(line, found[line.product_id][0])
     for line in sorted((l for l in lines if not l.offer_id), key=lambda l: l.product_id):
@@ -247,13 +272,7 @@ def _place(customer, market_day, items, slot, payment_method, phone, key, now) -
         .values(reserved=PickupSlot.reserved + 1).execution_options(synchronize_session=False))
     if taken.rowcount != 1:
         raise SlotUnavailable(_("That pickup time is full. Please choose another."), slot_id=slot.id)
-    for line in lines:
-        line.order_id = order.id
-        db.session.add(line)
-    db.session.flush()
     db.session.expire(slot)
-    db.session.expire(order, ["lines"])
-    return order
 
 
 def _insert_with_unique_code(order: Order) -> None:

@@ -145,6 +145,28 @@ def test_full_slot_is_refused_and_nothing_reserved(ctx):
     assert place(w, {w.potatoes: 1000}, slot=w.slots[1]).status == OrderStatus.CONFIRMED
 
 
+@pytest.mark.parametrize("method", [PaymentMethod.CASH, PaymentMethod.CARD])
+def test_a_reservation_that_fails_last_takes_the_order_its_email_and_payment_back_with_it(ctx, card, outbox,
+                                                                                        method):
+    """The stock and slot UPDATEs are the last statements of a checkout (so their row locks
+    are short); when the slot's fails after the offer's succeeded, the service's own
+    savepoint undoes everything before it, even for a caller that commits anyway."""
+    from marketplace.orders.models import OrderLine
+    from marketplace.payments.models import Payment
+
+    w = World(slot_capacity=1)
+    place(w, {w.potatoes: 1000}, customer=UserFactory())
+    emails_before = len(outbox())
+    with pytest.raises(SlotUnavailable):
+        services.place_order(w.customer, w.day.id, {w.potatoes.id: 2000, w.slippers.id: 1000}, slot_id=w.slot.id,
+                             payment_method=method, phone="+7 701 000 00 00", idempotency_key="late-slot")
+    db.session.commit()
+    assert order_count() == 1 and db.session.scalar(select(func.count(OrderLine.id))) == 1
+    assert reserved(w.potato_offer) == 1000 and reserved(w.slippers) == 0 and slot_reserved(w.slot) == 1
+    assert len(outbox()) == emails_before
+    assert db.session.scalar(select(func.count(Payment.id))) == 0
+
+
 @pytest.mark.parametrize("moment", ["cutoff", "before_opening", "cancelled"])
 def test_orders_are_refused_outside_the_ordering_window(ctx, moment):
     w = World()
