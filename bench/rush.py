@@ -133,3 +133,26 @@ def run_rush(database_url: str, dataset: dict) -> dict:
           f"offer {db_state['reserved_after']}/{db_state['quantity']}, lines {db_state['lines_milli']}; "
           f"exact: {figures['exact']}", flush=True)
     return figures
+
+
+def main(argv=None) -> int:
+    """The rush alone, against the data set last generated into that database."""
+    import argparse
+    import json
+
+    from bench.generate import database_url, dataset_path
+
+    parser = argparse.ArgumentParser(description="The checkout rush alone (bench/run.py runs it after the pages).")
+    parser.add_argument("--database-url", default=None)
+    url = database_url(parser.parse_args(argv).database_url)
+    figures = run_rush(url, json.loads(dataset_path(url).read_text()))
+    print(json.dumps(figures, indent=1, default=str))
+    return 0 if figures["exact"] else 1
+
+
+if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    sys.exit(main())
