@@ -53,12 +53,12 @@ def _ordering_open(now: datetime):
 #
 # The list is the busiest page, and at country scale (50,000 products) it must not walk
 # every product on each request. So:
-# - "a producer who is an approved vendor" is `producer_id IN (<approved producer ids>)`,
-#   computed once per statement, not an EXISTS per product row;
-# - the total counts product ids only, with no join the filters do not need, through the
-#   covering index (producer_id, active, created_at);
-# - a page first picks its 24 ids with a narrow sorted query (so a deep OFFSET skips index
-#   entries, not whole rows with their descriptions), then loads those 24 rows in full.
+# - a page first picks its 24 ids with a narrow query that follows the sort's index and
+#   stops at the page's end (a deep OFFSET skips index entries, not whole rows with their
+#   descriptions), then loads those 24 rows in full;
+# - the total counts product ids only, with no join the filters do not need, from the
+#   covering index (producer_id, active, created_at), and stops counting at COUNT_CAP;
+# - words are looked up in a trigram index (pg_trgm on PostgreSQL, FTS5 on SQLite).
 
 def _listed_producer_ids(market_slug: str | None = None):
     """Ids of producers who are approved vendors of an active market (or of that one)."""
@@ -235,9 +235,10 @@ class ProductListPagination(Pagination):
     def _query_items(self) -> list:
         filters, now = self._query_args["filters"], self._query_args["now"]
         by_producer = _sorts_by_producer(filters)
-        ids = select(Product.id)
         if by_producer:
             ids = select(Product.id).select_from(Producer).join(Product, Product.producer_id == Producer.id)
+        else:
+            ids = select(Product.id)
         ids = ids.where(*product_list_conditions(filters, now, producer_joined=by_producer))
         page_ids = list(db.session.scalars(
             ids.order_by(*_order(filters, filters.words)).limit(self.per_page + 1).offset(self._query_offset)))
