@@ -1,6 +1,7 @@
 """Order pages cost the same number of queries whatever the number of orders and lines."""
 from __future__ import annotations
 
+from marketplace.extensions import db
 from tests.factories import UserFactory
 from tests.orders.helpers import World, place
 from tests.query_counter import count_queries
@@ -33,3 +34,35 @@ def test_pages_do_not_query_per_order_or_line(ctx, app, client, login):
     assert queries_for(app, client, "/orders") == mine
     one_line = place(w, {w.potatoes: 1000})
     assert queries_for(app, client, f"/orders/{first.id}") == queries_for(app, client, f"/orders/{one_line.id}")
+
+
+def test_a_checkout_sale_and_a_refusal_stay_within_their_statement_budgets(ctx, app, client, login):
+    """The checkout rush (bench/rush.py) is bound by these: a sale loads the day, prices the
+    basket once, writes order, lines, email and the two conditional UPDATEs; a buyer who
+    comes too late is refused before anything is written and sees the page again."""
+    import re
+
+    from tests.orders.test_views import add
+
+    w = World(stock_milli=1000)
+    login(w.customer.email)
+    add(client, w, w.potatoes, "1")
+    key = re.search(r'name="idempotency_key" type="hidden" value="([0-9a-f]+)"', client.get("/checkout").text).group(1)
+    form = {"pickup_slot": w.slot.id, "payment_method": "cash", "phone": "+7 701 123 45 67"}
+    with count_queries(app) as sale:
+        assert client.post("/checkout", data={**form, "idempotency_key": key}).status_code == 302
+    assert len(sale) <= 24, "\n".join(sale)
+
+    late = UserFactory()
+    client.post("/logout")
+    login(late.email)
+    w.potato_offer.quantity_milli = 2000
+    db.session.commit()
+    add(client, w, w.potatoes, "1")
+    w.potato_offer.reserved_milli = 2000  # someone else took the last kilo meanwhile
+    db.session.commit()
+    with count_queries(app) as refusal:
+        response = client.post("/checkout", data={**form, "idempotency_key": "0123456789abcdef0123456789abcdef"})
+    assert response.status_code == 409 and "sold out" in response.text
+    assert not any(s.lstrip().upper().startswith(("INSERT", "UPDATE")) for s in refusal), "\n".join(refusal)
+    assert len(refusal) <= 20, "\n".join(refusal)
