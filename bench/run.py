@@ -226,10 +226,13 @@ def main(argv=None) -> int:
             server = Gunicorn("bench.ceiling:create_ceiling_app()", url, env)
             try:
                 server.wait_ready("/ceiling")
-                figures = run_wrk(wrk, server.url + path, args.connections, args.duration)
+                alone = None
                 if mode == "uncached":
-                    # The latency a customer gets when the server is not queueing: one connection.
+                    # The latency a customer gets when the server is not queueing: one connection,
+                    # measured first (after the load, the server still serves what wrk gave up on).
                     alone = run_wrk(wrk, server.url + path, 1, max(2, args.duration // 2))
+                figures = run_wrk(wrk, server.url + path, args.connections, args.duration)
+                if alone is not None:
                     figures["p50_alone"], figures["p99_alone"] = alone["p50"], alone["p99"]
                 rss += server.worker_rss_mb()
             finally:
