@@ -437,10 +437,15 @@ def generate(scale: float, url: str, seed: int) -> dict:
                         conn.execute(text(
                             f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
                             f"COALESCE((SELECT MAX(id) FROM \"{table.name}\"), 0) + 1, false)"))
-        # Statistics for the planner, and on PostgreSQL the visibility map too (VACUUM), so
-        # index-only scans read the index alone, as they do once autovacuum has run.
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"))
+        # Statistics for the planner (`flask analyze-database`, as a nightly job would), and
+        # on PostgreSQL the visibility map too (VACUUM), so index-only scans read the index
+        # alone, as they do once autovacuum has run.
+        from marketplace.cli import analyze
+
+        analyze(engine)
+        if engine.dialect.name == "postgresql":
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM"))
 
     dataset = dict(
         database_url=url, scale=scale, generated_at=now.isoformat(), seconds=round(clock.monotonic() - started, 1),

@@ -23,6 +23,7 @@ def register(app: Flask) -> None:
 
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_user_command)
+    app.cli.add_command(analyze_database_command)
     for module_name in FEATURE_COMMANDS:
         for command in importlib.import_module(module_name).commands:
             app.cli.add_command(command)
@@ -41,9 +42,33 @@ def seed_demo_command(force: bool, weeks: int) -> None:
         return
     accounts = seed_demo(weeks=weeks)
     db.session.commit()
+    analyze(db.engine)
     click.echo("Demo data created. Accounts (password: %s):" % DEMO_PASSWORD)
     for role, email in accounts.items():
         click.echo(f"  {role:13} {email}")
+
+
+@click.command("analyze-database")
+@with_appcontext
+def analyze_database_command() -> None:
+    """Refresh the query planner's statistics (nightly, and after loading data)."""
+    analyze(db.engine)
+    click.echo("Planner statistics refreshed.")
+
+
+def analyze(engine) -> None:
+    """ANALYZE, committed.
+
+    SQLite never gathers statistics by itself, and without them it plans the product
+    list from the product table instead of walking producers in trust order: 150 ms
+    instead of 15 at 50,000 products. PostgreSQL's autovacuum does it too; running it
+    after a bulk load does not wait for that.
+    """
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        conn.execute(text("ANALYZE"))
+        conn.commit()
 
 
 @click.command("create-user")
