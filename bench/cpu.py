@@ -10,6 +10,7 @@ printed beside it). "cached" is the anonymous page cache's hit (bench/README.md)
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -19,20 +20,25 @@ sys.path.insert(0, str(ROOT))
 
 
 def measure(client, path: str, repeat: int) -> tuple[float, float]:
-    """(CPU ms, wall ms) per request, mean of `repeat` after one warm-up request."""
-    response = client.get(path)
-    if response.status_code != 200:
-        raise SystemExit(f"{path} answered {response.status_code}")
-    cpu, wall = time.process_time(), time.perf_counter()
+    """(CPU ms, wall ms) per request: the medians of `repeat` requests after three warm-up
+    ones (a mean would count the garbage collector's and the VM's hiccups)."""
+    for _ in range(3):
+        response = client.get(path)
+        if response.status_code != 200:
+            raise SystemExit(f"{path} answered {response.status_code}")
+    cpu, wall = [], []
     for _ in range(repeat):
+        started_cpu, started_wall = time.process_time(), time.perf_counter()
         client.get(path)
-    return ((time.process_time() - cpu) * 1000 / repeat, (time.perf_counter() - wall) * 1000 / repeat)
+        cpu.append((time.process_time() - started_cpu) * 1000)
+        wall.append((time.perf_counter() - started_wall) * 1000)
+    return statistics.median(cpu), statistics.median(wall)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=None)
-    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args(argv)
 
     import json
