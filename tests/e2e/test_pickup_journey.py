@@ -159,7 +159,10 @@ def _qr_video(code: str, path) -> None:
     """A camera that films the customer's QR: a Y4M clip Chromium plays as its fake webcam."""
     import segno
 
-    width, height, scale = 640, 480, 8
+    # 5 pixels a module: the code (29 modules with its border, 145 px) fits the scanner's
+    # 200-px box even when the box is taken 1:1 from the camera's pixels (at 8 it did not,
+    # and a scan whose box was measured before the video's size failed now and then).
+    width, height, scale = 640, 480, 5
     rows = [bytes(0 if dark else 255 for dark in row)
             for row in segno.make(code, micro=False).matrix_iter(scale=scale, border=4)]
     top, left = (height - len(rows)) // 2, (width - len(rows[0])) // 2
