@@ -28,14 +28,19 @@ from marketplace.trust.queries import active_badges
 
 def _approved_vendor(producer_id, market_id=None, market_slug: str | None = None):
     """EXISTS: the producer is an approved vendor of an active market (or of that one)."""
-    query = (select(Vendor.id).join(Market, Market.id == Vendor.market_id)
-             .where(Vendor.producer_id == producer_id, Vendor.status == VendorStatus.APPROVED,
-                    Market.active.is_(True)))
+    query = _listed_producer_ids(market_slug).where(Vendor.producer_id == producer_id)
     if market_id is not None:
         query = query.where(Vendor.market_id == market_id)
+    return query.exists()
+
+
+def _listed_producer_ids(market_slug: str | None = None):
+    """Ids of producers who are approved vendors of an active market (or of that one)."""
+    query = (select(Vendor.producer_id).join(Market, Market.id == Vendor.market_id)
+             .where(Vendor.status == VendorStatus.APPROVED, Market.active.is_(True)))
     if market_slug:
         query = query.where(Market.slug == market_slug)
-    return query.exists()
+    return query
 
 
 def _upcoming_day(now: datetime):
@@ -59,15 +64,6 @@ def _ordering_open(now: datetime):
 # - the total counts product ids only, with no join the filters do not need, from the
 #   covering index (producer_id, active, created_at), and stops counting at COUNT_CAP;
 # - words are looked up in a trigram index (pg_trgm on PostgreSQL, FTS5 on SQLite).
-
-def _listed_producer_ids(market_slug: str | None = None):
-    """Ids of producers who are approved vendors of an active market (or of that one)."""
-    query = (select(Vendor.producer_id).join(Market, Market.id == Vendor.market_id)
-             .where(Vendor.status == VendorStatus.APPROVED, Market.active.is_(True)))
-    if market_slug:
-        query = query.where(Market.slug == market_slug)
-    return query
-
 
 def _offered_on(day_conditions, market_slug: str, *, with_stock_left: bool):
     """Condition: the product is offered on some market day matching `day_conditions` (on
