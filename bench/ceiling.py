@@ -33,8 +33,14 @@ def _products_page_data() -> dict:
     from flask import request
 
     from marketplace.catalog import queries
-    from marketplace.catalog.filters import KIND_LABELS, SORTS, ProductFilters, describe, market_day_label
-    from marketplace.extensions import db
+    from marketplace.catalog.filters import (
+        KIND_LABELS,
+        SORTS,
+        ProductFilters,
+        describe,
+        market_day_label,
+    )
+    from marketplace.core.extensions import db
     from marketplace.trust.models import CertificationScheme
 
     filters = ProductFilters.from_args(request.args)

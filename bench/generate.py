@@ -168,8 +168,8 @@ def generate(scale: float, url: str, seed: int) -> dict:
     from werkzeug.security import generate_password_hash
 
     from marketplace import create_app
-    from marketplace.extensions import db
-    from marketplace.search import normalize_text
+    from marketplace.core.extensions import db
+    from marketplace.core.text import normalize_text
     from marketplace.trust.services import Fulfilment, trust_score
 
     rnd = random.Random(seed)

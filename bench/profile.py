@@ -30,7 +30,7 @@ def main(argv=None) -> int:
 
     from bench.ceiling import create_ceiling_app
     from bench.generate import database_url
-    from marketplace.extensions import db
+    from marketplace.core.extensions import db
 
     app = create_ceiling_app({"BASE_CONFIG": "development", "SQLALCHEMY_DATABASE_URI": database_url(args.database_url),
                               "PAGE_CACHE_SECONDS": 3600 if args.cached else 0})

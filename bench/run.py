@@ -155,7 +155,7 @@ def count_queries(database_url: str, paths: list[str]) -> dict[str, int]:
     from sqlalchemy import event
 
     from bench.ceiling import create_ceiling_app
-    from marketplace.extensions import db
+    from marketplace.core.extensions import db
 
     app = create_ceiling_app({"BASE_CONFIG": "development", "SQLALCHEMY_DATABASE_URI": database_url,
                               "PAGE_CACHE_SECONDS": 0})  # the queries a render runs, not a cache hit

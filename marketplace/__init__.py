@@ -50,8 +50,15 @@ def load_config(app: Flask, config) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from marketplace.extensions import babel, csrf, db, limiter, login_manager, migrate
-    from marketplace.i18n import select_locale
+    from marketplace.core.extensions import (
+        babel,
+        csrf,
+        db,
+        limiter,
+        login_manager,
+        migrate,
+    )
+    from marketplace.core.locale import select_locale
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"),
@@ -66,8 +73,7 @@ def register_extensions(app: Flask) -> None:
     from marketplace.accounts.services import load_user_by_session_token
 
     login_manager.user_loader(load_user_by_session_token)
-    from marketplace.postgresql import disable_jit
-    from marketplace.sqlite import enable_sqlite_pragmas
+    from marketplace.core.dialects import disable_jit, enable_sqlite_pragmas
 
     with app.app_context():
         enable_sqlite_pragmas(db.engine)
@@ -88,7 +94,7 @@ def register_models() -> None:
 
 def register_blueprints(app: Flask) -> None:
     from marketplace.blueprints import all_blueprints
-    from marketplace.routing import BoundedIntConverter
+    from marketplace.web.args import BoundedIntConverter
 
     app.url_map.converters["int"] = BoundedIntConverter
 
@@ -97,13 +103,13 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from marketplace.errors import register
+    from marketplace.web.errors import register
 
     register(app)
 
 
 def register_request_hooks(app: Flask) -> None:
-    from marketplace.security import register
+    from marketplace.web.headers import register
 
     register(app)
     from marketplace.notifications.services import register_delivery
@@ -112,7 +118,7 @@ def register_request_hooks(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from marketplace.templating import register
+    from marketplace.web.templating import register
 
     register(app)
 

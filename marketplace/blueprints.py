@@ -13,8 +13,8 @@ FEATURE_VIEW_MODULES = [
     "marketplace.orders.views",
     "marketplace.trust.views",
     "marketplace.payments.views",
-    "marketplace.orders.pickup_views",
-    "marketplace.pagecache",
+    "marketplace.pickup.views",
+    "marketplace.web.pagecache",
 ]
 
 

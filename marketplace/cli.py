@@ -5,7 +5,7 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 
 #: Other features add their command groups here (module path, attribute).
 FEATURE_COMMANDS = [
@@ -14,7 +14,7 @@ FEATURE_COMMANDS = [
     "marketplace.orders.cli",
     "marketplace.trust.cli",
     "marketplace.payments.cli",
-    "marketplace.orders.pickup_cli",
+    "marketplace.pickup.cli",
 ]
 
 

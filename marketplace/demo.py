@@ -11,15 +11,34 @@ from sqlalchemy import func, select
 
 from marketplace.accounts.models import Role, User
 from marketplace.accounts.services import hash_password
-from marketplace.db import utcnow
-from marketplace.extensions import db
-from marketplace.markets.models import Market, MarketOrganizer, MarketSchedule, Vendor, VendorStatus
+from marketplace.core.db import utcnow
+from marketplace.core.extensions import db
+from marketplace.core.text import slugify
+from marketplace.markets.models import (
+    Market,
+    MarketOrganizer,
+    MarketSchedule,
+    Vendor,
+    VendorStatus,
+)
 from marketplace.markets.services import create_market_day, occurrences
 from marketplace.media.services import save_image
-from marketplace.producers.models import Category, Offer, Producer, ProducerKind, Product, ProductPhoto, StockMode, Unit
+from marketplace.producers.models import (
+    Category,
+    Offer,
+    Producer,
+    ProducerKind,
+    Product,
+    ProductPhoto,
+    StockMode,
+    Unit,
+)
 from marketplace.producers.services import refresh_search_text
-from marketplace.slugs import slugify
-from marketplace.trust.models import Certification, CertificationScheme, CertificationStatus
+from marketplace.trust.models import (
+    Certification,
+    CertificationScheme,
+    CertificationStatus,
+)
 
 DEMO_PASSWORD = "aimak-demo-2026"
 DEMO_ACCOUNTS = {

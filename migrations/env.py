@@ -1,9 +1,8 @@
 import logging
 from logging.config import fileConfig
 
-from flask import current_app
-
 from alembic import context
+from flask import current_app
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -42,7 +41,7 @@ target_db = current_app.extensions['migrate'].db
 
 def render_item(type_, obj, autogen_context):
     """Render our UTCDateTime as the plain column type it stores (no app import in migrations)."""
-    from marketplace.db import UTCDateTime
+    from marketplace.core.db import UTCDateTime
 
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
@@ -96,7 +95,7 @@ def run_migrations_online():
 
     conf_args = current_app.extensions['migrate'].configure_args
     conf_args.setdefault('render_item', render_item)
-    from marketplace.search import include_in_schema_comparison
+    from marketplace.core.dialects import include_in_schema_comparison
 
     conf_args.setdefault('include_name', include_in_schema_comparison)
     if conf_args.get("process_revision_directives") is None:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import contextvars
 import os
-import shutil
-import tempfile
 import uuid
 
 import pytest
@@ -21,8 +19,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from marketplace import create_app
-from marketplace.extensions import db as _db
-from marketplace.sqlite import write_intent
+from marketplace.core.dialects import write_intent
+from marketplace.core.extensions import db as _db
 
 PASSWORD = "correct horse battery"
 

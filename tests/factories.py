@@ -10,9 +10,24 @@ import factory
 from factory.alchemy import SQLAlchemyModelFactory
 
 from marketplace.accounts.models import Role, User
-from marketplace.extensions import db
-from marketplace.markets.models import Market, MarketDay, MarketOrganizer, PickupSlot, Vendor, VendorStatus
-from marketplace.producers.models import Category, Offer, Producer, ProducerKind, Product, StockMode, Unit
+from marketplace.core.extensions import db
+from marketplace.markets.models import (
+    Market,
+    MarketDay,
+    MarketOrganizer,
+    PickupSlot,
+    Vendor,
+    VendorStatus,
+)
+from marketplace.producers.models import (
+    Category,
+    Offer,
+    Producer,
+    ProducerKind,
+    Product,
+    StockMode,
+    Unit,
+)
 
 TEST_PASSWORD = "correct horse battery"
 _FAST_HASH = None

@@ -9,8 +9,8 @@ from alembic.migration import MigrationContext
 from flask import abort
 
 from marketplace import create_app
-from marketplace.extensions import db
-from marketplace.search import include_in_schema_comparison
+from marketplace.core.dialects import include_in_schema_comparison
+from marketplace.core.extensions import db
 from tests.conftest import PASSWORD
 from tests.factories import UserFactory
 
@@ -69,7 +69,7 @@ def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(database_u
 @pytest.fixture
 def limited_app(app, database_url, tmp_path):
     """An app with rate limits on; the suite's app keeps them off (RATE_LIMITS_ON is read per app)."""
-    from marketplace.extensions import limiter
+    from marketplace.core.extensions import limiter
 
     limited = create_app({"BASE_CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": database_url,
                           "MEDIA_ROOT": str(tmp_path), "RATE_LIMITS_ON": True,

@@ -7,8 +7,8 @@ from marketplace.accounts import queries, services
 from marketplace.accounts.decorators import role_required
 from marketplace.accounts.forms import EmptyForm
 from marketplace.accounts.models import Role, User
-from marketplace.errors_domain import DomainError
-from marketplace.extensions import db
+from marketplace.core.errors import DomainError
+from marketplace.core.extensions import db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

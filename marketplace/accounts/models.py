@@ -10,8 +10,8 @@ from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from marketplace.db import UTCDateTime, str_enum, utcnow
-from marketplace.extensions import db
+from marketplace.core.db import UTCDateTime, str_enum, utcnow
+from marketplace.core.extensions import db
 
 
 class Role(str, enum.Enum):

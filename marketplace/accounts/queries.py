@@ -3,8 +3,8 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import or_, select
 
 from marketplace.accounts.models import User
-from marketplace.extensions import db
-from marketplace.search import like_pattern
+from marketplace.core.extensions import db
+from marketplace.core.text import like_pattern
 
 
 def search_users(text: str, page: int, per_page: int = 50) -> Pagination:

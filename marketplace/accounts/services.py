@@ -1,7 +1,6 @@
 """Accounts: registration, authentication, tokens and roles."""
 from __future__ import annotations
 
-
 from pathlib import Path
 
 from flask import current_app
@@ -13,9 +12,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from marketplace.accounts.models import Role, User, normalize_email
 from marketplace.accounts.signals import user_registered
-from marketplace.db import utcnow
-from marketplace.errors_domain import DomainError
-from marketplace.extensions import db
+from marketplace.core.db import utcnow
+from marketplace.core.errors import DomainError
+from marketplace.core.extensions import db
 from marketplace.notifications.services import queue_email
 
 MIN_PASSWORD_LENGTH = 8
@@ -190,7 +189,7 @@ def revoke_role(actor: User, user: User, role: Role) -> None:
 
 
 def _require_admin(actor: User) -> None:
-    from marketplace.errors_domain import NotAllowed
+    from marketplace.core.errors import NotAllowed
 
     if not actor.has_role(Role.ADMIN):
         raise NotAllowed()

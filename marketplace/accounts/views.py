@@ -1,5 +1,14 @@
 """Registration, login, logout, password reset, email verification, account settings."""
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -14,10 +23,10 @@ from marketplace.accounts.forms import (
     ResetPasswordForm,
 )
 from marketplace.accounts.models import Role
-from marketplace.errors_domain import DomainError
-from marketplace.extensions import db, limiter
-from marketplace.i18n import LOCALE_COOKIE
-from marketplace.security import is_safe_next_url
+from marketplace.core.errors import DomainError
+from marketplace.core.extensions import db, limiter
+from marketplace.core.locale import LOCALE_COOKIE
+from marketplace.web.headers import is_safe_next_url
 
 bp = Blueprint("accounts", __name__)
 

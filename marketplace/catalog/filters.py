@@ -14,8 +14,8 @@ from dataclasses import dataclass, fields, replace
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 
+from marketplace.core.text import normalize_text
 from marketplace.producers.models import ProducerKind
-from marketplace.search import normalize_text
 from marketplace.trust.models import CertificationScheme
 
 MAX_QUERY_CHARS = 200
@@ -135,7 +135,7 @@ class ProductFilters:
 
 def market_day_label(day) -> str:
     """'Market name · Sat 7 Dec, 08:00–13:00' in the market's timezone."""
-    from marketplace.i18n import format_local_datetime, format_local_time
+    from marketplace.core.locale import format_local_datetime, format_local_time
 
     tz = day.market.timezone
     return f"{day.market.name} · {format_local_datetime(day.opens_at, tz)}–{format_local_time(day.closes_at, tz)}"

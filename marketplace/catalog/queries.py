@@ -10,19 +10,32 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, column, func, literal, or_, select, table
 from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import and_, case, column, func, literal, or_, select, table
 from sqlalchemy.orm import aliased, contains_eager, joinedload, lazyload, selectinload
 
 from marketplace.catalog.filters import ProductFilters
-from marketplace.db import utcnow
-from marketplace.extensions import db
-from marketplace.markets.models import Market, MarketDay, MarketDayStatus, Vendor, VendorStatus
-from marketplace.producers.models import Category, Offer, Producer, Product, ProductPhoto, StockMode
-from marketplace.search import SQLITE_SEARCH_TABLE, like_pattern, sqlite_index_can_answer
+from marketplace.core.db import utcnow
+from marketplace.core.dialects import SQLITE_SEARCH_TABLE, sqlite_index_can_answer
+from marketplace.core.extensions import db
+from marketplace.core.text import like_pattern
+from marketplace.markets.models import (
+    Market,
+    MarketDay,
+    MarketDayStatus,
+    Vendor,
+    VendorStatus,
+)
+from marketplace.producers.models import (
+    Category,
+    Offer,
+    Producer,
+    Product,
+    ProductPhoto,
+    StockMode,
+)
 from marketplace.trust.models import Certification, CertificationStatus
 from marketplace.trust.queries import active_badges
-
 
 # --- Building blocks ---------------------------------------------------------------
 

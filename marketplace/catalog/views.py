@@ -2,9 +2,19 @@
 from flask import Blueprint, abort, current_app, render_template, request
 
 from marketplace.catalog import queries
-from marketplace.catalog.filters import (KIND_LABELS, KIND_SINGULAR, MAX_ID, MAX_PAGE, SORTS, ProductFilters,
-                                         clean_text, describe, market_day_label, parse_int)
-from marketplace.db import utcnow
+from marketplace.catalog.filters import (
+    KIND_LABELS,
+    KIND_SINGULAR,
+    MAX_ID,
+    MAX_PAGE,
+    SORTS,
+    ProductFilters,
+    clean_text,
+    describe,
+    market_day_label,
+    parse_int,
+)
+from marketplace.core.db import utcnow
 from marketplace.trust.models import CertificationScheme
 
 bp = Blueprint("catalog", __name__)

@@ -10,8 +10,8 @@ from flask.cli import with_appcontext
 @with_appcontext
 def cancel_market_day_command(market_day_id: int, reason: str) -> None:
     """Cancel a market day (or finish a cancellation that stopped half way)."""
-    from marketplace.errors_domain import DomainError
-    from marketplace.extensions import db
+    from marketplace.core.errors import DomainError
+    from marketplace.core.extensions import db
     from marketplace.markets.models import MarketDay
     from marketplace.markets.services import cancel_market_day
 
@@ -36,7 +36,7 @@ def extend_schedules_command() -> None:
     """Add market days so every active schedule reaches its weeks-ahead horizon (run daily)."""
     from sqlalchemy import select
 
-    from marketplace.extensions import db
+    from marketplace.core.extensions import db
     from marketplace.markets.models import MarketSchedule
     from marketplace.markets.services import extend_schedule
 

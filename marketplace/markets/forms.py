@@ -20,11 +20,19 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
+from marketplace.core.money import InvalidAmount, parse_decimal
 from marketplace.markets import services
 from marketplace.markets.models import VendorStatus
-from marketplace.units import InvalidAmount, parse_decimal
 
 WEEKDAYS = [("MO", _l("Monday")), ("TU", _l("Tuesday")), ("WE", _l("Wednesday")), ("TH", _l("Thursday")),
             ("FR", _l("Friday")), ("SA", _l("Saturday")), ("SU", _l("Sunday"))]

@@ -4,11 +4,18 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, time
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.db import UTCDateTime, str_enum, utcnow
-from marketplace.extensions import db
+from marketplace.core.db import UTCDateTime, str_enum, utcnow
+from marketplace.core.extensions import db
 
 
 class Market(db.Model):

@@ -7,9 +7,15 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from marketplace.db import utcnow
-from marketplace.extensions import db
-from marketplace.markets.models import MarketDay, MarketSchedule, PickupSlot, Vendor, VendorStatus
+from marketplace.core.db import utcnow
+from marketplace.core.extensions import db
+from marketplace.markets.models import (
+    MarketDay,
+    MarketSchedule,
+    PickupSlot,
+    Vendor,
+    VendorStatus,
+)
 
 
 def upcoming_days(market_id: int, now: datetime | None = None, page: int = 1, per_page: int = 20) -> Pagination:

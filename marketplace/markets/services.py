@@ -19,9 +19,10 @@ from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts.models import Role, User, normalize_email
-from marketplace.db import utcnow
-from marketplace.errors_domain import DomainError, InvalidState, NotAllowed
-from marketplace.extensions import db
+from marketplace.core.db import utcnow
+from marketplace.core.errors import DomainError, InvalidState, NotAllowed
+from marketplace.core.extensions import db
+from marketplace.core.text import unique_slug
 from marketplace.markets.models import (
     Market,
     MarketDay,
@@ -33,7 +34,6 @@ from marketplace.markets.models import (
     VendorStatus,
 )
 from marketplace.markets.signals import market_day_cancelled
-from marketplace.slugs import unique_slug
 
 #: Generation limits: a mistyped rule must not create thousands of rows.
 MAX_WEEKS_AHEAD = 52

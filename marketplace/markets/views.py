@@ -3,17 +3,33 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from marketplace.accounts.decorators import organizer_required
 from marketplace.accounts.forms import EmptyForm
 from marketplace.accounts.models import User
-from marketplace.errors_domain import DomainError
-from marketplace.extensions import db
+from marketplace.core.errors import DomainError
+from marketplace.core.extensions import db
 from marketplace.markets import forms, queries, services
-from marketplace.markets.models import Market, MarketDay, MarketSchedule, PickupSlot, Vendor, VendorStatus
+from marketplace.markets.models import (
+    Market,
+    MarketDay,
+    MarketSchedule,
+    PickupSlot,
+    Vendor,
+    VendorStatus,
+)
 
 bp = Blueprint("markets", __name__, url_prefix="/organize")
 

@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.db import UTCDateTime, utcnow
-from marketplace.extensions import db
+from marketplace.core.db import UTCDateTime, utcnow
+from marketplace.core.extensions import db
 
 
 class Image(db.Model):

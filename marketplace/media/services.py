@@ -18,8 +18,8 @@ from PIL import ImageOps, UnidentifiedImageError
 from sqlalchemy import event
 from sqlalchemy.orm import Session as SASession
 
-from marketplace.errors_domain import DomainError
-from marketplace.extensions import db
+from marketplace.core.errors import DomainError
+from marketplace.core.extensions import db
 from marketplace.media.models import Document, Image
 
 ALLOWED_IMAGE_FORMATS = {"JPEG", "PNG", "WEBP"}

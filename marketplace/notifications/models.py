@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.db import UTCDateTime, utcnow
-from marketplace.extensions import db
+from marketplace.core.db import UTCDateTime, utcnow
+from marketplace.core.extensions import db
 
 
 class OutboxEmail(db.Model):

@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from contextlib import nullcontext
 from email.message import EmailMessage
 
-from contextlib import nullcontext
-
-from flask import Flask, current_app, g, has_app_context, has_request_context, render_template
+from flask import (
+    Flask,
+    current_app,
+    g,
+    has_app_context,
+    has_request_context,
+    render_template,
+)
 from flask_babel import force_locale
 from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError
 
-from marketplace.db import utcnow
-from marketplace.extensions import db
+from marketplace.core.db import utcnow
+from marketplace.core.extensions import db
 from marketplace.notifications.models import OutboxEmail
 
 log = logging.getLogger(__name__)

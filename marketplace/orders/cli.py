@@ -2,7 +2,7 @@
 import click
 from flask.cli import with_appcontext
 
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 
 
 @click.command("expire-reservations")

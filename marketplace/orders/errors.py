@@ -1,7 +1,7 @@
 """Domain errors of ordering; each message is fit to show to the customer or producer."""
 from __future__ import annotations
 
-from marketplace.errors_domain import DomainError, InvalidState, NotAllowed  # noqa: F401 (re-exported)
+from marketplace.core.errors import DomainError, InvalidState, NotAllowed  # noqa: F401 (re-exported)
 
 
 class OrderingClosed(DomainError):

@@ -4,7 +4,6 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, RadioField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp
 
-
 #: Ids posted in forms fit the database's integer; a larger number is refused, not an overflow.
 ID_RANGE = NumberRange(min=1, max=2147483647)
 

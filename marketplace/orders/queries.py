@@ -8,14 +8,22 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from marketplace.db import utcnow
-from marketplace.extensions import db
-from marketplace.i18n import format_local_datetime
-from marketplace.markets.models import Market, MarketDay, MarketDayStatus, PickupSlot, Vendor, VendorStatus
+from marketplace.core.db import utcnow
+from marketplace.core.extensions import db
+from marketplace.core.locale import format_local_datetime
+from marketplace.core.money import line_total_minor
+from marketplace.core.quantities import format_quantity
+from marketplace.markets.models import (
+    Market,
+    MarketDay,
+    MarketDayStatus,
+    PickupSlot,
+    Vendor,
+    VendorStatus,
+)
 from marketplace.markets.services import OrderingState, is_ordering_open, ordering_state  # noqa: F401
 from marketplace.orders.models import LineStatus, Order, OrderLine, OrderStatus
 from marketplace.producers.models import Offer, Product, StockMode
-from marketplace.units import format_quantity, line_total_minor
 
 #: States in which an order still holds stock and may change.
 OPEN_STATES = (OrderStatus.PENDING_PAYMENT, OrderStatus.CONFIRMED, OrderStatus.READY)

@@ -23,8 +23,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.accounts.models import Role, User
-from marketplace.db import utcnow
-from marketplace.extensions import db
+from marketplace.core.db import utcnow
+from marketplace.core.extensions import db
+from marketplace.core.money import InvalidAmount, line_total_minor
+from marketplace.core.quantities import parse_quantity_milli
 from marketplace.markets.models import MarketDay, PickupSlot
 from marketplace.markets.signals import market_day_cancelled
 from marketplace.notifications.services import queue_email
@@ -39,7 +41,13 @@ from marketplace.orders.errors import (
     ProductUnavailable,
     SlotUnavailable,
 )
-from marketplace.orders.models import LineStatus, Order, OrderLine, OrderStatus, PaymentMethod
+from marketplace.orders.models import (
+    LineStatus,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentMethod,
+)
 from marketplace.orders.queries import OPEN_STATES, is_ordering_open
 from marketplace.orders.reliability import cash_refusal_reason
 from marketplace.orders.signals import (
@@ -50,7 +58,6 @@ from marketplace.orders.signals import (
     payment_methods_requested,
 )
 from marketplace.producers.models import Offer, Producer, Product, StockMode
-from marketplace.units import InvalidAmount, line_total_minor, parse_quantity_milli
 
 #: No 0/O, 1/I/L: read aloud or typed from a phone without doubt.
 PICKUP_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"

@@ -6,17 +6,29 @@ import io
 import uuid
 
 import segno
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from marketplace.accounts.decorators import role_required
 from marketplace.accounts.models import Role
-from marketplace.db import utcnow
-from marketplace.errors_domain import DomainError, NotAllowed
-from marketplace.extensions import db
-from marketplace.i18n import format_day
+from marketplace.core.db import utcnow
+from marketplace.core.errors import DomainError, NotAllowed
+from marketplace.core.extensions import db
+from marketplace.core.locale import format_day
+from marketplace.core.money import InvalidAmount
+from marketplace.core.quantities import parse_quantity_milli
 from marketplace.orders import basket, queries, services
 from marketplace.orders.errors import OutOfStock, SlotUnavailable
 from marketplace.orders.forms import (
@@ -29,8 +41,7 @@ from marketplace.orders.forms import (
     WeightForm,
 )
 from marketplace.orders.models import Order, OrderLine, OrderStatus, PaymentMethod
-from marketplace.security import is_safe_next_url
-from marketplace.units import InvalidAmount, parse_quantity_milli
+from marketplace.web.headers import is_safe_next_url
 
 bp = Blueprint("orders", __name__)
 
@@ -268,8 +279,8 @@ def pick_list_csv(market_day_id: int):
     writer.writerow([_("Pickup code"), _("Pickup time"), _("Customer"), _("Product"), _("Ordered"), _("Weighed"),
                      _("Unit"), _("Line status"), _("Order status")])
     tz = market_day.market.timezone
-    from marketplace.i18n import format_local_time
-    from marketplace.units import quantity_number
+    from marketplace.core.locale import format_local_time
+    from marketplace.core.quantities import quantity_number
 
     for order, lines in pick.orders:
         for line in lines:

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.db import UTCDateTime, str_enum, utcnow
-from marketplace.extensions import db
+from marketplace.core.db import UTCDateTime, str_enum, utcnow
+from marketplace.core.extensions import db
 
 
 class PaymentStatus(str, enum.Enum):

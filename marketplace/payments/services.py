@@ -17,9 +17,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts.models import User
-from marketplace.db import utcnow
-from marketplace.errors_domain import DomainError, InvalidState
-from marketplace.extensions import db
+from marketplace.core.db import utcnow
+from marketplace.core.errors import DomainError, InvalidState
+from marketplace.core.extensions import db
 from marketplace.markets.models import MarketDay
 from marketplace.orders.models import Order, OrderStatus, PaymentMethod
 from marketplace.payments import gateway

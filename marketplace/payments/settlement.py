@@ -15,10 +15,16 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from marketplace.db import utcnow
-from marketplace.extensions import db
+from marketplace.core.db import utcnow
+from marketplace.core.extensions import db
 from marketplace.markets.models import Market, MarketDay
-from marketplace.orders.models import LineStatus, Order, OrderLine, OrderStatus, PaymentMethod
+from marketplace.orders.models import (
+    LineStatus,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentMethod,
+)
 from marketplace.payments.models import Payment, PaymentRefund
 from marketplace.producers.models import Producer
 
@@ -195,7 +201,7 @@ CSV_HEADER = ["producer", "currency", "card_sales", "cash_sales", "refunds", "co
 
 
 def _money_text(amount_minor: int, currency: str) -> str:
-    from marketplace.i18n import minor_units
+    from marketplace.core.money import minor_units
 
     digits = minor_units(currency)
     sign = "-" if amount_minor < 0 else ""

@@ -3,20 +3,30 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from marketplace.accounts.decorators import organizer_required, role_required
 from marketplace.accounts.models import Role
-from marketplace.errors_domain import DomainError, InvalidState
-from marketplace.extensions import csrf, db
+from marketplace.core.errors import DomainError, InvalidState
+from marketplace.core.extensions import csrf, db
+from marketplace.core.money import InvalidAmount, parse_price_minor
 from marketplace.markets.models import Market
 from marketplace.markets.services import can_manage
 from marketplace.orders.models import Order, OrderStatus, PaymentMethod
 from marketplace.payments import gateway, services, settlement
 from marketplace.payments.forms import CardTokenForm, CheckForm, PeriodForm, RefundForm
-from marketplace.units import InvalidAmount, parse_price_minor
 
 bp = Blueprint("payments", __name__)
 log = logging.getLogger(__name__)

@@ -9,22 +9,23 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from marketplace.accounts.models import User
-from marketplace.errors_domain import DomainError
-from marketplace.extensions import db
+from marketplace.core.errors import DomainError
+from marketplace.core.extensions import db
+from marketplace.core.money import format_price_input
+from marketplace.core.quantities import quantity_number
+from marketplace.core.text import normalize_text
 from marketplace.producers import queries
 from marketplace.producers.models import Category, Producer, Product, StockMode, Unit
 from marketplace.producers.services import (
     FieldErrors,
     ProductData,
-    check_product_rules,
     check_owner,
+    check_product_rules,
     create_product,
     parse_inventory_field,
     parse_price_field,
     update_product,
 )
-from marketplace.search import normalize_text
-from marketplace.units import format_price_input, quantity_number
 
 COLUMNS = ["id", "name", "category", "unit", "price", "currency", "sold_by_weight", "stock_mode",
            "inventory", "active", "description"]

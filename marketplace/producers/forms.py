@@ -1,4 +1,4 @@
-"""Forms of the producer's shop; money and quantities are parsed exactly (marketplace.units)."""
+"""Forms of the producer's shop; money and quantities are parsed exactly (marketplace.core.money)."""
 from __future__ import annotations
 
 import re
@@ -10,12 +10,23 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from marketplace.accounts.forms import PRODUCER_KINDS
 from marketplace.producers.models import StockMode, Unit
-from marketplace.producers.services import ProductData, parse_inventory_field, parse_price_field
+from marketplace.producers.services import (
+    ProductData,
+    parse_inventory_field,
+    parse_price_field,
+)
 
 #: Currencies of the markets we serve first, then the common ones.
 CURRENCIES = ["KZT", "KGS", "UZS", "TJS", "RUB", "MNT", "TRY", "USD", "EUR"]

@@ -8,10 +8,23 @@ from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from marketplace.db import utcnow
-from marketplace.extensions import db
-from marketplace.markets.models import Market, MarketDay, MarketDayStatus, Vendor, VendorStatus
-from marketplace.producers.models import Category, Offer, Producer, Product, ProductPhoto, StockMode
+from marketplace.core.db import utcnow
+from marketplace.core.extensions import db
+from marketplace.markets.models import (
+    Market,
+    MarketDay,
+    MarketDayStatus,
+    Vendor,
+    VendorStatus,
+)
+from marketplace.producers.models import (
+    Category,
+    Offer,
+    Producer,
+    Product,
+    ProductPhoto,
+    StockMode,
+)
 
 #: Columns of the availability grid: enough for a month of weekly markets at two places.
 GRID_MAX_DAYS = 10
@@ -101,7 +114,8 @@ def previous_day_offers(producer: Producer, day: MarketDay) -> tuple[MarketDay |
 
 def copy_previous_day(producer: Producer, day: MarketDay, cells: dict[tuple[int, int], tuple[str, str]]):
     """The grid's typed cells with one day's column replaced by the previous market day's figures."""
-    from marketplace.units import format_price_input, quantity_number
+    from marketplace.core.money import format_price_input
+    from marketplace.core.quantities import quantity_number
 
     previous, offers = previous_day_offers(producer, day)
     values = dict(cells)

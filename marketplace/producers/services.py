@@ -16,9 +16,12 @@ from sqlalchemy.orm import selectinload
 
 from marketplace.accounts.models import User
 from marketplace.accounts.signals import user_registered
-from marketplace.db import utcnow
-from marketplace.errors_domain import DomainError, InvalidState, NotAllowed, NotFound
-from marketplace.extensions import db
+from marketplace.core.db import utcnow
+from marketplace.core.errors import DomainError, InvalidState, NotAllowed, NotFound
+from marketplace.core.extensions import db
+from marketplace.core.money import InvalidAmount, parse_price_minor
+from marketplace.core.quantities import format_quantity, parse_quantity_milli
+from marketplace.core.text import normalize_text, unique_slug
 from marketplace.markets.models import Market, MarketDay, Vendor, VendorStatus
 from marketplace.media.services import delete_image, save_image
 from marketplace.producers.models import (
@@ -31,9 +34,6 @@ from marketplace.producers.models import (
     StockMode,
     Unit,
 )
-from marketplace.search import normalize_text
-from marketplace.slugs import unique_slug
-from marketplace.units import InvalidAmount, format_quantity, parse_price_minor, parse_quantity_milli
 
 MAX_PRODUCT_PHOTOS = 5
 #: Units whose quantity can be weighed or measured in fractions.

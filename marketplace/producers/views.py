@@ -3,22 +3,39 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
 from marketplace.accounts.decorators import role_required
 from marketplace.accounts.models import Role
-from marketplace.errors import render_error
-from marketplace.errors_domain import DomainError, NotAllowed, NotFound
-from marketplace.extensions import db
-from marketplace.i18n import format_day
+from marketplace.core.errors import DomainError, NotAllowed, NotFound
+from marketplace.core.extensions import db
+from marketplace.core.locale import format_day
+from marketplace.core.money import format_price_input
+from marketplace.core.quantities import quantity_number
 from marketplace.media.services import InvalidUpload
 from marketplace.producers import csvio, queries, services
-from marketplace.producers.forms import ApplyForm, ImportForm, PhotoForm, ProductForm, ProfileForm
+from marketplace.producers.forms import (
+    ApplyForm,
+    ImportForm,
+    PhotoForm,
+    ProductForm,
+    ProfileForm,
+)
 from marketplace.producers.models import ProducerKind, StockMode
-from marketplace.units import format_price_input, quantity_number
+from marketplace.web.errors import render_error
 
 bp = Blueprint("producers", __name__, url_prefix="/shop")
 #: Ids in URLs fit the database's integer; a longer number is a 404, not an overflow (SQLite).

@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 def send_certificate_reminders_command() -> None:
     """Email producers whose verified certificates expire within 30 days (once each), and
     mark certificates past their end date as expired."""
-    from marketplace.extensions import db
+    from marketplace.core.extensions import db
     from marketplace.trust.services import mark_expired, send_expiry_reminders
 
     sent = send_expiry_reminders()
@@ -21,7 +21,7 @@ def send_certificate_reminders_command() -> None:
 @with_appcontext
 def recompute_trust_command() -> None:
     """Recompute every producer's stored rating and trust score."""
-    from marketplace.extensions import db
+    from marketplace.core.extensions import db
     from marketplace.trust.services import recompute_all
 
     count = recompute_all()

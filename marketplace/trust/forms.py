@@ -2,11 +2,28 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, RadioField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms import (
+    DateField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    Optional,
+    ValidationError,
+)
 
 from marketplace.trust.labels import SCHEME_LABELS
-from marketplace.trust.services import REPLY_TEXT_MAX, REPORT_REASON_MAX, REVIEW_TEXT_MAX
+from marketplace.trust.services import (
+    REPLY_TEXT_MAX,
+    REPORT_REASON_MAX,
+    REVIEW_TEXT_MAX,
+)
 
 
 class CertificateForm(FlaskForm):

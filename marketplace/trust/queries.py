@@ -8,9 +8,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from marketplace.db import utcnow
-from marketplace.extensions import db
-from marketplace.trust.models import Certification, CertificationScheme, CertificationStatus, Review, ReviewStatus
+from marketplace.core.db import utcnow
+from marketplace.core.extensions import db
+from marketplace.trust.models import (
+    Certification,
+    CertificationScheme,
+    CertificationStatus,
+    Review,
+    ReviewStatus,
+)
 
 
 def active_badges(producer_ids, on: date | None = None) -> dict[int, list[Certification]]:
@@ -101,8 +107,8 @@ def district_by_key(key: str, today: date | None = None) -> str | None:
     A district is named by producers (`Producer.organic_district`) or by the issuer of a
     verified organic-district membership certificate.
     """
+    from marketplace.core.text import slugify
     from marketplace.producers.models import Producer
-    from marketplace.slugs import slugify
 
     day = today or utcnow().date()
     names = list(db.session.scalars(select(Producer.organic_district).where(Producer.organic_district != "")
@@ -138,11 +144,9 @@ def district_members(name: str, today: date | None = None):
 # --- Reviews and the trust summary -------------------------------------------------
 
 def _review_options():
-    from marketplace.markets.models import MarketDay
-    from marketplace.orders.models import Order
-
     from marketplace.accounts.models import User
-    from marketplace.markets.models import Market
+    from marketplace.markets.models import Market, MarketDay
+    from marketplace.orders.models import Order
 
     # Market.organizers and User.role_rows load "selectin" by default: a review list needs
     # neither, and each would cost a query per page.
@@ -238,6 +242,7 @@ def producer_trust(producer, review_limit: int = 5, viewer=None) -> dict:
 def open_reports(page: int, per_page: int):
     """Reviews with unresolved reports, most reported first."""
     from sqlalchemy import func
+
     from marketplace.trust.models import ReviewReport
 
     counts = (select(ReviewReport.review_id, func.count(ReviewReport.id).label("n"),

@@ -10,9 +10,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from marketplace.accounts.models import Role, User
-from marketplace.db import utcnow
-from marketplace.errors_domain import DomainError, InvalidState, NotAllowed
-from marketplace.extensions import db
+from marketplace.core.db import utcnow
+from marketplace.core.errors import DomainError, InvalidState, NotAllowed
+from marketplace.core.extensions import db
 from marketplace.markets.models import MarketOrganizer, Vendor
 from marketplace.orders.models import LineStatus, Order, OrderLine, OrderStatus
 from marketplace.producers.models import Producer
@@ -450,7 +450,11 @@ def invite_to_review(order: Order, **_extra) -> None:
 
 
 def _register_order_listeners() -> None:
-    from marketplace.orders.signals import order_cancelled, order_handing_over, order_no_show
+    from marketplace.orders.signals import (
+        order_cancelled,
+        order_handing_over,
+        order_no_show,
+    )
 
     order_handing_over.connect(invite_to_review, weak=False)
     order_handing_over.connect(_mark_order_dirty, weak=False)

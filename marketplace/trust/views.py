@@ -1,16 +1,26 @@
 """Trust pages: certificates and their verification, reviews, moderation, districts."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from marketplace.accounts.decorators import organizer_required, role_required
 from marketplace.accounts.models import Role, User
-from marketplace.db import utcnow
-from marketplace.errors_domain import DomainError
-from marketplace.extensions import db
+from marketplace.core.db import utcnow
+from marketplace.core.errors import DomainError
+from marketplace.core.extensions import db
 from marketplace.orders.models import Order
 from marketplace.producers.models import Producer
 from marketplace.producers.services import producer_for_user
@@ -25,7 +35,12 @@ from marketplace.trust.forms import (
     ReportForm,
     ReviewForm,
 )
-from marketplace.trust.models import Certification, CertificationStatus, Review, ReviewStatus
+from marketplace.trust.models import (
+    Certification,
+    CertificationStatus,
+    Review,
+    ReviewStatus,
+)
 
 bp = Blueprint("trust", __name__)
 
@@ -49,7 +64,7 @@ def _producer_url(producer) -> str | None:
 
 @bp.app_template_filter("district_key")
 def _district_key(name: str) -> str:
-    from marketplace.slugs import slugify
+    from marketplace.core.text import slugify
 
     return slugify(name)
 

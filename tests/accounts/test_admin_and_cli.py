@@ -1,7 +1,7 @@
 from sqlalchemy import select
 
 from marketplace.accounts.models import Role, User
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from tests.conftest import PASSWORD
 from tests.factories import UserFactory
 

@@ -3,7 +3,7 @@ import re
 from sqlalchemy import select
 
 from marketplace.accounts.models import User
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from tests.conftest import PASSWORD
 from tests.factories import UserFactory
 

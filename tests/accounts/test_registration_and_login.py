@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from marketplace.accounts.models import Role, User
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from marketplace.producers.models import Producer
 from tests.conftest import PASSWORD
 from tests.factories import UserFactory

@@ -8,7 +8,7 @@ import time
 import pytest
 from sqlalchemy import update
 
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from marketplace.producers.models import Offer, Product
 from tests.catalog.conftest import count_queries, listed, market  # noqa: F401 (fixtures)
 from tests.factories import MarketDayFactory, OfferFactory, UserFactory

@@ -6,14 +6,24 @@ from datetime import timedelta
 
 import pytest
 
-from marketplace.extensions import db
-from tests.query_counter import count_queries
+from marketplace.core.extensions import db
 from marketplace.markets.models import VendorStatus
 from marketplace.media.models import Image
 from marketplace.producers.models import ProductPhoto
-from marketplace.trust.models import Certification, CertificationScheme, CertificationStatus
-from tests.factories import (MarketDayFactory, MarketFactory, ProducerFactory, ProductFactory, VendorFactory,
-                             today)
+from marketplace.trust.models import (
+    Certification,
+    CertificationScheme,
+    CertificationStatus,
+)
+from tests.factories import (
+    MarketDayFactory,
+    MarketFactory,
+    ProducerFactory,
+    ProductFactory,
+    VendorFactory,
+    today,
+)
+from tests.query_counter import count_queries
 
 
 @pytest.fixture

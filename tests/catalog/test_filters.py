@@ -4,11 +4,18 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from marketplace.producers.models import ProducerKind, StockMode
 from marketplace.trust.models import CertificationScheme, CertificationStatus
 from tests.catalog.conftest import certify, names_on
-from tests.factories import CategoryFactory, MarketDayFactory, MarketFactory, OfferFactory, ProducerFactory, today
+from tests.factories import (
+    CategoryFactory,
+    MarketDayFactory,
+    MarketFactory,
+    OfferFactory,
+    ProducerFactory,
+    today,
+)
 
 
 def query_of(url: str) -> dict:

@@ -7,7 +7,12 @@ from datetime import datetime, timedelta, timezone
 from marketplace.producers.models import StockMode, Unit
 from marketplace.trust.models import CertificationStatus
 from tests.catalog.conftest import add_photo, certify
-from tests.factories import MarketDayFactory, MarketFactory, OfferFactory, ProducerFactory
+from tests.factories import (
+    MarketDayFactory,
+    MarketFactory,
+    OfferFactory,
+    ProducerFactory,
+)
 
 
 def html_of(client, url) -> str:

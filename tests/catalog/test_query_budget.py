@@ -5,7 +5,13 @@ import pytest
 
 from marketplace.producers.models import StockMode
 from tests.catalog.conftest import add_photo, certify, count_queries, names_on
-from tests.factories import CategoryFactory, MarketDayFactory, OfferFactory, ProducerFactory, UserFactory
+from tests.factories import (
+    CategoryFactory,
+    MarketDayFactory,
+    OfferFactory,
+    ProducerFactory,
+    UserFactory,
+)
 
 BUDGET = 10
 
@@ -81,7 +87,7 @@ def test_more_rows_do_not_mean_more_queries(client, app, monkeypatch, catalog):
 def test_other_catalog_pages_do_not_query_per_row(client, app, catalog, page, ctx):
     from sqlalchemy import select
 
-    from marketplace.extensions import db
+    from marketplace.core.extensions import db
     from marketplace.producers.models import Product
 
     product = db.session.scalars(select(Product).order_by(Product.id)).first()

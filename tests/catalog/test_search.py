@@ -67,7 +67,7 @@ def test_every_word_must_match_in_name_description_producer_or_category(client, 
 def test_relevance_puts_name_matches_first(client, listed, ctx):
     from datetime import timedelta
 
-    from marketplace.extensions import db
+    from marketplace.core.extensions import db
 
     honey = listed("Мёд акациевый")
     jam = listed("Варенье", description="с мёдом и яблоками")
@@ -79,7 +79,14 @@ def test_relevance_puts_name_matches_first(client, listed, ctx):
 
 
 def test_a_category_is_found_by_its_name_in_every_language(client, ctx):
-    from tests.factories import CategoryFactory, MarketDayFactory, OfferFactory, ProducerFactory, ProductFactory, VendorFactory
+    from tests.factories import (
+        CategoryFactory,
+        MarketDayFactory,
+        OfferFactory,
+        ProducerFactory,
+        ProductFactory,
+        VendorFactory,
+    )
 
     day = MarketDayFactory()
     producer = ProducerFactory()
@@ -94,7 +101,7 @@ def test_a_category_is_found_by_its_name_in_every_language(client, ctx):
 def test_search_follows_a_rename_and_a_deleted_product_at_once(client, listed, ctx):
     """On SQLite the words are looked up in a trigram index kept by triggers; on PostgreSQL
     in a trigram index on the column. Either way it is never behind the product table."""
-    from marketplace.extensions import db
+    from marketplace.core.extensions import db
     from marketplace.producers.services import ProductData, update_product
 
     honey = listed("Мёд горный", description="с пасеки в Таласе")

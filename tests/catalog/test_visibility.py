@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from marketplace.markets.models import VendorStatus
 from tests.catalog.conftest import names_on
 from tests.factories import MarketFactory, ProducerFactory, VendorFactory

@@ -19,8 +19,15 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from tests.e2e.harness import (SKIP_REASON, VIEWPORTS, PageGuard, Recorder, chromium_path, forget_guard,
-                               register_guard)
+from tests.e2e.harness import (
+    SKIP_REASON,
+    VIEWPORTS,
+    PageGuard,
+    Recorder,
+    chromium_path,
+    forget_guard,
+    register_guard,
+)
 
 HERE = Path(__file__).parent
 GUARDS = pytest.StashKey[list]()
@@ -69,8 +76,8 @@ def live_server(tmp_path_factory):
     from werkzeug.serving import make_server
 
     from marketplace import create_app
+    from marketplace.core.extensions import db
     from marketplace.demo import seed_demo
-    from marketplace.extensions import db
 
     drop = None
     base = os.environ.get("TEST_DATABASE_URL")

@@ -51,7 +51,7 @@ def test_customer_pays_by_card_and_the_weighed_amount_is_captured(page, live_ser
     order_id = int(re.search(r"/orders/(\d+)", page.url).group(1))
     snap(page, "card-order-confirmed")
 
-    from marketplace.extensions import db
+    from marketplace.core.extensions import db
     from marketplace.orders import services as orders
     from marketplace.orders.models import Order, OrderStatus
     from marketplace.payments.models import Payment, PaymentStatus, WebhookEvent

@@ -16,8 +16,8 @@ def _ensure_ordering_is_open(app, product_name: str) -> None:
     from sqlalchemy import select
 
     from marketplace.catalog import queries
-    from marketplace.db import utcnow
-    from marketplace.extensions import db
+    from marketplace.core.db import utcnow
+    from marketplace.core.extensions import db
     from marketplace.producers.models import Product
 
     with app.app_context():

@@ -27,7 +27,7 @@ def open_product(page, name):
 
 def stock_held(app, market_day_id):
     """(potatoes reserved on that day, honey jars reserved): what the customer cannot see directly."""
-    from marketplace.extensions import db
+    from marketplace.core.extensions import db
     from marketplace.producers.models import Offer, Product
 
     with app.app_context():
@@ -76,7 +76,7 @@ def test_customer_orders_from_two_producers_for_cash_then_cancels(page, new_page
     snap(page, "order-placed")
     assert stock_held(live_server.app, day_id) == (held_before[0] + 1500, held_before[1] + 2000)
 
-    from marketplace.extensions import db
+    from marketplace.core.extensions import db
     from marketplace.notifications.models import OutboxEmail
 
     with live_server.app.app_context():

@@ -19,7 +19,7 @@ POTATOES = "Картофель молодой"  # Gulnara Sadykova (producer@aim
 
 
 def emails(app, to, template):
-    from marketplace.extensions import db
+    from marketplace.core.extensions import db
     from marketplace.notifications.models import OutboxEmail
 
     with app.app_context():
@@ -28,7 +28,7 @@ def emails(app, to, template):
 
 
 def potatoes_reserved(app, market_day_id):
-    from marketplace.extensions import db
+    from marketplace.core.extensions import db
     from marketplace.producers.models import Offer, Product
 
     with app.app_context():
@@ -37,7 +37,7 @@ def potatoes_reserved(app, market_day_id):
 
 
 def first_day_of(app, market_name):
-    from marketplace.extensions import db
+    from marketplace.core.extensions import db
     from marketplace.markets.models import Market, MarketDay
 
     with app.app_context():
@@ -154,6 +154,6 @@ def test_organizer_schedules_approves_and_cancels_a_day(page, new_page, live_ser
 
 
 def _local_today(zone):
-    from marketplace.db import utcnow
+    from marketplace.core.db import utcnow
 
     return utcnow().astimezone(ZoneInfo(zone)).date()

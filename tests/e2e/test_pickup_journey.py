@@ -22,7 +22,7 @@ ORGANIZER = "organizer@aimak.test"
 
 def _free_day(market, dates):
     """A new market day of the market on the first of `dates` it has no day on, with one slot."""
-    from marketplace.extensions import db
+    from marketplace.core.extensions import db
     from marketplace.markets.models import MarketDay, PickupSlot
 
     taken = set(db.session.scalars(select(MarketDay.date).where(MarketDay.market_id == market.id)))
@@ -44,12 +44,18 @@ def seed(app, stripe):
     """A card order (authorised at localstripe) for a day in two days, and a cash order of a
     day that is over; returns what the journey needs to know."""
     from marketplace.accounts.models import Role, User
-    from marketplace.extensions import db
+    from marketplace.core.extensions import db
     from marketplace.markets.models import Market, MarketOrganizer
     from marketplace.orders import services as orders
     from marketplace.orders.models import PaymentMethod
     from marketplace.payments import services as payments
-    from tests.factories import OfferFactory, ProducerFactory, ProductFactory, UserFactory, VendorFactory
+    from tests.factories import (
+        OfferFactory,
+        ProducerFactory,
+        ProductFactory,
+        UserFactory,
+        VendorFactory,
+    )
 
     with app.app_context():
         organizer = db.session.scalar(select(User).where(User.email == ORGANIZER))
@@ -127,7 +133,7 @@ def test_organizer_hands_over_a_card_order_and_marks_a_no_show(page, live_server
     expect(page.get_by_role("heading", name="Packing labels")).to_be_hidden()
     page.emulate_media(media="screen")
 
-    from marketplace.extensions import db
+    from marketplace.core.extensions import db
     from marketplace.orders.models import Order, OrderStatus
     from marketplace.payments.models import Payment, PaymentStatus
 

@@ -24,8 +24,8 @@ def picked_up_order(app, product_name: str) -> None:
     The pickup point has its own journey; here the order only has to be picked up.
     """
     from marketplace.accounts.models import User
-    from marketplace.db import utcnow
-    from marketplace.extensions import db
+    from marketplace.core.db import utcnow
+    from marketplace.core.extensions import db
     from marketplace.markets.models import MarketDay, MarketDayStatus
     from marketplace.orders.models import PaymentMethod
     from marketplace.orders.services import hand_over, place_order
@@ -61,7 +61,7 @@ def test_certificate_verified_badge_filter_and_review(page, new_page, live_serve
     page.get_by_label("Issued by").fill(issuer)
     page.get_by_label("Certificate number").fill(f"PGS-{tag}")
     page.get_by_label("What it covers").fill("Vegetables")
-    from marketplace.db import utcnow
+    from marketplace.core.db import utcnow
 
     today = utcnow().date()
     page.get_by_label("Valid from").fill((today - timedelta(days=30)).isoformat())

@@ -1,5 +1,5 @@
 """The language: the user's setting, else the switcher's cookie, else the browser's."""
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from tests.conftest import PASSWORD
 from tests.factories import UserFactory
 
@@ -40,8 +40,8 @@ def test_a_logged_in_users_setting_beats_the_cookie(client, ctx):
 def test_money_and_units_in_each_language(app):
     from flask_babel import force_locale
 
-    from marketplace.i18n import money
-    from marketplace.units import format_quantity
+    from marketplace.core.money import money
+    from marketplace.core.quantities import format_quantity
 
     with app.test_request_context("/"):
         with force_locale("kk"):

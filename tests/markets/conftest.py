@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import update
 
 from marketplace.accounts.models import Role
-from marketplace.extensions import db
-from tests.query_counter import count_queries  # noqa: F401 (the markets tests import it from here)
+from marketplace.core.extensions import db
 from marketplace.markets.models import PickupSlot
 from tests.factories import MarketFactory, UserFactory, add_organizer
+from tests.query_counter import count_queries  # noqa: F401 (the markets tests import it from here)
 
 
 @pytest.fixture

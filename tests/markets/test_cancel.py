@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from marketplace.errors_domain import InvalidState, NotAllowed
-from marketplace.extensions import db
+from marketplace.core.errors import InvalidState, NotAllowed
+from marketplace.core.extensions import db
 from marketplace.markets import services
 from marketplace.markets.models import MarketDay, MarketDayStatus, VendorStatus
 from marketplace.markets.signals import market_day_cancelled

@@ -5,8 +5,8 @@ from decimal import Decimal
 import pytest
 
 from marketplace.accounts.models import Role
-from marketplace.errors_domain import NotAllowed
-from marketplace.extensions import db
+from marketplace.core.errors import NotAllowed
+from marketplace.core.extensions import db
 from marketplace.markets import services
 from marketplace.markets.models import Market
 from tests.factories import MarketDayFactory, UserFactory

@@ -1,9 +1,16 @@
 """The organizer's lists cost the same number of queries with 2 rows or 10."""
 from datetime import timedelta
 
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from marketplace.markets.models import VendorStatus
-from tests.factories import MarketDayFactory, MarketFactory, UserFactory, VendorFactory, add_organizer, today
+from tests.factories import (
+    MarketDayFactory,
+    MarketFactory,
+    UserFactory,
+    VendorFactory,
+    add_organizer,
+    today,
+)
 from tests.markets.conftest import count_queries, place_order
 
 
@@ -34,8 +41,9 @@ def test_market_overview_and_vendor_list_do_not_query_per_row(app, client, login
 def test_extend_schedules_command_fills_the_horizon(app, ctx):
     from datetime import time
 
-    from marketplace.markets.models import MarketDay, MarketSchedule
     from sqlalchemy import func, select
+
+    from marketplace.markets.models import MarketDay, MarketSchedule
 
     market = MarketFactory(timezone="Asia/Almaty")
     db.session.add(MarketSchedule(market=market, rrule="FREQ=WEEKLY;BYDAY=SA", opens_local=time(8),

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from marketplace.errors_domain import NotAllowed
-from marketplace.extensions import db
+from marketplace.core.errors import NotAllowed
+from marketplace.core.extensions import db
 from marketplace.markets import services
 from marketplace.markets.models import MarketDay, MarketDayStatus, PickupSlot
 from tests.factories import MarketFactory, UserFactory

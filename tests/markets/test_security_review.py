@@ -15,7 +15,7 @@ def test_market_and_vendor_lists_with_a_page_number_beyond_the_database_integer_
 
 
 def test_an_ordering_window_at_the_ends_of_the_calendar_is_a_form_error_not_a_500(client, organized):
-    from marketplace.extensions import db
+    from marketplace.core.extensions import db
     from marketplace.markets.models import MarketDay
     from tests.factories import MarketDayFactory
 
@@ -39,7 +39,7 @@ def test_a_one_off_day_on_the_last_day_of_the_calendar_west_of_utc_is_a_form_err
     from sqlalchemy import func, select
 
     from marketplace.accounts.models import Role
-    from marketplace.extensions import db
+    from marketplace.core.extensions import db
     from marketplace.markets.models import MarketDay
     from tests.factories import MarketFactory, UserFactory, add_organizer
 

@@ -1,12 +1,12 @@
 """Pickup slots: capacity never below what is reserved, removal only when unused."""
 import threading
 from datetime import time
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
-from zoneinfo import ZoneInfo
 
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from marketplace.markets import services
 from marketplace.markets.models import PickupSlot
 from tests.factories import MarketDayFactory, UserFactory, add_organizer
@@ -130,7 +130,7 @@ def test_generate_slots_refuses_nonsense(day):
 
 
 def test_other_users_cannot_touch_slots(day):
-    from marketplace.errors_domain import NotAllowed
+    from marketplace.core.errors import NotAllowed
 
     market_day, _ = day
     stranger = UserFactory(roles=["organizer"])

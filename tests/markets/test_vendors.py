@@ -3,8 +3,8 @@ import threading
 
 import pytest
 
-from marketplace.errors_domain import InvalidState, NotAllowed
-from marketplace.extensions import db
+from marketplace.core.errors import InvalidState, NotAllowed
+from marketplace.core.extensions import db
 from marketplace.markets import services
 from marketplace.markets.models import Vendor, VendorStatus
 from marketplace.markets.services import VendorAction

@@ -9,8 +9,15 @@ from PIL import Image as PILImage
 from sqlalchemy import func, select
 
 from marketplace.accounts.models import Role
-from marketplace.extensions import db
-from marketplace.markets.models import Market, MarketDay, MarketSchedule, PickupSlot, Vendor, VendorStatus
+from marketplace.core.extensions import db
+from marketplace.markets.models import (
+    Market,
+    MarketDay,
+    MarketSchedule,
+    PickupSlot,
+    Vendor,
+    VendorStatus,
+)
 from tests.factories import MarketDayFactory, UserFactory, VendorFactory, add_organizer
 from tests.markets.conftest import place_order
 

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image as PILImage
 from sqlalchemy import func, select
 
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from marketplace.media.models import Image
 from marketplace.media.services import (
     THUMBNAIL_SIZES,

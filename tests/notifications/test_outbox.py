@@ -1,6 +1,6 @@
 from sqlalchemy import select
 
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from marketplace.notifications.models import OutboxEmail
 from marketplace.notifications.services import deliver, queue_email
 from tests.factories import UserFactory

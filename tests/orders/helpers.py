@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from marketplace.db import utcnow
-from marketplace.extensions import db
+from marketplace.core.db import utcnow
+from marketplace.core.extensions import db
 from marketplace.markets.models import PickupSlot
 from marketplace.orders import services
 from marketplace.orders.models import Order, OrderStatus, PaymentMethod

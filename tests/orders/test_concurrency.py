@@ -9,13 +9,19 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from marketplace.accounts.models import User
-from marketplace.db import utcnow
-from marketplace.errors_domain import DomainError
-from marketplace.extensions import db
+from marketplace.core.db import utcnow
+from marketplace.core.errors import DomainError
+from marketplace.core.extensions import db
 from marketplace.markets.models import PickupSlot
 from marketplace.orders import services
 from marketplace.orders.errors import OutOfStock, SlotUnavailable
-from marketplace.orders.models import LineStatus, Order, OrderLine, OrderStatus, PaymentMethod
+from marketplace.orders.models import (
+    LineStatus,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentMethod,
+)
 from marketplace.orders.signals import order_cancelled
 from marketplace.producers.models import Offer, Product
 from tests.factories import UserFactory

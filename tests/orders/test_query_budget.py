@@ -1,7 +1,7 @@
 """Order pages cost the same number of queries whatever the number of orders and lines."""
 from __future__ import annotations
 
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from tests.factories import UserFactory
 from tests.orders.helpers import World, place
 from tests.query_counter import count_queries

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.accounts.models import Role
-from marketplace.db import utcnow
-from marketplace.extensions import db
+from marketplace.core.db import utcnow
+from marketplace.core.extensions import db
 from marketplace.markets.models import MarketDayStatus
 from marketplace.markets.signals import market_day_cancelled
 from marketplace.orders import services
@@ -24,8 +24,21 @@ from marketplace.orders.errors import (
 from marketplace.orders.models import LineStatus, Order, OrderStatus, PaymentMethod
 from marketplace.orders.signals import order_cancelled, order_handing_over
 from marketplace.producers.models import Product
-from tests.factories import MarketDayFactory, OfferFactory, ProductFactory, UserFactory, add_organizer
-from tests.orders.helpers import World, orders_of_day, place, reserved, set_status, slot_reserved
+from tests.factories import (
+    MarketDayFactory,
+    OfferFactory,
+    ProductFactory,
+    UserFactory,
+    add_organizer,
+)
+from tests.orders.helpers import (
+    World,
+    orders_of_day,
+    place,
+    reserved,
+    set_status,
+    slot_reserved,
+)
 
 
 def order_count() -> int:

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 
 from marketplace.accounts.models import Role
-from marketplace.db import utcnow
-from marketplace.extensions import db
+from marketplace.core.db import utcnow
+from marketplace.core.extensions import db
 from marketplace.orders import services
 from marketplace.orders.errors import InvalidState
 from marketplace.orders.models import LineStatus, OrderStatus

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from marketplace.orders.models import Order, OrderStatus
 from marketplace.producers.models import StockMode
 from tests.factories import MarketDayFactory, OfferFactory, ProductFactory, UserFactory

@@ -5,7 +5,7 @@ import time
 import uuid
 
 from marketplace.accounts.models import Role
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order, PaymentMethod
 from marketplace.payments import services as payments

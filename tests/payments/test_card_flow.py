@@ -3,7 +3,7 @@ import pytest
 from sqlalchemy import select
 
 from marketplace.accounts.models import Role
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderStatus
 from marketplace.payments import gateway
@@ -22,7 +22,7 @@ def test_card_is_not_offered_without_stripe_keys(ctx):
 def test_card_is_offered_only_when_the_day_ends_within_the_hold_window(ctx, stripe_on):
     from datetime import timedelta
 
-    from marketplace.db import utcnow
+    from marketplace.core.db import utcnow
 
     near = MarketDayFactory()
     far = MarketDayFactory(date=(utcnow() + timedelta(days=12)).date())

@@ -1,11 +1,9 @@
 """Card payment and settlement pages, through the client, from the customer's and attacker's side."""
-from datetime import timedelta
 
 from sqlalchemy import select
 
 from marketplace.accounts.models import Role
-from marketplace.db import utcnow
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderStatus
 from marketplace.payments import services as payments

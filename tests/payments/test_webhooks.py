@@ -6,7 +6,7 @@ import time
 
 from sqlalchemy import func, select
 
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from marketplace.orders.models import Order, OrderStatus
 from marketplace.payments import services as payments
 from marketplace.payments.models import Payment, PaymentStatus, WebhookEvent

@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime, time, timedelta, timezone
 
 from marketplace.accounts.models import Role
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from marketplace.orders import services
 from marketplace.orders.models import Order, PaymentMethod
 from marketplace.producers.models import StockMode

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from marketplace.accounts.models import Role
-from marketplace.extensions import db
-from marketplace.orders import pickup
+from marketplace.core.extensions import db
+from marketplace.pickup import services as pickup
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderStatus, PaymentMethod
 from marketplace.payments import gateway

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import event, select
 
 from marketplace.accounts.models import Role
-from marketplace.errors_domain import InvalidState, NotAllowed
-from marketplace.extensions import db
+from marketplace.core.errors import InvalidState, NotAllowed
+from marketplace.core.extensions import db
 from marketplace.markets.models import MarketDay, MarketDayStatus
-from marketplace.orders import pickup
+from marketplace.pickup import services as pickup
 from marketplace.orders.models import LineStatus, Order, OrderStatus
 from marketplace.producers.models import Offer, Product
 from tests.factories import UserFactory

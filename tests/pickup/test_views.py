@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from marketplace.accounts.models import Role
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from marketplace.markets.models import MarketDay, MarketDayStatus
-from marketplace.orders import pickup
+from marketplace.pickup import services as pickup
 from marketplace.orders.models import LineStatus, Order, OrderStatus
 from tests.factories import UserFactory
 from tests.pickup.helpers import Day

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from marketplace.accounts.models import Role
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from marketplace.markets.models import MarketDay, VendorStatus
 from marketplace.producers.models import StockMode, Unit
 from tests.factories import (

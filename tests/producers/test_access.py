@@ -6,7 +6,7 @@ import io
 import pytest
 from sqlalchemy import select
 
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from marketplace.markets.models import Vendor
 from marketplace.producers.models import Offer, Product, ProductPhoto
 from tests.media.imagedata import picture
@@ -110,7 +110,7 @@ def test_visitor_is_sent_to_log_in(shop, client):
 
 def test_services_refuse_an_actor_who_does_not_own_the_producer(ctx, shop):
     from marketplace.accounts.models import User
-    from marketplace.errors_domain import NotAllowed
+    from marketplace.core.errors import NotAllowed
     from marketplace.markets.models import Market
     from marketplace.producers import services
     from marketplace.producers.models import Producer

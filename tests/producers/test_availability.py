@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select, update
 
 from marketplace.accounts.models import User
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from marketplace.markets.models import MarketDay, MarketDayStatus, Vendor, VendorStatus
 from marketplace.producers import services
 from marketplace.producers.models import Offer, Producer

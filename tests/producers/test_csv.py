@@ -6,7 +6,7 @@ import io
 
 from sqlalchemy import func, select
 
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from marketplace.producers.models import Product, StockMode
 
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from marketplace.markets.models import Vendor, VendorStatus
 from marketplace.producers.models import Offer
-from marketplace.trust.models import Certification, CertificationScheme, CertificationStatus
+from marketplace.trust.models import (
+    Certification,
+    CertificationScheme,
+    CertificationStatus,
+)
 from tests.producers.conftest import add_order
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from marketplace.markets.models import Market, Vendor, VendorStatus
 
 

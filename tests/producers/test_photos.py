@@ -5,7 +5,7 @@ import io
 
 from sqlalchemy import select
 
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from marketplace.producers.models import Producer, Product
 from tests.media.imagedata import jpeg_with_gps, picture
 

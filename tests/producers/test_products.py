@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from marketplace.media.models import Image
 from marketplace.producers.models import Offer, Product, ProductPhoto, StockMode
 from tests.media.imagedata import picture, png_bomb

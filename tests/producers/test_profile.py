@@ -1,7 +1,7 @@
 """The producer edits the public profile."""
 from __future__ import annotations
 
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from marketplace.producers.models import Producer, Product
 
 

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import event
 
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from marketplace.producers.models import Offer, Product
 from tests.factories import ProductFactory
 from tests.media.imagedata import picture

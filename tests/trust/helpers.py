@@ -5,8 +5,14 @@ import io
 import itertools
 from datetime import datetime, timedelta, timezone
 
-from marketplace.extensions import db
-from marketplace.orders.models import LineStatus, Order, OrderLine, OrderStatus, PaymentMethod
+from marketplace.core.extensions import db
+from marketplace.orders.models import (
+    LineStatus,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentMethod,
+)
 from tests.factories import MarketDayFactory
 
 _codes = itertools.count(1)

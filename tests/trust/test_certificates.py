@@ -8,13 +8,24 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.accounts.models import Role
-from marketplace.errors_domain import InvalidState, NotAllowed
-from marketplace.extensions import db
+from marketplace.core.errors import InvalidState, NotAllowed
+from marketplace.core.extensions import db
 from marketplace.media.models import Document
 from marketplace.trust import services
-from marketplace.trust.models import Certification, CertificationScheme, CertificationStatus
+from marketplace.trust.models import (
+    Certification,
+    CertificationScheme,
+    CertificationStatus,
+)
 from marketplace.trust.queries import active_badges, verification_queue
-from tests.factories import MarketFactory, ProducerFactory, UserFactory, VendorFactory, add_organizer, today
+from tests.factories import (
+    MarketFactory,
+    ProducerFactory,
+    UserFactory,
+    VendorFactory,
+    add_organizer,
+    today,
+)
 from tests.trust.helpers import tiny_pdf
 
 

@@ -3,10 +3,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from marketplace.trust import services
-from marketplace.trust.models import Certification, CertificationScheme, CertificationStatus
-from tests.factories import ProducerFactory, ProductFactory, UserFactory, VendorFactory, today
+from marketplace.trust.models import (
+    Certification,
+    CertificationScheme,
+    CertificationStatus,
+)
+from tests.factories import (
+    ProducerFactory,
+    ProductFactory,
+    UserFactory,
+    VendorFactory,
+    today,
+)
 from tests.trust.helpers import make_order
 
 

@@ -6,7 +6,13 @@ import pytest
 from marketplace.accounts.models import Role
 from marketplace.orders.models import OrderStatus
 from marketplace.orders.reliability import cash_refusal_reason
-from tests.factories import MarketDayFactory, MarketFactory, ProductFactory, UserFactory, add_organizer
+from tests.factories import (
+    MarketDayFactory,
+    MarketFactory,
+    ProductFactory,
+    UserFactory,
+    add_organizer,
+)
 from tests.trust.helpers import days_ago, make_order
 
 

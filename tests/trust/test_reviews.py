@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts.models import Role
-from marketplace.errors_domain import NotAllowed
-from marketplace.extensions import db
+from marketplace.core.errors import NotAllowed
+from marketplace.core.extensions import db
 from marketplace.orders.models import OrderStatus
 from marketplace.producers.models import Producer
 from marketplace.trust import services

@@ -7,11 +7,16 @@ from flask import render_template_string
 from sqlalchemy import event
 
 from marketplace.accounts.models import Role
-from marketplace.extensions import db
+from marketplace.core.extensions import db
 from marketplace.orders.models import LineStatus, OrderStatus
 from marketplace.producers.models import Producer
 from marketplace.trust import services
-from marketplace.trust.models import Certification, CertificationScheme, CertificationStatus, Review
+from marketplace.trust.models import (
+    Certification,
+    CertificationScheme,
+    CertificationStatus,
+    Review,
+)
 from marketplace.trust.queries import producer_trust, trust_summary_parts
 from tests.factories import ProducerFactory, ProductFactory, UserFactory, today
 from tests.trust.helpers import make_order

@@ -2,8 +2,8 @@
 import click
 from flask.cli import with_appcontext
 
-from marketplace.errors_domain import DomainError
-from marketplace.extensions import db
+from marketplace.core.errors import DomainError
+from marketplace.core.extensions import db
 
 
 @click.command("close-market-day")
@@ -13,7 +13,7 @@ def close_market_day_command(market_day_id: int) -> None:
     """Mark every order not picked up as no-show (customers emailed once) and close the day; safe to run twice."""
     from marketplace.markets.models import MarketDay
     from marketplace.notifications.services import deliver
-    from marketplace.orders.pickup import close_market_day
+    from marketplace.pickup.services import close_market_day
 
     market_day = db.session.get(MarketDay, market_day_id)
     if market_day is None:

@@ -7,7 +7,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
-from marketplace.db import Base
+from marketplace.core.db import Base
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()

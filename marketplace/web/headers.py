@@ -5,7 +5,7 @@ from urllib.parse import urljoin, urlsplit
 
 from flask import Flask, current_app, request
 
-from marketplace.sqlite import write_intent
+from marketplace.core.dialects import write_intent
 
 
 def is_safe_next_url(target: str | None) -> bool:

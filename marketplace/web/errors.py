@@ -44,7 +44,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
-        from marketplace.extensions import db
+        from marketplace.core.extensions import db
 
         log.exception("Unhandled error on %s %s", request.method, request.path)
         db.session.rollback()

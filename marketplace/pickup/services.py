@@ -20,12 +20,18 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.accounts.models import User
-from marketplace.db import utcnow
-from marketplace.errors_domain import InvalidState, NotAllowed
-from marketplace.extensions import db
+from marketplace.core.db import utcnow
+from marketplace.core.errors import InvalidState, NotAllowed
+from marketplace.core.extensions import db
 from marketplace.markets.models import MarketDay, MarketDayStatus, PickupSlot
 from marketplace.orders import services
-from marketplace.orders.models import LineStatus, Order, OrderLine, OrderStatus, PaymentMethod
+from marketplace.orders.models import (
+    LineStatus,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentMethod,
+)
 from marketplace.orders.services import PICKUP_CODE_LENGTH
 from marketplace.orders.signals import card_hold_requested, order_handover_undone
 from marketplace.producers.models import Producer, Product
@@ -266,7 +272,7 @@ def close_market_day(market_day: MarketDay, actor: User | None = None, now: date
 
 
 def _local(instant: datetime, market_day: MarketDay) -> str:
-    from marketplace.i18n import format_local_time
+    from marketplace.core.locale import format_local_time
 
     return format_local_time(instant, market_day.market.timezone)
 

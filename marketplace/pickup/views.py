@@ -3,7 +3,16 @@ glance, finding an order by code or QR, hand-over and its undo, missing lines, n
 packing labels. Anyone else gets 404, whatever the id or code in the URL."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -11,14 +20,14 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import Length, Optional
 
-from marketplace.db import utcnow
-from marketplace.errors_domain import DomainError, NotAllowed
-from marketplace.extensions import db
+from marketplace.core.db import utcnow
+from marketplace.core.errors import DomainError, NotAllowed
+from marketplace.core.extensions import db
+from marketplace.core.money import InvalidAmount, format_price_input, parse_price_minor
 from marketplace.markets.models import MarketDay
-from marketplace.orders import pickup, queries
+from marketplace.pickup import services as pickup, queries
 from marketplace.orders.forms import ActionForm, strip
 from marketplace.orders.models import OrderLine, OrderStatus, PaymentMethod
-from marketplace.units import InvalidAmount, format_price_input, parse_price_minor
 
 bp = Blueprint("pickup", __name__, url_prefix="/organize/days/<int:market_day_id>/pickup")
 #: Ids in the query string fit the database's integer (32 bits on PostgreSQL); larger is a 404.

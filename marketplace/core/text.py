@@ -1,9 +1,12 @@
-"""URL slugs that keep Cyrillic names readable (transliterated to Latin)."""
+"""Text: URL slugs that keep Cyrillic names readable, and the normalisation search uses on both databases."""
 import re
+import unicodedata
 
 from sqlalchemy import select
 
-from marketplace.extensions import db
+from marketplace.core.extensions import db
+
+_SPACES = re.compile(r"\s+")
 
 _TRANSLIT = {
     "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z",
@@ -32,3 +35,22 @@ def unique_slug(model, text: str, exclude_id: int | None = None) -> str:
             return candidate
         n += 1
         candidate = f"{base}-{n}"
+
+
+def normalize_text(text: str | None) -> str:
+    """Case-folded, 'ё'→'е', accents of Latin letters kept apart, spaces collapsed.
+
+    Python folds Cyrillic (including Kazakh and Kyrgyz letters ә ғ қ ң ө ұ ү һ і)
+    where SQLite's lower() does not, so both the stored column and the query go
+    through this function.
+    """
+    if not text:
+        return ""
+    folded = unicodedata.normalize("NFC", text).casefold().replace("ё", "е")
+    return _SPACES.sub(" ", folded).strip()
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern that searches `%` and `_` literally (use with escape='\\')."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

@@ -2,18 +2,17 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, request, url_for
-from flask_babel import lazy_gettext as _l
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 
-from marketplace.i18n import (
+from marketplace.core.locale import (
     LANGUAGE_NAMES,
     format_day,
     format_local_datetime,
     format_local_time,
-    money,
-    unit_label,
 )
-from marketplace.units import format_quantity, quantity_number
+from marketplace.core.money import money
+from marketplace.core.quantities import format_quantity, quantity_number, unit_label
 
 
 def url_with(**changes) -> str:

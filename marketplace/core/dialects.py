@@ -1,0 +1,71 @@
+"""What differs between SQLite and PostgreSQL: connection settings, and the search indexes each has."""
+import re
+from contextvars import ContextVar
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+#: Whether transactions in this context may write. A deferred SQLite transaction
+#: that reads and then writes fails at once ("database is locked") when another
+#: writer committed in between, so writing contexts take the write lock up front
+#: (BEGIN IMMEDIATE) and wait their turn; read-only requests (GET) begin deferred
+#: and run in parallel under WAL.
+write_intent: ContextVar[bool] = ContextVar("sqlite_write_intent", default=True)
+
+
+def enable_sqlite_pragmas(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # we send BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+def disable_jit(engine: Engine) -> None:
+    """Turn PostgreSQL's JIT compiler off for our connections.
+
+    Its cost threshold is reached by the catalog's statements over 50,000 products, and
+    compiling then takes ~40 ms for a query that runs in 20: a loss on every request of
+    a web page, which never runs the long analytical queries JIT pays off for.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET jit = off")
+        dbapi_connection.commit()
+
+
+#: Trigram indexes made by the migrations, one per database, so not in the models; each
+#: lets `search_text LIKE '%word%'` use an index. PostgreSQL: a GIN index (pg_trgm).
+POSTGRESQL_ONLY_INDEXES = frozenset({"ix_product_search_text_trgm"})
+#: SQLite: an FTS5 table with the trigram tokenizer (and the shadow tables FTS5 makes).
+SQLITE_SEARCH_TABLE = "product_search"
+#: Words the FTS5 index can answer: three characters at least (a trigram), and none of
+#: LIKE's own characters, which it cannot escape.
+_INDEXABLE_WORD = re.compile(r"^[^%_\\]{3,}$")
+
+
+def include_in_schema_comparison(name, type_, _parent_names) -> bool:
+    """Alembic's `include_name`: leave out what only one database has on purpose."""
+    if type_ == "index":
+        return name not in POSTGRESQL_ONLY_INDEXES
+    if type_ == "table":
+        return not (name or "").startswith(SQLITE_SEARCH_TABLE)
+    return True
+
+
+def sqlite_index_can_answer(word: str) -> bool:
+    return bool(_INDEXABLE_WORD.match(word))
