@@ -50,6 +50,8 @@ run: seed
 	HOST=$(HOST) PORT=$(PORT) scripts/run-dev
 
 test: install
+	@echo "== Import contract (layers of docs/architecture.md) =="
+	$(BIN)/lint-imports --no-cache
 	@echo "== Test suite on SQLite =="
 	env -u TEST_DATABASE_URL $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \

@@ -87,10 +87,6 @@ class Config:
     DEBUG = False
 
 
-class DevelopmentConfig(Config):
-    DEBUG = False
-
-
 class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "testing-secret"
@@ -120,7 +116,7 @@ class ProductionConfig(Config):
 
 
 CONFIGS = {
-    "development": DevelopmentConfig,
+    "development": Config,  # the defaults are the development settings
     "testing": TestingConfig,
     "production": ProductionConfig,
 }

@@ -412,6 +412,8 @@ def generate(scale: float, url: str, seed: int) -> dict:
                         count, total = rating.get(producer_id, (0, 0))
                         rating[producer_id] = (count + 1, total + stars)
             load.insert("order", orders)
+            # As checkout leaves it: a slot an order was placed in is marked used.
+            load.conn.execute(text('UPDATE pickup_slot SET used = true WHERE id IN (SELECT pickup_slot_id FROM "order")'))
             load.insert("order_line", lines)
             load.insert("review", reviews)
 

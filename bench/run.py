@@ -279,7 +279,7 @@ def render_report(url, dataset, args, rows, rss, rush) -> str:
         f"(requests time out after 30 s), a fresh server for every page.",
         "",
         "Uncached: every request renders the page (PAGE_CACHE_SECONDS=0, as for a logged-in customer). "
-        "Cached: an anonymous visitor through the page cache (marketplace/pagecache.py).",
+        "Cached: an anonymous visitor through the page cache (marketplace/web/pagecache.py).",
         "",
         f"p50 and p99 are at {args.connections} connections (queueing included); \"alone\" is the uncached "
         "page's p50 with one connection, the latency of a request that does not wait for others.",

@@ -3,9 +3,31 @@ from __future__ import annotations
 
 import os
 
+import email_validator
 from flask import Flask
 
 from config import CONFIGS, ProductionConfig
+from marketplace import (
+    accounts,
+    catalog,
+    cli,
+    markets,
+    media,
+    notifications,
+    orders,
+    payments,
+    pickup,
+    producers,
+    trust,
+    web,
+)
+from marketplace.core.dialects import disable_jit, enable_sqlite_pragmas
+from marketplace.core.extensions import babel, csrf, db, limiter, login_manager, migrate
+from marketplace.core.locale import select_locale
+
+#: Every feature, in the order of the layers (docs/architecture.md): each one's register(app)
+#: adds its blueprint, its commands, its signal receivers, its menu entries and template globals.
+FEATURES = (notifications, media, accounts, markets, producers, orders, payments, trust, pickup, catalog)
 
 
 def create_app(config: type | dict | str | None = None) -> Flask:
@@ -14,12 +36,10 @@ def create_app(config: type | dict | str | None = None) -> Flask:
                 instance_path=os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "instance")))
     load_config(app, config)
     register_extensions(app)
-    register_models()
-    register_blueprints(app)
-    register_errorhandlers(app)
-    register_request_hooks(app)
-    register_template_helpers(app)
-    register_commands(app)
+    web.init_app(app)
+    for feature in FEATURES:
+        feature.register(app)
+    cli.register(app)
     return app
 
 
@@ -40,8 +60,6 @@ def load_config(app: Flask, config) -> None:
             app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
             app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
     if app.config.get("ALLOW_TEST_EMAIL_DOMAIN"):
-        import email_validator
-
         # email-validator refuses RFC 2606 names; the demo and the tests use `.test`.
         email_validator.SPECIAL_USE_DOMAIN_NAMES = [
             name for name in email_validator.SPECIAL_USE_DOMAIN_NAMES if name != "test"]
@@ -50,16 +68,6 @@ def load_config(app: Flask, config) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from marketplace.core.extensions import (
-        babel,
-        csrf,
-        db,
-        limiter,
-        login_manager,
-        migrate,
-    )
-    from marketplace.core.locale import select_locale
-
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"),
                      render_as_batch=True, compare_type=True)
@@ -68,62 +76,6 @@ def register_extensions(app: Flask) -> None:
                    default_translation_directories=os.path.join(os.path.dirname(__file__), "translations"))
     limiter.init_app(app)
     login_manager.init_app(app)
-    login_manager.login_view = "accounts.login"
-    login_manager.login_message_category = "info"
-    from marketplace.accounts.services import load_user_by_session_token
-
-    login_manager.user_loader(load_user_by_session_token)
-    from marketplace.core.dialects import disable_jit, enable_sqlite_pragmas
-
     with app.app_context():
         enable_sqlite_pragmas(db.engine)
         disable_jit(db.engine)
-
-
-def register_models() -> None:
-    """Import every feature's models so the metadata (and Alembic) sees all tables."""
-    from marketplace.accounts import models as _accounts  # noqa: F401
-    from marketplace.markets import models as _markets  # noqa: F401
-    from marketplace.media import models as _media  # noqa: F401
-    from marketplace.notifications import models as _notifications  # noqa: F401
-    from marketplace.orders import models as _orders  # noqa: F401
-    from marketplace.payments import models as _payments  # noqa: F401
-    from marketplace.producers import models as _producers  # noqa: F401
-    from marketplace.trust import models as _trust  # noqa: F401
-
-
-def register_blueprints(app: Flask) -> None:
-    from marketplace.blueprints import all_blueprints
-    from marketplace.web.args import BoundedIntConverter
-
-    app.url_map.converters["int"] = BoundedIntConverter
-
-    for blueprint in all_blueprints():
-        app.register_blueprint(blueprint)
-
-
-def register_errorhandlers(app: Flask) -> None:
-    from marketplace.web.errors import register
-
-    register(app)
-
-
-def register_request_hooks(app: Flask) -> None:
-    from marketplace.web.headers import register
-
-    register(app)
-    from marketplace.notifications.services import register_delivery
-
-    register_delivery(app)
-
-
-def register_template_helpers(app: Flask) -> None:
-    from marketplace.web.templating import register
-
-    register(app)
-
-
-def register_commands(app: Flask) -> None:
-    from marketplace.cli import register
-
-    register(app)

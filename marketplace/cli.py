@@ -1,32 +1,20 @@
-"""Flask commands: `flask seed-demo`, `flask create-user`, `flask send-outbox` ..."""
+"""The app-wide commands: `flask seed-demo` (uses every feature) and `flask analyze-database`.
+
+Each feature adds its own commands in its `register(app)`."""
 from __future__ import annotations
 
 import click
 from flask import Flask
 from flask.cli import with_appcontext
+from sqlalchemy import text
 
 from marketplace.core.extensions import db
-
-#: Other features add their command groups here (module path, attribute).
-FEATURE_COMMANDS = [
-    "marketplace.notifications.cli",
-    "marketplace.markets.cli",
-    "marketplace.orders.cli",
-    "marketplace.trust.cli",
-    "marketplace.payments.cli",
-    "marketplace.pickup.cli",
-]
+from marketplace.demo import DEMO_PASSWORD, database_is_empty, seed_demo
 
 
 def register(app: Flask) -> None:
-    import importlib
-
     app.cli.add_command(seed_demo_command)
-    app.cli.add_command(create_user_command)
     app.cli.add_command(analyze_database_command)
-    for module_name in FEATURE_COMMANDS:
-        for command in importlib.import_module(module_name).commands:
-            app.cli.add_command(command)
 
 
 @click.command("seed-demo")
@@ -35,8 +23,6 @@ def register(app: Flask) -> None:
 @with_appcontext
 def seed_demo_command(force: bool, weeks: int) -> None:
     """Fill an empty database with demo markets, producers and products."""
-    from marketplace.demo import DEMO_PASSWORD, database_is_empty, seed_demo
-
     if not force and not database_is_empty():
         click.echo("The database already has data; demo not seeded (use --force to add it anyway).")
         return
@@ -64,27 +50,6 @@ def analyze(engine) -> None:
     instead of 15 at 50,000 products. PostgreSQL's autovacuum does it too; running it
     after a bulk load does not wait for that.
     """
-    from sqlalchemy import text
-
     with engine.connect() as conn:
         conn.execute(text("ANALYZE"))
         conn.commit()
-
-
-@click.command("create-user")
-@click.option("--email", required=True)
-@click.option("--name", default="")
-@click.option("--role", "roles", multiple=True, type=click.Choice(["customer", "producer", "organizer", "admin"]))
-@click.password_option()
-@with_appcontext
-def create_user_command(email: str, name: str, roles: tuple[str, ...], password: str) -> None:
-    """Create an account (or add roles to an existing one)."""
-    from marketplace.accounts.models import Role
-    from marketplace.accounts.services import WeakPassword, create_user_cli
-
-    try:
-        user = create_user_cli(email, password, name or email.split("@")[0], [Role(r) for r in roles])
-    except WeakPassword as exc:
-        raise click.ClickException(exc.message) from exc
-    db.session.commit()
-    click.echo(f"User {user.email} has roles: {', '.join(sorted(r.value for r in user.roles))}")

@@ -6,7 +6,7 @@ from flask_login import current_user
 from marketplace.accounts import queries, services
 from marketplace.accounts.decorators import role_required
 from marketplace.accounts.forms import EmptyForm
-from marketplace.accounts.models import Role, User
+from marketplace.accounts.models import Role, User, role_label
 from marketplace.core.errors import DomainError
 from marketplace.core.extensions import db
 
@@ -47,6 +47,4 @@ def user_roles(user_id: int):
 
 @bp.context_processor
 def _role_labels():
-    from marketplace.accounts.models import role_label
-
     return {"role_label": role_label}

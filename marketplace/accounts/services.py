@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from marketplace.accounts.models import Role, User, normalize_email
 from marketplace.accounts.signals import user_registered
 from marketplace.core.db import utcnow
-from marketplace.core.errors import DomainError
+from marketplace.core.errors import DomainError, NotAllowed
 from marketplace.core.extensions import db
 from marketplace.notifications.services import queue_email
 
@@ -189,8 +189,6 @@ def revoke_role(actor: User, user: User, role: Role) -> None:
 
 
 def _require_admin(actor: User) -> None:
-    from marketplace.core.errors import NotAllowed
-
     if not actor.has_role(Role.ADMIN):
         raise NotAllowed()
 

@@ -12,10 +12,13 @@ import unicodedata
 from dataclasses import dataclass, fields, replace
 
 from flask import url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from marketplace.core.locale import format_local_datetime, format_local_time
 from marketplace.core.text import normalize_text
 from marketplace.producers.models import ProducerKind
+from marketplace.trust.labels import scheme_label
 from marketplace.trust.models import CertificationScheme
 
 MAX_QUERY_CHARS = 200
@@ -135,18 +138,12 @@ class ProductFilters:
 
 def market_day_label(day) -> str:
     """'Market name · Sat 7 Dec, 08:00–13:00' in the market's timezone."""
-    from marketplace.core.locale import format_local_datetime, format_local_time
-
     tz = day.market.timezone
     return f"{day.market.name} · {format_local_datetime(day.opens_at, tz)}–{format_local_time(day.closes_at, tz)}"
 
 
 def describe(filters: ProductFilters, categories, markets, market_days, products=()) -> dict[str, str]:
     """A short label for each active filter, for the chips that remove it."""
-    from flask_babel import gettext as _
-
-    from marketplace.trust.labels import scheme_label
-
     category = next((c for c in categories if c.slug == filters.category), None)
     market = next((m for m in markets if m.slug == filters.market), None)
     day = next((d for d in market_days if d.id == filters.market_day), None)

@@ -26,6 +26,7 @@ from marketplace.markets.models import (
     Vendor,
     VendorStatus,
 )
+from marketplace.markets.services import is_ordering_open, ordering_open_condition
 from marketplace.producers.models import (
     Category,
     Offer,
@@ -59,12 +60,6 @@ def _listed_producer_ids(market_slug: str | None = None):
 def _upcoming_day(now: datetime):
     """A market day customers can still come to: scheduled and not over."""
     return and_(MarketDay.status == MarketDayStatus.SCHEDULED, MarketDay.closes_at > now)
-
-
-def _ordering_open(now: datetime):
-    """A market day whose ordering window is open right now (the cutoff is exclusive)."""
-    return and_(MarketDay.status == MarketDayStatus.SCHEDULED, MarketDay.ordering_opens_at <= now,
-                MarketDay.cutoff_at > now)
 
 
 # --- The product list ---------------------------------------------------------------
@@ -196,7 +191,7 @@ def product_list_conditions(filters: ProductFilters, now: datetime | None = None
     if filters.market_day:
         conditions.append(_offered_on([*day_scope, _upcoming_day(now)], filters.market, with_stock_left=False))
     if filters.available:
-        conditions.append(_offered_on([*day_scope, _ordering_open(now)], filters.market, with_stock_left=True))
+        conditions.append(_offered_on([*day_scope, ordering_open_condition(now)], filters.market, with_stock_left=True))
     return conditions
 
 
@@ -365,7 +360,7 @@ def product_availability(product: Product, limit: int = 8) -> list[DayAvailabili
     if product.stock_mode == StockMode.INVENTORY:
         left = product.inventory_milli - product.inventory_reserved_milli
         for day in days:
-            result.append(DayAvailability(day, left, product.price_minor, _is_open(day, now) and left > 0))
+            result.append(DayAvailability(day, left, product.price_minor, is_ordering_open(day, now) and left > 0))
         return result
     offers = {offer.market_day_id: offer for offer in db.session.scalars(
         select(Offer).where(Offer.product_id == product.id, Offer.market_day_id.in_([d.id for d in days])))} \
@@ -375,13 +370,8 @@ def product_availability(product: Product, limit: int = 8) -> list[DayAvailabili
         if offer is None or offer.quantity_milli <= 0:
             continue
         left = offer.available_milli
-        price = offer.price_minor if offer.price_minor is not None else product.price_minor
-        result.append(DayAvailability(day, left, price, _is_open(day, now) and left > 0))
+        result.append(DayAvailability(day, left, offer.effective_price_minor, is_ordering_open(day, now) and left > 0))
     return result
-
-
-def _is_open(day: MarketDay, now: datetime) -> bool:
-    return day.status == MarketDayStatus.SCHEDULED and day.ordering_opens_at <= now < day.cutoff_at
 
 
 # --- One producer ------------------------------------------------------------------

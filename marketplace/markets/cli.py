@@ -2,6 +2,12 @@
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from marketplace.core.errors import DomainError
+from marketplace.core.extensions import db
+from marketplace.markets.models import MarketDay, MarketSchedule
+from marketplace.markets.services import cancel_market_day, extend_schedule
 
 
 @click.command("cancel-market-day")
@@ -10,11 +16,6 @@ from flask.cli import with_appcontext
 @with_appcontext
 def cancel_market_day_command(market_day_id: int, reason: str) -> None:
     """Cancel a market day (or finish a cancellation that stopped half way)."""
-    from marketplace.core.errors import DomainError
-    from marketplace.core.extensions import db
-    from marketplace.markets.models import MarketDay
-    from marketplace.markets.services import cancel_market_day
-
     # Run as one request would: emails are rendered inside it and delivered only after
     # the commit, so the whole cancellation stays one transaction.
     with current_app.test_request_context("/", base_url=current_app.config["SITE_URL"]):
@@ -34,12 +35,6 @@ def cancel_market_day_command(market_day_id: int, reason: str) -> None:
 @with_appcontext
 def extend_schedules_command() -> None:
     """Add market days so every active schedule reaches its weeks-ahead horizon (run daily)."""
-    from sqlalchemy import select
-
-    from marketplace.core.extensions import db
-    from marketplace.markets.models import MarketSchedule
-    from marketplace.markets.services import extend_schedule
-
     total = 0
     for schedule in db.session.scalars(select(MarketSchedule).where(MarketSchedule.active.is_(True))):
         total += len(extend_schedule(None, schedule).created)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     CheckConstraint,
@@ -12,10 +13,15 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from marketplace.accounts.models import User
 from marketplace.core.db import UTCDateTime, str_enum, utcnow
 from marketplace.core.extensions import db
+
+if TYPE_CHECKING:  # producers sit above markets: the relationship is named, never imported at run time
+    from marketplace.producers.models import Producer
 
 
 class Market(db.Model):
@@ -146,6 +152,9 @@ class PickupSlot(db.Model):
     capacity: Mapped[int] = mapped_column(default=20)
     #: Orders holding a place in this slot (reserved with a conditional UPDATE).
     reserved: Mapped[int] = mapped_column(default=0)
+    #: An order has held a place here (set by checkout with `reserved`, never cleared): markets
+    #: keep a used slot, and a day with a used slot, without asking orders, which sit above them.
+    used: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
 
     market_day: Mapped[MarketDay] = relationship(back_populates="slots")
 
@@ -179,4 +188,8 @@ class Vendor(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     market: Mapped[Market] = relationship()
-    producer = relationship("Producer")
+    producer: Mapped[Producer] = relationship("Producer")
+    #: The producer's account (through the producer row): who markets write to about this vendor.
+    owner: Mapped[User] = relationship(User, secondary="producer", viewonly=True,
+                                       primaryjoin="Vendor.producer_id == Producer.id",
+                                       secondaryjoin="Producer.user_id == User.id")

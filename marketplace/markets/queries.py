@@ -12,7 +12,6 @@ from marketplace.core.extensions import db
 from marketplace.markets.models import (
     MarketDay,
     MarketSchedule,
-    PickupSlot,
     Vendor,
     VendorStatus,
 )
@@ -30,22 +29,6 @@ def schedules(market_id: int) -> list[MarketSchedule]:
                                    .order_by(MarketSchedule.id)))
 
 
-def order_counts(day_ids: list[int]) -> dict[int, int]:
-    """Orders per market day (any state), for these days, in one query."""
-    from marketplace.orders.models import Order
-
-    if not day_ids:
-        return {}
-    rows = db.session.execute(select(Order.market_day_id, func.count(Order.id))
-                              .where(Order.market_day_id.in_(day_ids)).group_by(Order.market_day_id))
-    return dict(rows.all())
-
-
-def day_slots(market_day_id: int) -> list[PickupSlot]:
-    return list(db.session.scalars(select(PickupSlot).where(PickupSlot.market_day_id == market_day_id)
-                                   .order_by(PickupSlot.starts_at)))
-
-
 def vendor_counts(market_id: int) -> dict[VendorStatus, int]:
     rows = db.session.execute(select(Vendor.status, func.count(Vendor.id)).where(Vendor.market_id == market_id)
                               .group_by(Vendor.status))
@@ -54,10 +37,8 @@ def vendor_counts(market_id: int) -> dict[VendorStatus, int]:
 
 def vendors_page(market_id: int, status: VendorStatus | None, page: int, per_page: int = 30) -> Pagination:
     """The market's vendors (optionally of one status), applications first, with their producers."""
-    from marketplace.producers.models import Producer
-
     query = (select(Vendor).where(Vendor.market_id == market_id)
-             .options(joinedload(Vendor.producer).joinedload(Producer.user))
+             .options(joinedload(Vendor.producer), joinedload(Vendor.owner))
              .order_by(Vendor.created_at.desc(), Vendor.id.desc()))
     if status is not None:
         query = query.where(Vendor.status == status)

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel.numbers import is_currency
 from dateutil.rrule import rrulestr
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from marketplace.accounts.models import Role, User, normalize_email
 from marketplace.core.db import utcnow
@@ -34,6 +35,8 @@ from marketplace.markets.models import (
     VendorStatus,
 )
 from marketplace.markets.signals import market_day_cancelled
+from marketplace.media.services import InvalidUpload, save_image
+from marketplace.notifications.services import queue_email
 
 #: Generation limits: a mistyped rule must not create thousands of rows.
 MAX_WEEKS_AHEAD = 52
@@ -204,8 +207,6 @@ def update_market(actor: User, market: Market, data: MarketData, photo=None) -> 
 
 
 def _set_photo(market: Market, photo, actor: User) -> None:
-    from marketplace.media.services import InvalidUpload, save_image
-
     try:
         market.photo = save_image(photo, actor.id, alt=market.name)
     except InvalidUpload as exc:
@@ -213,10 +214,9 @@ def _set_photo(market: Market, photo, actor: User) -> None:
 
 
 def market_has_orders(market: Market) -> bool:
-    from marketplace.orders.models import Order
-
+    """Whether any order was ever placed for a day of this market (its slots say so)."""
     return db.session.scalar(select(exists().where(
-        Order.market_day_id == MarketDay.id, MarketDay.market_id == market.id))) is True
+        PickupSlot.used, PickupSlot.market_day_id == MarketDay.id, MarketDay.market_id == market.id))) is True
 
 
 # --- Organizers -----------------------------------------------------------------
@@ -297,6 +297,12 @@ def ordering_state(market_day: MarketDay, now: datetime | None = None) -> Orderi
 def is_ordering_open(market_day: MarketDay, now: datetime | None = None) -> bool:
     """True when opens_at <= now < cutoff_at and the day is scheduled."""
     return ordering_state(market_day, now) == OrderingState.OPEN
+
+
+def ordering_open_condition(now: datetime):
+    """The same rule as `is_ordering_open`, as SQL over MarketDay (the cutoff is exclusive)."""
+    return and_(MarketDay.status == MarketDayStatus.SCHEDULED, MarketDay.ordering_opens_at <= now,
+                MarketDay.cutoff_at > now)
 
 
 # --- Recurring rules --------------------------------------------------------------
@@ -522,12 +528,11 @@ def _has_hours(market_day: MarketDay, opens_local: time, closes_local: time) -> 
 
 
 def _days_with_orders(day_ids: list[int]) -> set[int]:
-    """Ids of these days that any order (in any state) points to."""
-    from marketplace.orders.models import Order
-
+    """Ids of these days that any order (in any state) holds a slot of."""
     if not day_ids:
         return set()
-    return set(db.session.scalars(select(Order.market_day_id).where(Order.market_day_id.in_(day_ids)).distinct()))
+    return set(db.session.scalars(select(PickupSlot.market_day_id).where(
+        PickupSlot.market_day_id.in_(day_ids), PickupSlot.used).distinct()))
 
 
 def _regenerate_day(market_day: MarketDay, schedule: MarketSchedule) -> None:
@@ -545,33 +550,23 @@ def _regenerate_day(market_day: MarketDay, schedule: MarketSchedule) -> None:
 
 
 def _delete_day_without_orders(market_day: MarketDay) -> bool:
-    """Remove a day nobody ordered for; False (and nothing removed) if an order arrived meanwhile."""
-    from marketplace.orders.models import Order
-    from marketplace.producers.models import Offer
+    """Remove a day nobody ordered for; False (and nothing removed) if an order arrived meanwhile.
 
+    What producers planned to bring, and the slots, go with the day (ON DELETE CASCADE). A
+    checkout committing an order for this day in the meantime holds one of its slots by a
+    foreign key: the DELETE fails in its savepoint and the day simply stays.
+    """
     day_id = market_day.id
+    if _days_with_orders([day_id]):
+        return False
     try:
-        # A savepoint: a checkout committing an order for this day in the meantime makes a
-        # foreign key fail here, and the day simply stays.
         with db.session.begin_nested():
-            if db.session.scalar(select(exists().where(Order.market_day_id == day_id))) or db.session.scalar(
-                    select(exists().where(Offer.market_day_id == day_id, Offer.reserved_milli > 0))):
-                raise _DayInUse()
-            # Without orders nothing is reserved; what producers planned to bring goes with the day.
-            db.session.execute(delete(Offer).where(Offer.market_day_id == day_id)
-                               .execution_options(synchronize_session=False))
-            db.session.execute(delete(PickupSlot).where(PickupSlot.market_day_id == day_id)
-                               .execution_options(synchronize_session=False))
             db.session.execute(delete(MarketDay).where(MarketDay.id == day_id)
                                .execution_options(synchronize_session=False))
-    except (_DayInUse, IntegrityError):
+    except IntegrityError:
         return False
     db.session.expunge(market_day)
     return True
-
-
-class _DayInUse(Exception):
-    pass
 
 
 # --- Single market days -------------------------------------------------------------
@@ -661,17 +656,12 @@ def cancel_market_day(actor: User | None, market_day: MarketDay, reason: str,
 
 
 def _email_vendors_day_cancelled(market_day: MarketDay) -> None:
-    from sqlalchemy.orm import joinedload
-
-    from marketplace.notifications.services import queue_email
-    from marketplace.producers.models import Producer
-
     vendors = db.session.scalars(
         select(Vendor).where(Vendor.market_id == market_day.market_id, Vendor.status == VendorStatus.APPROVED)
-        .options(joinedload(Vendor.producer).joinedload(Producer.user))
+        .options(joinedload(Vendor.producer), joinedload(Vendor.owner))
     ).all()
     for vendor in vendors:
-        user = vendor.producer.user
+        user = vendor.owner
         queue_email(user.email, "market_day_cancelled_producer",
                     _l("%(market)s on %(date)s is cancelled", market=market_day.market.name,
                        date=market_day.date.isoformat()),
@@ -684,8 +674,6 @@ def _email_vendors_day_cancelled(market_day: MarketDay) -> None:
 def generate_slots(actor: User | None, market_day: MarketDay, start_local: time, end_local: time,
                    slot_minutes: int, capacity: int) -> list[PickupSlot]:
     """Replace the day's slots by evenly spaced ones; slots holding orders stay and are not overlapped."""
-    from marketplace.orders.models import Order
-
     market = market_day.market
     _require_manager(actor, market)
     if market_day.status != MarketDayStatus.SCHEDULED:
@@ -695,10 +683,9 @@ def generate_slots(actor: User | None, market_day: MarketDay, start_local: time,
     _check_slot_template(slot_minutes, capacity, start_local, end_local)
     start_at = local_instant(market_day.date, start_local, market.timezone)
     end_at = local_instant(market_day.date, end_local, market.timezone)
-    in_use = select(Order.id).where(Order.pickup_slot_id == PickupSlot.id).exists()
     db.session.execute(
         delete(PickupSlot)
-        .where(PickupSlot.market_day_id == market_day.id, PickupSlot.reserved == 0, ~in_use)
+        .where(PickupSlot.market_day_id == market_day.id, PickupSlot.reserved == 0, ~PickupSlot.used)
         .execution_options(synchronize_session=False)
     )
     kept = list(db.session.scalars(select(PickupSlot).where(PickupSlot.market_day_id == market_day.id)))
@@ -733,12 +720,9 @@ def set_slot_capacity(actor: User | None, slot: PickupSlot, capacity: int) -> Pi
 
 def delete_slot(actor: User | None, slot: PickupSlot) -> None:
     """Remove a slot that no order has ever used."""
-    from marketplace.orders.models import Order
-
     _require_manager(actor, slot.market_day.market)
-    in_use = select(Order.id).where(Order.pickup_slot_id == PickupSlot.id).exists()
     result = db.session.execute(
-        delete(PickupSlot).where(PickupSlot.id == slot.id, PickupSlot.reserved == 0, ~in_use)
+        delete(PickupSlot).where(PickupSlot.id == slot.id, PickupSlot.reserved == 0, ~PickupSlot.used)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
@@ -825,8 +809,6 @@ def _vendor_subject(action: VendorAction, market_name: str):
 
 
 def _email_vendor_decision(vendor: Vendor, action: VendorAction) -> None:
-    from marketplace.notifications.services import queue_email
-
     user = vendor.producer.user
     # The decision time makes the key unique per decision, and the same on a retried send.
     key = f"vendor-{vendor.id}-{action.value}-{vendor.decided_at.isoformat()}"

@@ -1,7 +1,7 @@
 """Serving stored images (public, cached for a year: a key's content never changes)."""
 import re
 
-from flask import Blueprint, abort, send_file
+from flask import Blueprint, abort, send_file, url_for
 
 from marketplace.media.services import THUMBNAIL_SIZES, image_path
 
@@ -19,3 +19,8 @@ def image(key: str, size: int):
     response = send_file(path, mimetype="image/jpeg", conditional=True, max_age=365 * 24 * 3600)
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     return response
+
+
+def image_url(image, size: int = 400) -> str:
+    """The address of an image's thumbnail of about `size` pixels ('' for no image)."""
+    return url_for("media.image", key=image.key, size=size) if image is not None else ""

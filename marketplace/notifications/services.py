@@ -19,6 +19,7 @@ from flask import (
     has_app_context,
     has_request_context,
     render_template,
+    request,
 )
 from flask_babel import force_locale
 from sqlalchemy import event, select, update
@@ -149,8 +150,6 @@ def register_delivery(app: Flask) -> None:
 
     @app.teardown_request
     def _deliver_after_request(_exc):
-        from flask import request
-
         if not request.environ.get(RENDER_ONLY):
             _deliver_committed()
 

@@ -1,0 +1,21 @@
+"""Orders: the basket, checkout reserving stock and slot, every order transition, reminders, pick lists."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from marketplace.markets.signals import market_day_cancelled
+from marketplace.orders import cli, queries, services, views
+from marketplace.web.templating import NavEntry, add_nav_entries, add_template_globals
+
+
+def register(app: Flask) -> None:
+    app.register_blueprint(views.bp)
+    for command in cli.commands:
+        app.cli.add_command(command)
+    market_day_cancelled.connect(services.cancel_orders_of_cancelled_day, weak=False)
+    add_nav_entries(app, NavEntry(10, None, "orders.my_orders", _l("My orders")),
+                    NavEntry(30, "producer", "orders.producer_days", _l("Orders to prepare")))
+    # Pages of lower features (the organizer's market, the producer's dashboard) show these counts.
+    add_template_globals(app, order_counts_of_days=queries.order_counts_of_days,
+                         open_order_count_of_producer=queries.open_order_count_of_producer)

@@ -3,14 +3,14 @@ import click
 from flask.cli import with_appcontext
 
 from marketplace.core.extensions import db
+from marketplace.notifications.services import deliver
+from marketplace.orders.services import expire_due_holds, send_reminders
 
 
 @click.command("expire-reservations")
 @with_appcontext
 def expire_reservations_command() -> None:
     """Release the stock and slot of card orders whose payment hold has passed."""
-    from marketplace.orders.services import expire_due_holds
-
     count = expire_due_holds()
     db.session.commit()
     click.echo(f"{count} reservation(s) expired.")
@@ -20,11 +20,8 @@ def expire_reservations_command() -> None:
 @with_appcontext
 def send_reminders_command() -> None:
     """Email customers whose pickup is tomorrow (each order once)."""
-    from marketplace.orders.services import send_reminders
-
     count = send_reminders()
     db.session.commit()
-    from marketplace.notifications.services import deliver
 
     deliver()
     click.echo(f"{count} reminder(s) queued.")

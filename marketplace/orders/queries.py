@@ -16,12 +16,16 @@ from marketplace.core.quantities import format_quantity
 from marketplace.markets.models import (
     Market,
     MarketDay,
-    MarketDayStatus,
     PickupSlot,
     Vendor,
     VendorStatus,
 )
-from marketplace.markets.services import OrderingState, is_ordering_open, ordering_state  # noqa: F401
+from marketplace.markets.services import (  # noqa: F401
+    OrderingState,
+    is_ordering_open,
+    ordering_open_condition,
+    ordering_state,
+)
 from marketplace.orders.models import LineStatus, Order, OrderLine, OrderStatus
 from marketplace.producers.models import Offer, Product, StockMode
 
@@ -102,7 +106,7 @@ def availability(market_day: MarketDay, product_ids) -> dict[int, tuple[Product,
             result[product_id] = _("%(name)s is priced in another currency than this market's.", name=product.name)
             continue
         offer = offers.get(product_id)
-        price = offer.price_minor if offer is not None and offer.price_minor is not None else product.price_minor
+        price = offer.effective_price_minor if offer is not None else product.price_minor
         if product.stock_mode == StockMode.INVENTORY:
             if offer is None and product.producer_id not in approved:
                 result[product_id] = _("%(name)s is not sold at this market day.", name=product.name)
@@ -157,10 +161,9 @@ def open_days_of_market(market_id: int, now: datetime | None = None) -> list[Mar
     """Market days of this market that take orders now, soonest first."""
     now = now or utcnow()
     days = db.session.scalars(
-        select(MarketDay).where(MarketDay.market_id == market_id, MarketDay.status == MarketDayStatus.SCHEDULED,
-                                MarketDay.ordering_opens_at <= now, MarketDay.cutoff_at > now)
+        select(MarketDay).where(MarketDay.market_id == market_id, ordering_open_condition(now))
         .options(joinedload(MarketDay.market)).order_by(MarketDay.date).limit(12))
-    return [day for day in days if is_ordering_open(day, now)]
+    return list(days)
 
 
 def slots_with_places(market_day: MarketDay) -> list[PickupSlot]:
@@ -231,6 +234,19 @@ def pick_list(producer_id: int, market_day: MarketDay) -> PickList:
     return PickList(market_day, orders, products)
 
 
-def market_of_day(market_day_id: int) -> Market | None:
-    return db.session.scalar(select(Market).join(MarketDay, MarketDay.market_id == Market.id)
-                             .where(MarketDay.id == market_day_id))
+def open_order_count_of_producer(producer_id: int) -> int:
+    """Orders not yet handed over or ended that contain this producer's products."""
+    open_states = (OrderStatus.PENDING_PAYMENT, OrderStatus.CONFIRMED, OrderStatus.READY)
+    return db.session.scalar(
+        select(func.count(func.distinct(Order.id))).select_from(Order)
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .where(OrderLine.producer_id == producer_id, Order.status.in_(open_states))) or 0
+
+
+def order_counts_of_days(day_ids: list[int]) -> dict[int, int]:
+    """Orders per market day (any state), for these days, in one query."""
+    if not day_ids:
+        return {}
+    rows = db.session.execute(select(Order.market_day_id, func.count(Order.id))
+                              .where(Order.market_day_id.in_(day_ids)).group_by(Order.market_day_id))
+    return dict(rows.all())

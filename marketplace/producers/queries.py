@@ -10,6 +10,8 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.core.db import utcnow
 from marketplace.core.extensions import db
+from marketplace.core.money import format_price_input
+from marketplace.core.quantities import quantity_number
 from marketplace.markets.models import (
     Market,
     MarketDay,
@@ -114,9 +116,6 @@ def previous_day_offers(producer: Producer, day: MarketDay) -> tuple[MarketDay |
 
 def copy_previous_day(producer: Producer, day: MarketDay, cells: dict[tuple[int, int], tuple[str, str]]):
     """The grid's typed cells with one day's column replaced by the previous market day's figures."""
-    from marketplace.core.money import format_price_input
-    from marketplace.core.quantities import quantity_number
-
     previous, offers = previous_day_offers(producer, day)
     values = dict(cells)
     for product_id, offer in offers.items():
@@ -163,27 +162,6 @@ def upcoming_days(producer: Producer, now: datetime | None = None, limit: int = 
             result[offer.market_day_id].lines.append(
                 DayLine(offer.product, offer.quantity_milli, offer.reserved_milli))
     return list(result.values())
-
-
-def open_orders_count(producer: Producer) -> int:
-    """Orders not yet handed over or ended that contain this producer's products."""
-    # Read-only look into the orders feature: producers never change orders here.
-    from marketplace.orders.models import Order, OrderLine, OrderStatus
-
-    open_states = (OrderStatus.PENDING_PAYMENT, OrderStatus.CONFIRMED, OrderStatus.READY)
-    return db.session.scalar(
-        select(func.count(func.distinct(Order.id))).select_from(Order)
-        .join(OrderLine, OrderLine.order_id == Order.id)
-        .where(OrderLine.producer_id == producer.id, Order.status.in_(open_states))) or 0
-
-
-def certifications(producer: Producer) -> list:
-    """The producer's certificates, newest first, whatever their state."""
-    # Read-only: certificates are reviewed in the trust feature.
-    from marketplace.trust.models import Certification
-
-    return list(db.session.scalars(select(Certification).where(Certification.producer_id == producer.id)
-                                   .order_by(Certification.created_at.desc(), Certification.id.desc())))
 
 
 def applications(producer: Producer) -> list[Vendor]:

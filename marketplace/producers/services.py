@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from marketplace.accounts.models import User
-from marketplace.accounts.signals import user_registered
 from marketplace.core.db import utcnow
 from marketplace.core.errors import DomainError, InvalidState, NotAllowed, NotFound
 from marketplace.core.extensions import db
@@ -24,6 +24,8 @@ from marketplace.core.quantities import format_quantity, parse_quantity_milli
 from marketplace.core.text import normalize_text, unique_slug
 from marketplace.markets.models import Market, MarketDay, Vendor, VendorStatus
 from marketplace.media.services import delete_image, save_image
+from marketplace.producers import queries
+from marketplace.producers.labels import category_names_in_all_languages
 from marketplace.producers.models import (
     Category,
     Offer,
@@ -86,10 +88,6 @@ def check_owner(producer: Producer, actor: User) -> None:
 
 def refresh_search_text(product: Product) -> None:
     """Keep the normalised search column in step with what a customer may search for."""
-    from flask import current_app
-
-    from marketplace.producers.labels import category_names_in_all_languages
-
     category_names = (category_names_in_all_languages(product.category.name, current_app.config["LANGUAGES"])
                       if product.category else [])
     parts = [product.name, product.description, product.producer.name if product.producer else "",
@@ -283,15 +281,16 @@ def set_product_active(product: Product, actor: User, active: bool) -> None:
 def delete_product(product: Product, actor: User) -> None:
     """Delete a product that was never ordered; one with orders can only be deactivated."""
     check_owner(product.producer, actor)
-    # Read-only look at orders: a product with order lines keeps its history.
-    from marketplace.orders.models import OrderLine
-
-    if db.session.scalar(select(func.count(OrderLine.id)).where(OrderLine.product_id == product.id)):
-        raise ProductHasOrders(str(_l("This product has orders, so it cannot be deleted; deactivate it instead.")))
     images = [photo.image for photo in product.photos]
-    db.session.execute(Offer.__table__.delete().where(Offer.product_id == product.id))
-    db.session.delete(product)
-    db.session.flush()
+    try:
+        # Order lines keep their product by a foreign key: a product that was ever ordered keeps
+        # its history, and its DELETE fails here (orders sit above producers; no query of them).
+        with db.session.begin_nested():
+            db.session.execute(Offer.__table__.delete().where(Offer.product_id == product.id))
+            db.session.delete(product)
+            db.session.flush()
+    except IntegrityError:
+        raise ProductHasOrders(str(_l("This product has orders, so it cannot be deleted; deactivate it instead."))) from None
     for image in images:
         delete_image(image)
 
@@ -374,8 +373,6 @@ def save_availability(producer: Producer, actor: User, cells: dict[tuple[int, in
     check is the UPDATE's own condition, so a reservation made a moment ago counts too.
     The caller rolls back on GridErrors. Returns the number of cells changed.
     """
-    from marketplace.producers import queries
-
     check_owner(producer, actor)
     days = {day.id: day for day in queries.grid_days(producer, now)}
     products = {product.id: product for product in queries.grid_products(producer)}
@@ -487,16 +484,13 @@ def market_for_application(market_id: int) -> Market:
 
 def market_day_of_grid(producer: Producer, day_id: int, now: datetime | None = None) -> MarketDay:
     """A market day of the producer's availability grid, or NotFound."""
-    from marketplace.producers import queries
-
     for day in queries.grid_days(producer, now):
         if day.id == day_id:
             return day
     raise NotFound()
 
 
-@user_registered.connect
-def _create_profile_on_registration(user: User, data: dict, **_extra) -> None:
+def create_profile_on_registration(user: User, data: dict, **_extra) -> None:
     if data.get("account_type") == "producer":
         create_producer(user, data.get("producer_name") or user.name,
                         ProducerKind(data.get("producer_kind") or "farmer"))

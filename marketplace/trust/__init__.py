@@ -1,0 +1,21 @@
+"""Trust: certificates and their verification, badges, reviews after pickup, moderation, the trust score."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from marketplace.trust import cli, labels, queries, services, views
+from marketplace.web.templating import NavEntry, add_nav_entries, add_template_globals
+
+
+def register(app: Flask) -> None:
+    app.register_blueprint(views.bp)
+    for command in cli.commands:
+        app.cli.add_command(command)
+    services.connect_receivers()
+    add_nav_entries(app, NavEntry(40, "producer", "trust.my_certificates", _l("Certificates")),
+                    NavEntry(60, "organizer", "trust.verification_queue", _l("Certificates to check")),
+                    NavEntry(80, "admin", "trust.moderation", _l("Moderation")))
+    # The producer's dashboard (a lower feature) lists the shop's certificates.
+    add_template_globals(app, scheme_label=labels.scheme_label,
+                         certificates_of_producer=queries.certificates_of_producer)

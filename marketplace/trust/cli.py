@@ -2,15 +2,19 @@
 import click
 from flask.cli import with_appcontext
 
+from marketplace.core.extensions import db
+from marketplace.trust.services import (
+    mark_expired,
+    recompute_all,
+    send_expiry_reminders,
+)
+
 
 @click.command("send-certificate-reminders")
 @with_appcontext
 def send_certificate_reminders_command() -> None:
     """Email producers whose verified certificates expire within 30 days (once each), and
     mark certificates past their end date as expired."""
-    from marketplace.core.extensions import db
-    from marketplace.trust.services import mark_expired, send_expiry_reminders
-
     sent = send_expiry_reminders()
     expired = mark_expired()
     db.session.commit()
@@ -21,9 +25,6 @@ def send_certificate_reminders_command() -> None:
 @with_appcontext
 def recompute_trust_command() -> None:
     """Recompute every producer's stored rating and trust score."""
-    from marketplace.core.extensions import db
-    from marketplace.trust.services import recompute_all
-
     count = recompute_all()
     db.session.commit()
     click.echo(f"Trust recomputed for {count} producer(s).")

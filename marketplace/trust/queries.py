@@ -2,21 +2,30 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 
+from flask_babel import format_decimal, ngettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
+from marketplace.accounts.models import Role, User
 from marketplace.core.db import utcnow
 from marketplace.core.extensions import db
+from marketplace.core.text import slugify
+from marketplace.markets.models import Market, MarketDay, MarketOrganizer, Vendor
+from marketplace.orders.models import Order, OrderLine, OrderStatus
+from marketplace.orders.reliability import NO_SHOW_WINDOW_DAYS
+from marketplace.producers.models import Producer
 from marketplace.trust.models import (
     Certification,
     CertificationScheme,
     CertificationStatus,
     Review,
+    ReviewReport,
     ReviewStatus,
 )
+from marketplace.trust.services import REVIEW_WINDOW_DAYS, fulfilment_of
 
 
 def active_badges(producer_ids, on: date | None = None) -> dict[int, list[Certification]]:
@@ -64,9 +73,6 @@ def producer_certificates(producer_id: int) -> list[Certification]:
 
 def verifiable_producer_ids(user):
     """A select of producer ids whose certificates this user may verify (None: all, for admins)."""
-    from marketplace.accounts.models import Role
-    from marketplace.markets.models import MarketOrganizer, Vendor
-
     if user.has_role(Role.ADMIN):
         return None
     return (select(Vendor.producer_id)
@@ -76,8 +82,6 @@ def verifiable_producer_ids(user):
 
 def verification_queue(user, status: str, page: int, per_page: int):
     """Certificates in `status` of producers this user may verify, oldest first; never their own."""
-    from marketplace.producers.models import Producer
-
     query = (select(Certification).join(Producer, Producer.id == Certification.producer_id)
              .where(Certification.status == status, Producer.user_id != user.id)
              .options(joinedload(Certification.producer), joinedload(Certification.document),
@@ -107,9 +111,6 @@ def district_by_key(key: str, today: date | None = None) -> str | None:
     A district is named by producers (`Producer.organic_district`) or by the issuer of a
     verified organic-district membership certificate.
     """
-    from marketplace.core.text import slugify
-    from marketplace.producers.models import Producer
-
     day = today or utcnow().date()
     names = list(db.session.scalars(select(Producer.organic_district).where(Producer.organic_district != "")
                                     .distinct()))
@@ -123,10 +124,6 @@ def district_by_key(key: str, today: date | None = None) -> str | None:
 
 def district_members(name: str, today: date | None = None):
     """(producer, badges, verified member?) of the district: verified members first, then by name."""
-    from sqlalchemy import or_
-
-    from marketplace.producers.models import Producer
-
     day = today or utcnow().date()
     certified = select(Certification.producer_id).where(*_district_certificates(day), Certification.issuer == name)
     producers = list(db.session.scalars(
@@ -144,10 +141,6 @@ def district_members(name: str, today: date | None = None):
 # --- Reviews and the trust summary -------------------------------------------------
 
 def _review_options():
-    from marketplace.accounts.models import User
-    from marketplace.markets.models import Market, MarketDay
-    from marketplace.orders.models import Order
-
     # Market.organizers and User.role_rows load "selectin" by default: a review list needs
     # neither, and each would cost a query per page.
     return (joinedload(Review.order).joinedload(Order.market_day).joinedload(MarketDay.market)
@@ -173,13 +166,6 @@ def reviews_for_producer_owner(producer_id: int, page: int, per_page: int):
 
 def reviewable_for(customer_id: int, producer_id: int | None = None, now=None) -> list[tuple]:
     """(order, producer) pairs the customer may still review, newest pickup first."""
-    from datetime import timedelta
-
-    from marketplace.markets.models import MarketDay
-    from marketplace.orders.models import Order, OrderLine, OrderStatus
-    from marketplace.producers.models import Producer
-    from marketplace.trust.services import REVIEW_WINDOW_DAYS
-
     since = (now or utcnow()) - timedelta(days=REVIEW_WINDOW_DAYS)
     reviewed = select(Review.id).where(Review.order_id == Order.id, Review.producer_id == Producer.id)
     query = (select(Order, Producer)
@@ -197,8 +183,6 @@ def reviewable_for(customer_id: int, producer_id: int | None = None, now=None) -
 
 def trust_summary_parts(producer, fulfilment, certificate_count: int) -> list[str]:
     """The trust summary as short phrases, e.g. '4.6 from 23 reviews', '97% of 150 ordered items fulfilled'."""
-    from flask_babel import format_decimal, ngettext
-
     parts = []
     if producer.rating_count:
         average = format_decimal(round(producer.rating_sum / producer.rating_count, 1), format="0.0")
@@ -218,8 +202,6 @@ def trust_summary_parts(producer, fulfilment, certificate_count: int) -> list[st
 
 def producer_trust(producer, review_limit: int = 5, viewer=None) -> dict:
     """Everything the producer page's trust block shows, in a handful of queries."""
-    from marketplace.trust.services import fulfilment_of
-
     fulfilment = fulfilment_of([producer.id])[producer.id]
     badges = active_badges([producer.id]).get(producer.id, [])
     reviews = list(db.session.scalars(
@@ -241,10 +223,6 @@ def producer_trust(producer, review_limit: int = 5, viewer=None) -> dict:
 
 def open_reports(page: int, per_page: int):
     """Reviews with unresolved reports, most reported first."""
-    from sqlalchemy import func
-
-    from marketplace.trust.models import ReviewReport
-
     counts = (select(ReviewReport.review_id, func.count(ReviewReport.id).label("n"),
                      func.max(ReviewReport.created_at).label("last"))
               .where(ReviewReport.resolved_at.is_(None)).group_by(ReviewReport.review_id).subquery())
@@ -256,8 +234,6 @@ def open_reports(page: int, per_page: int):
 
 def report_reasons(review_ids) -> dict[int, list]:
     """Open reports per review (one query for a page)."""
-    from marketplace.trust.models import ReviewReport
-
     result: dict[int, list] = defaultdict(list)
     if not review_ids:
         return result
@@ -281,10 +257,6 @@ def hidden_reviews(page: int, per_page: int):
 
 def organizer_sees_customer(user, customer_id: int) -> bool:
     """Admins see everyone; organizers only customers with an order at one of their markets."""
-    from marketplace.accounts.models import Role
-    from marketplace.markets.models import MarketDay, MarketOrganizer
-    from marketplace.orders.models import Order
-
     if user.has_role(Role.ADMIN):
         return True
     if not user.has_role(Role.ORGANIZER):
@@ -297,15 +269,15 @@ def organizer_sees_customer(user, customer_id: int) -> bool:
 
 def customer_no_shows(customer_id: int, now=None) -> list:
     """The customer's no-shows in the reliability window, newest first, with market day."""
-    from datetime import timedelta
-
-    from marketplace.markets.models import MarketDay
-    from marketplace.orders.models import Order, OrderStatus
-    from marketplace.orders.reliability import NO_SHOW_WINDOW_DAYS
-
     since = (now or utcnow()) - timedelta(days=NO_SHOW_WINDOW_DAYS)
     return list(db.session.scalars(
         select(Order).where(Order.customer_id == customer_id, Order.status == OrderStatus.NO_SHOW,
                             Order.no_show_at >= since)
         .options(joinedload(Order.market_day).joinedload(MarketDay.market))
         .order_by(Order.no_show_at.desc())))
+
+
+def certificates_of_producer(producer_id: int) -> list[Certification]:
+    """The producer's certificates, newest first, whatever their state."""
+    return list(db.session.scalars(select(Certification).where(Certification.producer_id == producer_id)
+                                   .order_by(Certification.created_at.desc(), Certification.id.desc())))

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, event, func, select
+from sqlalchemy import case, event, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -14,7 +14,14 @@ from marketplace.core.db import utcnow
 from marketplace.core.errors import DomainError, InvalidState, NotAllowed
 from marketplace.core.extensions import db
 from marketplace.markets.models import MarketOrganizer, Vendor
+from marketplace.media.services import save_document
+from marketplace.notifications.services import queue_email
 from marketplace.orders.models import LineStatus, Order, OrderLine, OrderStatus
+from marketplace.orders.signals import (
+    order_cancelled,
+    order_handing_over,
+    order_no_show,
+)
 from marketplace.producers.models import Producer
 from marketplace.trust.labels import scheme_label
 from marketplace.trust.models import (
@@ -74,8 +81,6 @@ def upload_certificate(producer: Producer, actor: User, *, scheme, issuer: str, 
                        scope: str = "", valid_from: date, valid_until: date, stream, filename: str,
                        today: date | None = None) -> Certification:
     """A new certificate of the actor's own producer, pending verification, with its document."""
-    from marketplace.media.services import save_document
-
     if producer.user_id != actor.id:
         raise NotAllowed(str(_l("You can only add certificates to your own profile.")))
     _check_certificate_fields(scheme, issuer, valid_from, valid_until, today or utcnow().date())
@@ -94,8 +99,6 @@ def update_certificate(certification: Certification, actor: User, *, scheme, iss
                        scope: str = "", valid_from: date, valid_until: date, stream=None,
                        filename: str = "", today: date | None = None) -> Certification:
     """Change a certificate; any change to a decided one sends it back to pending."""
-    from marketplace.media.services import save_document
-
     if certification.producer.user_id != actor.id:
         raise NotAllowed(str(_l("You can only change your own certificates.")))
     _check_certificate_fields(scheme, issuer, valid_from, valid_until, today or utcnow().date())
@@ -140,8 +143,6 @@ def can_see_document(user: User, certification: Certification) -> bool:
 
 def _decide(certification: Certification, actor: User, status: CertificationStatus, reason: str,
             template: str, subject) -> Certification:
-    from marketplace.notifications.services import queue_email
-
     if not can_verify(actor, certification):
         raise NotAllowed(str(_l("You cannot decide on this certificate.")))
     if certification.status != CertificationStatus.PENDING:
@@ -178,8 +179,6 @@ def reject_certificate(certification: Certification, actor: User, reason: str) -
 
 def send_expiry_reminders(today: date | None = None) -> int:
     """Email each producer once when a verified certificate has 30 days or less left."""
-    from marketplace.notifications.services import queue_email
-
     today = today or utcnow().date()
     due = db.session.scalars(
         select(Certification)
@@ -209,8 +208,6 @@ def send_expiry_reminders(today: date | None = None) -> int:
 
 def mark_expired(today: date | None = None) -> int:
     """Show certificates past their end date as expired (badges already hide by date)."""
-    from sqlalchemy import update
-
     today = today or utcnow().date()
     result = db.session.execute(
         update(Certification)
@@ -264,8 +261,6 @@ def create_review(order: Order, producer_id: int, customer: User, rating: int, t
 
 
 def _email_producer_about(review: Review, producer: Producer) -> None:
-    from marketplace.notifications.services import queue_email
-
     owner = producer.user
     queue_email(owner.email, "review_received", _l("A customer reviewed your shop"), locale=owner.locale,
                 dedupe_key=f"review-received-{review.id}", review=review, producer=producer)
@@ -305,8 +300,6 @@ def report_review(review: Review, reporter: User, reason: str = "") -> ReviewRep
 
 
 def _resolve_reports(review: Review) -> None:
-    from sqlalchemy import update
-
     db.session.execute(update(ReviewReport)
                        .where(ReviewReport.review_id == review.id, ReviewReport.resolved_at.is_(None))
                        .values(resolved_at=utcnow()))
@@ -436,8 +429,6 @@ def _mark_order_dirty(order: Order, **_extra) -> None:
 
 def invite_to_review(order: Order, **_extra) -> None:
     """Email the customer, once per order, a link to review each producer who delivered."""
-    from marketplace.notifications.services import queue_email
-
     delivered = {line.producer_id for line in order.lines
                  if line.status not in (LineStatus.MISSING, LineStatus.CANCELLED)}
     if not delivered:
@@ -449,28 +440,25 @@ def invite_to_review(order: Order, **_extra) -> None:
                 days=REVIEW_WINDOW_DAYS)
 
 
-def _register_order_listeners() -> None:
-    from marketplace.orders.signals import (
-        order_cancelled,
-        order_handing_over,
-        order_no_show,
-    )
+def connect_receivers() -> None:
+    """Trust follows orders: a hand-over invites a review, every ending changes the producer's figures.
 
+    Connected once however many apps a process makes (tests make one per session).
+    """
     order_handing_over.connect(invite_to_review, weak=False)
     order_handing_over.connect(_mark_order_dirty, weak=False)
     order_cancelled.connect(_mark_order_dirty, weak=False)
     order_no_show.connect(_mark_order_dirty, weak=False)
-
-    @event.listens_for(db.session, "before_commit")
-    def _recompute_dirty(session):
-        dirty = session.info.pop(_DIRTY_KEY, None)
-        for producer_id in sorted(dirty or ()):
-            recompute_trust(producer_id)
-
-    @event.listens_for(db.session, "after_rollback")
-    def _forget_dirty(session):
-        session.info.pop(_DIRTY_KEY, None)
+    if not event.contains(db.session, "before_commit", _recompute_dirty):
+        event.listen(db.session, "before_commit", _recompute_dirty)
+        event.listen(db.session, "after_rollback", _forget_dirty)
 
 
-_register_order_listeners()
+def _recompute_dirty(session) -> None:
+    dirty = session.info.pop(_DIRTY_KEY, None)
+    for producer_id in sorted(dirty or ()):
+        recompute_trust(producer_id)
 
+
+def _forget_dirty(session) -> None:
+    session.info.pop(_DIRTY_KEY, None)

@@ -1,1 +1,16 @@
-"""The HTTP edge every feature's views use: transactions, access decorators, request arguments, CSV, errors, headers, templating, page cache."""
+"""The HTTP edge every feature's views use: transactions, access decorators, request arguments, CSV,
+and the app-wide parts of a response (error pages, security headers, templating, page cache)."""
+from __future__ import annotations
+
+from flask import Flask
+
+from marketplace.web import errors, headers, pagecache, templating
+from marketplace.web.args import BoundedIntConverter
+
+
+def init_app(app: Flask) -> None:
+    app.url_map.converters["int"] = BoundedIntConverter
+    errors.init_app(app)
+    headers.init_app(app)
+    templating.init_app(app)
+    pagecache.init_app(app)

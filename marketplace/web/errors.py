@@ -8,6 +8,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from marketplace.core.extensions import db
+
 log = logging.getLogger(__name__)
 
 MESSAGES = {
@@ -27,7 +29,7 @@ def render_error(code: int, detail: str | None = None):
                            message=detail or message), code
 
 
-def register(app: Flask) -> None:
+def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return render_error(400, str(_l("Your form expired or was sent from elsewhere. Please reload the page and try again.")))
@@ -44,8 +46,6 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
-        from marketplace.core.extensions import db
-
         log.exception("Unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
         return render_error(500)

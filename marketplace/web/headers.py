@@ -45,7 +45,7 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
-def register(app: Flask) -> None:
+def init_app(app: Flask) -> None:
     @app.before_request
     def _declare_write_intent():
         write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))

@@ -22,7 +22,8 @@ have changed:
   own are kept. The key is the full path with its query string and the page's locale.
 
 Hosts behind one proxy each have their own version file; across hosts a page is at most
-PAGE_CACHE_SECONDS old.
+PAGE_CACHE_SECONDS old. `init_app` connects the listeners to the app's own engine and
+request hooks; nothing happens at import.
 """
 from __future__ import annotations
 
@@ -31,12 +32,14 @@ import re
 import time
 from collections import OrderedDict
 
-from flask import Blueprint, Flask, current_app, g, request, session
+from flask import Flask, current_app, g, request, session
+from flask.globals import request_ctx
+from flask_babel import get_locale
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InvalidRequestError
 
-bp = Blueprint("pagecache", __name__)
+from marketplace.core.extensions import db
 
 #: Endpoints whose pages are the same for every anonymous visitor.
 CACHED_ENDPOINTS = frozenset({"catalog.home", "catalog.products", "catalog.product", "catalog.producer",
@@ -53,7 +56,6 @@ MAX_ENTRIES = 2000
 DEFAULT_SECONDS = 10
 
 _WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
-_version_files: set[str] = set()
 
 
 def version_file(app: Flask) -> str:
@@ -61,7 +63,8 @@ def version_file(app: Flask) -> str:
     return app.config.get("PAGE_CACHE_VERSION_FILE") or os.path.join(app.instance_path, "catalog-cache-version")
 
 
-def _bump(path: str) -> None:
+def bump(path: str) -> None:
+    """Invalidate every page cached under this version file (by any worker of the host)."""
     # A fresh value written atomically: readers see the old or the new one, never half.
     temporary = f"{path}.{os.getpid()}.tmp"
     try:
@@ -69,14 +72,7 @@ def _bump(path: str) -> None:
             handle.write(f"{time.time_ns()}-{os.getpid()}")
         os.replace(temporary, path)
     except FileNotFoundError:
-        # Its folder is gone (a test's temporary folder): no cache reads it any more.
-        _version_files.discard(path)
-
-
-def bump_all() -> None:
-    """Invalidate every cached page of every app of this process (and of the other workers)."""
-    for path in list(_version_files):
-        _bump(path)
+        pass  # its folder is gone (a test's temporary folder): no cache reads it any more
 
 
 def current_version(path: str) -> str:
@@ -87,37 +83,14 @@ def current_version(path: str) -> str:
         return ""
 
 
-@event.listens_for(Engine, "before_cursor_execute")
-def _note_catalog_write(conn, _cursor, statement, _parameters, _context, _executemany):
-    match = _WRITE.match(statement)
-    if match and match.group(1).lower() in CATALOG_TABLES:
-        conn.info["catalog_written"] = True
-        bump_all()
-
-
-@event.listens_for(Engine, "commit")
-def _committed(conn):
-    if conn.info.pop("catalog_written", False):
-        bump_all()
-
-
-@event.listens_for(Engine, "rollback")
-def _rolled_back(conn):
-    try:
-        conn.info.pop("catalog_written", None)
-    except InvalidRequestError:
-        pass  # the connection is being invalidated (a failed or interrupted statement): nothing to keep
-
-
 class PageCache:
     """Rendered pages of one app in one process, least recently used first out."""
 
     def __init__(self, app: Flask):
         self.path = version_file(app)
         self.entries: OrderedDict = OrderedDict()
-        _version_files.add(self.path)
         if not os.path.exists(self.path):
-            _bump(self.path)
+            bump(self.path)
 
     def get(self, key):
         entry = self.entries.get(key)
@@ -137,6 +110,37 @@ class PageCache:
             self.entries.popitem(last=False)
 
 
+def init_app(app: Flask) -> None:
+    """Serve and store anonymous catalog pages, and watch the app's engine for catalog writes."""
+    with app.app_context():
+        _watch_catalog_writes(db.engine, app)
+    app.before_request(_serve_cached)
+    app.after_request(_store)
+
+
+def _watch_catalog_writes(engine, app: Flask) -> None:
+    # Seen at the engine, so ORM flushes, bulk UPDATEs (a checkout's stock reservations) and
+    # Core statements all count; bumped when the statement runs and again at its commit.
+    @event.listens_for(engine, "before_cursor_execute")
+    def _note_catalog_write(conn, _cursor, statement, _parameters, _context, _executemany):
+        match = _WRITE.match(statement)
+        if match and match.group(1).lower() in CATALOG_TABLES:
+            conn.info["catalog_written"] = True
+            bump(version_file(app))
+
+    @event.listens_for(engine, "commit")
+    def _committed(conn):
+        if conn.info.pop("catalog_written", False):
+            bump(version_file(app))
+
+    @event.listens_for(engine, "rollback")
+    def _rolled_back(conn):
+        try:
+            conn.info.pop("catalog_written", None)
+        except InvalidRequestError:
+            pass  # the connection is being invalidated (a failed or interrupted statement): nothing to keep
+
+
 def _seconds() -> float:
     default = 0 if current_app.testing else DEFAULT_SECONDS
     return float(current_app.config.get("PAGE_CACHE_SECONDS", os.environ.get("PAGE_CACHE_SECONDS", default)))
@@ -150,19 +154,14 @@ def _cache() -> PageCache:
 
 
 def _key():
-    from flask_babel import get_locale
-
     return request.full_path, str(get_locale())
 
 
 def _anonymous() -> bool:
-    from flask.globals import request_ctx
-
     return ("remember_token" not in request.cookies and set(session.keys()) <= ANONYMOUS_SESSION_KEYS
             and not request_ctx.flashes)
 
 
-@bp.before_app_request
 def _serve_cached():
     if request.method != "GET" or request.endpoint not in CACHED_ENDPOINTS or not _anonymous():
         return None
@@ -177,15 +176,12 @@ def _serve_cached():
     if cached is not None:
         status, headers, body = cached
         if TOKEN_PLACEHOLDER in body:
-            from flask_wtf.csrf import generate_csrf
-
             body = body.replace(TOKEN_PLACEHOLDER, generate_csrf().encode())
         return current_app.response_class(body, status=status, headers=headers)
     g.pagecache_seconds = seconds
     return None
 
 
-@bp.after_app_request
 def _store(response):
     seconds = g.pop("pagecache_seconds", None)
     if (seconds is None or response.status_code != 200 or response.direct_passthrough

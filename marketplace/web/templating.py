@@ -1,9 +1,11 @@
-"""Jinja filters and globals shared by every template."""
+"""Jinja filters and globals shared by every template, and the menu each feature adds its entries to."""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from flask import Flask, current_app, request, url_for
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from marketplace.core.locale import (
     LANGUAGE_NAMES,
@@ -15,10 +17,18 @@ from marketplace.core.money import money
 from marketplace.core.quantities import format_quantity, quantity_number, unit_label
 
 
+@dataclass(frozen=True)
+class NavEntry:
+    """A link in the signed-in menu: shown to users with `role` (None: everyone signed in)."""
+
+    position: int  #: where it stands in the menu (features register in layer order, not menu order)
+    role: str | None
+    endpoint: str
+    label: object  # a lazy string, translated when the menu is shown
+
+
 def url_with(**changes) -> str:
     """The current URL with some query arguments changed (None removes one)."""
-    from flask import url_for
-
     args = request.args.to_dict(flat=True)
     for key, value in changes.items():
         if value is None or value == "":
@@ -28,7 +38,27 @@ def url_with(**changes) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
-def register(app: Flask) -> None:
+def add_nav_entries(app: Flask, *entries: NavEntry) -> None:
+    """A feature's `register(app)` adds its menu links here, in the order the menu shows them."""
+    nav = app.extensions.setdefault("nav_entries", [])
+    nav.extend(entries)
+    nav.sort(key=lambda entry: entry.position)
+
+
+def add_template_globals(app: Flask, **functions) -> None:
+    """A feature offers figures of its own to every template (a lower feature's page may show them)."""
+    app.jinja_env.globals.update(functions)
+
+
+def role_nav() -> list[dict]:
+    if not current_user.is_authenticated:
+        return []
+    return [{"url": url_for(entry.endpoint), "label": entry.label}
+            for entry in current_app.extensions.get("nav_entries", [])
+            if entry.role is None or current_user.has_role(entry.role)]
+
+
+def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         money=money,
         qty=format_quantity,
@@ -38,12 +68,7 @@ def register(app: Flask) -> None:
         local_time=format_local_time,
         day=format_day,
     )
-    from marketplace.media.services import thumbnail_size
-    from marketplace.trust.labels import scheme_label
-
-    app.jinja_env.globals.update(url_with=url_with, LANGUAGE_NAMES=LANGUAGE_NAMES,
-                                 image_url=image_url, thumbnail_size=thumbnail_size,
-                                 scheme_label=scheme_label)
+    app.jinja_env.globals.update(url_with=url_with, LANGUAGE_NAMES=LANGUAGE_NAMES)
     app.jinja_env.add_extension("jinja2.ext.do")
 
     @app.context_processor
@@ -53,34 +78,3 @@ def register(app: Flask) -> None:
             "current_locale": str(get_locale() or "en"),
             "languages": current_app.config["LANGUAGES"],
         }
-
-
-def image_url(image, size: int = 400) -> str:
-    from flask import url_for
-
-    return url_for("media.image", key=image.key, size=size) if image is not None else ""
-
-
-#: (role or None for everyone logged in, endpoint, label); endpoints not registered are skipped.
-ROLE_NAV = [
-    (None, "orders.my_orders", _l("My orders")),
-    ("producer", "producers.dashboard", _l("My shop")),
-    ("producer", "orders.producer_days", _l("Orders to prepare")),
-    ("producer", "trust.my_certificates", _l("Certificates")),
-    ("organizer", "markets.organizer_home", _l("My markets")),
-    ("organizer", "trust.verification_queue", _l("Certificates to check")),
-    ("admin", "admin.users", _l("Users")),
-    ("admin", "trust.moderation", _l("Moderation")),
-]
-
-
-def role_nav() -> list[dict]:
-    from flask_login import current_user
-
-    if not current_user.is_authenticated:
-        return []
-    items = []
-    for role, endpoint, label in ROLE_NAV:
-        if endpoint in current_app.view_functions and (role is None or current_user.has_role(role)):
-            items.append({"url": url_for(endpoint), "label": label})
-    return items

@@ -29,7 +29,7 @@ def place_order(market_day, slot: PickupSlot | None = None, customer=None, statu
 
     slot = slot or market_day.slots[0]
     customer = customer or UserFactory()
-    db.session.execute(update(PickupSlot).where(PickupSlot.id == slot.id).values(reserved=PickupSlot.reserved + 1))
+    db.session.execute(update(PickupSlot).where(PickupSlot.id == slot.id).values(reserved=PickupSlot.reserved + 1, used=True))
     order = Order(customer_id=customer.id, market_day_id=market_day.id, pickup_slot_id=slot.id,
                   pickup_code=f"C{slot.id}X{customer.id}", payment_method=PaymentMethod.CASH,
                   status=OrderStatus(status), currency=market_day.market.currency)

@@ -84,6 +84,7 @@ def add_order(product_id: int, day_id: int, milli: int, customer_id: int, status
     if offer is not None:
         db.session.execute(update(Offer).where(Offer.id == offer.id)
                            .values(reserved_milli=Offer.reserved_milli + milli))
+    slot.used = True  # as checkout leaves it
     order = Order(customer_id=customer_id, market_day_id=day_id, pickup_slot_id=slot.id,
                   pickup_code=f"C{milli}{product_id}"[:12], payment_method=PaymentMethod.CASH,
                   status=OrderStatus(status), currency=product.currency)

@@ -23,6 +23,7 @@ def make_order(customer, products, *, market_day=None, status=OrderStatus.PICKED
     """An order of `customer` with one line per product, committed, in `status`."""
     market_day = market_day or MarketDayFactory()
     now = datetime.now(timezone.utc)
+    market_day.slots[0].used = True  # as checkout leaves it
     order = Order(customer_id=customer.id, market_day_id=market_day.id, pickup_slot_id=market_day.slots[0].id,
                   pickup_code=f"T{next(_codes):05d}", payment_method=PaymentMethod.CASH, status=status,
                   currency="KZT", subtotal_minor=0, total_minor=0)
