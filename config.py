@@ -80,6 +80,34 @@ class Config:
     CARD_WEIGHT_MARGIN_PERCENT = _env_int("CARD_WEIGHT_MARGIN_PERCENT", 15)
     CARD_HOLD_WINDOW_DAYS = _env_int("CARD_HOLD_WINDOW_DAYS", 6)
 
+    # --- The service: one settings shape for the queue, cache, limits, storage, proxy and logs ---
+    #: One Redis for the task queue, the shared cache, rate limits and login throttling. Empty:
+    #: the embedded defaults (Huey on SQLite in instance/, an in-process or file cache, in-memory
+    #: limits), which serve one machine with nothing else installed.
+    REDIS_URL = os.environ.get("REDIS_URL", "")
+    #: Seconds to wait for Redis before falling back (a slow Redis must not hang a login).
+    REDIS_TIMEOUT_SECONDS = float(os.environ.get("REDIS_TIMEOUT_SECONDS", "0.5"))
+    #: How many proxies in front of the app set X-Forwarded-For/-Proto/-Host (nginx: 1). 0: none.
+    TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
+    #: Where uploaded files live: "local" (MEDIA_ROOT) or "s3" (any S3-compatible bucket).
+    STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local")
+    S3_BUCKET = os.environ.get("S3_BUCKET", "")
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL", "")
+    S3_REGION = os.environ.get("S3_REGION", "us-east-1")
+    S3_ACCESS_KEY_ID = os.environ.get("S3_ACCESS_KEY_ID", "")
+    S3_SECRET_ACCESS_KEY = os.environ.get("S3_SECRET_ACCESS_KEY", "")
+    #: The task queue's SQLite file when REDIS_URL is empty.
+    TASK_QUEUE_FILE = os.environ.get("TASK_QUEUE_FILE", str(INSTANCE_DIR / "tasks.sqlite"))
+    #: Run queued tasks at once in the caller (tests; a machine without a worker).
+    TASK_QUEUE_IMMEDIATE = _env_bool("TASK_QUEUE_IMMEDIATE", False)
+    #: "json" (one JSON object a line) or "text"; INFO by default so security events are kept.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+    # Login throttling (security): per account and per address, counted in Redis when set.
+    LOGIN_FAILURES_BEFORE_DELAY = _env_int("LOGIN_FAILURES_BEFORE_DELAY", 5)
+    LOGIN_ADDRESS_LIMIT = os.environ.get("LOGIN_ADDRESS_LIMIT", "300 per 10 minutes")
+
     #: Accept addresses at the reserved `.test` domain (demo accounts, tests); not in production.
     ALLOW_TEST_EMAIL_DOMAIN = True
 
