@@ -28,7 +28,7 @@ from marketplace.core.extensions import db
 from marketplace.core.money import InvalidAmount, line_total_minor
 from marketplace.core.quantities import parse_quantity_milli
 from marketplace.markets.models import MarketDay, PickupSlot
-from marketplace.markets.signals import market_day_cancelled
+from marketplace.markets.services import can_manage
 from marketplace.notifications.services import queue_email
 from marketplace.orders import queries
 from marketplace.orders.errors import (
@@ -276,7 +276,7 @@ def _reserve(lines: list[OrderLine], found: dict, slot: PickupSlot) -> None:
         _reserve_inventory(line, found[line.product_id][0])
     taken = db.session.execute(
         update(PickupSlot).where(PickupSlot.id == slot.id, PickupSlot.reserved < PickupSlot.capacity)
-        .values(reserved=PickupSlot.reserved + 1).execution_options(synchronize_session=False))
+        .values(reserved=PickupSlot.reserved + 1, used=True).execution_options(synchronize_session=False))
     if taken.rowcount != 1:
         raise SlotUnavailable(_("That pickup time is full. Please choose another."), slot_id=slot.id)
     db.session.expire(slot)
@@ -487,7 +487,6 @@ def _cancel(order: Order, actor: User | None, reason: str, now: datetime) -> Non
     _email_cancelled(order, reason)
 
 
-@market_day_cancelled.connect
 def cancel_orders_of_cancelled_day(market_day: MarketDay, actor: User | None = None, **_extra) -> None:
     """Cancel every open order of a cancelled market day; each order's stock and email once."""
     now = utcnow()
@@ -571,17 +570,20 @@ def mark_line_missing(line: OrderLine, actor: User, now: datetime | None = None)
 
 def hand_over(order: Order, actor: User, cash_received_minor: int | None = None,
               now: datetime | None = None) -> Order:
-    """confirmed/ready -> picked_up: payments capture the total (signal), cash is recorded."""
+    """confirmed/ready -> picked_up: the cash received is recorded (a cash order's total unless told).
+
+    The card is not charged here: the pickup point (`pickup.services.hand_over`) decides what
+    goes on the card and what is paid in cash, and captures after this transition.
+    """
     now = now or utcnow()
     if not _manages_market(actor, order.market_day):
         raise NotAllowed()
     _check_state(order, [OrderStatus.CONFIRMED, OrderStatus.READY])
-    if order.payment_method == PaymentMethod.CASH:
-        cash = order.total_minor if cash_received_minor is None else cash_received_minor
-        if cash < 0:
-            raise InvalidState(_("Enter the amount received."))
-    else:
-        cash = None
+    cash = cash_received_minor
+    if cash is None and order.payment_method == PaymentMethod.CASH:
+        cash = order.total_minor
+    if cash is not None and cash < 0:
+        raise InvalidState(_("Enter the amount received."))
     _move(order, [OrderStatus.CONFIRMED, OrderStatus.READY], OrderStatus.PICKED_UP, picked_up_at=now,
           handed_over_by_id=actor.id, cash_received_minor=cash)
     # Standing inventory leaves the shelf for good: both the stock and its reservation go down.
@@ -594,6 +596,47 @@ def hand_over(order: Order, actor: User, cash_received_minor: int | None = None,
                         inventory_reserved_milli=Product.inventory_reserved_milli - line.quantity_milli)
                 .execution_options(synchronize_session=False))
     order_handing_over.send(order, amount_minor=order.total_minor)
+    return order
+
+
+def undo_deadline(order: Order) -> datetime | None:
+    """Until when the hand-over of this order can be undone (None if it is not handed over)."""
+    if order.status != OrderStatus.PICKED_UP or order.picked_up_at is None:
+        return None
+    return order.picked_up_at + timedelta(minutes=current_app.config["HANDOVER_UNDO_MINUTES"])
+
+
+def can_undo(order: Order, now: datetime | None = None) -> bool:
+    deadline = undo_deadline(order)
+    return deadline is not None and (now or utcnow()) <= deadline
+
+
+def undo_hand_over(order: Order, actor: User, now: datetime | None = None) -> Order:
+    """picked_up -> ready or confirmed (where it was), within HANDOVER_UNDO_MINUTES of a
+    hand-over pressed by mistake; standing stock goes back on the shelf.
+
+    A card order becomes a cash order, so its next hand-over is paid in cash: the caller
+    refunds what the card was charged (the pickup point does, through payments).
+    """
+    now = now or utcnow()
+    if not _manages_market(actor, order.market_day):
+        raise NotAllowed()
+    _check_state(order, [OrderStatus.PICKED_UP])
+    if not can_undo(order, now):
+        raise InvalidState(_("A hand-over can only be undone within %(minutes)s minutes.",
+                             minutes=current_app.config["HANDOVER_UNDO_MINUTES"]))
+    back_to = OrderStatus.READY if order.ready_at is not None else OrderStatus.CONFIRMED
+    _move(order, [OrderStatus.PICKED_UP], back_to, picked_up_at=None, handed_over_by_id=None,
+          cash_received_minor=None, payment_method=PaymentMethod.CASH)
+    # The hand-over took standing inventory off the shelf for good; put it back.
+    for line in sorted(order.lines, key=lambda l: l.product_id):
+        if line.offer_id is None and line.status != LineStatus.CANCELLED:
+            gone = 0 if line.status == LineStatus.MISSING else line.quantity_milli
+            db.session.execute(
+                update(Product).where(Product.id == line.product_id)
+                .values(inventory_milli=Product.inventory_milli + gone,
+                        inventory_reserved_milli=Product.inventory_reserved_milli + line.quantity_milli)
+                .execution_options(synchronize_session=False))
     return order
 
 
@@ -690,8 +733,6 @@ def _owns_line(actor: User, line: OrderLine) -> bool:
 
 
 def _manages_market(actor: User, market_day: MarketDay) -> bool:
-    from marketplace.markets.services import can_manage
-
     return can_manage(actor, market_day.market)
 
 

@@ -10,7 +10,8 @@ _signals = Namespace()
 order_placed = _signals.signal("order-placed")
 #: sender=Order now cancelled or expired; card authorisations must be released.
 order_cancelled = _signals.signal("order-cancelled")
-#: sender=Order being handed over, amount_minor=what the customer pays; a card is captured here.
+#: sender=Order being handed over, amount_minor=what the customer pays; trust invites a
+#: review and refreshes the producer's figures. (The pickup point captures a card itself.)
 order_handing_over = _signals.signal("order-handing-over")
 #: sender=Order marked no-show; the card authorisation is released.
 order_no_show = _signals.signal("order-no-show")
@@ -18,7 +19,3 @@ order_no_show = _signals.signal("order-no-show")
 #: `marketplace.orders.services.PaymentChoice` (offered, or with the reason it is not) or
 #: None. Payments answers with the card here, so checkout never imports payments.
 payment_methods_requested = _signals.signal("payment-methods-requested")
-#: sender=Order whose hand-over was undone, actor=User; a card capture is refunded here.
-order_handover_undone = _signals.signal("order-handover-undone")
-#: sender=Order (card); a receiver answers how much the card holds (int minor units) or None.
-card_hold_requested = _signals.signal("card-hold-requested")

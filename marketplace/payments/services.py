@@ -21,7 +21,9 @@ from marketplace.core.db import utcnow
 from marketplace.core.errors import DomainError, InvalidState
 from marketplace.core.extensions import db
 from marketplace.markets.models import MarketDay
+from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderStatus, PaymentMethod
+from marketplace.orders.reliability import cash_refusal_reason
 from marketplace.payments import gateway
 from marketplace.payments.models import (
     PAYMENT_STATUS_RANK,
@@ -170,8 +172,6 @@ def _advance(payment: Payment, target: PaymentStatus) -> bool:
 
 
 def _confirm_order(order: Order, payment: Payment) -> None:
-    from marketplace.orders import services as orders
-
     try:
         orders.confirm_payment(order)
     except InvalidState:
@@ -180,16 +180,12 @@ def _confirm_order(order: Order, payment: Payment) -> None:
 
 
 def _end_unpaid_order(order: Order) -> None:
-    from marketplace.orders import services as orders
-
     if order.status == OrderStatus.PENDING_PAYMENT:
         orders.end_unpaid(order)
 
 
 def cash_instead_refusal(order: Order) -> str | None:
     """Why this card order cannot switch to cash at pickup, or None when it can."""
-    from marketplace.orders.reliability import cash_refusal_reason
-
     if not order.market_day.market.accepts_cash:
         return str(_l("This market takes no cash at pickup."))
     return cash_refusal_reason(order.customer_id)
@@ -197,8 +193,6 @@ def cash_instead_refusal(order: Order) -> str | None:
 
 def switch_to_cash(order: Order, customer: User) -> Order:
     """A card order still waiting for its payment becomes a cash order (the card hold, if any, goes)."""
-    from marketplace.orders import services as orders
-
     reason = cash_instead_refusal(order)
     if reason:
         raise PaymentError(reason)
@@ -206,18 +200,24 @@ def switch_to_cash(order: Order, customer: User) -> Order:
     return orders.switch_to_cash(order, customer)
 
 
-# --- After the order moves (signal receivers) ------------------------------------------
+# --- At the pickup point (called by pickup, which stands above payments) ------------------
 
-def capture_at_handover(order: Order, amount_minor: int, **_extra) -> None:
-    """Capture what the customer pays at pickup: never more than was authorised."""
-    if order.payment_method != PaymentMethod.CARD:
-        return
-    payment = current_payment(order)
+def card_hold_minor(payment: Payment | None) -> int | None:
+    """What an authorised card payment holds, or None when nothing holds money for the order."""
+    if payment is None or payment.status != PaymentStatus.AUTHORIZED:
+        return None
+    return payment.amount_authorized_minor
+
+
+def capture_at_handover(payment: Payment | None, amount_minor: int) -> None:
+    """Charge the card what the customer pays at hand-over, never more than it holds; nothing
+    to charge (every line missing) lets the hold go. The caller has moved the order first, so
+    two organizers pressing at once capture once."""
     if payment is None or payment.status != PaymentStatus.AUTHORIZED:
         raise PaymentError(str(_l("The card payment of this order is not authorised; take cash instead.")))
     amount = min(amount_minor, payment.amount_authorized_minor)
     if amount <= 0:
-        release_authorisation(order)
+        _let_go(payment)
         return
     try:
         gateway.capture(payment.provider_intent_id, amount, idempotency_key=f"aimak-payment-{payment.id}-capture")
@@ -229,12 +229,26 @@ def capture_at_handover(order: Order, amount_minor: int, **_extra) -> None:
     _advance(payment, PaymentStatus.CAPTURED)
 
 
-def over_authorisation(order: Order, amount_minor: int) -> int:
-    """How much of the amount due is above what the card holds (the organizer collects it in cash)."""
+def refund_undone_handover(order: Order, actor: User | None) -> None:
+    """A card hand-over undone at the pickup point: give the whole capture back."""
     payment = current_payment(order)
-    if payment is None or order.payment_method != PaymentMethod.CARD:
-        return 0
-    return max(0, amount_minor - payment.amount_authorized_minor)
+    left = payment.amount_captured_minor - payment.amount_refunded_minor if payment is not None else 0
+    if left > 0:
+        _refund(actor, payment, left, str(_l("Hand-over undone at the pickup point.")))
+
+
+# --- After the order moves (receivers of the orders signals, connected in register) --------
+
+def open_payment_of_card_order(order: Order, **_extra) -> None:
+    """Our payment row is written with the order; Stripe is called when the card is entered."""
+    if order.payment_method == PaymentMethod.CARD:
+        open_payment_for(order)
+
+
+def offer_card(market_day: MarketDay, customer=None, **_extra) -> orders.PaymentChoice:
+    """The card at checkout, offered or with the reason it is not."""
+    return orders.PaymentChoice(PaymentMethod.CARD, str(_l("Card, now (charged at pickup for what you receive)")),
+                                card_refusal_reason(market_day))
 
 
 def release_authorisation(order: Order, **_extra) -> None:
@@ -243,15 +257,18 @@ def release_authorisation(order: Order, **_extra) -> None:
     if order.payment_method != PaymentMethod.CARD:
         return
     payment = current_payment(order)
-    if payment is None or payment.status not in OPEN_STATUSES:
-        return
+    if payment is not None and payment.status in OPEN_STATUSES:
+        _let_go(payment)
+
+
+def _let_go(payment: Payment) -> None:
     if not payment.provider_intent_id:
         _advance(payment, PaymentStatus.CANCELED)
         return
     try:
         gateway.cancel(payment.provider_intent_id, idempotency_key=f"aimak-payment-{payment.id}-cancel")
     except gateway.GatewayError as exc:
-        log.warning("Could not release the card hold of order %s now: %s", order.id, exc.message)
+        log.warning("Could not release the card hold of order %s now: %s", payment.order_id, exc.message)
         return
     _advance(payment, PaymentStatus.CANCELED)
 
@@ -263,6 +280,11 @@ def refund(actor: User, order: Order, amount_minor: int, reason: str, producer_i
     payment = current_payment(order)
     if payment is None or payment.amount_captured_minor == 0:
         raise PaymentError(str(_l("Nothing was charged on this order's card, so there is nothing to refund.")))
+    return _refund(actor, payment, amount_minor, reason, producer_id)
+
+
+def _refund(actor: User | None, payment: Payment, amount_minor: int, reason: str,
+            producer_id: int | None = None) -> PaymentRefund:
     if amount_minor <= 0:
         raise PaymentError(str(_l("Enter an amount greater than zero.")))
     claimed = db.session.execute(
@@ -380,52 +402,3 @@ def reconcile(limit: int = 1000) -> dict[str, int]:
         counts["changed"] += payment.status != before
         db.session.commit()
     return counts
-
-
-def connect_receivers() -> None:
-    """Payments react to orders through signals (orders never imports payments)."""
-    from marketplace.orders.services import payment_methods_requested
-    from marketplace.orders.signals import (
-        card_hold_requested,
-        order_cancelled,
-        order_handing_over,
-        order_handover_undone,
-        order_no_show,
-        order_placed,
-    )
-
-    order_placed.connect(_open_payment_of_card_order, weak=False)
-    order_handover_undone.connect(refund_undone_handover, weak=False)
-    card_hold_requested.connect(_card_hold, weak=False)
-    order_handing_over.connect(capture_at_handover, weak=False)
-    order_cancelled.connect(release_authorisation, weak=False)
-    order_no_show.connect(release_authorisation, weak=False)
-    payment_methods_requested.connect(_offer_card, weak=False)
-
-
-def refund_undone_handover(order: Order, actor: User | None = None, **_extra) -> None:
-    """A card hand-over undone at the pickup point: give the whole capture back."""
-    payment = current_payment(order)
-    left = payment.amount_captured_minor - payment.amount_refunded_minor if payment is not None else 0
-    if left > 0:
-        refund(actor, order, left, str(_l("Hand-over undone at the pickup point.")))
-
-
-def _card_hold(order: Order, **_extra) -> int | None:
-    payment = current_payment(order)
-    if order.payment_method != PaymentMethod.CARD or payment is None or payment.status != PaymentStatus.AUTHORIZED:
-        return None
-    return payment.amount_authorized_minor
-
-
-def _open_payment_of_card_order(order: Order, **_extra) -> None:
-    """Our payment row is written with the order; Stripe is called when the card is entered."""
-    if order.payment_method == PaymentMethod.CARD:
-        open_payment_for(order)
-
-
-def _offer_card(market_day: MarketDay, customer=None, **_extra):
-    from marketplace.orders.services import PaymentChoice
-
-    return PaymentChoice(PaymentMethod.CARD, str(_l("Card, now (charged at pickup for what you receive)")),
-                         card_refusal_reason(market_day))

@@ -27,10 +27,10 @@ from marketplace.markets.services import can_manage
 from marketplace.orders.models import Order, OrderStatus, PaymentMethod
 from marketplace.payments import gateway, services, settlement
 from marketplace.payments.forms import CardTokenForm, CheckForm, PeriodForm, RefundForm
+from marketplace.producers.services import producer_for_user
 
 bp = Blueprint("payments", __name__)
 log = logging.getLogger(__name__)
-services.connect_receivers()
 
 
 def _own_card_order(order_id: int) -> Order:
@@ -177,8 +177,6 @@ def market_settlement(market_id: int):
 @bp.route("/shop/settlement")
 @role_required(Role.PRODUCER)
 def producer_settlement():
-    from marketplace.producers.services import producer_for_user
-
     producer = producer_for_user(current_user)
     if producer is None:
         abort(404)

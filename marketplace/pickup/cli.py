@@ -4,6 +4,9 @@ from flask.cli import with_appcontext
 
 from marketplace.core.errors import DomainError
 from marketplace.core.extensions import db
+from marketplace.markets.models import MarketDay
+from marketplace.notifications.services import deliver
+from marketplace.pickup.services import close_market_day
 
 
 @click.command("close-market-day")
@@ -11,10 +14,6 @@ from marketplace.core.extensions import db
 @with_appcontext
 def close_market_day_command(market_day_id: int) -> None:
     """Mark every order not picked up as no-show (customers emailed once) and close the day; safe to run twice."""
-    from marketplace.markets.models import MarketDay
-    from marketplace.notifications.services import deliver
-    from marketplace.pickup.services import close_market_day
-
     market_day = db.session.get(MarketDay, market_day_id)
     if market_day is None:
         raise click.ClickException(f"No market day {market_day_id}.")

@@ -1,11 +1,11 @@
 """The pickup point on market day: find an order by its code, hand it over (and undo a
 mistake), no-shows, the organizer's live summary of the day, and closing the day.
 
-The transitions themselves are the orders services (`hand_over`, `mark_no_show`,
-`mark_line_missing`), each one conditional UPDATE on the order's state, so two organizers
-pressing the same button at once do it once. This module adds what the pickup point
-needs around them. Card money is handled by payments, which listens to the orders
-signals (a refund when a card hand-over is undone, the card's hold on request).
+The transitions themselves are the orders services (`hand_over`, `undo_hand_over`,
+`mark_no_show`, `mark_line_missing`), each one conditional UPDATE on the order's state, so
+two organizers pressing the same button at once do it once. This module adds what the
+pickup point needs around them, money included: it stands above orders and payments, so a
+hand-over decides here, once, what goes on the card and what is paid in cash.
 """
 from __future__ import annotations
 
@@ -23,8 +23,10 @@ from marketplace.accounts.models import User
 from marketplace.core.db import utcnow
 from marketplace.core.errors import InvalidState, NotAllowed
 from marketplace.core.extensions import db
+from marketplace.core.locale import format_local_time
 from marketplace.markets.models import MarketDay, MarketDayStatus, PickupSlot
-from marketplace.orders import services
+from marketplace.markets.services import can_manage
+from marketplace.orders import services as orders
 from marketplace.orders.models import (
     LineStatus,
     Order,
@@ -33,8 +35,9 @@ from marketplace.orders.models import (
     PaymentMethod,
 )
 from marketplace.orders.services import PICKUP_CODE_LENGTH
-from marketplace.orders.signals import card_hold_requested, order_handover_undone
-from marketplace.producers.models import Producer, Product
+from marketplace.payments import services as payments
+from marketplace.payments.models import Payment
+from marketplace.producers.models import Producer
 
 #: Orders still to be handed over at the pickup point.
 TO_HAND_OVER = (OrderStatus.CONFIRMED, OrderStatus.READY)
@@ -59,8 +62,6 @@ def normalise_code(text: str | None) -> str:
 
 
 def _require_manager(actor: User | None, market_day: MarketDay) -> None:
-    from marketplace.markets.services import can_manage
-
     if actor is None or not can_manage(actor, market_day.market):
         raise NotAllowed()
 
@@ -108,17 +109,22 @@ class AmountDue:
 
 def amount_due(order: Order) -> AmountDue:
     """Cash to collect and card amount to capture if the order were handed over now."""
+    return _amount_due(order, _card_payment(order))
+
+
+def _card_payment(order: Order) -> Payment | None:
+    return payments.current_payment(order) if order.payment_method == PaymentMethod.CARD else None
+
+
+def _amount_due(order: Order, payment: Payment | None) -> AmountDue:
     total = order.total_minor
     if order.payment_method != PaymentMethod.CARD:
         return AmountDue(total, order.currency, order.payment_method, cash_minor=total)
-    over = max(0, total - card_hold(order)) if card_hold(order) is not None else 0
+    hold = payments.card_hold_minor(payment)
+    # A card that holds nothing is still asked for the total: the capture then refuses,
+    # and the organizer is told to take cash instead.
+    over = max(0, total - hold) if hold is not None else 0
     return AmountDue(total, order.currency, order.payment_method, card_minor=total - over, cash_minor=over)
-
-
-def card_hold(order: Order) -> int | None:
-    """What the order's card holds, as payments answers (None when nothing holds it)."""
-    answers = [amount for _receiver, amount in card_hold_requested.send(order) if amount is not None]
-    return answers[0] if answers else None
 
 
 def lines_by_producer(order: Order) -> list[tuple[Producer, list[OrderLine]]]:
@@ -135,71 +141,34 @@ def lines_by_producer(order: Order) -> list[tuple[Producer, list[OrderLine]]]:
 
 def hand_over(order: Order, actor: User, cash_received_minor: int | None = None,
               now: datetime | None = None) -> Order:
-    """Hand the order over (orders.hand_over: a card is captured, cash recorded).
+    """Hand the order over and take its money, decided here once.
 
-    For a card order, what is above the card hold is collected in cash and recorded as such.
+    A cash order records the cash received (its total unless told). A card order is charged
+    what its card holds, at most the total; what is above the hold is collected in cash and
+    recorded as such (`cash_received_minor` is not asked for a card order). One payment
+    lookup; the access and state checks are the transition's (`orders.hand_over`), and the
+    card is charged only after it, so two organizers pressing at once charge it once.
     """
-    due = amount_due(order) if order.payment_method == PaymentMethod.CARD else None
-    services.hand_over(order, actor, cash_received_minor=cash_received_minor, now=now)
-    if due is not None and due.cash_minor > 0:
-        order.cash_received_minor = due.cash_minor
-        db.session.flush()
+    payment = _card_payment(order)
+    due = _amount_due(order, payment)
+    if due.method == PaymentMethod.CARD:
+        cash_received_minor = due.cash_minor or None
+    orders.hand_over(order, actor, cash_received_minor=cash_received_minor, now=now)
+    if due.method == PaymentMethod.CARD:
+        payments.capture_at_handover(payment, due.card_minor)
     return order
 
 
-def undo_deadline(order: Order) -> datetime | None:
-    """Until when the hand-over of this order can be undone (None if it is not handed over)."""
-    if order.status != OrderStatus.PICKED_UP or order.picked_up_at is None:
-        return None
-    return order.picked_up_at + timedelta(minutes=current_app.config["HANDOVER_UNDO_MINUTES"])
-
-
-def can_undo(order: Order, now: datetime | None = None) -> bool:
-    deadline = undo_deadline(order)
-    return deadline is not None and (now or utcnow()) <= deadline
-
-
 def undo_hand_over(order: Order, actor: User, now: datetime | None = None) -> Order:
-    """A hand-over pressed by mistake, undone within HANDOVER_UNDO_MINUTES.
+    """A hand-over pressed by mistake, undone within HANDOVER_UNDO_MINUTES (`orders.undo_hand_over`).
 
-    The order goes back to the state it was in (packed or confirmed) and standing stock
-    back on the shelf. A card cannot be charged twice: the captured amount is refunded in
-    full and the order becomes a cash order, so its next hand-over is paid in cash.
+    A card cannot be charged twice: what it was charged is refunded in full and the order
+    becomes a cash order, so its next hand-over is paid in cash.
     """
-    now = now or utcnow()
-    _require_manager(actor, order.market_day)
-    if order.status != OrderStatus.PICKED_UP:
-        raise InvalidState(_("This order is %(status)s and can no longer be changed that way.",
-                             status=services.status_label(order.status)), status=order.status)
-    if not can_undo(order, now):
-        raise InvalidState(_("A hand-over can only be undone within %(minutes)s minutes.",
-                             minutes=current_app.config["HANDOVER_UNDO_MINUTES"]))
     was_card = order.payment_method == PaymentMethod.CARD
-    back_to = OrderStatus.READY if order.ready_at is not None else OrderStatus.CONFIRMED
-    window = timedelta(minutes=current_app.config["HANDOVER_UNDO_MINUTES"])
-    values = dict(status=back_to, picked_up_at=None, handed_over_by_id=None, cash_received_minor=None)
+    orders.undo_hand_over(order, actor, now)
     if was_card:
-        values["payment_method"] = PaymentMethod.CASH
-    # Conditional on the state, like every transition: two undos at once undo once.
-    moved = db.session.execute(
-        update(Order).where(Order.id == order.id, Order.status == OrderStatus.PICKED_UP,
-                            Order.picked_up_at >= now - window)
-        .values(**values).execution_options(synchronize_session=False))
-    if moved.rowcount != 1:
-        db.session.refresh(order)
-        raise InvalidState(_("This hand-over was already undone, or it is too late to undo it."))
-    # The hand-over took standing inventory off the shelf for good; put it back.
-    for line in sorted(order.lines, key=lambda l: l.product_id):
-        if line.offer_id is None and line.status != LineStatus.CANCELLED:
-            gone = 0 if line.status == LineStatus.MISSING else line.quantity_milli
-            db.session.execute(
-                update(Product).where(Product.id == line.product_id)
-                .values(inventory_milli=Product.inventory_milli + gone,
-                        inventory_reserved_milli=Product.inventory_reserved_milli + line.quantity_milli)
-                .execution_options(synchronize_session=False))
-    if was_card:
-        order_handover_undone.send(order, actor=actor)  # payments refunds the capture
-    db.session.refresh(order)
+        payments.refund_undone_handover(order, actor)
     return order
 
 
@@ -211,15 +180,16 @@ def no_show_from(order: Order) -> datetime:
 
 
 def mark_no_show(order: Order, actor: User, now: datetime | None = None) -> Order:
-    """The organizer marks an order not picked up (orders.mark_no_show, after slot end + grace)."""
-    _require_manager(actor, order.market_day)
-    return services.mark_no_show(order, actor, now)
+    """The organizer marks an order not picked up (orders.mark_no_show checks who, and slot end + grace)."""
+    if actor is None:
+        raise NotAllowed()  # None is the system closing the day, which the pickup point never is
+    return orders.mark_no_show(order, actor, now)
 
 
 def mark_line_missing(line: OrderLine, actor: User, now: datetime | None = None) -> OrderLine:
     """A line the producer did not bring, marked at the pickup point; the customer does not pay for it."""
     _require_manager(actor, line.order.market_day)
-    return services.mark_line_missing(line, actor, now)
+    return orders.mark_line_missing(line, actor, now)
 
 
 @dataclass
@@ -257,9 +227,9 @@ def close_market_day(market_day: MarketDay, actor: User | None = None, now: date
         order = db.session.get(Order, order_id)
         try:
             if order.status == OrderStatus.PENDING_PAYMENT:
-                result.expired += services.expire_if_due(order, now)
+                result.expired += orders.expire_if_due(order, now)
             else:
-                services.mark_no_show(order, None, now)
+                orders.mark_no_show(order, None, now)
                 result.no_shows += 1
         except InvalidState:
             continue  # handed over or marked by an organizer meanwhile
@@ -272,8 +242,6 @@ def close_market_day(market_day: MarketDay, actor: User | None = None, now: date
 
 
 def _local(instant: datetime, market_day: MarketDay) -> str:
-    from marketplace.core.locale import format_local_time
-
     return format_local_time(instant, market_day.market.timezone)
 
 

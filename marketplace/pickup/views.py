@@ -25,9 +25,12 @@ from marketplace.core.errors import DomainError, NotAllowed
 from marketplace.core.extensions import db
 from marketplace.core.money import InvalidAmount, format_price_input, parse_price_minor
 from marketplace.markets.models import MarketDay
-from marketplace.pickup import services as pickup, queries
+from marketplace.markets.services import can_manage
+from marketplace.orders import services as orders
 from marketplace.orders.forms import ActionForm, strip
-from marketplace.orders.models import OrderLine, OrderStatus, PaymentMethod
+from marketplace.orders.models import Order, OrderLine, OrderStatus, PaymentMethod
+from marketplace.orders.queries import market_day_for_basket
+from marketplace.pickup import services as pickup
 
 bp = Blueprint("pickup", __name__, url_prefix="/organize/days/<int:market_day_id>/pickup")
 #: Ids in the query string fit the database's integer (32 bits on PostgreSQL); larger is a 404.
@@ -53,16 +56,20 @@ class HandOverForm(FlaskForm):
 
 
 def _day(market_day_id: int) -> MarketDay:
-    from marketplace.markets.services import can_manage
-
-    market_day = queries.market_day_for_basket(market_day_id)
+    market_day = market_day_for_basket(market_day_id)
     if market_day is None or not can_manage(current_user, market_day.market):
         abort(404)
     return market_day
 
 
-def _order(market_day: MarketDay, order_id: int):
-    return pickup.order_of_day(market_day, current_user, order_id) or abort(404)
+def _order(market_day_id: int, order_id: int) -> tuple[MarketDay, Order]:
+    """The day and its order; `order_of_day` is the access check (anyone else gets 404 too)."""
+    market_day = market_day_for_basket(market_day_id) or abort(404)
+    try:
+        found = pickup.order_of_day(market_day, current_user, order_id)
+    except NotAllowed:
+        abort(404)
+    return market_day, found or abort(404)
 
 
 def _slot_arg() -> int | None:
@@ -118,19 +125,18 @@ def find(market_day_id: int):
 @bp.route("/orders/<int:order_id>")
 @login_required
 def order(market_day_id: int, order_id: int):
-    market_day = _day(market_day_id)
-    found = _order(market_day, order_id)
+    market_day, found = _order(market_day_id, order_id)
     due = pickup.amount_due(found)
     form = HandOverForm(formdata=None)
     form.cash_received.data = format_price_input(due.cash_minor, found.currency)
-    return _render_order(market_day, found, form)
+    return _render_order(market_day, found, form, due)
 
 
-def _render_order(market_day, found, form, status=200):
+def _render_order(market_day, found, form, due, status=200):
     now = utcnow()
-    return render_template("pickup/order.html", market_day=market_day, order=found, due=pickup.amount_due(found),
+    return render_template("pickup/order.html", market_day=market_day, order=found, due=due,
                            groups=pickup.lines_by_producer(found), form=form, action_form=ActionForm(),
-                           can_undo=pickup.can_undo(found, now), undo_deadline=pickup.undo_deadline(found),
+                           can_undo=orders.can_undo(found, now), undo_deadline=orders.undo_deadline(found),
                            no_show_from=pickup.no_show_from(found), now=now,
                            undo_minutes=current_app.config["HANDOVER_UNDO_MINUTES"]), status
 
@@ -150,20 +156,19 @@ def _refused(market_day_id: int, order_id: int, exc: DomainError):
 @bp.route("/orders/<int:order_id>/hand-over", methods=["POST"])
 @login_required
 def hand_over(market_day_id: int, order_id: int):
-    market_day = _day(market_day_id)
-    found = _order(market_day, order_id)
+    market_day, found = _order(market_day_id, order_id)
     form = HandOverForm()
     if not form.validate_on_submit():
         if form.csrf_token.errors:
             abort(400)
-        return _render_order(market_day, found, form, 400)
+        return _render_order(market_day, found, form, pickup.amount_due(found), 400)
     cash = None
     if found.payment_method == PaymentMethod.CASH and form.cash_received.data:
         try:
             cash = parse_price_minor(form.cash_received.data, found.currency)
         except InvalidAmount as exc:
             form.cash_received.errors = [str(exc)]
-            return _render_order(market_day, found, form, 400)
+            return _render_order(market_day, found, form, pickup.amount_due(found), 400)
     try:
         pickup.hand_over(found, current_user, cash_received_minor=cash)
     except DomainError as exc:
@@ -176,8 +181,7 @@ def hand_over(market_day_id: int, order_id: int):
 @bp.route("/orders/<int:order_id>/undo", methods=["POST"])
 @login_required
 def undo(market_day_id: int, order_id: int):
-    market_day = _day(market_day_id)
-    found = _order(market_day, order_id)
+    _market_day, found = _order(market_day_id, order_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     was_card = found.payment_method == PaymentMethod.CARD
@@ -194,8 +198,7 @@ def undo(market_day_id: int, order_id: int):
 @bp.route("/orders/<int:order_id>/no-show", methods=["POST"])
 @login_required
 def no_show(market_day_id: int, order_id: int):
-    market_day = _day(market_day_id)
-    found = _order(market_day, order_id)
+    _market_day, found = _order(market_day_id, order_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     try:

@@ -30,11 +30,19 @@ def _pack_all(order):
     db.session.commit()
 
 
+def _handed_over_just_now(order):
+    order.picked_up_at = utcnow()  # within the undo window
+    db.session.commit()
+    return order
+
+
 #: name -> (call(world, order), states it is allowed from, state it leads to)
 TRANSITIONS = {
     "confirm_payment": (lambda w, o: services.confirm_payment(o), {S.PENDING_PAYMENT}, S.CONFIRMED),
     "mark_ready": (lambda w, o: (_pack_all(o), services.mark_ready(o)), {S.CONFIRMED}, S.READY),
     "hand_over": (lambda w, o: services.hand_over(o, _organizer(w)), {S.CONFIRMED, S.READY}, S.PICKED_UP),
+    "undo_hand_over": (lambda w, o: services.undo_hand_over(_handed_over_just_now(o), _organizer(w)),
+                       {S.PICKED_UP}, S.CONFIRMED),
     "cancel_by_customer": (lambda w, o: services.cancel_by_customer(o, w.customer),
                            {S.PENDING_PAYMENT, S.CONFIRMED, S.READY}, S.CANCELLED),
     "cancel_by_producer": (lambda w, o: services.cancel_lines_by_producer(o, w.farm, w.farm.user, "Hail"),

@@ -9,6 +9,7 @@ from marketplace.orders.models import Order, OrderStatus
 from marketplace.payments import gateway
 from marketplace.payments import services as payments
 from marketplace.payments.models import Payment, PaymentStatus, WebhookEvent
+from marketplace.pickup import services as pickup
 from marketplace.producers.models import Offer
 from tests.factories import MarketDayFactory, UserFactory
 from tests.payments.helpers import card_order, wait_for
@@ -51,7 +52,7 @@ def test_authorise_then_capture_the_weighed_amount(ctx, webhooks_on):
     line = order.lines[0]
     organizer = UserFactory(roles=[Role.ADMIN])
     orders.record_weight(line, line.producer, line.producer.user, 2150)  # 2.15 kg weighed
-    orders.hand_over(db.session.get(Order, order.id), organizer)
+    pickup.hand_over(db.session.get(Order, order.id), organizer)
     db.session.commit()
 
     payment = db.session.get(Payment, payment.id)
@@ -74,8 +75,8 @@ def test_capture_never_exceeds_the_authorisation(ctx, stripe_on):
     line = order.lines[0]
     orders.record_weight(line, line.producer, line.producer.user, 1400)  # 1400.00 due
     order = db.session.get(Order, order.id)
-    assert payments.over_authorisation(order, order.total_minor) == 25_000
-    orders.hand_over(order, UserFactory(roles=[Role.ADMIN]))
+    assert pickup.amount_due(order).cash_minor == 25_000  # above the hold: collected in cash
+    pickup.hand_over(order, UserFactory(roles=[Role.ADMIN]))
     db.session.commit()
     assert db.session.get(Payment, payment.id).amount_captured_minor == 115_000
 
@@ -111,7 +112,7 @@ def test_refund_never_more_than_captured(ctx, stripe_on):
     order = card_order(by_weight=False, quantity_milli=2000, price_minor=50_000)  # 1000.00
     payment = payments.current_payment(order)
     payments.submit_card(payment, stripe_on.card_token(), order.customer.email)
-    orders.hand_over(db.session.get(Order, order.id), UserFactory(roles=[Role.ADMIN]))
+    pickup.hand_over(db.session.get(Order, order.id), UserFactory(roles=[Role.ADMIN]))
     db.session.commit()
     admin = UserFactory(roles=[Role.ADMIN])
     payments.refund(admin, order, 30_000, "bruised")
