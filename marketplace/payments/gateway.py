@@ -6,6 +6,7 @@ Stripe's errors into two kinds: `CardDeclined` (the customer's card said no) and
 """
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 
@@ -154,7 +155,6 @@ def verify_webhook(payload: bytes, signature: str) -> dict:
                                               tolerance=300)
     except (stripe.SignatureVerificationError, UnicodeDecodeError) as exc:
         raise ValueError("bad signature") from exc
-    import json
 
     try:
         event = json.loads(payload)

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from marketplace.core.db import utcnow
 from marketplace.core.extensions import db
+from marketplace.core.money import minor_units
 from marketplace.markets.models import Market, MarketDay
 from marketplace.orders.models import (
     LineStatus,
@@ -201,8 +202,6 @@ CSV_HEADER = ["producer", "currency", "card_sales", "cash_sales", "refunds", "co
 
 
 def _money_text(amount_minor: int, currency: str) -> str:
-    from marketplace.core.money import minor_units
-
     digits = minor_units(currency)
     sign = "-" if amount_minor < 0 else ""
     whole, fraction = divmod(abs(amount_minor), 10 ** digits)
