@@ -4,11 +4,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from marketplace.accounts import queries, services
-from marketplace.accounts.decorators import role_required
 from marketplace.accounts.forms import EmptyForm
 from marketplace.accounts.models import Role, User, role_label
-from marketplace.core.errors import DomainError
 from marketplace.core.extensions import db
+from marketplace.web.access import role_required
+from marketplace.web.args import page_arg
+from marketplace.web.transaction import transaction
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -16,8 +17,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @bp.route("/users")
 @role_required(Role.ADMIN)
 def users():
-    # Clamped: a page number beyond the database integer would be a 500.
-    page = queries.search_users(request.args.get("q", ""), min(request.args.get("page", 1, type=int) or 1, 100_000))
+    page = queries.search_users(request.args.get("q", ""), page_arg())
     return render_template("admin/users.html", page=page, q=request.args.get("q", ""))
 
 
@@ -31,15 +31,12 @@ def user_roles(user_id: int):
             role = Role(request.form.get("role", ""))
         except ValueError:
             abort(400)
-        try:
+        with transaction() as tx:
             if request.form.get("action") == "grant":
                 services.grant_role(current_user, user, role)
             else:
                 services.revoke_role(current_user, user, role)
-        except DomainError as exc:
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
+        if tx.ok:
             flash(_("Roles of %(name)s are saved.", name=user.name), "success")
         return redirect(url_for("admin.user_roles", user_id=user.id))
     return render_template("admin/user.html", user=user, form=form, all_roles=list(Role))

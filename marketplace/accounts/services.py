@@ -24,11 +24,13 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password", method="pbkdf2:sha25
 
 
 class EmailTaken(DomainError):
-    pass
+    #: The form field its message is shown beside (web.transaction reads it).
+    field = "email"
 
 
 class WeakPassword(DomainError):
-    pass
+    #: The form field its message is shown beside (web.transaction reads it).
+    field = "password"
 
 
 def common_passwords() -> set[str]:
@@ -101,7 +103,7 @@ def end_all_sessions(user: User) -> None:
 
 def change_password(user: User, current_password: str, new_password: str) -> None:
     if not check_password_hash(user.password_hash, current_password or ""):
-        raise DomainError(str(_l("Your current password is not correct.")))
+        raise DomainError(str(_l("Your current password is not correct.")), field="current_password")
     set_password(user, new_password)
 
 
@@ -115,6 +117,11 @@ def update_profile(user: User, name: str, phone: str | None, locale: str | None)
     user.name = name.strip()
     user.phone = (phone or "").strip() or None
     user.locale = locale or None
+
+
+def set_locale(user: User, locale: str) -> None:
+    """The language the user chose in the menu (the view checks it is one we offer)."""
+    user.locale = locale
 
 
 # --- Signed tokens -------------------------------------------------------------------

@@ -23,10 +23,10 @@ from marketplace.accounts.forms import (
     ResetPasswordForm,
 )
 from marketplace.accounts.models import Role
-from marketplace.core.errors import DomainError
-from marketplace.core.extensions import db, limiter
+from marketplace.core.extensions import limiter
 from marketplace.core.locale import LOCALE_COOKIE
 from marketplace.web.headers import is_safe_next_url
+from marketplace.web.transaction import transaction
 
 bp = Blueprint("accounts", __name__)
 
@@ -55,15 +55,10 @@ def register():
         form.account_type.data = "producer"
     if form.validate_on_submit():
         role = Role.PRODUCER if form.account_type.data == "producer" else Role.CUSTOMER
-        try:
+        with transaction(form) as tx:
             user = services.register_user(form.email.data, form.password.data, form.name.data, role=role,
                                           locale=request.cookies.get(LOCALE_COOKIE), data=form.data)
-        except services.EmailTaken as exc:
-            form.email.errors.append(exc.message)
-        except services.WeakPassword as exc:
-            form.password.errors.append(exc.message)
-        else:
-            db.session.commit()
+        if tx.ok:
             login_user(user)
             flash(_("Welcome to Aimak! We sent you an email to confirm your address."), "success")
             return _redirect_next("producers.dashboard" if role == Role.PRODUCER else "catalog.home")
@@ -98,8 +93,8 @@ def _home_for(user) -> str:
 def logout():
     form = EmptyForm()
     if form.validate_on_submit() and current_user.is_authenticated:
-        services.end_all_sessions(current_user)
-        db.session.commit()
+        with transaction():
+            services.end_all_sessions(current_user)
         logout_user()
         flash(_("You are logged out."), "info")
     return redirect(url_for("catalog.home"))
@@ -110,8 +105,8 @@ def logout():
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        services.request_password_reset(form.email.data)
-        db.session.commit()
+        with transaction():
+            services.request_password_reset(form.email.data)
         flash(_("If an account exists for that email, we sent a link to reset the password."), "info")
         return redirect(url_for("accounts.login"))
     return render_template("accounts/forgot_password.html", form=form)
@@ -126,12 +121,9 @@ def reset_password(token: str):
         return redirect(url_for("accounts.forgot_password"))
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        try:
+        with transaction(form) as tx:
             services.set_password(user, form.password.data)
-        except services.WeakPassword as exc:
-            form.password.errors.append(exc.message)
-        else:
-            db.session.commit()
+        if tx.ok:
             logout_user()
             flash(_("Your password is changed. Please log in."), "success")
             return redirect(url_for("accounts.login"))
@@ -141,11 +133,11 @@ def reset_password(token: str):
 @bp.route("/verify/<token>")
 def verify_email(token: str):
     # Following the link only marks the address confirmed; it is idempotent.
-    user = services.verify_email(token)
+    with transaction():
+        user = services.verify_email(token)
     if user is None:
         flash(_("This confirmation link is invalid or has expired."), "error")
     else:
-        db.session.commit()
         flash(_("Thank you, your email is confirmed."), "success")
     return redirect(url_for("catalog.home"))
 
@@ -154,8 +146,8 @@ def verify_email(token: str):
 @login_required
 def resend_verification():
     if EmptyForm().validate_on_submit() and current_user.email_verified_at is None:
-        services.send_verification_email(current_user)
-        db.session.commit()
+        with transaction():
+            services.send_verification_email(current_user)
         flash(_("We sent you a new confirmation email."), "info")
     return redirect(url_for("accounts.account"))
 
@@ -167,10 +159,11 @@ def account():
     if request.method == "GET":
         form.locale.data = current_user.locale or ""
     if form.validate_on_submit():
-        services.update_profile(current_user, form.name.data, form.phone.data, form.locale.data)
-        db.session.commit()
-        flash(_("Your details are saved."), "success")
-        return redirect(url_for("accounts.account"))
+        with transaction(form) as tx:
+            services.update_profile(current_user, form.name.data, form.phone.data, form.locale.data)
+        if tx.ok:
+            flash(_("Your details are saved."), "success")
+            return redirect(url_for("accounts.account"))
     return render_template("accounts/account.html", form=form, password_form=ChangePasswordForm(),
                            resend_form=EmptyForm())
 
@@ -180,14 +173,9 @@ def account():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
+        with transaction(form) as tx:
             services.change_password(current_user, form.current_password.data, form.password.data)
-        except services.WeakPassword as exc:
-            form.password.errors.append(exc.message)
-        except DomainError as exc:
-            form.current_password.errors.append(exc.message)
-        else:
-            db.session.commit()
+        if tx.ok:
             # The old cookie is dead; log in again on this device with the new token.
             login_user(current_user._get_current_object())
             flash(_("Your password is changed. Other devices are logged out."), "success")
@@ -202,8 +190,8 @@ def set_language():
     if code not in current_app.config["LANGUAGES"]:
         abort(400)
     if current_user.is_authenticated:
-        current_user.locale = code
-        db.session.commit()
+        with transaction():
+            services.set_locale(current_user, code)
     target = request.form.get("next")
     response = redirect(target if is_safe_next_url(target) else url_for("catalog.home"))
     response.set_cookie(LOCALE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
