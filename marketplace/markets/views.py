@@ -6,7 +6,6 @@ from zoneinfo import ZoneInfo
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -19,7 +18,6 @@ from flask_login import current_user
 from marketplace.accounts.decorators import organizer_required
 from marketplace.accounts.forms import EmptyForm
 from marketplace.accounts.models import User
-from marketplace.core.errors import DomainError
 from marketplace.core.extensions import db
 from marketplace.markets import forms, queries, services
 from marketplace.markets.models import (
@@ -30,13 +28,10 @@ from marketplace.markets.models import (
     Vendor,
     VendorStatus,
 )
+from marketplace.web.args import page_arg
+from marketplace.web.transaction import transaction
 
 bp = Blueprint("markets", __name__, url_prefix="/organize")
-
-
-def _page() -> int:
-    # Clamped: a page number beyond the database integer would be a 500.
-    return min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
 
 
 def _managed(market: Market) -> Market:
@@ -55,15 +50,6 @@ def _day_or_404(day_id: int) -> MarketDay:
         abort(404)
     _managed(market_day.market)
     return market_day
-
-
-def _show_error(form, exc: DomainError) -> None:
-    """A service's refusal beside the field it is about, else at the top of the page."""
-    name = getattr(exc, "field", None)
-    if form is not None and name and name in form._fields:
-        form[name].errors = list(form[name].errors) + [exc.message]
-    else:
-        flash(exc.message, "error")
 
 
 def _report_schedule(result: services.ScheduleResult) -> None:
@@ -87,13 +73,9 @@ def organizer_home():
 def new_market():
     form = forms.MarketForm()
     if form.validate_on_submit():
-        try:
+        with transaction(form) as tx:
             market = services.create_market(current_user, form.market_data(), photo=form.photo_stream())
-        except DomainError as exc:
-            db.session.rollback()
-            _show_error(form, exc)
-        else:
-            db.session.commit()
+        if tx.ok:
             flash(_("Market created. Now give it a schedule."), "success")
             return redirect(url_for("markets.market", market_id=market.id))
     return render_template("markets/market_form.html", form=form, market=None)
@@ -103,14 +85,12 @@ def new_market():
 @organizer_required
 def market(market_id: int):
     market = _market_or_404(market_id)
-    page = queries.upcoming_days(market.id, page=_page())
+    page = queries.upcoming_days(market.id, page=page_arg())
     return render_template("markets/market.html", market=market, page=page,
-                           order_counts=queries.order_counts([d.id for d in page.items]),
                            schedules=queries.schedules(market.id), vendor_counts=queries.vendor_counts(market.id),
                            describe_rule=services.choice_from_rule, weekdays=dict(forms.WEEKDAYS),
                            positions=dict(forms.POSITIONS), VendorStatus=VendorStatus,
-                           public_url=url_for("catalog.market", slug=market.slug)
-                           if "catalog.market" in current_app.view_functions else None)
+                           public_url=url_for("catalog.market", slug=market.slug))
 
 
 @bp.route("/markets/<int:market_id>/edit", methods=["GET", "POST"])
@@ -121,13 +101,9 @@ def edit_market(market_id: int):
     if request.method == "GET":
         form.commission.data = services.bp_to_percent(market.commission_bp)
     if form.validate_on_submit():
-        try:
+        with transaction(form) as tx:
             services.update_market(current_user, market, form.market_data(), photo=form.photo_stream())
-        except DomainError as exc:
-            db.session.rollback()
-            _show_error(form, exc)
-        else:
-            db.session.commit()
+        if tx.ok:
             flash(_("Market saved."), "success")
             return redirect(url_for("markets.market", market_id=market.id))
     return render_template("markets/market_form.html", form=form, market=market)
@@ -141,12 +117,9 @@ def organizers(market_id: int):
     market = _market_or_404(market_id)
     form = forms.OrganizerForm()
     if form.validate_on_submit():
-        try:
+        with transaction(form) as tx:
             user = services.add_organizer(current_user, market, form.email.data)
-        except DomainError as exc:
-            _show_error(form, exc)
-        else:
-            db.session.commit()
+        if tx.ok:
             flash(_("%(name)s now organises this market.", name=user.name), "success")
             return redirect(url_for("markets.organizers", market_id=market.id))
     return render_template("markets/organizers.html", market=market, form=form, remove_form=EmptyForm())
@@ -158,12 +131,9 @@ def remove_organizer(market_id: int, user_id: int):
     market = _market_or_404(market_id)
     user = db.get_or_404(User, user_id)
     if EmptyForm().validate_on_submit():
-        try:
+        with transaction() as tx:
             services.remove_organizer(current_user, market, user)
-        except DomainError as exc:
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
+        if tx.ok:
             flash(_("%(name)s no longer organises this market.", name=user.name), "success")
     if user.id == current_user.id and not services.can_manage(current_user, market):
         return redirect(url_for("markets.organizer_home"))
@@ -178,16 +148,12 @@ def new_schedule(market_id: int):
     market = _market_or_404(market_id)
     form = forms.ScheduleForm()
     if form.validate_on_submit():
-        try:
+        with transaction(form) as tx:
             result = services.create_schedule(
                 current_user, market, form.rule(), form.opens_local.data, form.closes_local.data,
                 weeks_ahead=form.weeks_ahead.data, slot_minutes=form.slot_minutes.data,
                 slot_capacity=form.slot_capacity.data)
-        except DomainError as exc:
-            db.session.rollback()
-            _show_error(form, exc)
-        else:
-            db.session.commit()
+        if tx.ok:
             _report_schedule(result)
             return redirect(url_for("markets.market", market_id=market.id))
     return render_template("markets/schedule_form.html", form=form, market=market, schedule=None)
@@ -209,16 +175,12 @@ def edit_schedule(schedule_id: int):
         form.kind.data, form.weekday.data = choice["kind"], choice["weekday"]
         form.position.data, form.raw.data = str(choice["position"]), choice["raw"]
     if form.validate_on_submit():
-        try:
+        with transaction(form) as tx:
             result = services.update_schedule(
                 current_user, schedule, form.rule(), form.opens_local.data, form.closes_local.data,
                 weeks_ahead=form.weeks_ahead.data, slot_minutes=form.slot_minutes.data,
                 slot_capacity=form.slot_capacity.data)
-        except DomainError as exc:
-            db.session.rollback()
-            _show_error(form, exc)
-        else:
-            db.session.commit()
+        if tx.ok:
             _report_schedule(result)
             return redirect(url_for("markets.market", market_id=schedule.market_id))
     return render_template("markets/schedule_form.html", form=form, market=schedule.market, schedule=schedule)
@@ -229,9 +191,10 @@ def edit_schedule(schedule_id: int):
 def extend_schedule(schedule_id: int):
     schedule = _schedule_or_404(schedule_id)
     if EmptyForm().validate_on_submit():
-        result = services.extend_schedule(current_user, schedule)
-        db.session.commit()
-        _report_schedule(result)
+        with transaction() as tx:
+            result = services.extend_schedule(current_user, schedule)
+        if tx.ok:
+            _report_schedule(result)
     return redirect(url_for("markets.market", market_id=schedule.market_id))
 
 
@@ -241,15 +204,12 @@ def new_day(market_id: int):
     market = _market_or_404(market_id)
     form = forms.OneOffDayForm()
     if form.validate_on_submit():
-        try:
+        with transaction(form) as tx:
             market_day = services.create_one_off_day(
                 current_user, market, form.date.data, form.opens_local.data, form.closes_local.data,
                 title=form.title.data or "", slot_minutes=form.slot_minutes.data,
                 slot_capacity=form.slot_capacity.data)
-        except DomainError as exc:
-            _show_error(form, exc)
-        else:
-            db.session.commit()
+        if tx.ok:
             flash(_("Market day added."), "success")
             return redirect(url_for("markets.day", day_id=market_day.id))
     return render_template("markets/day_new.html", form=form, market=market)
@@ -271,7 +231,6 @@ def _day_forms(market_day: MarketDay, form=None):
     slot_form.end_local.data = market_day.closes_at.astimezone(tz).time()
     return dict(form=form, slot_form=slot_form, cancel_form=forms.CancelDayForm(formdata=None),
                 slots=slots, market=market_day.market, market_day=market_day,
-                order_count=queries.order_counts([market_day.id]).get(market_day.id, 0),
                 ordering_state=services.ordering_state(market_day), csrf_form=EmptyForm())
 
 
@@ -282,16 +241,12 @@ def day(day_id: int):
     if request.method == "POST":
         form = forms.MarketDayForm()
         if form.validate_on_submit():
-            try:
+            with transaction(form) as tx:
                 services.update_market_day(current_user, market_day, opens_local=form.opens_local.data,
                                            closes_local=form.closes_local.data,
                                            ordering_opens_local=form.ordering_opens_local.data,
                                            cutoff_local=form.cutoff_local.data, title=form.title.data or "")
-            except DomainError as exc:
-                db.session.rollback()
-                _show_error(form, exc)
-            else:
-                db.session.commit()
+            if tx.ok:
                 flash(_("Market day saved."), "success")
                 if any(slot.starts_at < market_day.opens_at or slot.ends_at > market_day.closes_at
                        for slot in market_day.slots):
@@ -307,13 +262,9 @@ def cancel_day(day_id: int):
     market_day = _day_or_404(day_id)
     form = forms.CancelDayForm()
     if form.validate_on_submit():
-        try:
+        with transaction() as tx:
             services.cancel_market_day(current_user, market_day, form.reason.data)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
+        if tx.ok:
             flash(_("The market day is cancelled; producers and customers are being told."), "success")
     else:
         flash(_("Tell people why the market day is cancelled."), "error")
@@ -326,14 +277,10 @@ def generate_slots(day_id: int):
     market_day = _day_or_404(day_id)
     form = forms.SlotTemplateForm()
     if form.validate_on_submit():
-        try:
+        with transaction() as tx:
             created = services.generate_slots(current_user, market_day, form.start_local.data, form.end_local.data,
                                               form.slot_minutes.data, form.capacity.data)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
+        if tx.ok:
             flash(_("%(n)s pickup slots created.", n=len(created)), "success")
     else:
         flash(_("Check the slot times, length and capacity."), "error")
@@ -353,13 +300,9 @@ def slot_capacity(slot_id: int):
     day_id = slot.market_day_id
     form = forms.SlotCapacityForm()
     if form.validate_on_submit():
-        try:
+        with transaction() as tx:
             services.set_slot_capacity(current_user, slot, form.capacity.data)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
+        if tx.ok:
             flash(_("Slot capacity saved."), "success")
     else:
         flash(_("Enter a capacity between 0 and %(n)s.", n=services.MAX_SLOT_CAPACITY), "error")
@@ -372,13 +315,9 @@ def delete_slot(slot_id: int):
     slot = _slot_or_404(slot_id)
     day_id = slot.market_day_id
     if EmptyForm().validate_on_submit():
-        try:
+        with transaction() as tx:
             services.delete_slot(current_user, slot)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
+        if tx.ok:
             flash(_("Slot removed."), "success")
     return redirect(url_for("markets.day", day_id=day_id))
 
@@ -394,7 +333,7 @@ def vendors(market_id: int):
         status = VendorStatus(status_arg) if status_arg else None
     except ValueError:
         abort(400)
-    page = queries.vendors_page(market.id, status, _page())
+    page = queries.vendors_page(market.id, status, page_arg())
     return render_template("markets/vendors.html", market=market, page=page, status=status_arg,
                            filters=forms.VENDOR_FILTERS, counts=queries.vendor_counts(market.id),
                            status_label=services.vendor_status_label, transitions=services.VENDOR_TRANSITIONS,
@@ -419,14 +358,12 @@ def decide_vendor(vendor_id: int):
     vendor = _vendor_or_404(vendor_id)
     form = forms.VendorDecisionForm()
     if form.validate_on_submit():
-        try:
+        with transaction(flash_errors=False) as tx:
             services.decide_vendor(current_user, vendor, form.action.data, reason=form.reason.data or "",
                                    stall=form.stall.data if form.stall.raw_data else None)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(_("%(producer)s: %(message)s", producer=vendor.producer.name, message=exc.message), "error")
+        if tx.error:
+            flash(_("%(producer)s: %(message)s", producer=vendor.producer.name, message=tx.error.message), "error")
         else:
-            db.session.commit()
             flash(_("%(producer)s is now %(status)s; we emailed them.", producer=vendor.producer.name,
                     status=services.vendor_status_label(vendor.status)), "success")
     else:
@@ -441,7 +378,8 @@ def vendor_stall(vendor_id: int):
     form = forms.StallForm()
     if not form.validate_on_submit():
         abort(400)
-    services.set_stall(current_user, vendor, form.stall.data or "")
-    db.session.commit()
-    flash(_("Stall of %(producer)s saved.", producer=vendor.producer.name), "success")
+    with transaction() as tx:
+        services.set_stall(current_user, vendor, form.stall.data or "")
+    if tx.ok:
+        flash(_("Stall of %(producer)s saved.", producer=vendor.producer.name), "success")
     return _back_to_vendors(vendor)
