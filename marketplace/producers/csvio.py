@@ -26,6 +26,7 @@ from marketplace.producers.services import (
     parse_price_field,
     update_product,
 )
+from marketplace.web.csv import csv_text
 
 COLUMNS = ["id", "name", "category", "unit", "price", "currency", "sold_by_weight", "stock_mode",
            "inventory", "active", "description"]
@@ -34,8 +35,6 @@ MAX_CSV_BYTES = 1024 * 1024
 MAX_ROWS = 2000
 _YES = {"yes", "y", "true", "1", "да", "ооба", "иә"}
 _NO = {"no", "n", "false", "0", "нет", "жок", "жоқ"}
-#: A spreadsheet runs a cell starting with these as a formula; exported cells get a quote first.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class CsvFileError(DomainError):
@@ -56,11 +55,6 @@ class ImportResult:
     updated: int
 
 
-def _cell_out(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def _cell_in(value: str | None) -> str:
     text = (value or "").strip()
     if text.startswith("'") and text[1:2] and text[1:2] in "=+-@":
@@ -69,19 +63,18 @@ def _cell_in(value: str | None) -> str:
 
 
 def export_products_csv(producer: Producer) -> str:
-    """Every product of the producer as CSV text (UTF-8 with BOM, so spreadsheets read Cyrillic)."""
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for product in queries.products_for_export(producer):
-        writer.writerow([_cell_out(v) for v in (
-            product.id, product.name, product.category.slug, product.unit.value,
-            format_price_input(product.price_minor, product.currency), product.currency,
-            "yes" if product.sold_by_weight else "no", product.stock_mode.value,
-            quantity_number(product.inventory_milli) if product.stock_mode == StockMode.INVENTORY else "",
-            "yes" if product.active else "no", product.description)])
-    return buffer.getvalue()
+    """Every product of the producer as CSV text with formula-safe cells.
+
+    It starts with a byte-order mark: a spreadsheet then reads the Cyrillic names as UTF-8, and
+    the file goes back in through the import unchanged (it reads UTF-8 with or without the mark).
+    """
+    rows = ((product.id, product.name, product.category.slug, product.unit.value,
+             format_price_input(product.price_minor, product.currency), product.currency,
+             "yes" if product.sold_by_weight else "no", product.stock_mode.value,
+             quantity_number(product.inventory_milli) if product.stock_mode == StockMode.INVENTORY else "",
+             "yes" if product.active else "no", product.description)
+            for product in queries.products_for_export(producer))
+    return "\ufeff" + csv_text(COLUMNS, rows)
 
 
 def _read_rows(data: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:

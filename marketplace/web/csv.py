@@ -18,6 +18,7 @@ def safe_cell(value) -> str:
 
 
 def csv_text(header: Iterable, rows: Iterable[Iterable]) -> str:
+    """A header and rows as CSV text, every cell formula-safe."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([safe_cell(cell) for cell in header])
@@ -27,6 +28,11 @@ def csv_text(header: Iterable, rows: Iterable[Iterable]) -> str:
 
 
 def csv_response(text: str, filename: str) -> Response:
-    """A download (UTF-8, with a byte-order mark so Excel opens Cyrillic names correctly)."""
-    return Response("\ufeff" + text, mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    """`text` as a UTF-8 download, kept by no cache (a CSV here is someone's orders, products or money).
+
+    The text is sent as it is: a file that needs a byte-order mark for Excel starts with one
+    (the product list, which producers edit and upload again, does; pick lists and settlements do not).
+    """
+    return Response(text, mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                             "Cache-Control": "no-store"})
