@@ -14,7 +14,7 @@ from marketplace.core.db import utcnow
 from marketplace.core.errors import DomainError, InvalidState, NotAllowed
 from marketplace.core.extensions import db
 from marketplace.markets.models import MarketOrganizer, Vendor
-from marketplace.media.services import save_document
+from marketplace.media.services import InvalidUpload, save_document
 from marketplace.notifications.services import queue_email
 from marketplace.orders.models import LineStatus, Order, OrderLine, OrderStatus
 from marketplace.orders.signals import (
@@ -77,6 +77,13 @@ def _check_certificate_fields(scheme, issuer: str, valid_from: date, valid_until
         raise CertificateError(str(_l("This certificate has already expired.")), "valid_until")
 
 
+def _save_document(stream, user_id: int, filename: str):
+    try:
+        return save_document(stream, user_id, filename)
+    except InvalidUpload as exc:
+        raise CertificateError(exc.message, "document") from None
+
+
 def upload_certificate(producer: Producer, actor: User, *, scheme, issuer: str, number: str = "",
                        scope: str = "", valid_from: date, valid_until: date, stream, filename: str,
                        today: date | None = None) -> Certification:
@@ -84,7 +91,7 @@ def upload_certificate(producer: Producer, actor: User, *, scheme, issuer: str, 
     if producer.user_id != actor.id:
         raise NotAllowed(str(_l("You can only add certificates to your own profile.")))
     _check_certificate_fields(scheme, issuer, valid_from, valid_until, today or utcnow().date())
-    document = save_document(stream, actor.id, filename)
+    document = _save_document(stream, actor.id, filename)
     certification = Certification(
         producer_id=producer.id, scheme=CertificationScheme(getattr(scheme, "value", scheme)),
         issuer=issuer.strip(), number=(number or "").strip(), scope=(scope or "").strip(),
@@ -103,7 +110,7 @@ def update_certificate(certification: Certification, actor: User, *, scheme, iss
         raise NotAllowed(str(_l("You can only change your own certificates.")))
     _check_certificate_fields(scheme, issuer, valid_from, valid_until, today or utcnow().date())
     if stream is not None:
-        certification.document_id = save_document(stream, actor.id, filename).id
+        certification.document_id = _save_document(stream, actor.id, filename).id
     if certification.valid_until != valid_until:
         certification.expiry_reminder_sent_at = None  # a renewed certificate gets its own reminder
     certification.scheme = CertificationScheme(getattr(scheme, "value", scheme))

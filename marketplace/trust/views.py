@@ -16,14 +16,16 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from marketplace.accounts.decorators import organizer_required, role_required
-from marketplace.accounts.models import Role, User
+from marketplace.accounts.decorators import organizer_required
+from marketplace.accounts.models import Role, User, normalize_email
 from marketplace.core.db import utcnow
-from marketplace.core.errors import DomainError
 from marketplace.core.extensions import db
+from marketplace.core.text import slugify
+from marketplace.media.services import document_path
 from marketplace.orders.models import Order
+from marketplace.orders.reliability import NO_SHOW_WINDOW_DAYS, cash_refusal_reason
+from marketplace.producers.access import producer_required
 from marketplace.producers.models import Producer
-from marketplace.producers.services import producer_for_user
 from marketplace.trust import queries, services
 from marketplace.trust.forms import (
     CertificateForm,
@@ -41,11 +43,11 @@ from marketplace.trust.models import (
     Review,
     ReviewStatus,
 )
+from marketplace.web.access import role_required
+from marketplace.web.args import page_arg
+from marketplace.web.transaction import transaction
 
 bp = Blueprint("trust", __name__)
-
-#: Ids in URLs fit the database's integer; a longer number is a 404, not an overflow (SQLite).
-ID = "int(max=2147483647)"
 
 
 @bp.app_context_processor
@@ -55,30 +57,14 @@ def _trust_helpers():
             "certificate_status": queries.certificate_status, "producer_url": _producer_url}
 
 
-def _producer_url(producer) -> str | None:
-    """The public producer page, once the catalog provides it."""
-    if "catalog.producer" not in current_app.view_functions:
-        return None
+def _producer_url(producer) -> str:
+    """The public producer page (the catalog's)."""
     return url_for("catalog.producer", slug=producer.slug)
 
 
 @bp.app_template_filter("district_key")
 def _district_key(name: str) -> str:
-    from marketplace.core.text import slugify
-
     return slugify(name)
-
-
-def _page() -> int:
-    # Clamped so an absurd page number is an empty page, not a database overflow.
-    return min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
-
-
-def _own_producer() -> Producer:
-    producer = producer_for_user(current_user)
-    if producer is None:
-        abort(404)
-    return producer
 
 
 def _own_certificate(cert_id: int) -> Certification:
@@ -92,36 +78,30 @@ def _own_certificate(cert_id: int) -> Certification:
 
 
 @bp.route("/trust/certificates")
-@role_required(Role.PRODUCER)
-def my_certificates():
-    producer = _own_producer()
+@producer_required
+def my_certificates(producer):
     return render_template("trust/my_certificates.html", producer=producer,
                            certificates=queries.producer_certificates(producer.id))
 
 
 @bp.route("/trust/certificates/new", methods=["GET", "POST"])
-@role_required(Role.PRODUCER)
-def new_certificate():
-    producer = _own_producer()
+@producer_required
+def new_certificate(producer):
     form = CertificateForm()
     if form.validate_on_submit():
-        try:
+        with transaction(form) as tx:
             services.upload_certificate(
                 producer, current_user, scheme=form.scheme.data, issuer=form.issuer.data,
                 number=form.number.data, scope=form.scope.data, valid_from=form.valid_from.data,
                 valid_until=form.valid_until.data, stream=form.document.data.stream,
                 filename=form.document.data.filename or "")
-        except DomainError as exc:
-            db.session.rollback()
-            getattr(form, exc.details.get("field") or "document").errors.append(exc.message)
-        else:
-            db.session.commit()
+        if tx.ok:
             flash(_("Certificate sent. A market organizer will check it; you will get an email."), "success")
             return redirect(url_for("trust.my_certificates"))
     return render_template("trust/certificate_form.html", form=form, certification=None)
 
 
-@bp.route(f"/trust/certificates/<{ID}:cert_id>/edit", methods=["GET", "POST"])
+@bp.route("/trust/certificates/<int:cert_id>/edit", methods=["GET", "POST"])
 @role_required(Role.PRODUCER)
 def edit_certificate(cert_id: int):
     certification = _own_certificate(cert_id)
@@ -130,27 +110,21 @@ def edit_certificate(cert_id: int):
         form.scheme.data = certification.scheme.value
     if form.validate_on_submit():
         upload = form.document.data if getattr(form.document.data, "filename", "") else None
-        try:
+        with transaction(form) as tx:
             services.update_certificate(
                 certification, current_user, scheme=form.scheme.data, issuer=form.issuer.data,
                 number=form.number.data, scope=form.scope.data, valid_from=form.valid_from.data,
                 valid_until=form.valid_until.data, stream=upload.stream if upload else None,
                 filename=upload.filename if upload else "")
-        except DomainError as exc:
-            db.session.rollback()
-            getattr(form, exc.details.get("field") or "document").errors.append(exc.message)
-        else:
-            db.session.commit()
+        if tx.ok:
             flash(_("Certificate saved. It will be checked again before its badge shows."), "success")
             return redirect(url_for("trust.my_certificates"))
     return render_template("trust/certificate_form.html", form=form, certification=certification)
 
 
-@bp.route(f"/trust/certificates/<{ID}:cert_id>/document")
+@bp.route("/trust/certificates/<int:cert_id>/document")
 def document(cert_id: int):
     # No login redirect: to anyone not allowed, the document does not exist.
-    from marketplace.media.services import document_path
-
     certification = db.get_or_404(Certification, cert_id)
     if certification.document is None or not services.can_see_document(current_user, certification):
         abort(404)
@@ -174,11 +148,11 @@ def verification_queue():
     if status not in (CertificationStatus.PENDING.value, CertificationStatus.VERIFIED.value,
                       CertificationStatus.REJECTED.value):
         abort(404)
-    page = queries.verification_queue(current_user, status, _page(), current_app.config["PAGE_SIZE"])
+    page = queries.verification_queue(current_user, status, page_arg(), current_app.config["PAGE_SIZE"])
     return render_template("trust/verification_queue.html", page=page, status=status)
 
 
-@bp.route(f"/trust/verification/<{ID}:cert_id>", methods=["GET", "POST"])
+@bp.route("/trust/verification/<int:cert_id>", methods=["GET", "POST"])
 @organizer_required
 def verification_detail(cert_id: int):
     certification = db.get_or_404(Certification, cert_id)
@@ -186,16 +160,12 @@ def verification_detail(cert_id: int):
         abort(404)
     form = DecisionForm()
     if form.validate_on_submit():
-        try:
+        with transaction() as tx:
             if form.decision.data == "verify":
                 services.verify_certificate(certification, current_user, form.reason.data)
             else:
                 services.reject_certificate(certification, current_user, form.reason.data)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
+        if tx.ok:
             flash(_("Decision recorded; the producer has been emailed."), "success")
             return redirect(url_for("trust.verification_queue"))
     return render_template("trust/verification_detail.html", certification=certification, form=form,
@@ -211,7 +181,7 @@ def reviewable():
     return render_template("trust/reviewable.html", pairs=queries.reviewable_for(current_user.id))
 
 
-@bp.route(f"/trust/orders/<{ID}:order_id>/producers/<{ID}:producer_id>/review", methods=["GET", "POST"])
+@bp.route("/trust/orders/<int:order_id>/producers/<int:producer_id>/review", methods=["GET", "POST"])
 @login_required
 def new_review(order_id: int, producer_id: int):
     order = db.get_or_404(Order, order_id)
@@ -221,20 +191,18 @@ def new_review(order_id: int, producer_id: int):
     refusal = services.review_refusal(order, producer.id, current_user)
     form = ReviewForm()
     if refusal is None and form.validate_on_submit():
-        try:
+        with transaction(flash_errors=False) as tx:
             services.create_review(order, producer.id, current_user, int(form.rating.data), form.text.data)
-        except DomainError as exc:
-            db.session.rollback()
-            refusal = exc.message
+        if tx.error:
+            refusal = tx.error.message
         else:
-            db.session.commit()
             flash(_("Thank you! Your review is published."), "success")
             return redirect(url_for("trust.producer_reviews", slug=producer.slug))
     return render_template("trust/review_form.html", form=form, order=order, producer=producer,
                            refusal=refusal), (409 if refusal and request.method == "POST" else 200)
 
 
-@bp.route(f"/trust/reviews/<{ID}:review_id>/report", methods=["GET", "POST"])
+@bp.route("/trust/reviews/<int:review_id>/report", methods=["GET", "POST"])
 @login_required
 def report_review(review_id: int):
     review = db.get_or_404(Review, review_id)
@@ -242,13 +210,11 @@ def report_review(review_id: int):
         abort(404)
     form = ReportForm()
     if form.validate_on_submit():
-        try:
+        with transaction(flash_errors=False) as tx:
             services.report_review(review, current_user, form.reason.data)
-        except DomainError as exc:
-            db.session.rollback()
-            form.reason.errors.append(exc.message)
+        if tx.error:
+            form.reason.errors.append(tx.error.message)
         else:
-            db.session.commit()
             flash(_("Thank you. An admin will look at this review."), "success")
             return redirect(url_for("trust.producer_reviews", slug=review.producer.slug))
     return render_template("trust/report_form.html", form=form, review=review)
@@ -257,7 +223,7 @@ def report_review(review_id: int):
 @bp.route("/trust/producers/<slug>/reviews")
 def producer_reviews(slug: str):
     producer = db.first_or_404(select(Producer).where(Producer.slug == slug))
-    page = queries.producer_reviews(producer.id, _page(), current_app.config["PAGE_SIZE"])
+    page = queries.producer_reviews(producer.id, page_arg(), current_app.config["PAGE_SIZE"])
     return render_template("trust/producer_reviews.html", producer=producer, page=page,
                            trust=queries.producer_trust(producer, 0, current_user))
 
@@ -266,14 +232,13 @@ def producer_reviews(slug: str):
 
 
 @bp.route("/trust/my-reviews")
-@role_required(Role.PRODUCER)
-def my_reviews():
-    producer = _own_producer()
-    page = queries.reviews_for_producer_owner(producer.id, _page(), current_app.config["PAGE_SIZE"])
+@producer_required
+def my_reviews(producer):
+    page = queries.reviews_for_producer_owner(producer.id, page_arg(), current_app.config["PAGE_SIZE"])
     return render_template("trust/my_reviews.html", producer=producer, page=page, form=ReplyForm())
 
 
-@bp.route(f"/trust/reviews/<{ID}:review_id>/reply", methods=["POST"])
+@bp.route("/trust/reviews/<int:review_id>/reply", methods=["POST"])
 @role_required(Role.PRODUCER)
 def reply(review_id: int):
     review = db.get_or_404(Review, review_id)
@@ -284,13 +249,9 @@ def reply(review_id: int):
         for error in form.text.errors:
             flash(error, "error")
         return redirect(url_for("trust.my_reviews"))
-    try:
+    with transaction() as tx:
         services.reply_to_review(review, current_user, form.text.data)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
+    if tx.ok:
         flash(_("Your reply is published."), "success")
     return redirect(url_for("trust.my_reviews"))
 
@@ -305,13 +266,13 @@ def moderation():
     if show not in ("reported", "hidden"):
         abort(404)
     size = current_app.config["PAGE_SIZE"]
-    page = queries.open_reports(_page(), size) if show == "reported" else queries.hidden_reviews(_page(), size)
+    page = queries.open_reports(page_arg(), size) if show == "reported" else queries.hidden_reviews(page_arg(), size)
     reports = queries.report_reasons([review.id for review in page.items])
     return render_template("trust/moderation.html", page=page, reviews=page.items, reports=reports,
                            show=show, form=ModerationForm())
 
 
-@bp.route(f"/trust/moderation/reviews/<{ID}:review_id>", methods=["POST"])
+@bp.route("/trust/moderation/reviews/<int:review_id>", methods=["POST"])
 @role_required(Role.ADMIN)
 def moderate(review_id: int):
     review = db.get_or_404(Review, review_id)
@@ -322,18 +283,14 @@ def moderate(review_id: int):
                 flash(error, "error")
         return redirect(url_for("trust.moderation", show="hidden" if review.status == ReviewStatus.HIDDEN
                                 else "reported"))
-    try:
+    with transaction() as tx:
         if form.action.data == "hide":
             services.hide_review(review, current_user, form.reason.data)
         elif form.action.data == "unhide":
             services.unhide_review(review, current_user, form.reason.data)
         else:
             services.dismiss_reports(review, current_user)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
+    if tx.ok:
         flash(_("Done."), "success")
     return redirect(url_for("trust.moderation", show="hidden" if form.action.data == "hide" else "reported"))
 
@@ -344,8 +301,6 @@ def moderate(review_id: int):
 @bp.route("/trust/customers")
 @organizer_required
 def customer_lookup():
-    from marketplace.accounts.models import normalize_email
-
     form = CustomerLookupForm(request.args)
     customer = None
     if request.args.get("email") is not None and form.validate():
@@ -356,11 +311,9 @@ def customer_lookup():
     return render_template("trust/customer_lookup.html", form=form)
 
 
-@bp.route(f"/trust/customers/<{ID}:user_id>")
+@bp.route("/trust/customers/<int:user_id>")
 @organizer_required
 def customer_reliability(user_id: int):
-    from marketplace.orders.reliability import NO_SHOW_WINDOW_DAYS, cash_refusal_reason
-
     customer = db.get_or_404(User, user_id)
     if not queries.organizer_sees_customer(current_user, customer.id):
         abort(404)
