@@ -20,14 +20,13 @@ from marketplace.core.text import normalize_text
 from marketplace.producers.models import ProducerKind
 from marketplace.trust.labels import scheme_label
 from marketplace.trust.models import CertificationScheme
+from marketplace.web.args import MAX_ID, parse_int
 
 MAX_QUERY_CHARS = 200
 MAX_WORDS = 8
 MAX_SLUG_CHARS = 140
 #: Deeper pages are refused early: an OFFSET of millions is slow and useless.
 MAX_PAGE = 1000
-#: Ids beyond a 32-bit integer cannot exist and would overflow PostgreSQL's `integer`.
-MAX_ID = 2**31 - 1
 
 SORTS = {
     "relevance": _l("Best match"),
@@ -55,15 +54,6 @@ def clean_text(value: str | None, limit: int) -> str:
         return ""
     kept = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in value[: limit * 4])
     return " ".join(kept.split())[:limit]
-
-
-def parse_int(value: str | None, low: int, high: int) -> int | None:
-    """An integer within [low, high], or None for anything else."""
-    text = (value or "").strip()
-    if not text.isascii() or not text.isdigit() or len(text) > 12:
-        return None
-    number = int(text)
-    return number if low <= number <= high else None
 
 
 @dataclass(frozen=True)

@@ -5,23 +5,18 @@ from marketplace.catalog import queries
 from marketplace.catalog.filters import (
     KIND_LABELS,
     KIND_SINGULAR,
-    MAX_ID,
     MAX_PAGE,
     SORTS,
     ProductFilters,
     clean_text,
     describe,
     market_day_label,
-    parse_int,
 )
 from marketplace.core.db import utcnow
 from marketplace.trust.models import CertificationScheme
+from marketplace.web.args import page_arg
 
 bp = Blueprint("catalog", __name__)
-
-
-def _page_arg() -> int:
-    return min(parse_int(request.args.get("page"), 1, 10**12) or 1, MAX_PAGE)
 
 
 @bp.route("/")
@@ -51,7 +46,7 @@ def products():
 
 @bp.route("/products/<int:product_id>")
 def product(product_id: int):
-    item = queries.listed_product(product_id) if product_id <= MAX_ID else None
+    item = queries.listed_product(product_id)
     if item is None:
         abort(404)
     return render_template(
@@ -68,7 +63,7 @@ def producer(slug: str):
     return render_template(
         "catalog/producer.html", producer=item, kind_label=KIND_SINGULAR.get(item.kind.value, ""),
         badges=queries.active_badges([item.id])[item.id],
-        products=queries.producer_products(item, _page_arg(), current_app.config["PAGE_SIZE"]),
+        products=queries.producer_products(item, page_arg(MAX_PAGE), current_app.config["PAGE_SIZE"]),
         vendors=queries.producer_markets(item),
     )
 
