@@ -4,8 +4,10 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, RadioField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp
 
+from marketplace.web.args import MAX_ID
+
 #: Ids posted in forms fit the database's integer; a larger number is refused, not an overflow.
-ID_RANGE = NumberRange(min=1, max=2147483647)
+ID_RANGE = NumberRange(min=1, max=MAX_ID)
 
 
 def strip(value):

@@ -1,14 +1,11 @@
 """Basket, checkout, the customer's orders, and the producer's pick lists."""
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 
 import segno
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -21,14 +18,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from marketplace.accounts.decorators import role_required
-from marketplace.accounts.models import Role
 from marketplace.core.db import utcnow
-from marketplace.core.errors import DomainError, NotAllowed
+from marketplace.core.errors import NotAllowed
 from marketplace.core.extensions import db
-from marketplace.core.locale import format_day
+from marketplace.core.locale import format_day, format_local_time
 from marketplace.core.money import InvalidAmount
-from marketplace.core.quantities import parse_quantity_milli
+from marketplace.core.quantities import parse_quantity_milli, quantity_number
 from marketplace.orders import basket, queries, services
 from marketplace.orders.errors import OutOfStock, SlotUnavailable
 from marketplace.orders.forms import (
@@ -41,7 +36,11 @@ from marketplace.orders.forms import (
     WeightForm,
 )
 from marketplace.orders.models import Order, OrderLine, OrderStatus, PaymentMethod
+from marketplace.producers.access import producer_required
+from marketplace.web.args import page_arg
+from marketplace.web.csv import csv_response, csv_text
 from marketplace.web.headers import is_safe_next_url
+from marketplace.web.transaction import transaction
 
 bp = Blueprint("orders", __name__)
 
@@ -156,26 +155,20 @@ def checkout():
             form.payment_method.data = form.payment_method.choices[0][0]
     status = 200
     if form.validate_on_submit():
-        try:
+        with transaction(flash_errors=False) as tx:
             order = services.place_order(
                 current_user, market_day.id, items, slot_id=form.pickup_slot.data,
                 payment_method=PaymentMethod(form.payment_method.data), phone=form.phone.data,
                 idempotency_key=form.idempotency_key.data)
-        except SlotUnavailable as exc:
-            db.session.rollback()
-            form.pickup_slot.errors.append(exc.message)
-            status = 409
-        except DomainError as exc:
-            db.session.rollback()
-            form.form_errors.append(exc.message)
-            status = 409 if isinstance(exc, OutOfStock) else 400
-        else:
-            db.session.commit()
+        if tx.ok:
             basket.clear()
-            if order.status == OrderStatus.PENDING_PAYMENT and CARD_PAYMENT_ENDPOINT in current_app.view_functions:
+            if order.status == OrderStatus.PENDING_PAYMENT:
                 return redirect(url_for(CARD_PAYMENT_ENDPOINT, order_id=order.id))
             flash(_("Thank you! Your order is placed."), "success")
             return redirect(url_for("orders.order_detail", order_id=order.id))
+        slot_full = isinstance(tx.error, SlotUnavailable)
+        (form.pickup_slot.errors if slot_full else form.form_errors).append(tx.error.message)
+        status = 409 if slot_full or isinstance(tx.error, OutOfStock) else 400
         # Show the page again with fresh numbers (what is left, places left).
         slots = queries.slots_with_places(market_day)
     elif request.method == "POST":
@@ -192,9 +185,7 @@ def checkout():
 @bp.route("/orders")
 @login_required
 def my_orders():
-    # Clamped: a page number beyond the database integer would be a 500.
-    page = queries.orders_of_customer(current_user.id, min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000),
-                                      current_app.config["PAGE_SIZE"])
+    page = queries.orders_of_customer(current_user.id, page_arg(), current_app.config["PAGE_SIZE"])
     return render_template("orders/my_orders.html", page=page, now=utcnow())
 
 
@@ -210,8 +201,7 @@ def order_detail(order_id: int):
                            and order.hold_until <= now,
                            can_cancel=order.status in queries.OPEN_STATES and now < order.market_day.cutoff_at,
                            cancel_form=ActionForm(),
-                           pay_endpoint=CARD_PAYMENT_ENDPOINT if CARD_PAYMENT_ENDPOINT in current_app.view_functions
-                           else None)
+                           pay_endpoint=CARD_PAYMENT_ENDPOINT)
 
 
 @bp.route("/orders/<int:order_id>/cancel", methods=["POST"])
@@ -220,13 +210,9 @@ def cancel_order(order_id: int):
     order = _own_order(order_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
+    with transaction() as tx:
         services.cancel_by_customer(order, current_user)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
+    if tx.ok:
         flash(_("Your order is cancelled.") if order.status == OrderStatus.CANCELLED
               else _("The time to pay for this order had passed; it has expired."), "info")
     return redirect(url_for("orders.order_detail", order_id=order_id))
@@ -241,27 +227,16 @@ def _own_order(order_id: int) -> Order:
 
 # --- Producers: pick lists -------------------------------------------------------------
 
-def _producer():
-    from marketplace.producers.services import producer_for_user
-
-    producer = producer_for_user(current_user)
-    if producer is None:
-        abort(404)
-    return producer
-
-
 @bp.route("/shop/orders")
-@role_required(Role.PRODUCER)
-def producer_days():
-    producer = _producer()
+@producer_required
+def producer_days(producer):
     return render_template("orders/producer_days.html", producer=producer,
                            days=queries.producer_market_days(producer.id))
 
 
 @bp.route("/shop/orders/days/<int:market_day_id>")
-@role_required(Role.PRODUCER)
-def pick_list(market_day_id: int):
-    producer = _producer()
+@producer_required
+def pick_list(producer, market_day_id: int):
     market_day = queries.market_day_for_basket(market_day_id) or abort(404)
     return render_template("orders/pick_list.html", producer=producer,
                            pick=queries.pick_list(producer.id, market_day), cancel_form=CancelForm(),
@@ -269,125 +244,94 @@ def pick_list(market_day_id: int):
 
 
 @bp.route("/shop/orders/days/<int:market_day_id>/pick-list.csv")
-@role_required(Role.PRODUCER)
-def pick_list_csv(market_day_id: int):
-    producer = _producer()
+@producer_required
+def pick_list_csv(producer, market_day_id: int):
     market_day = queries.market_day_for_basket(market_day_id) or abort(404)
     pick = queries.pick_list(producer.id, market_day)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([_("Pickup code"), _("Pickup time"), _("Customer"), _("Product"), _("Ordered"), _("Weighed"),
-                     _("Unit"), _("Line status"), _("Order status")])
     tz = market_day.market.timezone
-    from marketplace.core.locale import format_local_time
-    from marketplace.core.quantities import quantity_number
-
-    for order, lines in pick.orders:
-        for line in lines:
-            writer.writerow([_csv_safe(v) for v in (
-                order.pickup_code, format_local_time(order.pickup_slot.starts_at, tz), order.customer.first_name,
-                line.product_name, quantity_number(line.quantity_milli), quantity_number(line.actual_quantity_milli),
-                line.unit, line.status.value, order.status.value)])
-    filename = f"pick-list-{market_day.date.isoformat()}.csv"
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    header = [_("Pickup code"), _("Pickup time"), _("Customer"), _("Product"), _("Ordered"), _("Weighed"),
+              _("Unit"), _("Line status"), _("Order status")]
+    rows = ((order.pickup_code, format_local_time(order.pickup_slot.starts_at, tz), order.customer.first_name,
+             line.product_name, quantity_number(line.quantity_milli), quantity_number(line.actual_quantity_milli),
+             line.unit, line.status.value, order.status.value)
+            for order, lines in pick.orders for line in lines)
+    return csv_response(csv_text(header, rows), f"pick-list-{market_day.date.isoformat()}.csv")
 
 
-def _csv_safe(value) -> str:
-    """Spreadsheets run cells starting with these as formulas; a leading quote stops that."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _producer_order(order_id: int) -> tuple:
-    producer = _producer()
+def _producer_order(producer, order_id: int) -> Order:
     order = db.session.get(Order, order_id)
     if order is None or not any(line.producer_id == producer.id for line in order.lines):
         abort(404)
-    return producer, order
+    return order
 
 
-def _producer_line(line_id: int) -> tuple:
-    producer = _producer()
+def _producer_line(producer, line_id: int) -> OrderLine:
     line = db.session.get(OrderLine, line_id)
     if line is None or line.producer_id != producer.id:
         abort(404)
-    return producer, line
+    return line
 
 
-def _done(order: Order, message: str):
-    db.session.commit()
-    flash(message, "success")
-    return redirect(url_for("orders.pick_list", market_day_id=order.market_day_id) + f"#order-{order.id}")
-
-
-def _refused(order: Order, exc: DomainError):
-    db.session.rollback()
-    if isinstance(exc, NotAllowed):
+def _back_to_pick_list(order: Order, tx: transaction, done: str):
+    """The pick list at the order, with what happened; an order or line not the producer's is a 404."""
+    if isinstance(tx.error, NotAllowed):
         abort(404)
-    flash(exc.message, "error")
+    flash(tx.error.message if tx.error else done, "error" if tx.error else "success")
     return redirect(url_for("orders.pick_list", market_day_id=order.market_day_id) + f"#order-{order.id}")
 
 
 @bp.route("/shop/orders/<int:order_id>/packed", methods=["POST"])
-@role_required(Role.PRODUCER)
-def mark_packed(order_id: int):
-    producer, order = _producer_order(order_id)
+@producer_required
+def mark_packed(producer, order_id: int):
+    order = _producer_order(producer, order_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
+    with transaction(flash_errors=False) as tx:
         services.mark_packed(order, producer, current_user)
-    except DomainError as exc:
-        return _refused(order, exc)
-    return _done(order, _("Order %(code)s is packed.", code=order.pickup_code))
+    return _back_to_pick_list(order, tx, _("Order %(code)s is packed.", code=order.pickup_code))
 
 
 @bp.route("/shop/orders/<int:order_id>/cancel", methods=["POST"])
-@role_required(Role.PRODUCER)
-def producer_cancel(order_id: int):
-    producer, order = _producer_order(order_id)
+@producer_required
+def producer_cancel(producer, order_id: int):
+    order = _producer_order(producer, order_id)
     form = CancelForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
+    with transaction(flash_errors=False) as tx:
         services.cancel_lines_by_producer(order, producer, current_user, form.reason.data or "")
-    except DomainError as exc:
-        return _refused(order, exc)
-    return _done(order, _("Your items of order %(code)s are cancelled; the customer is told.",
-                          code=order.pickup_code))
+    return _back_to_pick_list(order, tx, _("Your items of order %(code)s are cancelled; the customer is told.",
+                                           code=order.pickup_code))
 
 
 @bp.route("/shop/orders/lines/<int:line_id>/weight", methods=["POST"])
-@role_required(Role.PRODUCER)
-def record_weight(line_id: int):
-    producer, line = _producer_line(line_id)
+@producer_required
+def record_weight(producer, line_id: int):
+    line = _producer_line(producer, line_id)
     form = WeightForm()
     if not form.validate_on_submit():
         flash(_("Enter the weighed quantity."), "error")
         return redirect(url_for("orders.pick_list", market_day_id=line.order.market_day_id))
     try:
         quantity = parse_quantity_milli(form.weight.data, True)
-        services.record_weight(line, producer, current_user, quantity)
     except InvalidAmount as exc:
         flash(str(exc), "error")
         return redirect(url_for("orders.pick_list", market_day_id=line.order.market_day_id))
-    except DomainError as exc:
-        return _refused(line.order, exc)
-    return _done(line.order, _("Weight of %(name)s saved.", name=line.product_name))
+    with transaction(flash_errors=False) as tx:
+        services.record_weight(line, producer, current_user, quantity)
+    return _back_to_pick_list(line.order, tx, _("Weight of %(name)s saved.", name=line.product_name))
 
 
 @bp.route("/shop/orders/lines/<int:line_id>/missing", methods=["POST"])
-@role_required(Role.PRODUCER)
-def mark_missing(line_id: int):
-    _producer_, line = _producer_line(line_id)
+@producer_required
+def mark_missing(producer, line_id: int):
+    line = _producer_line(producer, line_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
+    with transaction(flash_errors=False) as tx:
         services.mark_line_missing(line, current_user)
-    except DomainError as exc:
-        return _refused(line.order, exc)
-    return _done(line.order, _("%(name)s is marked as not brought; the customer will not pay for it.",
-                               name=line.product_name))
+    return _back_to_pick_list(line.order, tx, _("%(name)s is marked as not brought; the customer will not pay for it.",
+                                                name=line.product_name))
 
 
 @bp.app_template_global("order_status_label")
