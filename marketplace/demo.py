@@ -68,16 +68,16 @@ PRODUCERS = [
         ("Молоко коровье", "dairy", Unit.L, 600, False, StockMode.PER_MARKET_DAY, "Цельное, утреннего надоя."),
         ("Творог домашний", "dairy", Unit.KG, 2800, True, StockMode.PER_MARKET_DAY, "Жирность около 9%."),
         ("Сметана", "dairy", Unit.JAR, 1500, False, StockMode.PER_MARKET_DAY, "Банка 0,5 л."),
-        ("Курт", "dairy", Unit.G, 12, True, StockMode.INVENTORY, "Солёные шарики курта, продаются на вес."),
+        ("Курт", "dairy", Unit.KG, 6000, True, StockMode.INVENTORY, "Солёные шарики курта, продаются на вес."),
         ("Сливочное масло", "dairy", Unit.KG, 6500, True, StockMode.PER_MARKET_DAY, "Сбито вручную."),
     ]),
     ("Asel Bekova Honey", ProducerKind.PROCESSOR, "Аршалынский район", "", "KZ", "KZT", ["stepnogorsk", "astana"],
      "Our bees work the steppe flowers of Arshaly; we sell only our own honey.", [
         ("Мёд степной разнотравье", "honey", Unit.JAR, 4500, False, StockMode.INVENTORY, "Банка 1 кг."),
         ("Мёд донниковый", "honey", Unit.JAR, 5000, False, StockMode.INVENTORY, "Светлый мёд, банка 1 кг."),
-        ("Перга", "honey", Unit.G, 30, True, StockMode.INVENTORY, "Пчелиный хлеб, на вес."),
+        ("Перга", "honey", Unit.JAR, 3000, False, StockMode.INVENTORY, "Пчелиный хлеб, баночка 100 г."),
         ("Honey comb", "honey", Unit.PIECE, 3500, False, StockMode.INVENTORY, "A frame section of comb honey."),
-        ("Прополис", "honey", Unit.G, 60, True, StockMode.INVENTORY, "Натуральный прополис."),
+        ("Прополис", "honey", Unit.PIECE, 1500, False, StockMode.INVENTORY, "Натуральный прополис, кусочек 20 г."),
     ]),
     ("Талас Органик — Бакыт Осмонов", ProducerKind.FARMER, "Таласский район", "Талас органик аймагы", "KG", "KGS", ["bishkek"],
      "Член органического аймака Таласа. Фасоль и картофель с сертификатом PGS.", [
@@ -85,7 +85,7 @@ PRODUCERS = [
         ("Картофель таласский", "vegetables", Unit.KG, 45, True, StockMode.PER_MARKET_DAY, "Органический картофель."),
         ("Лук репчатый", "vegetables", Unit.KG, 35, True, StockMode.PER_MARKET_DAY, "Сладкий лук."),
         ("Фасоль красная", "vegetables", Unit.KG, 200, True, StockMode.INVENTORY, "Красная фасоль."),
-        ("Семена фасоли", "seeds", Unit.G, 1, True, StockMode.INVENTORY, "Семенной материал местного сорта."),
+        ("Семена фасоли", "seeds", Unit.PIECE, 150, False, StockMode.INVENTORY, "Пакет 250 г, семенной материал местного сорта."),
     ]),
     ("Айгүл Токтосунова", ProducerKind.FARMER, "Манасский район", "Талас органик аймагы", "KG", "KGS", ["bishkek"],
      "Семейное хозяйство в Манасском районе Таласа, работаем без пестицидов с 2015 года.", [
@@ -98,14 +98,14 @@ PRODUCERS = [
     ("Нурбек Абдыкалыков — кымыз", ProducerKind.PROCESSOR, "Кара-Бууринский район", "Талас органик аймагы", "KG", "KGS", ["bishkek"],
      "Кымыз с летнего джайлоо, кобылы пасутся на высокогорных пастбищах.", [
         ("Кымыз (kymyz)", "dairy", Unit.L, 250, False, StockMode.PER_MARKET_DAY, "Свежий кымыз, бутылка 1 л."),
-        ("Бозо", "dairy", Unit.L, 120, False, StockMode.PER_MARKET_DAY, "Традиционный напиток из проса."),
+        ("Бозо", "dairy", Unit.L, 100, False, StockMode.PER_MARKET_DAY, "Традиционный напиток из проса."),
         ("Сары май", "dairy", Unit.JAR, 600, False, StockMode.INVENTORY, "Топлёное масло, банка 0,5 кг."),
-        ("Курут", "dairy", Unit.G, 2, True, StockMode.INVENTORY, "Сушёный курут."),
+        ("Курут", "dairy", Unit.KG, 900, True, StockMode.INVENTORY, "Сушёный курут."),
         ("Айран", "dairy", Unit.L, 90, False, StockMode.PER_MARKET_DAY, "Домашний айран."),
     ]),
     ("Шырдак — Гүлмира Асанова", ProducerKind.CRAFTSMAN, "Кочкорский район", "", "KG", "KGS", ["bishkek"],
      "Валяю шырдаки и ала-кийизы по технике бабушки; только натуральная шерсть.", [
-        ("Шырдак 1×1,5 м", "textiles", Unit.PIECE, 12000, False, StockMode.INVENTORY, "Ручная работа, натуральная шерсть (shyrdak)."),
+        ("Шырдак 1×1,5 м", "textiles", Unit.PIECE, 22000, False, StockMode.INVENTORY, "Ручная работа, натуральная шерсть (shyrdak)."),
         ("Ала-кийиз", "textiles", Unit.PIECE, 9000, False, StockMode.INVENTORY, "Войлочный ковёр."),
         ("Войлочные тапочки", "textiles", Unit.PIECE, 1200, False, StockMode.INVENTORY, "Тёплые тапочки из войлока."),
         ("Felt slippers for kids", "textiles", Unit.PIECE, 800, False, StockMode.INVENTORY, "Small sizes."),
@@ -121,16 +121,16 @@ PRODUCERS = [
     ]),
     ("Нан үйі — Сауле", ProducerKind.PROCESSOR, "Степногорск", "", "KZ", "KZT", ["stepnogorsk"],
      "Пеку хлеб на закваске в дровяной печи.", [
-        ("Хлеб на закваске", "bread", Unit.PIECE, 900, False, StockMode.PER_MARKET_DAY, "Ржано-пшеничный."),
+        ("Хлеб на закваске", "bread", Unit.PIECE, 1200, False, StockMode.PER_MARKET_DAY, "Ржано-пшеничный."),
         ("Баурсаки", "bread", Unit.DOZEN, 1200, False, StockMode.PER_MARKET_DAY, "Дюжина свежих баурсаков."),
         ("Таба нан", "bread", Unit.PIECE, 700, False, StockMode.PER_MARKET_DAY, "Хлеб из казана."),
         ("Лепёшка тандырная", "bread", Unit.PIECE, 400, False, StockMode.PER_MARKET_DAY, "Из тандыра."),
-        ("Печенье овсяное", "bread", Unit.G, 5, True, StockMode.PER_MARKET_DAY, "На вес."),
+        ("Печенье овсяное", "bread", Unit.PIECE, 1500, False, StockMode.PER_MARKET_DAY, "Пакет 400 г, около 12 штук."),
     ]),
     ("Berik Meat Farm", ProducerKind.FARMER, "Ерейментауский район", "", "KZ", "KZT", ["astana"],
      "Grass-fed lamb and beef from the Ereymentau hills.", [
-        ("Баранина (lamb)", "meat", Unit.KG, 4200, True, StockMode.PER_MARKET_DAY, "Lamb, cut to order."),
-        ("Говядина", "meat", Unit.KG, 3900, True, StockMode.PER_MARKET_DAY, "Мякоть говядины."),
+        ("Баранина (lamb)", "meat", Unit.KG, 4800, True, StockMode.PER_MARKET_DAY, "Lamb, cut to order."),
+        ("Говядина", "meat", Unit.KG, 4700, True, StockMode.PER_MARKET_DAY, "Мякоть говядины."),
         ("Казы", "meat", Unit.KG, 9000, True, StockMode.PER_MARKET_DAY, "Конская колбаса казы."),
         ("Яйца куриные", "meat", Unit.DOZEN, 1100, False, StockMode.PER_MARKET_DAY, "Деревенские яйца."),
         ("Курица домашняя", "meat", Unit.KG, 2600, True, StockMode.PER_MARKET_DAY, "Тушка."),
@@ -145,16 +145,16 @@ PRODUCERS = [
     ]),
     ("Иссык-Куль чай — Жыпар", ProducerKind.PROCESSOR, "Тонский район", "", "KG", "KGS", ["bishkek"],
      "Собираем травы на склонах Иссык-Куля и сушим в тени.", [
-        ("Чай горный травяной", "herbs", Unit.G, 3, True, StockMode.INVENTORY, "Чабрец, душица, мята."),
+        ("Чай горный травяной", "herbs", Unit.PIECE, 200, False, StockMode.INVENTORY, "Пачка 100 г: чабрец, душица, мята."),
         ("Облепиховый чай", "herbs", Unit.PIECE, 250, False, StockMode.INVENTORY, "Пачка 100 г."),
-        ("Шиповник сушёный", "herbs", Unit.KG, 600, True, StockMode.INVENTORY, "Для отвара."),
+        ("Шиповник сушёный", "herbs", Unit.KG, 450, True, StockMode.INVENTORY, "Для отвара."),
         ("Мёд горный", "honey", Unit.JAR, 700, False, StockMode.INVENTORY, "Эспарцетовый мёд, 1 кг."),
         ("Варенье из абрикоса", "preserves", Unit.JAR, 300, False, StockMode.INVENTORY, "Банка 0,5 л."),
     ]),
     ("Woodwork by Timur", ProducerKind.CRAFTSMAN, "Бурабай", "", "KZ", "KZT", ["astana"],
      "Spoons, boards and toys carved from birch of Burabay.", [
         ("Ложка деревянная", "wood", Unit.PIECE, 1500, False, StockMode.INVENTORY, "Берёза, пропитка маслом."),
-        ("Разделочная доска", "wood", Unit.PIECE, 4500, False, StockMode.INVENTORY, "Торцевая доска."),
+        ("Разделочная доска", "wood", Unit.PIECE, 9000, False, StockMode.INVENTORY, "Торцевая доска."),
         ("Wooden toy horse", "wood", Unit.PIECE, 3000, False, StockMode.INVENTORY, "Toy horse for kids."),
         ("Шкатулка", "wood", Unit.PIECE, 6000, False, StockMode.INVENTORY, "Резная шкатулка."),
         ("Домбра сувенирная", "wood", Unit.PIECE, 8000, False, StockMode.INVENTORY, "Сувенирная домбра."),
@@ -247,7 +247,7 @@ def _producer(spec, owner: User, categories: dict, markets: dict, users: dict) -
         product = Product(producer=producer, category=categories[category], name=pname, description=description,
                           unit=unit, price_minor=price_major * 100, currency=currency, sold_by_weight=by_weight,
                           stock_mode=mode,
-                          inventory_milli=(40 if unit != Unit.G else 5000) * 1000 if mode == StockMode.INVENTORY else 0)
+                          inventory_milli=40 * 1000 if mode == StockMode.INVENTORY else 0)
         db.session.add(product)
         db.session.flush()
         product.photos.append(ProductPhoto(image=save_image(demo_picture(pname, category), owner.id, alt=pname),
@@ -256,8 +256,7 @@ def _producer(spec, owner: User, categories: dict, markets: dict, users: dict) -
         if mode == StockMode.PER_MARKET_DAY:
             for key in market_keys:
                 for day in markets[key].days:
-                    quantity = (20 + position * 5) * 1000 if unit != Unit.G else 3000 * 1000
-                    db.session.add(Offer(product=product, market_day=day, quantity_milli=quantity))
+                    db.session.add(Offer(product=product, market_day=day, quantity_milli=(20 + position * 5) * 1000))
     if organic_district or kind == ProducerKind.CRAFTSMAN:
         scheme = CertificationScheme.ORGANIC_DISTRICT if organic_district else CertificationScheme.HANDMADE
         issuer = organic_district or "Союз ремесленников"
