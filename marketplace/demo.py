@@ -1,17 +1,14 @@
 """Believable demo data for our first users (`flask seed-demo`)."""
 from __future__ import annotations
 
-import hashlib
-import io
 from datetime import date, time, timedelta
 
-from PIL import Image as PILImage
-from PIL import ImageDraw
 from sqlalchemy import func, select
 
 from marketplace.accounts.models import Role, User
 from marketplace.accounts.services import hash_password
 from marketplace.db import utcnow
+from marketplace.demo_pictures import FALLBACK, Look, demo_picture, market_picture, producer_look
 from marketplace.extensions import db
 from marketplace.markets.models import Market, MarketOrganizer, MarketSchedule, Vendor, VendorStatus
 from marketplace.markets.services import create_market_day, occurrences
@@ -41,15 +38,18 @@ MARKETS = [
     dict(key="stepnogorsk", name="Степногорский фермерский рынок", address="Степногорск, 4-й микрорайон, площадь у ДК «Горняк»",
          lat=52.3519, lon=71.8876, timezone="Asia/Almaty", currency="KZT", commission_bp=500,
          description="Еженедельный фермерский рынок: овощи, молочное, мёд от хозяйств Акмолинской области.",
-         rule="FREQ=WEEKLY;BYDAY=SA", opens=time(8, 0), closes=time(13, 0), organizer="organizer"),
+         rule="FREQ=WEEKLY;BYDAY=SA", opens=time(8, 0), closes=time(13, 0), organizer="organizer",
+         stall=["potato", "carrot", "basket", "milk", "honey-pot"], awning=((47, 111, 178), (240, 240, 232))),
     dict(key="astana", name="Astana Farmers' Market", address="Astana, Kabanbay Batyr Ave 21, Central Park entrance",
          lat=51.1282, lon=71.4304, timezone="Asia/Almaty", currency="KZT", commission_bp=700,
          description="Saturday and Sunday market of organic and small farms around Astana.",
-         rule="FREQ=WEEKLY;BYDAY=SU", opens=time(9, 0), closes=time(14, 0), organizer="organizer"),
+         rule="FREQ=WEEKLY;BYDAY=SU", opens=time(9, 0), closes=time(14, 0), organizer="organizer",
+         stall=["tomato", "apple", "basket", "loaf", "cheese"], awning=((30, 140, 130), (245, 236, 214))),
     dict(key="bishkek", name="Бишкек органик ярмаркасы", address="Бишкек, ул. Токтогула 125, двор Филармонии",
          lat=42.8746, lon=74.6122, timezone="Asia/Bishkek", currency="KGS", commission_bp=300,
          description="Органическая ярмарка фермеров Таласа, Иссык-Куля и Чуйской долины.",
-         rule="FREQ=WEEKLY;BYDAY=SA", opens=time(9, 0), closes=time(15, 0), organizer="organizer_kg"),
+         rule="FREQ=WEEKLY;BYDAY=SA", opens=time(9, 0), closes=time(15, 0), organizer="organizer_kg",
+         stall=["apricot", "apple", "basket", "beans", "flatbread"], awning=((200, 40, 46), (250, 210, 60))),
 ]
 
 # (name, kind, district, organic district, country, currency, markets, story, products)
@@ -161,27 +161,57 @@ PRODUCERS = [
     ]),
 ]
 
-PALETTE = {
-    "vegetables": (120, 170, 80), "fruit": (230, 140, 60), "dairy": (235, 230, 210), "meat": (180, 70, 60),
-    "honey": (235, 180, 40), "bread": (200, 150, 90), "preserves": (190, 80, 90), "seeds": (90, 150, 90),
-    "textiles": (150, 60, 80), "ceramics": (170, 110, 80), "wood": (160, 120, 70), "herbs": (90, 140, 110),
+#: What each demo product's picture shows (marketplace/demo_pictures.py draws it).
+PRODUCT_LOOKS = {
+    "Картофель молодой": Look("potato", "pile"), "Морковь": Look("carrot", "pile"), "Укроп": Look("herb", "pile"),
+    "Огурцы грунтовые": Look("cucumber", "pile"), "Томаты розовые": Look("tomato", "pile"),
+    "Молоко коровье": Look("milk", companion="cow"), "Творог домашний": Look("bowl", companion="cow"),
+    "Сметана": Look("jar", companion="cow"), "Курт": Look("cheese", "pile"), "Сливочное масло": Look("butter"),
+    "Мёд степной разнотравье": Look("honey-pot", companion="flower"),
+    "Мёд донниковый": Look("honey-jar", companion="bee"), "Перга": Look("pollen-cell", "comb"),
+    "Honey comb": Look("comb-cell", "comb"), "Прополис": Look("brown-jar", companion="bee"),
+    "Фасоль белая таласская": Look("white-beans", "pile"), "Картофель таласский": Look("potato", "pile"),
+    "Лук репчатый": Look("onion", "pile"), "Фасоль красная": Look("beans", "pile"),
+    "Семена фасоли": Look("beans", companion="seedling"),
+    "Яблоки апорт": Look("apple", "pile"), "Абрикосы сушёные": Look("apricot", "pile"),
+    "Облепиха": Look("sea-buckthorn", "pile"), "Варенье из облепихи": Look("orange-jar", companion="sea-buckthorn"),
+    "Груши": Look("pear", "pile"),
+    "Кымыз (kymyz)": Look("milk", companion="horse"), "Бозо": Look("grain-drink", companion="wheat"),
+    "Сары май": Look("honey-jar", companion="butter"), "Курут": Look("cheese", "pile"), "Айран": Look("milk", "pair"),
+    "Шырдак 1×1,5 м": Look("yarn", companion="ram"), "Ала-кийиз": Look("sheep", companion="yarn"),
+    "Войлочные тапочки": Look("felt-slippers", "pair"), "Felt slippers for kids": Look("slippers", "pair", companion="teddy-bear"),
+    "Войлочная сумка": Look("handbag", companion="yarn"),
+    "Кесе расписное": Look("bowl-cup"), "Кувшин глиняный": Look("jug"), "Тарелка обеденная": Look("plate"),
+    "Ceramic teapot": Look("teapot"), "Горшок для цветов": Look("potted-plant"),
+    "Хлеб на закваске": Look("loaf"), "Баурсаки": Look("fried-dough", "pile"), "Таба нан": Look("bread"),
+    "Лепёшка тандырная": Look("flatbread"), "Печенье овсяное": Look("cookie", "pile"),
+    "Баранина (lamb)": Look("meat-on-bone", companion="sheep"), "Говядина": Look("cut-of-meat", companion="cow"),
+    "Казы": Look("cut-of-meat", companion="horse"), "Яйца куриные": Look("nest-with-eggs", companion="chicken"),
+    "Курица домашняя": Look("poultry-leg", companion="chicken"),
+    "Рассада томатов": Look("potted-plant", companion="tomato"),
+    "Рассада перца": Look("potted-plant", companion="bell-pepper"),
+    "Рассада клубники": Look("potted-plant", companion="strawberry"),
+    "Базилик в горшке": Look("potted-plant", companion="herb"), "Мята": Look("herb", "pile"),
+    "Чай горный травяной": Look("hot-drink", companion="herb"),
+    "Облепиховый чай": Look("hot-drink", companion="sea-buckthorn"),
+    "Шиповник сушёный": Look("rosehip", "pile", companion="rose"), "Мёд горный": Look("honey-pot", companion="mountain"),
+    "Варенье из абрикоса": Look("orange-jar", companion="apricot"),
+    "Ложка деревянная": Look("wooden-spoon", "pair"), "Разделочная доска": Look("log", companion="knife"),
+    "Wooden toy horse": Look("toy-horse"), "Шкатулка": Look("chest"), "Домбра сувенирная": Look("lute"),
+}
+
+#: The person in a producer's picture, where the demo knows them ("woman", "man"; else a person).
+PRODUCER_PEOPLE = {
+    "Gulnara Sadykova": "woman", "Ерлан Жумабеков": "man", "Талас Органик — Бакыт Осмонов": "man",
+    "Айгүл Токтосунова": "woman", "Нурбек Абдыкалыков — кымыз": "man", "Шырдак — Гүлмира Асанова": "woman",
+    "Керамика Мадины": "woman", "Нан үйі — Сауле": "woman", "Berik Meat Farm": "man", "Seedlings by Marat": "man",
+    "Иссык-Куль чай — Жыпар": "woman", "Woodwork by Timur": "man",
 }
 
 
-def demo_picture(seed: str, category: str) -> io.BytesIO:
-    """A simple generated picture (no stock photos to license): colour of the category, a shape, initials."""
-    digest = hashlib.sha256(seed.encode()).digest()
-    base = PALETTE.get(category, (120, 140, 120))
-    image = PILImage.new("RGB", (800, 600), tuple(min(255, c + 40) for c in base))
-    draw = ImageDraw.Draw(image)
-    for i in range(6):
-        x, y = digest[i] * 3, digest[i + 6] * 2
-        r = 60 + digest[i + 12] // 2
-        draw.ellipse((x, y, x + r * 2, y + r * 2), fill=tuple(max(0, c - 20 * (i % 3)) for c in base))
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    buffer.seek(0)
-    return buffer
+def product_look(name: str) -> Look:
+    """The picture of a demo product; a market basket for a name PRODUCT_LOOKS does not know."""
+    return PRODUCT_LOOKS.get(name, FALLBACK)
 
 
 def database_is_empty() -> bool:
@@ -218,7 +248,7 @@ def _market(spec: dict, users: dict, weeks: int, today: date) -> Market:
     market = Market(name=spec["name"], slug=slugify(spec["key"]), description=spec["description"],
                     address=spec["address"], lat=spec["lat"], lon=spec["lon"], timezone=spec["timezone"],
                     currency=spec["currency"], commission_bp=spec["commission_bp"],
-                    photo=save_image(demo_picture(spec["key"], "vegetables"), None, alt=spec["name"]))
+                    photo=save_image(market_picture(spec["stall"], spec["awning"]), None, alt=spec["name"]))
     db.session.add(market)
     db.session.flush()
     db.session.add(MarketOrganizer(market_id=market.id, user_id=users[spec["organizer"]].id))
@@ -234,9 +264,10 @@ def _market(spec: dict, users: dict, weeks: int, today: date) -> Market:
 
 def _producer(spec, owner: User, categories: dict, markets: dict, users: dict) -> Producer:
     name, kind, district, organic_district, country, currency, market_keys, story, products = spec
+    look = producer_look(kind.value, PRODUCER_PEOPLE.get(name), product_look(products[0][0]))
     producer = Producer(user=owner, kind=kind, name=name, slug=slugify(name), story=story, district=district,
                         organic_district=organic_district, country=country, currency=currency,
-                        photo=save_image(demo_picture(name, products[0][1]), owner.id, alt=name))
+                        photo=save_image(demo_picture(look, products[0][1]), owner.id, alt=name))
     db.session.add(producer)
     db.session.flush()
     for key in market_keys:
@@ -250,8 +281,8 @@ def _producer(spec, owner: User, categories: dict, markets: dict, users: dict) -
                           inventory_milli=40 * 1000 if mode == StockMode.INVENTORY else 0)
         db.session.add(product)
         db.session.flush()
-        product.photos.append(ProductPhoto(image=save_image(demo_picture(pname, category), owner.id, alt=pname),
-                                           position=0))
+        picture = demo_picture(product_look(pname), category)
+        product.photos.append(ProductPhoto(image=save_image(picture, owner.id, alt=pname), position=0))
         refresh_search_text(product)
         if mode == StockMode.PER_MARKET_DAY:
             for key in market_keys:
