@@ -264,7 +264,7 @@ def _market(spec: dict, users: dict, weeks: int, today: date) -> Market:
 
 def _producer(spec, owner: User, categories: dict, markets: dict, users: dict) -> Producer:
     name, kind, district, organic_district, country, currency, market_keys, story, products = spec
-    look = producer_look(kind.value, PRODUCER_PEOPLE.get(name), product_look(products[0][0]))
+    look = producer_look(kind.value, PRODUCER_PEOPLE.get(name), product_look(products[0][0]), products[0][1])
     producer = Producer(user=owner, kind=kind, name=name, slug=slugify(name), story=story, district=district,
                         organic_district=organic_district, country=country, currency=currency,
                         photo=save_image(demo_picture(look, products[0][1]), owner.id, alt=name))

@@ -80,21 +80,21 @@ ART = {
     "basket": Art("1F9FA"),
 }
 
-#: Item centres and sizes (longest side, px) on the 800×600 picture. Everything stays in the
+#: Item centres and sizes (px, about the longest side) on the 800×600 picture. Everything stays in the
 #: middle 600×600, so a square or round crop (a thumbnail, an avatar) still shows it.
 LAYOUTS = {
-    "one": [(400, 300, 340)],
+    "one": [(400, 296, 380)],
     # a heap, as loose produce lies on a stall: two behind, one in front
-    "pile": [(300, 262, 240), (500, 258, 240), (400, 330, 280)],
-    "pair": [(320, 296, 280), (490, 316, 280)],
+    "pile": [(290, 256, 265), (510, 252, 265), (400, 330, 305)],
+    "pair": [(315, 292, 305), (495, 314, 305)],
     # a piece of honeycomb: six cells round one (the cells are pointy-topped hexagons)
-    "comb": [(400, 300, 150)] + [(400 + dx, 300 + dy, 150) for dx, dy in
-                                 ((130, 0), (-130, 0), (65, -112), (-65, -112), (65, 112), (-65, 112))],
+    "comb": [(400, 300, 165)] + [(400 + dx, 300 + dy, 165) for dx, dy in
+                                 ((143, 0), (-143, 0), (72, -124), (-72, -124), (72, 124), (-72, 124))],
 }
 #: A market stall's counter: two goods at the back, a basket in the middle, two in front.
 STALL = [(235, 305, 150), (565, 305, 150), (400, 380, 215), (165, 412, 165), (635, 412, 165)]
 #: A second, smaller drawing says where a thing comes from (milk and a cow) or what it is for.
-COMPANION = (585, 385, 200)
+COMPANION = (590, 385, 215)
 #: ... and the main drawing moves over to make room for it.
 COMPANION_SHIFT = -45
 
@@ -126,9 +126,9 @@ DEFAULT_TINT = ((240, 236, 226), (200, 174, 140))
 FIGURES = {"farmer": "farmer", "craftsman": "artist", "processor": "cook"}
 
 
-def producer_look(kind: str, person: str | None, main: Look) -> Look:
+def producer_look(kind: str, person: str | None, main: Look, main_category: str) -> Look:
     """A producer's picture: a farmer, craftsman or cook (a beekeeper's bee), with what they sell most."""
-    if main.art in ("honey-pot", "honey-jar", "comb-cell"):
+    if main_category == "honey":
         return Look("bee", companion=main.art)
     figure = FIGURES.get(kind, "farmer")
     return Look(f"{person}-{figure}" if person else figure, companion=main.art)
