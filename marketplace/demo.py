@@ -1,12 +1,8 @@
 """Believable demo data for our first users (`flask seed-demo`)."""
 from __future__ import annotations
 
-import hashlib
-import io
 from datetime import date, time, timedelta
 
-from PIL import Image as PILImage
-from PIL import ImageDraw
 from sqlalchemy import func, select
 
 from marketplace.accounts.models import Role, User
@@ -14,6 +10,13 @@ from marketplace.accounts.services import hash_password
 from marketplace.core.db import utcnow
 from marketplace.core.extensions import db
 from marketplace.core.text import slugify
+from marketplace.demo_pictures import (
+    FALLBACK,
+    Look,
+    demo_picture,
+    market_picture,
+    producer_look,
+)
 from marketplace.markets.models import (
     Market,
     MarketOrganizer,
@@ -60,15 +63,18 @@ MARKETS = [
     dict(key="stepnogorsk", name="Степногорский фермерский рынок", address="Степногорск, 4-й микрорайон, площадь у ДК «Горняк»",
          lat=52.3519, lon=71.8876, timezone="Asia/Almaty", currency="KZT", commission_bp=500,
          description="Еженедельный фермерский рынок: овощи, молочное, мёд от хозяйств Акмолинской области.",
-         rule="FREQ=WEEKLY;BYDAY=SA", opens=time(8, 0), closes=time(13, 0), organizer="organizer"),
+         rule="FREQ=WEEKLY;BYDAY=SA", opens=time(8, 0), closes=time(13, 0), organizer="organizer",
+         stall=["potato", "carrot", "basket", "milk", "honey-pot"], awning=((47, 111, 178), (240, 240, 232))),
     dict(key="astana", name="Astana Farmers' Market", address="Astana, Kabanbay Batyr Ave 21, Central Park entrance",
          lat=51.1282, lon=71.4304, timezone="Asia/Almaty", currency="KZT", commission_bp=700,
          description="Saturday and Sunday market of organic and small farms around Astana.",
-         rule="FREQ=WEEKLY;BYDAY=SU", opens=time(9, 0), closes=time(14, 0), organizer="organizer"),
+         rule="FREQ=WEEKLY;BYDAY=SU", opens=time(9, 0), closes=time(14, 0), organizer="organizer",
+         stall=["tomato", "apple", "basket", "loaf", "cheese"], awning=((30, 140, 130), (245, 236, 214))),
     dict(key="bishkek", name="Бишкек органик ярмаркасы", address="Бишкек, ул. Токтогула 125, двор Филармонии",
          lat=42.8746, lon=74.6122, timezone="Asia/Bishkek", currency="KGS", commission_bp=300,
          description="Органическая ярмарка фермеров Таласа, Иссык-Куля и Чуйской долины.",
-         rule="FREQ=WEEKLY;BYDAY=SA", opens=time(9, 0), closes=time(15, 0), organizer="organizer_kg"),
+         rule="FREQ=WEEKLY;BYDAY=SA", opens=time(9, 0), closes=time(15, 0), organizer="organizer_kg",
+         stall=["apricot", "apple", "basket", "beans", "flatbread"], awning=((200, 40, 46), (250, 210, 60))),
 ]
 
 # (name, kind, district, organic district, country, currency, markets, story, products)
@@ -87,16 +93,16 @@ PRODUCERS = [
         ("Молоко коровье", "dairy", Unit.L, 600, False, StockMode.PER_MARKET_DAY, "Цельное, утреннего надоя."),
         ("Творог домашний", "dairy", Unit.KG, 2800, True, StockMode.PER_MARKET_DAY, "Жирность около 9%."),
         ("Сметана", "dairy", Unit.JAR, 1500, False, StockMode.PER_MARKET_DAY, "Банка 0,5 л."),
-        ("Курт", "dairy", Unit.G, 12, True, StockMode.INVENTORY, "Солёные шарики курта, продаются на вес."),
+        ("Курт", "dairy", Unit.KG, 6000, True, StockMode.INVENTORY, "Солёные шарики курта, продаются на вес."),
         ("Сливочное масло", "dairy", Unit.KG, 6500, True, StockMode.PER_MARKET_DAY, "Сбито вручную."),
     ]),
     ("Asel Bekova Honey", ProducerKind.PROCESSOR, "Аршалынский район", "", "KZ", "KZT", ["stepnogorsk", "astana"],
      "Our bees work the steppe flowers of Arshaly; we sell only our own honey.", [
         ("Мёд степной разнотравье", "honey", Unit.JAR, 4500, False, StockMode.INVENTORY, "Банка 1 кг."),
         ("Мёд донниковый", "honey", Unit.JAR, 5000, False, StockMode.INVENTORY, "Светлый мёд, банка 1 кг."),
-        ("Перга", "honey", Unit.G, 30, True, StockMode.INVENTORY, "Пчелиный хлеб, на вес."),
+        ("Перга", "honey", Unit.JAR, 3000, False, StockMode.INVENTORY, "Пчелиный хлеб, баночка 100 г."),
         ("Honey comb", "honey", Unit.PIECE, 3500, False, StockMode.INVENTORY, "A frame section of comb honey."),
-        ("Прополис", "honey", Unit.G, 60, True, StockMode.INVENTORY, "Натуральный прополис."),
+        ("Прополис", "honey", Unit.PIECE, 1500, False, StockMode.INVENTORY, "Натуральный прополис, кусочек 20 г."),
     ]),
     ("Талас Органик — Бакыт Осмонов", ProducerKind.FARMER, "Таласский район", "Талас органик аймагы", "KG", "KGS", ["bishkek"],
      "Член органического аймака Таласа. Фасоль и картофель с сертификатом PGS.", [
@@ -104,7 +110,7 @@ PRODUCERS = [
         ("Картофель таласский", "vegetables", Unit.KG, 45, True, StockMode.PER_MARKET_DAY, "Органический картофель."),
         ("Лук репчатый", "vegetables", Unit.KG, 35, True, StockMode.PER_MARKET_DAY, "Сладкий лук."),
         ("Фасоль красная", "vegetables", Unit.KG, 200, True, StockMode.INVENTORY, "Красная фасоль."),
-        ("Семена фасоли", "seeds", Unit.G, 1, True, StockMode.INVENTORY, "Семенной материал местного сорта."),
+        ("Семена фасоли", "seeds", Unit.PIECE, 150, False, StockMode.INVENTORY, "Пакет 250 г, семенной материал местного сорта."),
     ]),
     ("Айгүл Токтосунова", ProducerKind.FARMER, "Манасский район", "Талас органик аймагы", "KG", "KGS", ["bishkek"],
      "Семейное хозяйство в Манасском районе Таласа, работаем без пестицидов с 2015 года.", [
@@ -117,14 +123,14 @@ PRODUCERS = [
     ("Нурбек Абдыкалыков — кымыз", ProducerKind.PROCESSOR, "Кара-Бууринский район", "Талас органик аймагы", "KG", "KGS", ["bishkek"],
      "Кымыз с летнего джайлоо, кобылы пасутся на высокогорных пастбищах.", [
         ("Кымыз (kymyz)", "dairy", Unit.L, 250, False, StockMode.PER_MARKET_DAY, "Свежий кымыз, бутылка 1 л."),
-        ("Бозо", "dairy", Unit.L, 120, False, StockMode.PER_MARKET_DAY, "Традиционный напиток из проса."),
+        ("Бозо", "dairy", Unit.L, 100, False, StockMode.PER_MARKET_DAY, "Традиционный напиток из проса."),
         ("Сары май", "dairy", Unit.JAR, 600, False, StockMode.INVENTORY, "Топлёное масло, банка 0,5 кг."),
-        ("Курут", "dairy", Unit.G, 2, True, StockMode.INVENTORY, "Сушёный курут."),
+        ("Курут", "dairy", Unit.KG, 900, True, StockMode.INVENTORY, "Сушёный курут."),
         ("Айран", "dairy", Unit.L, 90, False, StockMode.PER_MARKET_DAY, "Домашний айран."),
     ]),
     ("Шырдак — Гүлмира Асанова", ProducerKind.CRAFTSMAN, "Кочкорский район", "", "KG", "KGS", ["bishkek"],
      "Валяю шырдаки и ала-кийизы по технике бабушки; только натуральная шерсть.", [
-        ("Шырдак 1×1,5 м", "textiles", Unit.PIECE, 12000, False, StockMode.INVENTORY, "Ручная работа, натуральная шерсть (shyrdak)."),
+        ("Шырдак 1×1,5 м", "textiles", Unit.PIECE, 22000, False, StockMode.INVENTORY, "Ручная работа, натуральная шерсть (shyrdak)."),
         ("Ала-кийиз", "textiles", Unit.PIECE, 9000, False, StockMode.INVENTORY, "Войлочный ковёр."),
         ("Войлочные тапочки", "textiles", Unit.PIECE, 1200, False, StockMode.INVENTORY, "Тёплые тапочки из войлока."),
         ("Felt slippers for kids", "textiles", Unit.PIECE, 800, False, StockMode.INVENTORY, "Small sizes."),
@@ -140,16 +146,16 @@ PRODUCERS = [
     ]),
     ("Нан үйі — Сауле", ProducerKind.PROCESSOR, "Степногорск", "", "KZ", "KZT", ["stepnogorsk"],
      "Пеку хлеб на закваске в дровяной печи.", [
-        ("Хлеб на закваске", "bread", Unit.PIECE, 900, False, StockMode.PER_MARKET_DAY, "Ржано-пшеничный."),
+        ("Хлеб на закваске", "bread", Unit.PIECE, 1200, False, StockMode.PER_MARKET_DAY, "Ржано-пшеничный."),
         ("Баурсаки", "bread", Unit.DOZEN, 1200, False, StockMode.PER_MARKET_DAY, "Дюжина свежих баурсаков."),
         ("Таба нан", "bread", Unit.PIECE, 700, False, StockMode.PER_MARKET_DAY, "Хлеб из казана."),
         ("Лепёшка тандырная", "bread", Unit.PIECE, 400, False, StockMode.PER_MARKET_DAY, "Из тандыра."),
-        ("Печенье овсяное", "bread", Unit.G, 5, True, StockMode.PER_MARKET_DAY, "На вес."),
+        ("Печенье овсяное", "bread", Unit.PIECE, 1500, False, StockMode.PER_MARKET_DAY, "Пакет 400 г, около 12 штук."),
     ]),
     ("Berik Meat Farm", ProducerKind.FARMER, "Ерейментауский район", "", "KZ", "KZT", ["astana"],
      "Grass-fed lamb and beef from the Ereymentau hills.", [
-        ("Баранина (lamb)", "meat", Unit.KG, 4200, True, StockMode.PER_MARKET_DAY, "Lamb, cut to order."),
-        ("Говядина", "meat", Unit.KG, 3900, True, StockMode.PER_MARKET_DAY, "Мякоть говядины."),
+        ("Баранина (lamb)", "meat", Unit.KG, 4800, True, StockMode.PER_MARKET_DAY, "Lamb, cut to order."),
+        ("Говядина", "meat", Unit.KG, 4700, True, StockMode.PER_MARKET_DAY, "Мякоть говядины."),
         ("Казы", "meat", Unit.KG, 9000, True, StockMode.PER_MARKET_DAY, "Конская колбаса казы."),
         ("Яйца куриные", "meat", Unit.DOZEN, 1100, False, StockMode.PER_MARKET_DAY, "Деревенские яйца."),
         ("Курица домашняя", "meat", Unit.KG, 2600, True, StockMode.PER_MARKET_DAY, "Тушка."),
@@ -164,43 +170,73 @@ PRODUCERS = [
     ]),
     ("Иссык-Куль чай — Жыпар", ProducerKind.PROCESSOR, "Тонский район", "", "KG", "KGS", ["bishkek"],
      "Собираем травы на склонах Иссык-Куля и сушим в тени.", [
-        ("Чай горный травяной", "herbs", Unit.G, 3, True, StockMode.INVENTORY, "Чабрец, душица, мята."),
+        ("Чай горный травяной", "herbs", Unit.PIECE, 200, False, StockMode.INVENTORY, "Пачка 100 г: чабрец, душица, мята."),
         ("Облепиховый чай", "herbs", Unit.PIECE, 250, False, StockMode.INVENTORY, "Пачка 100 г."),
-        ("Шиповник сушёный", "herbs", Unit.KG, 600, True, StockMode.INVENTORY, "Для отвара."),
+        ("Шиповник сушёный", "herbs", Unit.KG, 450, True, StockMode.INVENTORY, "Для отвара."),
         ("Мёд горный", "honey", Unit.JAR, 700, False, StockMode.INVENTORY, "Эспарцетовый мёд, 1 кг."),
         ("Варенье из абрикоса", "preserves", Unit.JAR, 300, False, StockMode.INVENTORY, "Банка 0,5 л."),
     ]),
     ("Woodwork by Timur", ProducerKind.CRAFTSMAN, "Бурабай", "", "KZ", "KZT", ["astana"],
      "Spoons, boards and toys carved from birch of Burabay.", [
         ("Ложка деревянная", "wood", Unit.PIECE, 1500, False, StockMode.INVENTORY, "Берёза, пропитка маслом."),
-        ("Разделочная доска", "wood", Unit.PIECE, 4500, False, StockMode.INVENTORY, "Торцевая доска."),
+        ("Разделочная доска", "wood", Unit.PIECE, 9000, False, StockMode.INVENTORY, "Торцевая доска."),
         ("Wooden toy horse", "wood", Unit.PIECE, 3000, False, StockMode.INVENTORY, "Toy horse for kids."),
         ("Шкатулка", "wood", Unit.PIECE, 6000, False, StockMode.INVENTORY, "Резная шкатулка."),
         ("Домбра сувенирная", "wood", Unit.PIECE, 8000, False, StockMode.INVENTORY, "Сувенирная домбра."),
     ]),
 ]
 
-PALETTE = {
-    "vegetables": (120, 170, 80), "fruit": (230, 140, 60), "dairy": (235, 230, 210), "meat": (180, 70, 60),
-    "honey": (235, 180, 40), "bread": (200, 150, 90), "preserves": (190, 80, 90), "seeds": (90, 150, 90),
-    "textiles": (150, 60, 80), "ceramics": (170, 110, 80), "wood": (160, 120, 70), "herbs": (90, 140, 110),
+#: What each demo product's picture shows (marketplace/demo_pictures.py draws it).
+PRODUCT_LOOKS = {
+    "Картофель молодой": Look("potato", "pile"), "Морковь": Look("carrot", "pile"), "Укроп": Look("herb", "pile"),
+    "Огурцы грунтовые": Look("cucumber", "pile"), "Томаты розовые": Look("tomato", "pile"),
+    "Молоко коровье": Look("milk", companion="cow"), "Творог домашний": Look("bowl", companion="cow"),
+    "Сметана": Look("jar", companion="cow"), "Курт": Look("cheese", "pile"), "Сливочное масло": Look("butter"),
+    "Мёд степной разнотравье": Look("honey-pot", companion="flower"),
+    "Мёд донниковый": Look("honey-jar", companion="bee"), "Перга": Look("pollen-cell", "comb"),
+    "Honey comb": Look("comb-cell", "comb"), "Прополис": Look("brown-jar", companion="bee"),
+    "Фасоль белая таласская": Look("white-beans", "pile"), "Картофель таласский": Look("potato", "pile"),
+    "Лук репчатый": Look("onion", "pile"), "Фасоль красная": Look("beans", "pile"),
+    "Семена фасоли": Look("beans", companion="seedling"),
+    "Яблоки апорт": Look("apple", "pile"), "Абрикосы сушёные": Look("apricot", "pile"),
+    "Облепиха": Look("sea-buckthorn", "pile"), "Варенье из облепихи": Look("orange-jar", companion="sea-buckthorn"),
+    "Груши": Look("pear", "pile"),
+    "Кымыз (kymyz)": Look("milk", companion="horse"), "Бозо": Look("grain-drink", companion="wheat"),
+    "Сары май": Look("honey-jar", companion="butter"), "Курут": Look("cheese", "pile"), "Айран": Look("milk", "pair"),
+    "Шырдак 1×1,5 м": Look("yarn", companion="ram"), "Ала-кийиз": Look("sheep", companion="yarn"),
+    "Войлочные тапочки": Look("felt-slippers", "pair"), "Felt slippers for kids": Look("slippers", "pair", companion="teddy-bear"),
+    "Войлочная сумка": Look("handbag", companion="yarn"),
+    "Кесе расписное": Look("bowl-cup"), "Кувшин глиняный": Look("jug"), "Тарелка обеденная": Look("plate"),
+    "Ceramic teapot": Look("teapot"), "Горшок для цветов": Look("potted-plant"),
+    "Хлеб на закваске": Look("loaf"), "Баурсаки": Look("fried-dough", "pile"), "Таба нан": Look("bread"),
+    "Лепёшка тандырная": Look("flatbread"), "Печенье овсяное": Look("cookie", "pile"),
+    "Баранина (lamb)": Look("meat-on-bone", companion="sheep"), "Говядина": Look("cut-of-meat", companion="cow"),
+    "Казы": Look("cut-of-meat", companion="horse"), "Яйца куриные": Look("nest-with-eggs", companion="chicken"),
+    "Курица домашняя": Look("poultry-leg", companion="chicken"),
+    "Рассада томатов": Look("potted-plant", companion="tomato"),
+    "Рассада перца": Look("potted-plant", companion="bell-pepper"),
+    "Рассада клубники": Look("potted-plant", companion="strawberry"),
+    "Базилик в горшке": Look("potted-plant", companion="herb"), "Мята": Look("herb", "pile"),
+    "Чай горный травяной": Look("hot-drink", companion="herb"),
+    "Облепиховый чай": Look("hot-drink", companion="sea-buckthorn"),
+    "Шиповник сушёный": Look("rosehip", "pile", companion="rose"), "Мёд горный": Look("honey-pot", companion="mountain"),
+    "Варенье из абрикоса": Look("orange-jar", companion="apricot"),
+    "Ложка деревянная": Look("wooden-spoon", "pair"), "Разделочная доска": Look("log", companion="knife"),
+    "Wooden toy horse": Look("toy-horse"), "Шкатулка": Look("chest"), "Домбра сувенирная": Look("lute"),
+}
+
+#: The person in a producer's picture, where the demo knows them ("woman", "man"; else a person).
+PRODUCER_PEOPLE = {
+    "Gulnara Sadykova": "woman", "Ерлан Жумабеков": "man", "Талас Органик — Бакыт Осмонов": "man",
+    "Айгүл Токтосунова": "woman", "Нурбек Абдыкалыков — кымыз": "man", "Шырдак — Гүлмира Асанова": "woman",
+    "Керамика Мадины": "woman", "Нан үйі — Сауле": "woman", "Berik Meat Farm": "man", "Seedlings by Marat": "man",
+    "Иссык-Куль чай — Жыпар": "woman", "Woodwork by Timur": "man",
 }
 
 
-def demo_picture(seed: str, category: str) -> io.BytesIO:
-    """A simple generated picture (no stock photos to license): colour of the category, a shape, initials."""
-    digest = hashlib.sha256(seed.encode()).digest()
-    base = PALETTE.get(category, (120, 140, 120))
-    image = PILImage.new("RGB", (800, 600), tuple(min(255, c + 40) for c in base))
-    draw = ImageDraw.Draw(image)
-    for i in range(6):
-        x, y = digest[i] * 3, digest[i + 6] * 2
-        r = 60 + digest[i + 12] // 2
-        draw.ellipse((x, y, x + r * 2, y + r * 2), fill=tuple(max(0, c - 20 * (i % 3)) for c in base))
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    buffer.seek(0)
-    return buffer
+def product_look(name: str) -> Look:
+    """The picture of a demo product; a market basket for a name PRODUCT_LOOKS does not know."""
+    return PRODUCT_LOOKS.get(name, FALLBACK)
 
 
 def database_is_empty() -> bool:
@@ -237,7 +273,7 @@ def _market(spec: dict, users: dict, weeks: int, today: date) -> Market:
     market = Market(name=spec["name"], slug=slugify(spec["key"]), description=spec["description"],
                     address=spec["address"], lat=spec["lat"], lon=spec["lon"], timezone=spec["timezone"],
                     currency=spec["currency"], commission_bp=spec["commission_bp"],
-                    photo=save_image(demo_picture(spec["key"], "vegetables"), None, alt=spec["name"]))
+                    photo=save_image(market_picture(spec["stall"], spec["awning"]), None, alt=spec["name"]))
     db.session.add(market)
     db.session.flush()
     db.session.add(MarketOrganizer(market_id=market.id, user_id=users[spec["organizer"]].id))
@@ -253,9 +289,10 @@ def _market(spec: dict, users: dict, weeks: int, today: date) -> Market:
 
 def _producer(spec, owner: User, categories: dict, markets: dict, users: dict) -> Producer:
     name, kind, district, organic_district, country, currency, market_keys, story, products = spec
+    look = producer_look(kind.value, PRODUCER_PEOPLE.get(name), product_look(products[0][0]), products[0][1])
     producer = Producer(user=owner, kind=kind, name=name, slug=slugify(name), story=story, district=district,
                         organic_district=organic_district, country=country, currency=currency,
-                        photo=save_image(demo_picture(name, products[0][1]), owner.id, alt=name))
+                        photo=save_image(demo_picture(look, products[0][1]), owner.id, alt=name))
     db.session.add(producer)
     db.session.flush()
     for key in market_keys:
@@ -266,17 +303,16 @@ def _producer(spec, owner: User, categories: dict, markets: dict, users: dict) -
         product = Product(producer=producer, category=categories[category], name=pname, description=description,
                           unit=unit, price_minor=price_major * 100, currency=currency, sold_by_weight=by_weight,
                           stock_mode=mode,
-                          inventory_milli=(40 if unit != Unit.G else 5000) * 1000 if mode == StockMode.INVENTORY else 0)
+                          inventory_milli=40 * 1000 if mode == StockMode.INVENTORY else 0)
         db.session.add(product)
         db.session.flush()
-        product.photos.append(ProductPhoto(image=save_image(demo_picture(pname, category), owner.id, alt=pname),
-                                           position=0))
+        picture = demo_picture(product_look(pname), category)
+        product.photos.append(ProductPhoto(image=save_image(picture, owner.id, alt=pname), position=0))
         refresh_search_text(product)
         if mode == StockMode.PER_MARKET_DAY:
             for key in market_keys:
                 for day in markets[key].days:
-                    quantity = (20 + position * 5) * 1000 if unit != Unit.G else 3000 * 1000
-                    db.session.add(Offer(product=product, market_day=day, quantity_milli=quantity))
+                    db.session.add(Offer(product=product, market_day=day, quantity_milli=(20 + position * 5) * 1000))
     if organic_district or kind == ProducerKind.CRAFTSMAN:
         scheme = CertificationScheme.ORGANIC_DISTRICT if organic_district else CertificationScheme.HANDMADE
         issuer = organic_district or "Союз ремесленников"
