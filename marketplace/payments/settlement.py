@@ -28,6 +28,7 @@ from marketplace.orders.models import (
 )
 from marketplace.payments.models import Payment, PaymentRefund
 from marketplace.producers.models import Producer
+from marketplace.web.csv import safe_cell
 
 SOLD_LINE_STATUSES = (LineStatus.RESERVED, LineStatus.PACKED)
 
@@ -208,13 +209,9 @@ def _money_text(amount_minor: int, currency: str) -> str:
     return f"{sign}{whole}.{fraction:0{digits}d}" if digits else f"{sign}{whole}"
 
 
-def _text_cell(text: str) -> str:
-    """Names are typed by others; a spreadsheet runs a cell starting with these as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def _csv_row(name: str, row: SettlementRow) -> list[str]:
-    return [_text_cell(name), row.currency, _money_text(row.card_sales_minor, row.currency),
+    # Only names are typed by others; the amounts we write stay numbers (a refund can make one negative).
+    return [safe_cell(name), row.currency, _money_text(row.card_sales_minor, row.currency),
             _money_text(row.cash_sales_minor, row.currency), _money_text(row.refunds_minor, row.currency),
             str((Decimal(row.commission_bp) / 100).normalize()), _money_text(row.commission_minor, row.currency),
             _money_text(row.owed_minor, row.currency)]
@@ -234,5 +231,5 @@ def producer_csv(rows: list[tuple[Market, SettlementRow]]) -> str:
     writer = csv.writer(buffer)
     writer.writerow(["market"] + CSV_HEADER[1:])
     for market, row in rows:
-        writer.writerow([_text_cell(market.name)] + _csv_row("", row)[1:])
+        writer.writerow([safe_cell(market.name)] + _csv_row("", row)[1:])
     return buffer.getvalue()

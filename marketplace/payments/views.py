@@ -17,9 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from marketplace.accounts.decorators import organizer_required, role_required
-from marketplace.accounts.models import Role
-from marketplace.core.errors import DomainError, InvalidState
+from marketplace.accounts.decorators import organizer_required
 from marketplace.core.extensions import csrf, db
 from marketplace.core.money import InvalidAmount, parse_price_minor
 from marketplace.markets.models import Market
@@ -27,7 +25,9 @@ from marketplace.markets.services import can_manage
 from marketplace.orders.models import Order, OrderStatus, PaymentMethod
 from marketplace.payments import gateway, services, settlement
 from marketplace.payments.forms import CardTokenForm, CheckForm, PeriodForm, RefundForm
-from marketplace.producers.services import producer_for_user
+from marketplace.producers.access import producer_required
+from marketplace.web.csv import csv_response
+from marketplace.web.transaction import transaction
 
 bp = Blueprint("payments", __name__)
 log = logging.getLogger(__name__)
@@ -50,25 +50,16 @@ def pay(order_id: int):
     form = CardTokenForm()
     if form.validate_on_submit():
         try:
-            services.start_intent(payment)
-            db.session.commit()  # the intent id is ours before the card is sent
-            state = services.submit_card(payment, form.token.data, current_user.email)
+            state = _send_card(payment, form.token.data)
         except gateway.CardDeclined as exc:
-            db.session.commit()  # the failed payment and the released order
             flash(_("Your card was declined: %(why)s The reservation is released; you can order again.",
                     why=exc.message), "error")
             return redirect(url_for("orders.order_detail", order_id=order.id))
         except gateway.GatewayError:
-            db.session.rollback()
             flash(_("Card payment is unavailable right now. Try again in a minute, or pay in cash at pickup."),
                   "error")
             return redirect(url_for("payments.pay", order_id=order.id))
-        except InvalidState as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            return redirect(url_for("orders.order_detail", order_id=order.id))
-        db.session.commit()
-        if state.status == "requires_action":
+        if state is not None and state.status == "requires_action":
             return render_template("payments/authenticate.html", order=order, payment=payment,
                                    client_secret=state.client_secret, form=CheckForm())
         return redirect(url_for("orders.order_detail", order_id=order.id))
@@ -78,19 +69,35 @@ def pay(order_id: int):
                                "Card payment is unavailable right now."))
 
 
+def _send_card(payment, token: str) -> gateway.IntentState | None:
+    """Send the card to Stripe in two commits: the intent id is ours before the card goes out.
+
+    A decline is Stripe's answer, not our error: the failed payment and the released order are
+    committed, then CardDeclined is raised again. None when we refused (already flashed).
+    """
+    with transaction():
+        services.start_intent(payment)
+    declined = None
+    with transaction() as tx:
+        try:
+            state = services.submit_card(payment, token, current_user.email)
+        except gateway.CardDeclined as exc:
+            declined = exc
+    if declined is not None:
+        raise declined
+    return state if tx.ok else None
+
+
 @bp.route("/orders/<int:order_id>/pay/cash", methods=["POST"])
 @login_required
 def pay_cash_instead(order_id: int):
     """When the card cannot be used (Stripe down, no card at hand): cash at pickup instead."""
     order = _own_card_order(order_id)
     if CheckForm().validate_on_submit():
-        try:
+        with transaction() as tx:
             services.switch_to_cash(order, current_user)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
+        if not tx.ok:
             return redirect(url_for("payments.pay", order_id=order.id))
-        db.session.commit()
         flash(_("You will pay in cash at pickup."), "success")
     return redirect(url_for("orders.order_detail", order_id=order.id))
 
@@ -103,10 +110,9 @@ def check(order_id: int):
     payment = services.current_payment(order)
     if CheckForm().validate_on_submit() and payment is not None and payment.provider_intent_id:
         try:
-            services.refresh_from_stripe(payment)
-            db.session.commit()
-        except gateway.GatewayError:
-            db.session.rollback()
+            with transaction():
+                services.refresh_from_stripe(payment)
+        except gateway.GatewayError:  # rolled back by transaction()
             flash(_("We could not reach the card service; your order page will update shortly."), "error")
     return redirect(url_for("orders.order_detail", order_id=order.id))
 
@@ -118,6 +124,8 @@ def webhook():
         event = gateway.verify_webhook(request.get_data(cache=False), request.headers.get("Stripe-Signature", ""))
     except ValueError:
         return Response("bad signature", status=400, mimetype="text/plain")
+    # Not transaction(): Stripe, not a person, reads the answer, and every failure (a refusal
+    # included) must be a 500 so that Stripe sends the event again.
     try:
         services.receive_event(event)
         db.session.commit()
@@ -143,17 +151,17 @@ def refund(order_id: int):
     if form.validate_on_submit():
         try:
             amount = parse_price_minor(form.amount.data, order.currency)
-            services.refund(current_user, order, amount, form.reason.data,
-                            producer_id=form.producer_id.data or None)
         except InvalidAmount as exc:
             form.amount.errors.append(str(exc))
-        except services.PaymentError as exc:
-            db.session.rollback()
-            form.amount.errors.append(exc.message)
-        else:
-            db.session.commit()
-            flash(_("The refund is on its way to the customer's card."), "success")
-            return redirect(url_for("payments.refund", order_id=order.id))
+            amount = None
+        if amount is not None:
+            with transaction(flash_errors=False) as tx:
+                services.refund(current_user, order, amount, form.reason.data,
+                                producer_id=form.producer_id.data or None)
+            if tx.ok:
+                flash(_("The refund is on its way to the customer's card."), "success")
+                return redirect(url_for("payments.refund", order_id=order.id))
+            form.amount.errors.append(tx.error.message)
     return render_template("payments/refund.html", order=order, payment=payment, form=form)
 
 
@@ -170,29 +178,21 @@ def market_settlement(market_id: int):
                                    form.end.data if form.validate() else None)
     report = settlement.market_report(market, start, end)
     if request.args.get("format") == "csv":
-        return _csv(settlement.report_csv(report), f"settlement-{market.slug}-{start}-{end}.csv")
+        return csv_response(settlement.report_csv(report), f"settlement-{market.slug}-{start}-{end}.csv")
     return render_template("payments/settlement.html", market=market, report=report, form=form)
 
 
 @bp.route("/shop/settlement")
-@role_required(Role.PRODUCER)
-def producer_settlement():
-    producer = producer_for_user(current_user)
-    if producer is None:
-        abort(404)
+@producer_required
+def producer_settlement(producer):
     form = PeriodForm(request.args)
     start, end = settlement.period(form.start.data if form.validate() else None,
                                    form.end.data if form.validate() else None)
     rows = settlement.producer_report(producer, start, end)
     if request.args.get("format") == "csv":
-        return _csv(settlement.producer_csv(rows), f"settlement-{producer.slug}-{start}-{end}.csv")
+        return csv_response(settlement.producer_csv(rows), f"settlement-{producer.slug}-{start}-{end}.csv")
     return render_template("payments/producer_settlement.html", producer=producer, rows=rows, form=form,
                            start=start, end=end)
-
-
-def _csv(text: str, filename: str) -> Response:
-    return Response(text, mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @bp.app_context_processor
