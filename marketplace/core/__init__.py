@@ -1,0 +1,1 @@
+"""Pure domain helpers that know nothing of Flask or the database."""
