@@ -184,6 +184,11 @@ def _in_harmony(stem: str, suffix: str) -> bool:
     return (suffix_vowel in _BACK_VOWELS) == (stem_vowel in _BACK_VOWELS)
 
 
+def _ends_in_double_consonant(stem: str) -> bool:
+    """сүтт, етт: a stem cut in the middle of a suffix's consonant (сүт + ті, not сүтт + і)."""
+    return stem[-1] == stem[-2] and stem[-1] not in _VOWELS
+
+
 def _strips(word: str, table: list[tuple[str, _After]]) -> list[str]:
     """Every stem the table's suffixes leave where the language would have put them.
 
@@ -194,7 +199,8 @@ def _strips(word: str, table: list[tuple[str, _After]]) -> list[str]:
         if not word.endswith(suffix) or len(word) - len(suffix) < MIN_STEM_LENGTH:
             continue
         stem = word[: -len(suffix)]
-        if _allowed(stem[-1], context) and _in_harmony(stem, suffix) and _VOWELS & set(stem):
+        if _allowed(stem[-1], context) and _in_harmony(stem, suffix) and _VOWELS & set(stem) \
+                and not _ends_in_double_consonant(stem):
             found.append(stem)
             # Before a vowel a final к/қ/п is voiced (жаңғақ → жаңғағы); the dictionary form is unvoiced.
             if suffix[0] in _VOWELS and stem[-1] in _DEVOICED:
