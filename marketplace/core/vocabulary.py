@@ -101,6 +101,12 @@ def _token_forms(token: Token) -> tuple[str, ...]:
     return tuple(dict.fromkeys(form for form in (token.word, *token.stems, token.key) if form))
 
 
+def _with_keys(found: Iterable[str]) -> tuple[str, ...]:
+    """The words, each once, then their sound keys."""
+    unique = list(dict.fromkeys(found))
+    return tuple(dict.fromkeys(term for term in (*unique, *(analyse(word).key for word in unique)) if term))
+
+
 class Vocabulary:
     """Groups, and the lookups from any form of a word or phrase to the groups it belongs to."""
 
@@ -112,6 +118,7 @@ class Vocabulary:
         self._phrases: dict[tuple[str, ...], set[str]] = {}  # any mix of forms of a phrase's words
         self._phrase_prefixes: set[tuple[str, ...]] = set()
         self._terms: dict[str, tuple[str, ...]] = {}
+        self._single_word_terms: dict[str, tuple[str, ...]] = {}
         for group in self.groups.values():
             self._add(group)
 
@@ -122,9 +129,8 @@ class Vocabulary:
                 self._add_word(phrase[0], language, group.id)
             elif 1 < len(phrase) <= MAX_PHRASE_WORDS:
                 self._add_phrase(phrase, language, group.id)
-        terms = [word for phrase in group.phrases() for word in phrase]
-        keys = [analyse(word).key for word in terms]
-        self._terms[group.id] = tuple(dict.fromkeys(term for term in (*terms, *keys) if term))
+        self._terms[group.id] = _with_keys(word for phrase in group.phrases() for word in phrase)
+        self._single_word_terms[group.id] = _with_keys(phrase[0] for phrase in group.phrases() if len(phrase) == 1)
 
     def _add_word(self, word: str, language: str, group_id: str) -> None:
         self._exact.setdefault(word, set()).add(group_id)
@@ -144,8 +150,17 @@ class Vocabulary:
         return word in self._exact
 
     def terms(self, group_id: str) -> tuple[str, ...]:
-        """The normalised words of a group, then their sound keys: what indexing adds for it."""
+        """Every normalised word of the group, phrases split into words, then their sound keys:
+        what indexing adds for it."""
         return self._terms[group_id]
+
+    def single_word_terms(self, group_id: str) -> tuple[str, ...]:
+        """The group's one-word entries and their sound keys: what a query word may match for it.
+
+        Not the words of its phrases: "қара өрік" (plum) must not match apricots (өрік) by
+        its second word.
+        """
+        return self._single_word_terms[group_id]
 
     def groups_of_word(self, token: Token) -> frozenset[str]:
         """Groups of one word: by its exact form, else its stems, else its sound key."""
