@@ -125,9 +125,11 @@ class Vocabulary:
     def _add(self, group: Group) -> None:
         for language, written in group.words:
             phrase = tuple(words(written))
+            if len(phrase) > MAX_PHRASE_WORDS:
+                raise VocabularyError(f"{group.id}: {written!r} has more than {MAX_PHRASE_WORDS} words")
             if len(phrase) == 1:
                 self._add_word(phrase[0], language, group.id)
-            elif 1 < len(phrase) <= MAX_PHRASE_WORDS:
+            elif phrase:
                 self._add_phrase(phrase, language, group.id)
         self._terms[group.id] = _with_keys(word for phrase in group.phrases() for word in phrase)
         self._single_word_terms[group.id] = _with_keys(phrase[0] for phrase in group.phrases() if len(phrase) == 1)
@@ -180,12 +182,12 @@ class Vocabulary:
         """The longest vocabulary phrase starting at `start`: (its length in words, its groups),
         or (0, empty) when none does."""
         best: tuple[int, frozenset[str]] = (0, frozenset())
-        partial: list[tuple[str, ...]] = [()]
-        for token in tokens[start:start + MAX_PHRASE_WORDS]:
+        partial: list[tuple[str, ...]] = [()]  # the forms so far that begin some phrase
+        for length, token in enumerate(tokens[start:start + MAX_PHRASE_WORDS], start=1):
             extended = [prefix + (form,) for prefix in partial for form in _token_forms(token)]
             complete = [self._phrases[candidate] for candidate in extended if candidate in self._phrases]
-            if complete and len(extended[0]) > 1:
-                best = (len(extended[0]), frozenset().union(*complete))
+            if complete:
+                best = (length, frozenset().union(*complete))
             partial = [candidate for candidate in extended if candidate in self._phrase_prefixes]
             if not partial:
                 break

@@ -168,6 +168,8 @@ def test_a_file_with_a_wrong_header_or_too_many_columns_is_refused():
         parse_rows(["group\tcategory\tru\tkk\tky\ten\tlatin", "a\tb\tc\td\te\tf\tg\th"])
     with pytest.raises(VocabularyError):
         groups_from_rows([{"group": " ", "ru": "слово"}])
+    with pytest.raises(VocabularyError):
+        Vocabulary(groups_from_rows([{"group": "long", "en": "one two three four five"}]))
 
 
 def test_the_versioned_file_loads_the_same_as_the_cached_vocabulary(tmp_path, vocabulary):
