@@ -131,7 +131,7 @@ _HIGH = "ыіиуү"  # ы/і in Kazakh; ы/и/у/ү in Kyrgyz
 
 def _suffixes(spec: list[tuple[str, str, _After]]) -> list[tuple[str, _After]]:
     table = [(suffix, context) for frames, vowels, context in spec for suffix in _variants(frames, vowels)]
-    # Longest first, so "-лардан" is tried before "-дан" and "-нан" before "-н".
+    # Longest first: of two readings of one word, the shorter stem comes out first.
     return sorted(table, key=lambda entry: -len(entry[0]))
 
 
@@ -189,6 +189,12 @@ def _ends_in_double_consonant(stem: str) -> bool:
     return stem[-1] == stem[-2] and stem[-1] not in _VOWELS
 
 
+def _fits(stem: str, suffix: str, context: _After) -> bool:
+    """The language would write this suffix after this stem, and the stem is a likely word."""
+    return (len(stem) >= MIN_STEM_LENGTH and any(ch in _VOWELS for ch in stem)
+            and _allowed(stem[-1], context) and _in_harmony(stem, suffix) and not _ends_in_double_consonant(stem))
+
+
 def _strips(word: str, table: list[tuple[str, _After]]) -> list[str]:
     """Every stem the table's suffixes leave where the language would have put them.
 
@@ -196,11 +202,8 @@ def _strips(word: str, table: list[tuple[str, _After]]) -> list[str]:
     """
     found = []
     for suffix, context in table:
-        if not word.endswith(suffix) or len(word) - len(suffix) < MIN_STEM_LENGTH:
-            continue
         stem = word[: -len(suffix)]
-        if _allowed(stem[-1], context) and _in_harmony(stem, suffix) and _VOWELS & set(stem) \
-                and not _ends_in_double_consonant(stem):
+        if word.endswith(suffix) and _fits(stem, suffix, context):
             found.append(stem)
             # Before a vowel a final к/қ/п is voiced (жаңғақ → жаңғағы); the dictionary form is unvoiced.
             if suffix[0] in _VOWELS and stem[-1] in _DEVOICED:
