@@ -7,6 +7,10 @@ from sqlalchemy import select
 from marketplace.core.extensions import db
 
 _SPACES = re.compile(r"\s+")
+#: A word is a run of letters and digits; an apostrophe inside it is kept for now (kartofel',
+#: o'rik, john's) and dropped below, so a typed soft sign does not split a word in two.
+_WORD = re.compile(r"[^\W_]+(?:['’ʼ`][^\W_]+)*")
+_APOSTROPHES = re.compile(r"['’ʼ`]")
 
 _TRANSLIT = {
     "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z",
@@ -54,3 +58,12 @@ def like_pattern(text: str) -> str:
     """A LIKE pattern that searches `%` and `_` literally (use with escape='\\')."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def words(text: str | None) -> list[str]:
+    """The normalised words of a text, split at spaces, hyphens and punctuation.
+
+    Numbers on their own ("0,5", "1×1,5") are left out: they are not what people search by.
+    """
+    found = (_APOSTROPHES.sub("", match) for match in _WORD.findall(normalize_text(text)))
+    return [word for word in found if not word.isdigit()]
