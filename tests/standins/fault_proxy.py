@@ -152,7 +152,9 @@ class FaultProxy:
 
     def start(self) -> FaultProxy:
         self._server = _Server(("127.0.0.1", 0), _Handler, self)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fault-proxy", daemon=True)
+        # A short poll interval: stop() waits for one, and tests start and stop a proxy each.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="fault-proxy", daemon=True)
         self._thread.start()
         return self
 
@@ -420,6 +422,7 @@ def _peer_closed(connection: socket.socket) -> bool:
 class _Server(ThreadingHTTPServer):
     daemon_threads = False  # so server_close() waits for calls being handled
     block_on_close = True
+    request_queue_size = 128  # the default 5 makes a burst of racing calls wait a second for a SYN retry
 
     def __init__(self, address, handler_class, proxy: FaultProxy):
         super().__init__(address, handler_class)
