@@ -109,6 +109,7 @@ class _StoredResult:
 @dataclass
 class _Plan:
     index: int
+    generation: int
     delay_before: float = 0.0
     delay_after: float = 0.0
     action: Rule | None = None
@@ -143,6 +144,7 @@ class FaultProxy:
         self._in_flight = 0
         self._rules: list[Rule] = []
         self._calls: list[Call] = []
+        self._generation = 0  #: bumped by reset(), so a call in flight then does not write into the new log
         self._stored: dict[tuple, _StoredResult] = {}
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -223,6 +225,7 @@ class FaultProxy:
             self._rules.clear()
             self._calls.clear()
             self._stored.clear()
+            self._generation += 1
 
     # -- the log ----------------------------------------------------------------------
 
@@ -246,7 +249,7 @@ class FaultProxy:
         with self._lock:
             self._in_flight += 1
             self._calls.append(call)
-            plan = _Plan(index=len(self._calls) - 1)
+            plan = _Plan(index=len(self._calls) - 1, generation=self._generation)
             for rule in self._rules:
                 if not rule._take(call.method, call.path):
                     continue
@@ -261,7 +264,8 @@ class FaultProxy:
 
     def _record(self, plan: _Plan, **changes) -> None:
         with self._lock:
-            self._calls[plan.index] = replace(self._calls[plan.index], **changes)
+            if plan.generation == self._generation:
+                self._calls[plan.index] = replace(self._calls[plan.index], **changes)
 
     def _serve(self, handler: _Handler, call: Call) -> None:
         plan = self._plan(call)
@@ -316,14 +320,19 @@ class FaultProxy:
         self._answer(handler, plan, status, headers, body, outcome="forwarded", upstream_status=status)
 
     def _forward(self, handler: _Handler, call: Call) -> tuple[int, list[tuple[str, str]], bytes]:
-        headers = {name: value for name, value in handler.headers.items() if name.lower() not in _HOP_BY_HOP}
-        headers["Host"] = f"{self._target_host}:{self._target_port}"
+        # Headers go out as they came, repeated ones and their order included; request()
+        # would add an Accept-Encoding of its own.
+        headers = [(name, value) for name, value in handler.headers.items() if name.lower() not in _HOP_BY_HOP]
+        headers.insert(0, ("Host", f"{self._target_host}:{self._target_port}"))
         if call.body or call.method in ("POST", "PUT", "PATCH"):
-            headers["Content-Length"] = str(len(call.body))
+            headers.append(("Content-Length", str(len(call.body))))
         target_path = self._target_prefix + call.path + (f"?{call.query}" if call.query else "")
         connection = http.client.HTTPConnection(self._target_host, self._target_port, timeout=self.upstream_timeout)
         try:
-            connection.request(call.method, target_path, body=call.body or None, headers=headers)
+            connection.putrequest(call.method, target_path, skip_host=True, skip_accept_encoding=True)
+            for name, value in headers:
+                connection.putheader(name, value)
+            connection.endheaders(call.body or None)
             response = connection.getresponse()
             body = response.read()
             kept = [(name, value) for name, value in response.getheaders()

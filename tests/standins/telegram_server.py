@@ -302,7 +302,8 @@ class TelegramBotAPI:
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
         try:
             response = requests.post(url, json=update, headers=headers, timeout=10)
-            error = None if response.ok else f"Wrong response from the webhook: {response.status_code} {response.reason}"
+            error = (None if response.ok
+                     else f"Wrong response from the webhook: {response.status_code} {response.reason}")
         except requests.RequestException as exc:
             error = f"Connection failed: {exc.__class__.__name__}"
         if error:

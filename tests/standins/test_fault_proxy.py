@@ -6,6 +6,7 @@ through the proxy) to see what really happened at "Stripe".
 """
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import time
@@ -30,7 +31,7 @@ class _Echo(BaseHTTPRequestHandler):
     def _echo(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        seen = {"method": self.command, "path": self.path, "headers": dict(self.headers.items()),
+        seen = {"method": self.command, "path": self.path, "headers": self.headers.items(),
                 "body": body.decode("latin-1")}
         payload = json.dumps(seen).encode()
         self.send_response(201 if self.command == "PUT" else 200)
@@ -87,21 +88,35 @@ def test_forwards_method_path_query_headers_and_body_unchanged(fault_proxy_facto
     body = "amount=100&metadata[order]=7&note=%D0%BC%D1%91%D0%B4" if method != "GET" else None
     response = requests.request(method, f"{proxy.url}/v1/things/th_1?expand%5B%5D=x&limit=3", data=body,
                                 headers={"Authorization": "Bearer sk_test_x", "Idempotency-Key": "key-1",
-                                         "Stripe-Version": "2024-06-20", "Content-Type": "application/x-www-form-urlencoded"},
-                                timeout=5)
+                                         "Stripe-Version": "2024-06-20",
+                                         "Content-Type": "application/x-www-form-urlencoded"}, timeout=5)
     assert response.status_code == (201 if method == "PUT" else 200)
     assert response.headers["X-Echo"] == "yes"
     seen = response.json()
+    headers = dict(seen["headers"])
     assert seen["method"] == method
     assert seen["path"] == "/v1/things/th_1?expand%5B%5D=x&limit=3"
-    assert seen["headers"]["Authorization"] == "Bearer sk_test_x"
-    assert seen["headers"]["Idempotency-Key"] == "key-1"
-    assert seen["headers"]["Stripe-Version"] == "2024-06-20"
+    assert headers["Authorization"] == "Bearer sk_test_x"
+    assert headers["Idempotency-Key"] == "key-1"
+    assert headers["Stripe-Version"] == "2024-06-20"
     assert seen["body"] == (body or "")
     [call] = proxy.calls()
     assert (call.method, call.path, call.query, call.idempotency_key) == (method, "/v1/things/th_1",
                                                                          "expand%5B%5D=x&limit=3", "key-1")
     assert call.outcome == "forwarded" and call.status == call.upstream_status == response.status_code
+
+
+def test_forwards_headers_exactly_repeated_ones_included(fault_proxy_factory, echo_url):
+    proxy = fault_proxy_factory(echo_url)
+    connection = http.client.HTTPConnection("127.0.0.1", int(proxy.url.rsplit(":", 1)[1]), timeout=5)
+    connection.putrequest("GET", "/v1/x", skip_accept_encoding=True)
+    sent = [("X-Forwarded-For", "203.0.113.7"), ("X-Forwarded-For", "10.0.0.1"), ("Idempotency-Key", "k")]
+    for name, value in sent:
+        connection.putheader(name, value)
+    connection.endheaders()
+    seen = json.loads(connection.getresponse().read())
+    connection.close()
+    assert [tuple(pair) for pair in seen["headers"] if pair[0] != "Host"] == sent
 
 
 def test_forwards_a_chunked_body_and_answers_head(fault_proxy_factory, echo_url):
