@@ -16,6 +16,8 @@ import pytest
 import requests
 import stripe
 
+from marketplace import create_app
+from marketplace.payments import gateway
 from tests.standins.fault_proxy import FaultProxy
 from tests.stripe_server import SECRET_KEY
 
@@ -389,3 +391,33 @@ def test_injected_failures_and_drops_are_not_remembered_for_the_key(fault_proxy_
             client.v1.payment_intents.capture(intent_id, {}, {"idempotency_key": "cap-3"})
     assert client.v1.payment_intents.capture(intent_id, {}, {"idempotency_key": "cap-3"}).status == "succeeded"
     assert [call.outcome for call in proxy.calls("POST", CAPTURE)] == ["failed", "dropped", "forwarded"]
+
+
+# -- the recipe for our payments tests (README.md), with our own gateway ------------------------
+
+
+@pytest.fixture
+def gateway_app(localstripe, fault_proxy_factory):
+    """Our app configured for localstripe behind the proxy; the gateway needs no database."""
+    proxy = fault_proxy_factory(localstripe.url, stripe_idempotency=True)
+    app = create_app({"BASE_CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                      **localstripe.config(), "STRIPE_API_BASE": proxy.url, "STRIPE_TIMEOUT_SECONDS": 2})
+    with app.app_context():
+        yield proxy
+    gateway.mark_available()
+
+
+def test_our_gateway_retries_a_lost_capture_with_its_key_and_captures_once(gateway_app, localstripe):
+    proxy = gateway_app
+    intent = gateway.create_intent(5000, "KZT", idempotency_key="aimak-payment-1-create", metadata={"order": 1})
+    token = localstripe.card_token()
+    assert gateway.confirm_with_card_token(intent.id, token, "a@example.test", "aimak-payment-1-card").status \
+        == "requires_capture"
+    proxy.drop_response("POST", CAPTURE)
+    with pytest.raises(gateway.GatewayUnavailable):
+        gateway.capture(intent.id, 4000, idempotency_key="aimak-payment-1-capture")
+    assert gateway.capture(intent.id, 4000, idempotency_key="aimak-payment-1-capture").status == "succeeded"
+    assert [call.outcome for call in proxy.calls("POST", CAPTURE)] == ["response_dropped", "replayed"]
+    assert [call.idempotency_key for call in proxy.calls("POST")] == [
+        "aimak-payment-1-create", "aimak-payment-1-card-customer", "aimak-payment-1-card-attach",
+        "aimak-payment-1-card-confirm", "aimak-payment-1-capture", "aimak-payment-1-capture"]
