@@ -34,7 +34,7 @@ from marketplace.markets.models import (
     Vendor,
     VendorStatus,
 )
-from marketplace.markets.signals import market_day_cancelled
+from marketplace.markets.signals import market_day_cancelled, market_day_deleting
 from marketplace.media.services import InvalidUpload, save_image
 from marketplace.notifications.services import queue_email
 
@@ -552,15 +552,17 @@ def _regenerate_day(market_day: MarketDay, schedule: MarketSchedule) -> None:
 def _delete_day_without_orders(market_day: MarketDay) -> bool:
     """Remove a day nobody ordered for; False (and nothing removed) if an order arrived meanwhile.
 
-    What producers planned to bring, and the slots, go with the day (ON DELETE CASCADE). A
-    checkout committing an order for this day in the meantime holds one of its slots by a
-    foreign key: the DELETE fails in its savepoint and the day simply stays.
+    Producers remove what they planned to bring (`market_day_deleting`); the slots go with the
+    day (ON DELETE CASCADE). Stock still reserved, or a checkout committing an order for this
+    day in the meantime, holds the day by a foreign key: the DELETE fails in its savepoint
+    and the day simply stays.
     """
     day_id = market_day.id
     if _days_with_orders([day_id]):
         return False
     try:
         with db.session.begin_nested():
+            market_day_deleting.send(market_day)
             db.session.execute(delete(MarketDay).where(MarketDay.id == day_id)
                                .execution_options(synchronize_session=False))
     except IntegrityError:

@@ -9,3 +9,8 @@ _signals = Namespace()
 
 #: sender=MarketDay (status already CANCELLED), actor=User | None.
 market_day_cancelled = _signals.signal("market-day-cancelled")
+
+#: sender=MarketDay about to be deleted (no order holds it), inside the deleting savepoint.
+#: Producers remove what was planned for it but not reserved; stock still reserved (a
+#: checkout in flight) keeps the day through its foreign key, and the deletion is refused.
+market_day_deleting = _signals.signal("market-day-deleting")

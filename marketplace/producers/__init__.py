@@ -5,6 +5,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from marketplace.accounts.signals import user_registered
+from marketplace.markets.signals import market_day_deleting
 from marketplace.producers import services, views
 from marketplace.web.templating import NavEntry, add_nav_entries
 
@@ -12,4 +13,5 @@ from marketplace.web.templating import NavEntry, add_nav_entries
 def register(app: Flask) -> None:
     app.register_blueprint(views.bp)
     user_registered.connect(services.create_profile_on_registration, weak=False)
+    market_day_deleting.connect(services.remove_unreserved_offers_of_day, weak=False)
     add_nav_entries(app, NavEntry(20, "producer", "producers.dashboard", _l("My shop")))

@@ -159,8 +159,7 @@ class Offer(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
-    #: What was planned for a day goes with it (a day is deleted only while no order holds it).
-    market_day_id: Mapped[int] = mapped_column(ForeignKey("market_day.id", ondelete="CASCADE"), index=True)
+    market_day_id: Mapped[int] = mapped_column(ForeignKey("market_day.id"), index=True)
     #: Thousandths of the product's unit.
     quantity_milli: Mapped[int] = mapped_column(default=0)
     reserved_milli: Mapped[int] = mapped_column(default=0)

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -494,3 +494,9 @@ def create_profile_on_registration(user: User, data: dict, **_extra) -> None:
     if data.get("account_type") == "producer":
         create_producer(user, data.get("producer_name") or user.name,
                         ProducerKind(data.get("producer_kind") or "farmer"))
+
+
+def remove_unreserved_offers_of_day(market_day: MarketDay, **_extra) -> None:
+    """A market day is being deleted: what was planned for it but not reserved goes with it."""
+    db.session.execute(delete(Offer).where(Offer.market_day_id == market_day.id, Offer.reserved_milli == 0)
+                       .execution_options(synchronize_session=False))

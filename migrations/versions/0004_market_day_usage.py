@@ -1,9 +1,7 @@
-"""Markets tell a used slot or day without asking orders: pickup_slot.used, and offers go with their day.
+"""Markets tell a used slot or day without asking orders: pickup_slot.used.
 
-Markets sit below orders and producers, so "does this day have orders?" cannot be a query of
-the order table from markets. Checkout marks the slot it reserves (`used`, never cleared);
-deleting a day deletes what producers planned to bring to it (ON DELETE CASCADE), while an
-order still holds the day through its slot's foreign key.
+Markets sit below orders, so "does this day have orders?" cannot be a query of the order
+table from markets. Checkout marks the slot it reserves (`used`, never cleared).
 
 Revision ID: 0004_market_day_usage
 Revises: 0003_sqlite_product_search
@@ -21,15 +19,8 @@ def upgrade():
     with op.batch_alter_table('pickup_slot', schema=None) as batch_op:
         batch_op.add_column(sa.Column('used', sa.Boolean(), nullable=False, server_default=sa.false()))
     op.execute('UPDATE pickup_slot SET used = true WHERE id IN (SELECT pickup_slot_id FROM "order")')
-    with op.batch_alter_table('offer', schema=None) as batch_op:
-        batch_op.drop_constraint('fk_offer_market_day_id_market_day', type_='foreignkey')
-        batch_op.create_foreign_key('fk_offer_market_day_id_market_day', 'market_day', ['market_day_id'], ['id'],
-                                    ondelete='CASCADE')
 
 
 def downgrade():
-    with op.batch_alter_table('offer', schema=None) as batch_op:
-        batch_op.drop_constraint('fk_offer_market_day_id_market_day', type_='foreignkey')
-        batch_op.create_foreign_key('fk_offer_market_day_id_market_day', 'market_day', ['market_day_id'], ['id'])
     with op.batch_alter_table('pickup_slot', schema=None) as batch_op:
         batch_op.drop_column('used')
