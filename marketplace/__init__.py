@@ -24,6 +24,7 @@ from marketplace import (
 from marketplace.core.dialects import disable_jit, enable_sqlite_pragmas
 from marketplace.core.extensions import babel, csrf, db, limiter, login_manager, migrate
 from marketplace.core.locale import select_locale
+from marketplace.web.logs import configure_logging
 
 #: Every feature, in the order of the layers (docs/architecture.md): each one's register(app)
 #: adds its blueprint, its commands, its signal receivers, its menu entries and template globals.
@@ -35,6 +36,7 @@ def create_app(config: type | dict | str | None = None) -> Flask:
     app = Flask(__name__, template_folder="../templates", static_folder="../static",
                 instance_path=os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "instance")))
     load_config(app, config)
+    configure_logging(app)
     register_extensions(app)
     web.init_app(app)
     for feature in FEATURES:
