@@ -25,11 +25,21 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # run as a script (bench/run.py): bench and marketplace live in ROOT
+
+from sqlalchemy import event  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from bench.ceiling import create_ceiling_app  # noqa: E402
+from bench.generate import database_url, dataset_path, generate  # noqa: E402
+from bench.rush import run_rush  # noqa: E402
+from marketplace.extensions import db  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 VENV_BIN = Path(sys.executable).parent
 
@@ -80,8 +90,6 @@ class Gunicorn:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def wait_ready(self, path: str = "/", timeout: float = 60) -> None:
-        import urllib.request
-
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -152,11 +160,6 @@ def pages(dataset: dict) -> list[tuple[str, str]]:
 
 def count_queries(database_url: str, paths: list[str]) -> dict[str, int]:
     """SQL statements each page runs (second request, so start-up work is not counted)."""
-    from sqlalchemy import event
-
-    from bench.ceiling import create_ceiling_app
-    from marketplace.extensions import db
-
     app = create_ceiling_app({"BASE_CONFIG": "development", "SQLALCHEMY_DATABASE_URI": database_url,
                               "PAGE_CACHE_SECONDS": 0})  # the queries a render runs, not a cache hit
     counter = [0]
@@ -189,16 +192,12 @@ def machine() -> dict:
 
 
 def backend(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
     return make_url(url).get_backend_name()
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     wrk = require_wrk()
-    from bench.generate import database_url, dataset_path, generate
-
     url = database_url(args.database_url)
     if args.generate or not dataset_path(url).exists():
         print(f"== Generating the data set (scale {args.scale}) into {url}", flush=True)
@@ -245,8 +244,6 @@ def main(argv=None) -> int:
 
     rush = None
     if not args.skip_rush:
-        from bench.rush import run_rush
-
         print("== Checkout rush", flush=True)
         rush = run_rush(url, dataset)
 
