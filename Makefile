@@ -69,10 +69,12 @@ clean-db:
 	rm -f instance/aimak.sqlite instance/aimak.sqlite-wal instance/aimak.sqlite-shm
 
 # The load benchmark, short: SQLite (or BENCH_DATABASE_URL), data set at BENCH_SCALE,
-# BENCH_DURATION seconds per page; prints the table (bench/README.md, docs/performance.md).
+# BENCH_DURATION seconds per page, BENCH_ROUNDS rounds of anchor/page pairs (medians);
+# prints every page's share of the external anchor (bench/README.md, docs/performance.md).
 BENCH_SCALE ?= 0.1
 BENCH_DURATION ?= 3
+BENCH_ROUNDS ?= 3
 bench: install
 	@command -v wrk >/dev/null 2>&1 || { echo "bench needs wrk: sudo apt-get install -y wrk (Debian/Ubuntu)"; exit 1; }
-	$(BIN)/python bench/run.py --generate --scale $(BENCH_SCALE) --duration $(BENCH_DURATION) \
+	$(BIN)/python bench/run.py --generate --scale $(BENCH_SCALE) --duration $(BENCH_DURATION) --rounds $(BENCH_ROUNDS) \
 		$(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL),)

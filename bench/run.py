@@ -1,16 +1,19 @@
-"""The load benchmark: the catalog pages and a ceiling under gunicorn, driven by wrk.
+"""The load benchmark: the catalog pages, the ceiling and the anchor under gunicorn, driven by wrk.
 
-    python bench/run.py [--database-url URL] [--duration 10] [--connections 32]
+    python bench/run.py [--database-url URL] [--duration 10] [--connections 32] [--rounds 3]
                         [--generate --scale 0.1] [--skip-rush] [--label NAME]
 
-For each page it reports requests/s, p50 and p99 latency and the throughput as a share of
-the ceiling's (see bench/ceiling.py), then the SQL queries each page runs (counted
-in-process with the test client), the gunicorn workers' memory (RSS), and — unless
---skip-rush — the checkout rush (bench/rush.py). The table is printed and written to
-bench/results/<label>.md.
+Every page is measured in ROUNDS rounds, each time right after the external anchor
+(bench/anchor.py, a bare Flask page of 24 cards): anchor, page, anchor, page… For each page
+it reports the medians of requests/s, p50 and p99 latency, the throughput as a share of
+the anchor measured just before it (median over the rounds) and as a share of the ceiling's
+(bench/ceiling.py), then the SQL queries each page runs (counted in-process with the test
+client), the gunicorn workers' memory (RSS), and — unless --skip-rush — the checkout rush
+(bench/rush.py). The table is printed and written to bench/results/<label>.md.
 
-Settings, the same for the app and the ceiling: gunicorn with WORKERS sync workers on
-127.0.0.1, no access log; wrk with one thread, CONNECTIONS connections, a 2-second warm-up.
+Settings, the same for the anchor, the app and the ceiling: a fresh gunicorn for every
+measurement with WORKERS sync workers on a free port of 127.0.0.1, no access log; wrk with
+one thread, CONNECTIONS connections, a 2-second warm-up on one connection.
 """
 from __future__ import annotations
 
@@ -22,14 +25,25 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # run as a script (bench/run.py): bench and marketplace live in ROOT
+
+from sqlalchemy import event  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from bench.ceiling import create_ceiling_app  # noqa: E402
+from bench.generate import database_url, dataset_path, generate  # noqa: E402
+from bench.rush import run_rush  # noqa: E402
+from marketplace.core.extensions import db  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 VENV_BIN = Path(sys.executable).parent
 
@@ -39,12 +53,21 @@ WORKERS = int(os.environ.get("BENCH_WORKERS", 2 * (os.cpu_count() or 1)))
 WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "sync")
 THREADS = int(os.environ.get("BENCH_THREADS", 1))
 
+ANCHOR_SPEC, ANCHOR_PATH = "bench.anchor:create_anchor_app()", "/anchor"
+ANCHOR_LABEL = "anchor (bare Flask, 24 cards from memory)"
+APP_SPEC, CEILING_PATH = "bench.ceiling:create_ceiling_app()", "/ceiling"
+#: Uncached: the page cache off, as for a logged-in customer (the ceiling is measured here
+#: only). Cached: the same pages as an anonymous visitor sees them.
+MODES = {"uncached": {"PAGE_CACHE_SECONDS": "0"}, "cached": {}}
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=None, help="default: BENCH_DATABASE_URL, else bench/results/bench.sqlite")
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per page")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="times each page is measured, each time after the anchor; figures are medians")
     parser.add_argument("--generate", action="store_true", help="(re)load the data set first")
     parser.add_argument("--scale", type=float, default=1.0, help="data set scale with --generate")
     parser.add_argument("--skip-rush", action="store_true", help="leave out the checkout rush")
@@ -67,11 +90,15 @@ def free_port() -> int:
 
 
 class Gunicorn:
-    """A gunicorn master on a loopback port, started for one app spec and stopped with it."""
+    """A gunicorn master on a loopback port, started for one app spec and stopped with it.
 
-    def __init__(self, spec: str, database_url: str, extra_env: dict | None = None):
+    `database_url` is our app's database; the anchor is started without one."""
+
+    def __init__(self, spec: str, database_url: str | None = None, extra_env: dict | None = None):
         self.port = free_port()
-        env = dict(os.environ, DATABASE_URL=database_url, AIMAK_CONFIG="development", PYTHONPATH=str(ROOT))
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        if database_url is not None:
+            env.update(DATABASE_URL=database_url, AIMAK_CONFIG="development")
         env.update(extra_env or {})
         command = [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", "--workers", str(WORKERS),
                    "--worker-class", WORKER_CLASS, "--threads", str(THREADS), "--backlog", "2048",
@@ -80,8 +107,6 @@ class Gunicorn:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def wait_ready(self, path: str = "/", timeout: float = 60) -> None:
-        import urllib.request
-
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -152,11 +177,6 @@ def pages(dataset: dict) -> list[tuple[str, str]]:
 
 def count_queries(database_url: str, paths: list[str]) -> dict[str, int]:
     """SQL statements each page runs (second request, so start-up work is not counted)."""
-    from sqlalchemy import event
-
-    from bench.ceiling import create_ceiling_app
-    from marketplace.core.extensions import db
-
     app = create_ceiling_app({"BASE_CONFIG": "development", "SQLALCHEMY_DATABASE_URI": database_url,
                               "PAGE_CACHE_SECONDS": 0})  # the queries a render runs, not a cache hit
     counter = [0]
@@ -189,85 +209,187 @@ def machine() -> dict:
 
 
 def backend(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
     return make_url(url).get_backend_name()
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     wrk = require_wrk()
-    from bench.generate import database_url, dataset_path, generate
-
     url = database_url(args.database_url)
+    dataset = load_dataset(url, args)
+    targets = pages(dataset)
+    print(f"== Counting SQL queries per page ({backend(url)})", flush=True)
+    queries = count_queries(url, [path for _label, path in targets])
+
+    print(f"== {rounds_text(args.rounds)} of {len(measurements(targets))} pages, each right after the anchor; "
+          f"gunicorn {WORKERS} × {WORKER_CLASS} workers, wrk {args.connections} connections × "
+          f"{args.duration} s", flush=True)
+    samples = measure_rounds(wrk, url, targets, args)
+    rows = summarise(samples, targets, queries)
+    rss = [mb for sample in samples for mb in sample["page"]["rss_mb"]]
+
+    rush = None
+    if not args.skip_rush:
+        print("== Checkout rush", flush=True)
+        rush = run_rush(url, dataset)
+
+    report = render_report(url, dataset, args, rows, samples, rss, rush)
+    print()
+    print(report)
+    out = write_results(args.label or backend(url), report, dict(
+        machine=machine(), rows=rows, samples=samples, rss_mb=rss, rush=rush, dataset=dataset["counts"],
+        workers=WORKERS, worker_class=WORKER_CLASS, threads=THREADS,
+        connections=args.connections, duration=args.duration, rounds=args.rounds))
+    print(f"(written to {out.relative_to(ROOT)})")
+    return 0
+
+
+def load_dataset(url: str, args) -> dict:
+    """The figures of the data set in `url`, generating it first when asked or missing."""
     if args.generate or not dataset_path(url).exists():
         print(f"== Generating the data set (scale {args.scale}) into {url}", flush=True)
         generate(args.scale, url, 2026)
     dataset = json.loads(dataset_path(url).read_text())
     if dataset["database_url"] != url:
         raise SystemExit(f"{dataset_path(url)} describes {dataset['database_url']}; run with --generate")
+    return dataset
 
-    targets = pages(dataset)
-    print(f"== Counting SQL queries per page ({backend(url)})", flush=True)
-    queries = count_queries(url, [path for _label, path in targets])
 
-    print(f"== gunicorn {WORKERS} × {WORKER_CLASS} workers, wrk {args.connections} connections × "
-          f"{args.duration} s per page", flush=True)
-    rows, rss = {}, []
-    # Uncached first (the cache off, as for a logged-in customer), with the ceiling; then the
-    # same pages as an anonymous visitor sees them, through the page cache.
-    # A fresh server for every page: requests a slow page left queued (wrk gave up on them,
-    # gunicorn still serves them) must not weigh on the next page.
-    for mode, env in (("uncached", {"PAGE_CACHE_SECONDS": "0"}), ("cached", {})):
-        print(f"-- {mode}", flush=True)
-        for label, path in targets:
-            if path == "/ceiling" and mode == "cached":
-                continue
-            server = Gunicorn("bench.ceiling:create_ceiling_app()", url, env)
-            try:
-                server.wait_ready("/ceiling")
-                alone = None
-                if mode == "uncached":
-                    # The latency a customer gets when the server is not queueing: one connection,
-                    # measured first (after the load, the server still serves what wrk gave up on).
-                    alone = run_wrk(wrk, server.url + path, 1, max(2, args.duration // 2))
-                figures = run_wrk(wrk, server.url + path, args.connections, args.duration)
-                if alone is not None:
-                    figures["p50_alone"], figures["p99_alone"] = alone["p50"], alone["p99"]
-                rss += server.worker_rss_mb()
-            finally:
-                server.stop()
-            rows.setdefault(path, dict(label=label, path=path, queries=queries[path]))[mode] = figures
-            alone = f"  (1 connection: p50 {figures['p50_alone']:.1f} ms)" if "p50_alone" in figures else ""
-            print(f"   {label:34} {figures['rps']:8.1f} req/s  p50 {figures['p50']:7.1f} ms  "
-                  f"p99 {figures['p99']:7.1f} ms{alone}", flush=True)
-    rows = list(rows.values())
+def rounds_text(rounds: int) -> str:
+    return "1 round" if rounds == 1 else f"{rounds} rounds"
 
-    rush = None
-    if not args.skip_rush:
-        from bench.rush import run_rush
 
-        print("== Checkout rush", flush=True)
-        rush = run_rush(url, dataset)
+def measurements(targets: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
+    """(mode, label, path) in the order of a round: every page uncached, then through the cache."""
+    return [(mode, label, path) for mode in MODES for label, path in targets
+            if not (mode == "cached" and path == CEILING_PATH)]
 
-    report = render_report(url, dataset, args, rows, rss, rush)
-    print()
-    print(report)
+
+def measure_rounds(wrk: str, url: str, targets: list[tuple[str, str]], args) -> list[dict]:
+    """Anchor, page, anchor, page…: every page `args.rounds` times, each time right after the anchor.
+
+    A round goes through every page before the next begins, so a slow minute of a shared
+    machine spoils one round of a few pages rather than every round of one page; the
+    median over the rounds drops it, and each page's share is taken against the anchor
+    measured a few seconds before it."""
+    samples = []
+    for round_number in range(1, args.rounds + 1):
+        print(f"-- round {round_number} of {args.rounds}", flush=True)
+        for mode, label, path in measurements(targets):
+            anchor = measure_anchor(wrk, args.connections, args.duration)
+            page = measure_page(wrk, url, mode, path, args.connections, args.duration)
+            samples.append(dict(round=round_number, mode=mode, label=label, path=path, anchor=anchor, page=page))
+            print_sample(samples[-1])
+    return samples
+
+
+def measure_anchor(wrk: str, connections: int, duration: int) -> dict:
+    """The anchor under load on its own fresh gunicorn, with the settings every page gets."""
+    server = Gunicorn(ANCHOR_SPEC)
+    try:
+        server.wait_ready(ANCHOR_PATH)
+        return run_wrk(wrk, server.url + ANCHOR_PATH, connections, duration)
+    finally:
+        server.stop()
+
+
+def measure_page(wrk: str, url: str, mode: str, path: str, connections: int, duration: int) -> dict:
+    """One page of our app under load on a fresh gunicorn; an uncached page on one connection first.
+
+    A fresh server for every page: requests a slow page left queued (wrk gave up on them,
+    gunicorn still serves them) must not weigh on the next measurement."""
+    server = Gunicorn(APP_SPEC, url, MODES[mode])
+    try:
+        server.wait_ready(CEILING_PATH)
+        alone = None
+        if mode == "uncached":
+            # The latency a customer gets when the server is not queueing: one connection,
+            # measured first (after the load, the server still serves what wrk gave up on).
+            alone = run_wrk(wrk, server.url + path, 1, max(2, duration // 2))
+        figures = run_wrk(wrk, server.url + path, connections, duration)
+        if alone is not None:
+            figures["p50_alone"], figures["p99_alone"] = alone["p50"], alone["p99"]
+        figures["rss_mb"] = server.worker_rss_mb()
+        return figures
+    finally:
+        server.stop()
+
+
+def share_of_anchor(sample: dict) -> float:
+    """The page's requests/s as a fraction of the anchor's measured just before it."""
+    return sample["page"]["rps"] / sample["anchor"]["rps"] if sample["anchor"]["rps"] else 0.0
+
+
+def print_sample(sample: dict) -> None:
+    page = sample["page"]
+    alone = f"  (1 connection: p50 {page['p50_alone']:.1f} ms)" if "p50_alone" in page else ""
+    print(f"   {sample['mode']:8} {sample['label']:34} {page['rps']:8.1f} req/s  p50 {page['p50']:7.1f} ms  "
+          f"p99 {page['p99']:7.1f} ms  anchor {sample['anchor']['rps']:8.1f} req/s → "
+          f"{share_of_anchor(sample):5.0%}{alone}", flush=True)
+
+
+def median_figures(runs: list[dict]) -> dict:
+    """Medians over the rounds of requests/s and latencies; errors of every round kept."""
+    keys = [key for key in ("rps", "p50", "p99", "p50_alone", "p99_alone") if key in runs[0]]
+    figures = {key: statistics.median(run[key] for run in runs) for key in keys}
+    figures["non_2xx"] = sum(run["non_2xx"] for run in runs)
+    figures["socket_errors"] = "; ".join(run["socket_errors"] for run in runs if run["socket_errors"])
+    return figures
+
+
+def summarise(samples: list[dict], targets: list[tuple[str, str]], queries: dict[str, int]) -> list[dict]:
+    """One row per page, the anchor first: medians over the rounds, and the shares of the anchor and ceiling."""
+    anchor = dict(label=ANCHOR_LABEL, path=ANCHOR_PATH, queries=None)
+    for mode in MODES:
+        # The anchor as measured beside this mode's pages: the 100% of that column.
+        anchor[mode] = dict(median_figures([s["anchor"] for s in samples if s["mode"] == mode]), anchor_share=1.0)
+    rows = [anchor]
+    for label, path in targets:
+        row = dict(label=label, path=path, queries=queries[path])
+        for mode in MODES:
+            mine = [s for s in samples if s["mode"] == mode and s["path"] == path]
+            if mine:
+                row[mode] = dict(median_figures([s["page"] for s in mine]),
+                                 anchor_share=statistics.median(share_of_anchor(s) for s in mine))
+        rows.append(row)
+    add_ceiling_shares(rows)
+    return rows
+
+
+def add_ceiling_shares(rows: list[dict]) -> None:
+    """Each page's share of the ceiling, taken through the anchor: (page ÷ anchor) ÷ (ceiling ÷ anchor).
+
+    The ceiling and a page are measured minutes apart; their anchors cancel the machine's
+    drift in between."""
+    ceiling = next(row["uncached"]["anchor_share"] for row in rows if row["path"] == CEILING_PATH)
+    for row in rows[1:]:
+        for mode in MODES:
+            if mode in row:
+                row[mode]["ceiling_share"] = row[mode]["anchor_share"] / ceiling if ceiling else 0.0
+
+
+def write_results(label: str, report: str, figures: dict) -> Path:
+    """bench/results/<label>.md (the report) and .json (every figure, every round)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"{args.label or backend(url)}.md"
+    out = RESULTS / f"{label}.md"
     out.write_text(report)
-    (RESULTS / f"{args.label or backend(url)}.json").write_text(json.dumps(
-        dict(machine=machine(), rows=rows, rss_mb=rss, rush=rush, dataset=dataset["counts"],
-             workers=WORKERS, worker_class=WORKER_CLASS, threads=THREADS,
-             connections=args.connections, duration=args.duration), indent=1, default=str))
-    print(f"(written to {out.relative_to(ROOT)})")
-    return 0
+    (RESULTS / f"{label}.json").write_text(json.dumps(figures, indent=1, default=str))
+    return out
 
 
-def render_report(url, dataset, args, rows, rss, rush) -> str:
+def render_report(url, dataset, args, rows, samples, rss, rush) -> str:
+    lines = conditions_lines(url, dataset, args) + page_table_lines(rows) + anchor_drift_lines(samples)
+    if rss:
+        lines += ["", f"gunicorn worker RSS after each page's load: {min(rss):.0f}–{max(rss):.0f} MB "
+                      f"(max {max(rss):.0f} MB, {len(rss)} readings)."]
+    if rush:
+        lines += rush_lines(rush)
+    return "\n".join(lines) + "\n"
+
+
+def conditions_lines(url, dataset, args) -> list[str]:
     info = machine()
-    ceiling = rows[0]["uncached"]["rps"] if rows else 0
-    lines = [
+    return [
         f"## {backend(url)} — {info['date']}",
         "",
         f"Machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory_gb']} GB RAM, Python {info['python']}, "
@@ -276,7 +398,12 @@ def render_report(url, dataset, args, rows, rss, rush) -> str:
         f"{dataset['counts'].get('producer', 0):,} producers, {dataset['counts'].get('order', 0):,} orders.",
         f"gunicorn {WORKERS} × {WORKER_CLASS} workers (threads {THREADS}) on 127.0.0.1; "
         f"wrk 1 thread, {args.connections} connections, {args.duration} s per page after a 2 s warm-up on one connection "
-        f"(requests time out after 30 s), a fresh server for every page.",
+        f"(requests time out after 30 s), a fresh server for every measurement.",
+        f"{rounds_text(args.rounds)}: anchor, page, anchor, page…, every page once per round; each figure is the "
+        "median over the rounds. \"× anchor\": in each round the page's requests/s divided by those of the "
+        "anchor measured just before it (bench/anchor.py: a bare Flask + Jinja2 page of 24 cards from memory, "
+        "its own gunicorn with the same settings), the median over the rounds; \"× ceiling\": the page's "
+        "\"× anchor\" divided by the ceiling's.",
         "",
         "Uncached: every request renders the page (PAGE_CACHE_SECONDS=0, as for a logged-in customer). "
         "Cached: an anonymous visitor through the page cache (marketplace/web/pagecache.py).",
@@ -284,46 +411,62 @@ def render_report(url, dataset, args, rows, rss, rush) -> str:
         f"p50 and p99 are at {args.connections} connections (queueing included); \"alone\" is the uncached "
         "page's p50 with one connection, the latency of a request that does not wait for others.",
         "",
-        "| page | SQL queries | uncached req/s | p50 ms | p99 ms | alone p50 ms | × ceiling | cached req/s | p50 ms "
-        "| p99 ms | × ceiling |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+
+
+def page_table_lines(rows: list[dict]) -> list[str]:
+    lines = [
+        "| page | SQL queries | uncached req/s | p50 ms | p99 ms | alone p50 ms | × anchor | × ceiling "
+        "| cached req/s | p50 ms | p99 ms | × anchor | × ceiling |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     errors = []
     for row in rows:
-        cells = [row["label"], str(row["queries"])]
-        for mode in ("uncached", "cached"):
-            figures = row.get(mode)
-            alone = [f"{figures['p50_alone']:.1f}"] if figures and "p50_alone" in figures else (
-                [""] if mode == "uncached" else [])
-            if figures is None:
-                cells += ["", "", "", ""] + alone
-                continue
-            if not figures["rps"]:
-                cells += ["0 (none answered in time)", "—", "—"] + alone + ["0%"]
-            else:
-                cells += [f"{figures['rps']:.1f}", f"{figures['p50']:.1f}", f"{figures['p99']:.1f}"] + alone + [
-                          f"{figures['rps'] / ceiling:.0%}" if ceiling else ""]
-            if figures["non_2xx"] or figures["socket_errors"]:
+        cells = [row["label"], "—" if row["queries"] is None else str(row["queries"])]
+        for mode in MODES:
+            cells += figure_cells(row.get(mode), with_alone=mode == "uncached")
+            figures = row.get(mode) or {}
+            if figures.get("non_2xx") or figures.get("socket_errors"):
                 errors.append(f"{row['label']} ({mode}): {figures['non_2xx']} non-2xx {figures['socket_errors']}")
         lines.append("| " + " | ".join(cells) + " |")
     if errors:
         lines += ["", "Errors: " + "; ".join(errors)]
-    if rss:
-        lines += ["", f"gunicorn worker RSS after each page's load: {min(rss):.0f}–{max(rss):.0f} MB "
-                      f"(max {max(rss):.0f} MB, {len(rss)} readings)."]
-    if rush:
-        lines += ["", "Checkout rush (HTTP against gunicorn, same settings): "
-                      f"{rush['buyers']} buyers logged in, each with 1 piece in the basket, POST /checkout "
-                      f"at once for the last {rush['units_left']} pieces.",
-                  "",
-                  "| sold (orders placed) | refused (409) | other | offer reserved after | sum of order lines | "
-                  "checkout responses/s | completed checkouts/s | p50 ms | p99 ms |",
-                  "|---:|---:|---:|---|---|---:|---:|---:|---:|",
-                  f"| {rush['sold']} | {rush['refused']} | {rush['other']} | {rush['reserved_after']} / "
-                  f"{rush['quantity']} | {rush['lines_milli']} | {rush['responses_per_s']:.1f} | "
-                  f"{rush['completed_per_s']:.1f} | {rush['p50']:.0f} | {rush['p99']:.0f} |",
-                  "", f"Exactly {rush['units_left']} sold: **{'yes' if rush['exact'] else 'NO'}**."]
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def figure_cells(figures: dict | None, with_alone: bool) -> list[str]:
+    """req/s, p50, p99, [alone p50], × anchor, × ceiling of one page in one mode."""
+    if figures is None:
+        return [""] * (6 if with_alone else 5)
+    alone = [f"{figures['p50_alone']:.1f}" if "p50_alone" in figures else ""] if with_alone else []
+    shares = [f"{figures['anchor_share']:.0%}",
+              f"{figures['ceiling_share']:.0%}" if "ceiling_share" in figures else ""]
+    if not figures["rps"]:
+        return ["0 (none answered in time)", "—", "—"] + alone + shares
+    return [f"{figures['rps']:.1f}", f"{figures['p50']:.1f}", f"{figures['p99']:.1f}"] + alone + shares
+
+
+def anchor_drift_lines(samples: list[dict]) -> list[str]:
+    """How much the anchor moved during the run: the machine's drift that the shares take out."""
+    rates = [sample["anchor"]["rps"] for sample in samples]
+    if not rates:
+        return []
+    return ["", f"The anchor, measured {len(rates)} times in this run: {min(rates):.0f}–{max(rates):.0f} req/s "
+                f"(median {statistics.median(rates):.0f})."]
+
+
+def rush_lines(rush: dict) -> list[str]:
+    return ["", "Checkout rush (HTTP against gunicorn, same settings): "
+                f"{rush['buyers']} buyers logged in, each with 1 piece in the basket, POST /checkout "
+                f"at once for the last {rush['units_left']} pieces.",
+            "",
+            "| sold (orders placed) | refused (409) | other | offer reserved after | sum of order lines | "
+            "checkout responses/s | completed checkouts/s | p50 ms | p99 ms |",
+            "|---:|---:|---:|---|---|---:|---:|---:|---:|",
+            f"| {rush['sold']} | {rush['refused']} | {rush['other']} | {rush['reserved_after']} / "
+            f"{rush['quantity']} | {rush['lines_milli']} | {rush['responses_per_s']:.1f} | "
+            f"{rush['completed_per_s']:.1f} | {rush['p50']:.0f} | {rush['p99']:.0f} |",
+            "", f"Exactly {rush['units_left']} sold: **{'yes' if rush['exact'] else 'NO'}**."]
 
 
 if __name__ == "__main__":
