@@ -3,7 +3,9 @@ import os
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
-INSTANCE_DIR = BASE_DIR / "instance"
+#: Each host's working folder (SQLite database, task queue, cache, local uploads); AIMAK_INSTANCE_DIR
+#: gives two instances on one machine (the two-host test) a folder each.
+INSTANCE_DIR = Path(os.environ.get("AIMAK_INSTANCE_DIR") or BASE_DIR / "instance")
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -16,6 +18,13 @@ def _env_bool(name: str, default: bool) -> bool:
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value else default
+
+
+def _served_url() -> str:
+    host = os.environ.get("HOST") or "127.0.0.1"
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1"  # listening everywhere; this machine's own browser opens loopback
+    return f"http://{host}:{os.environ.get('PORT') or 5000}"
 
 
 class Config:
@@ -56,8 +65,11 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
     MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", True)
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Aimak <noreply@aimak.local>")
-    #: Base URL used in emails (links must work outside a request).
-    SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:5000")
+    #: Seconds to wait for the mail server (the worker sends; no request waits for it).
+    MAIL_TIMEOUT_SECONDS = _env_int("MAIL_TIMEOUT_SECONDS", 30)
+    #: Base URL used in emails (links must work outside a request). Unset, it follows HOST and
+    #: PORT (what `make run` serves), so the links in development emails open this very server.
+    SITE_URL = os.environ.get("SITE_URL") or _served_url()
 
     PASSWORD_RESET_MAX_AGE = _env_int("PASSWORD_RESET_MAX_AGE", 3600)
     EMAIL_VERIFY_MAX_AGE = _env_int("EMAIL_VERIFY_MAX_AGE", 7 * 24 * 3600)
@@ -96,6 +108,8 @@ class Config:
     S3_REGION = os.environ.get("S3_REGION", "us-east-1")
     S3_ACCESS_KEY_ID = os.environ.get("S3_ACCESS_KEY_ID", "")
     S3_SECRET_ACCESS_KEY = os.environ.get("S3_SECRET_ACCESS_KEY", "")
+    #: "path" (MinIO, moto, most S3-compatible services) or "virtual" (AWS's default).
+    S3_ADDRESSING_STYLE = os.environ.get("S3_ADDRESSING_STYLE", "path")
     #: The task queue's SQLite file when REDIS_URL is empty.
     TASK_QUEUE_FILE = os.environ.get("TASK_QUEUE_FILE", str(INSTANCE_DIR / "tasks.sqlite"))
     #: Run queued tasks at once in the caller (tests; a machine without a worker).
@@ -126,6 +140,9 @@ class TestingConfig(Config):
     # Fast hashing keeps the suite quick; production uses scrypt.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     MEDIA_ROOT = os.environ.get("TEST_MEDIA_ROOT", str(INSTANCE_DIR / "test-media"))
+    #: Queued tasks (email delivery) run in the caller, as soon as they are queued.
+    TASK_QUEUE_IMMEDIATE = True
+    REDIS_URL = ""  # tests that use Redis say so
 
 
 class ProductionConfig(Config):
@@ -136,7 +153,8 @@ class ProductionConfig(Config):
     @classmethod
     def check(cls) -> None:
         """Refuse to start without the secrets production must not guess."""
-        missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not os.environ.get(name)]
+        # Without MAIL_SERVER emails would be marked sent and lost: refuse instead.
+        missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "MAIL_SERVER") if not os.environ.get(name)]
         if missing:
             raise RuntimeError(
                 "Production needs these environment variables: " + ", ".join(missing)

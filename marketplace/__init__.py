@@ -6,7 +6,7 @@ import os
 import email_validator
 from flask import Flask
 
-from config import CONFIGS, ProductionConfig
+from config import CONFIGS, INSTANCE_DIR, ProductionConfig
 from marketplace import (
     accounts,
     catalog,
@@ -18,6 +18,7 @@ from marketplace import (
     payments,
     pickup,
     producers,
+    tasks,
     trust,
     web,
 )
@@ -34,10 +35,11 @@ FEATURES = (notifications, media, accounts, markets, producers, orders, payments
 def create_app(config: type | dict | str | None = None) -> Flask:
     """Build the application; this only wires the parts together."""
     app = Flask(__name__, template_folder="../templates", static_folder="../static",
-                instance_path=os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "instance")))
+                instance_path=str(INSTANCE_DIR.resolve()))
     load_config(app, config)
     configure_logging(app)
     register_extensions(app)
+    tasks.init_app(app)
     web.init_app(app)
     for feature in FEATURES:
         feature.register(app)
@@ -61,6 +63,7 @@ def load_config(app: Flask, config) -> None:
         if config is ProductionConfig:
             app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
             app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+            app.config["MAIL_SERVER"] = os.environ["MAIL_SERVER"]
     if app.config.get("ALLOW_TEST_EMAIL_DOMAIN"):
         # email-validator refuses RFC 2606 names; the demo and the tests use `.test`.
         email_validator.SPECIAL_USE_DOMAIN_NAMES = [

@@ -10,11 +10,13 @@ from sqlalchemy import text
 
 from marketplace.core.extensions import db
 from marketplace.demo import DEMO_PASSWORD, database_is_empty, seed_demo
+from marketplace.tasks import add_tasks, daily, periodic
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(analyze_database_command)
+    add_tasks(app, analyze_database)
 
 
 @click.command("seed-demo")
@@ -40,6 +42,12 @@ def analyze_database_command() -> None:
     """Refresh the query planner's statistics (nightly, and after loading data)."""
     analyze(db.engine)
     click.echo("Planner statistics refreshed.")
+
+
+@periodic(daily(hour=1))
+def analyze_database() -> None:
+    """Nightly: the planner's statistics (a quiet hour in Central Asia)."""
+    analyze(db.engine)
 
 
 def analyze(engine) -> None:

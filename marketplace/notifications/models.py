@@ -27,3 +27,18 @@ class OutboxEmail(db.Model):
     last_error: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    #: A sender holds the email until then (a lease): no other worker takes it meanwhile, and a
+    #: sender that died lets it go when the lease runs out.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: After a failed attempt, not tried again before this (back-off).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Given up (refused for good, or every attempt failed): shown to admins, never retried by itself.
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+    @property
+    def status(self) -> str:
+        if self.sent_at is not None:
+            return "sent"
+        if self.failed_at is not None:
+            return "failed"
+        return "retrying" if self.attempts else "queued"

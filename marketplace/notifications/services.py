@@ -1,16 +1,20 @@
 """Emails: rendered from templates into the outbox, delivered after the commit.
 
 The outbox row is written in the same transaction as the change it reports, so an
-email goes out if and only if the change was committed. Delivery happens after the
-request's commit (or from `flask send-outbox`), over SMTP when MAIL_SERVER is set and
-to the log otherwise.
+email goes out if and only if the change was committed. After the commit its id is queued
+for the worker (`deliver-emails`); the worker's `send-outbox` job retries what is due every
+minute. Delivery goes over SMTP when MAIL_SERVER is set (production refuses to start
+without it) and to the log otherwise (development; the admin's Emails page shows them).
 """
 from __future__ import annotations
 
 import logging
 import smtplib
 from contextlib import nullcontext
+from datetime import timedelta
 from email.message import EmailMessage
+from email.utils import formatdate
+from urllib.parse import urlsplit
 
 from flask import (
     Flask,
@@ -22,10 +26,11 @@ from flask import (
     request,
 )
 from flask_babel import force_locale
-from sqlalchemy import event, select, update
+from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from marketplace.core.db import utcnow
+from marketplace.core.events import business_event
 from marketplace.core.extensions import db
 from marketplace.notifications.models import OutboxEmail
 
@@ -70,56 +75,117 @@ def _url_building_context():
                                             environ_overrides={RENDER_ONLY: True})
 
 
+#: How long a sender holds a claimed email; longer than MAIL_TIMEOUT_SECONDS allows a send to take.
+LEASE = timedelta(minutes=5)
+#: Permanent refusals (a 5xx reply: no such mailbox, message refused): trying again cannot help.
+_PERMANENT = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Back-off after the n-th failed attempt: 30 s, 2 min, 8 min, 32 min, ~2 h, then 6 h."""
+    return min(timedelta(seconds=30 * 4 ** (attempts - 1)), timedelta(hours=6))
+
+
+def message_id(email: OutboxEmail) -> str:
+    """The email's Message-ID, the same on every attempt: a resend after a timeout (the server
+    may have accepted the first) is recognisable as the same message."""
+    domain = urlsplit(current_app.config["SITE_URL"]).hostname or "aimak.local"
+    return f"<outbox-{email.id}.{email.created_at:%Y%m%d%H%M%S}@{domain}>"
+
+
 def deliver(email_ids: list[int] | None = None, limit: int = 100) -> int:
-    """Send unsent emails (these ids, or the oldest pending); returns how many were sent."""
-    query = select(OutboxEmail).where(OutboxEmail.sent_at.is_(None), OutboxEmail.attempts < MAX_ATTEMPTS)
-    if email_ids is not None:
-        if not email_ids:
-            return 0
-        query = query.where(OutboxEmail.id.in_(email_ids))
-    emails = db.session.scalars(query.order_by(OutboxEmail.id).limit(limit)).all()
+    """Send due emails (these ids, or the oldest due); returns how many were sent.
+
+    Each email is first claimed (a lease) so two workers, on one host or several, never send
+    one message: on PostgreSQL the due rows are selected FOR UPDATE SKIP LOCKED (a second
+    worker takes the next ones instead of waiting); SQLite's writers take turns anyway.
+    """
+    if email_ids is not None and not email_ids:
+        return 0
     sent = 0
-    for email in emails:
-        if not _claim(email):
-            continue
-        try:
-            _send(email)
-        except (OSError, smtplib.SMTPException) as exc:
-            log.warning("Email %s to %s failed: %s", email.id, email.to, exc)
-            db.session.execute(update(OutboxEmail).where(OutboxEmail.id == email.id)
-                               .values(last_error=str(exc)[:500]))
-        else:
-            db.session.execute(update(OutboxEmail).where(OutboxEmail.id == email.id)
-                               .values(sent_at=utcnow(), last_error=""))
-            sent += 1
-        db.session.commit()
+    for email_id in _claim(email_ids, limit):
+        sent += _attempt(email_id)
     return sent
 
 
-def _claim(email: OutboxEmail) -> bool:
-    """Count the attempt with a conditional UPDATE so two senders never both send it."""
-    result = db.session.execute(
-        update(OutboxEmail)
-        .where(OutboxEmail.id == email.id, OutboxEmail.sent_at.is_(None),
-               OutboxEmail.attempts == email.attempts)
-        .values(attempts=OutboxEmail.attempts + 1)
-    )
+def _due(now):
+    return and_(OutboxEmail.sent_at.is_(None), OutboxEmail.failed_at.is_(None),
+                or_(OutboxEmail.next_attempt_at.is_(None), OutboxEmail.next_attempt_at <= now),
+                or_(OutboxEmail.claimed_until.is_(None), OutboxEmail.claimed_until < now))
+
+
+def _claim(email_ids: list[int] | None, limit: int) -> list[int]:
+    now = utcnow()
+    query = select(OutboxEmail.id).where(_due(now)).order_by(OutboxEmail.id).limit(limit)
+    if email_ids is not None:
+        query = query.where(OutboxEmail.id.in_(email_ids))
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list(db.session.scalars(query))
+    if ids:
+        # Conditional again: whatever the database, only rows still due are taken.
+        claimed = db.session.execute(
+            update(OutboxEmail).where(OutboxEmail.id.in_(ids), _due(now))
+            .values(claimed_until=now + LEASE, attempts=OutboxEmail.attempts + 1)
+            .returning(OutboxEmail.id)).scalars().all()
+        ids = sorted(claimed)
     db.session.commit()
+    return ids
+
+
+def _attempt(email_id: int) -> int:
+    email = db.session.get(OutboxEmail, email_id)
+    try:
+        _send(email)
+    except (OSError, smtplib.SMTPException) as exc:
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        now = utcnow()
+        give_up = isinstance(exc, _PERMANENT) or email.attempts >= MAX_ATTEMPTS
+        values = {"last_error": error, "claimed_until": None}
+        if give_up:
+            values["failed_at"] = now
+        else:
+            values["next_attempt_at"] = now + retry_delay(email.attempts)
+        db.session.execute(update(OutboxEmail).where(OutboxEmail.id == email_id).values(**values))
+        db.session.commit()
+        business_event("email_failed" if give_up else "email_retry", email_id=email_id, template=email.template,
+                       attempts=email.attempts, error=error[:200],
+                       **({} if give_up else {"next_attempt_at": values["next_attempt_at"].isoformat()}))
+        if give_up:
+            log.error("Email %s given up after %s attempt(s): %s", email_id, email.attempts, error)
+        return 0
+    db.session.execute(update(OutboxEmail).where(OutboxEmail.id == email_id)
+                       .values(sent_at=utcnow(), claimed_until=None, last_error=""))
+    db.session.commit()
+    business_event("email_sent", email_id=email_id, template=email.template, attempts=email.attempts)
+    return 1
+
+
+def retry_failed(email_id: int) -> bool:
+    """An admin sends a given-up email again (after fixing the address or the mail server)."""
+    result = db.session.execute(
+        update(OutboxEmail).where(OutboxEmail.id == email_id, OutboxEmail.sent_at.is_(None),
+                                  OutboxEmail.failed_at.is_not(None))
+        .values(failed_at=None, next_attempt_at=None, attempts=0, claimed_until=None))
     return result.rowcount == 1
 
 
 def _send(email: OutboxEmail) -> None:
     config = current_app.config
     if not config.get("MAIL_SERVER"):
+        # Development: the email is shown in the log (and on the admin's Emails page).
         log.info("Email to %s: %s\n%s", email.to, email.subject, email.body_text)
         return
     message = EmailMessage()
     message["From"] = config["MAIL_DEFAULT_SENDER"]
     message["To"] = email.to
     message["Subject"] = email.subject
+    message["Message-ID"] = message_id(email)
+    message["Date"] = formatdate(email.created_at.timestamp(), usegmt=True)
     message.set_content(email.body_text)
     message.add_alternative(email.body_html, subtype="html")
-    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=15) as smtp:
+    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"],
+                      timeout=config.get("MAIL_TIMEOUT_SECONDS", 30)) as smtp:
         if config.get("MAIL_USE_TLS"):
             smtp.starttls()
         if config.get("MAIL_USERNAME"):
@@ -127,8 +193,8 @@ def _send(email: OutboxEmail) -> None:
         smtp.send_message(message)
 
 
-def register_delivery(app: Flask) -> None:
-    """Deliver the emails a request committed, once its response is ready."""
+def register_delivery(app: Flask, queue_delivery) -> None:
+    """Queue the emails a request or command committed, once it ends: `queue_delivery(ids)`."""
 
     @event.listens_for(db.session, "after_flush")
     def _remember_new_emails(session, _flush_context):
@@ -151,19 +217,23 @@ def register_delivery(app: Flask) -> None:
     @app.teardown_request
     def _deliver_after_request(_exc):
         if not request.environ.get(RENDER_ONLY):
-            _deliver_committed()
+            _deliver_committed(queue_delivery)
 
     @app.teardown_appcontext
     def _deliver_after_command(_exc):
-        # Commands (reminders, cancellations) run without a request: deliver what they committed.
-        _deliver_committed()
+        # Commands and tasks (reminders, cancellations) run without a request.
+        _deliver_committed(queue_delivery)
 
 
-def _deliver_committed() -> None:
+def _deliver_committed(queue_delivery) -> None:
+    """Hand the committed emails to the worker; if the queue is unreachable, the worker's
+    send-outbox job (every minute) finds them in the outbox all the same."""
     ids = g.pop("outbox_committed", None)
     if ids:
+        # The request or command is over: what it did not commit is discarded anyway, and ending
+        # its transaction now frees SQLite's write lock for a task that runs here (immediate mode).
+        db.session.rollback()
         try:
-            deliver(ids)
-        except Exception:  # delivery must never break a response; send-outbox retries
-            log.exception("Delivering committed emails failed")
-            db.session.rollback()
+            queue_delivery(ids)
+        except Exception:  # queuing must never break a response
+            log.exception("Queuing committed emails failed")

@@ -5,7 +5,8 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from marketplace.markets.signals import market_day_cancelled
-from marketplace.orders import cli, queries, services, views
+from marketplace.orders import cli, queries, services, tasks, views
+from marketplace.tasks import add_tasks
 from marketplace.web.templating import NavEntry, add_nav_entries, add_template_globals
 
 
@@ -13,6 +14,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(views.bp)
     for command in cli.commands:
         app.cli.add_command(command)
+    add_tasks(app, tasks.expire_reservations, tasks.send_reminders)
     market_day_cancelled.connect(services.cancel_orders_of_cancelled_day, weak=False)
     add_nav_entries(app, NavEntry(10, None, "orders.my_orders", _l("My orders")),
                     NavEntry(30, "producer", "orders.producer_days", _l("Orders to prepare")))

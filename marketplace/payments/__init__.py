@@ -9,13 +9,15 @@ from marketplace.orders.signals import (
     order_placed,
     payment_methods_requested,
 )
-from marketplace.payments import cli, services, views
+from marketplace.payments import cli, services, tasks, views
+from marketplace.tasks import add_tasks
 
 
 def register(app: Flask) -> None:
     app.register_blueprint(views.bp)
     for command in cli.commands:
         app.cli.add_command(command)
+    add_tasks(app, tasks.reconcile_payments)
     # Payments follow the order through its signals, because orders may not import payments.
     # The pickup point stands above payments and calls capture and refund itself.
     order_placed.connect(services.open_payment_of_card_order, weak=False)

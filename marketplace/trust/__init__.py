@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from marketplace.trust import cli, labels, queries, services, views
+from marketplace.tasks import add_tasks
+from marketplace.trust import cli, labels, queries, services, tasks, views
 from marketplace.web.templating import NavEntry, add_nav_entries, add_template_globals
 
 
@@ -12,6 +13,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(views.bp)
     for command in cli.commands:
         app.cli.add_command(command)
+    add_tasks(app, tasks.send_certificate_reminders)
     services.connect_receivers()
     add_nav_entries(app, NavEntry(40, "producer", "trust.my_certificates", _l("Certificates")),
                     NavEntry(60, "organizer", "trust.verification_queue", _l("Certificates to check")),
