@@ -18,6 +18,7 @@ from marketplace import (
     payments,
     pickup,
     producers,
+    storage,
     tasks,
     trust,
     web,
@@ -39,6 +40,7 @@ def create_app(config: type | dict | str | None = None) -> Flask:
     load_config(app, config)
     configure_logging(app)
     register_extensions(app)
+    storage.init_app(app)
     tasks.init_app(app)
     web.init_app(app)
     for feature in FEATURES:

@@ -1,17 +1,19 @@
 """Uploads checked by content, re-encoded without metadata, stored under random names.
 
-Files on disk follow the database: an image or document written during a transaction
-that never commits is deleted when the transaction ends, and the files of a row deleted
-in a transaction are removed only once that transaction has committed.
+Files live in the app's storage (a folder, or an S3-compatible bucket: marketplace.storage)
+and follow the database: a file written during a transaction that never commits is deleted
+when the transaction ends, and the files of a row deleted in a transaction are removed only
+once that transaction has committed.
 """
 from __future__ import annotations
 
 import io
+import logging
 import secrets
 import warnings
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from PIL import Image as PILImage
 from PIL import ImageOps, UnidentifiedImageError
@@ -21,6 +23,9 @@ from sqlalchemy.orm import Session as SASession
 from marketplace.core.errors import DomainError
 from marketplace.core.extensions import db
 from marketplace.media.models import Document, Image
+from marketplace.storage import storage
+
+log = logging.getLogger(__name__)
 
 ALLOWED_IMAGE_FORMATS = {"JPEG", "PNG", "WEBP"}
 THUMBNAIL_SIZES = (400, 1200)
@@ -28,7 +33,7 @@ THUMBNAIL_SIZES = (400, 1200)
 MAX_PIXELS = 50_000_000
 DOCUMENT_TYPES = {"pdf": "application/pdf", "jpeg": "image/jpeg", "png": "image/png"}
 
-#: session.info keys: files written in the open transaction / files to remove after commit.
+#: session.info keys: keys written in the open transaction / keys to remove after commit.
 _WRITTEN = "media_written_paths"
 _DOOMED = "media_doomed_paths"
 
@@ -41,11 +46,21 @@ def _track(kind: str, paths) -> None:
     db.session.info.setdefault(kind, []).extend(paths)
 
 
+def _remove(keys) -> None:
+    if not keys or not has_app_context():
+        return
+    store = storage()
+    for key in keys:
+        try:
+            store.delete(key)
+        except Exception:  # noqa: BLE001 - an orphan file costs bytes; a failed request costs more
+            log.warning("Could not delete %s from the %s storage", key, store.name, exc_info=True)
+
+
 @event.listens_for(SASession, "after_commit")
 def _files_after_commit(session) -> None:
     session.info.pop(_WRITTEN, None)
-    for path in session.info.pop(_DOOMED, []):
-        Path(path).unlink(missing_ok=True)
+    _remove(session.info.pop(_DOOMED, []))
 
 
 @event.listens_for(SASession, "after_transaction_end")
@@ -53,8 +68,7 @@ def _files_after_transaction_end(session, transaction) -> None:
     if transaction.parent is not None:
         return  # a savepoint; the outer transaction decides
     # after_commit has already emptied these on success, so what is left was rolled back.
-    for path in session.info.pop(_WRITTEN, []):
-        Path(path).unlink(missing_ok=True)
+    _remove(session.info.pop(_WRITTEN, []))
     session.info.pop(_DOOMED, None)
 
 
@@ -104,8 +118,14 @@ def _flatten(image: PILImage.Image) -> PILImage.Image:
     return image.convert("RGB")
 
 
+def image_key(key: str, size: int) -> str:
+    """Where a thumbnail is stored (the same key in a folder and in a bucket)."""
+    return f"images/{key[:2]}/{key}_{size}.jpg"
+
+
 def image_path(key: str, size: int) -> Path:
-    return Path(current_app.config["MEDIA_ROOT"]) / "images" / key[:2] / f"{key}_{size}.jpg"
+    """The thumbnail's file with the local storage (tests and tools look at it)."""
+    return Path(current_app.config["MEDIA_ROOT"]) / image_key(key, size)
 
 
 def save_image(stream, owner_id: int | None, alt: str = "") -> Image:
@@ -117,16 +137,17 @@ def save_image(stream, owner_id: int | None, alt: str = "") -> Image:
     data = read_limited(stream, current_app.config["MAX_IMAGE_BYTES"])
     image = _flatten(_open_checked_image(data))
     key = secrets.token_hex(16)
+    store = storage()
     written = []
     try:
         for size in THUMBNAIL_SIZES:
             copy = image.copy()
             copy.thumbnail((size, size), PILImage.Resampling.LANCZOS)
-            path = image_path(key, size)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            written.append(path)
+            encoded = io.BytesIO()
             # A new encode carries no EXIF (GPS included), ICC or XMP unless we pass it; we do not.
-            copy.save(path, "JPEG", quality=82, optimize=True, progressive=True)
+            copy.save(encoded, "JPEG", quality=82, optimize=True, progressive=True)
+            written.append(image_key(key, size))
+            store.put(image_key(key, size), encoded.getvalue(), "image/jpeg")
     finally:
         _track(_WRITTEN, written)
     width, height = image.size
@@ -138,7 +159,7 @@ def save_image(stream, owner_id: int | None, alt: str = "") -> Image:
 
 def delete_image(image: Image) -> None:
     """Delete the row now and its files once the transaction commits."""
-    _track(_DOOMED, [image_path(image.key, size) for size in THUMBNAIL_SIZES])
+    _track(_DOOMED, [image_key(image.key, size) for size in THUMBNAIL_SIZES])
     db.session.delete(image)
     db.session.flush()
 
@@ -164,8 +185,13 @@ def sniff_document_type(data: bytes) -> str | None:
     return None
 
 
+def document_key(key: str) -> str:
+    return f"documents/{key[:2]}/{key}"
+
+
 def document_path(key: str) -> Path:
-    return Path(current_app.config["MEDIA_ROOT"]) / "documents" / key[:2] / key
+    """The document's file with the local storage."""
+    return Path(current_app.config["MEDIA_ROOT"]) / document_key(key)
 
 
 def save_document(stream, owner_id: int | None, display_name: str) -> Document:
@@ -175,10 +201,8 @@ def save_document(stream, owner_id: int | None, display_name: str) -> Document:
     if kind is None:
         raise InvalidUpload(str(_l("Upload the certificate as a PDF, JPEG or PNG file.")))
     key = secrets.token_hex(16)
-    path = document_path(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _track(_WRITTEN, [path])
-    path.write_bytes(data)
+    _track(_WRITTEN, [document_key(key)])
+    storage().put(document_key(key), data, DOCUMENT_TYPES[kind])
     safe_name = "".join(ch for ch in (display_name or "") if ch.isprintable() and ch not in '\\/:*?"<>|')
     stem = safe_name.rsplit(".", 1)[0][:150] or "certificate"
     row = Document(key=key, owner_id=owner_id, content_type=DOCUMENT_TYPES[kind],

@@ -1,9 +1,12 @@
-"""Serving stored images (public, cached for a year: a key's content never changes)."""
+"""Serving stored files: images public and cached for a year (a key's content never changes);
+documents only through the view that checked who may see them."""
 import re
 
-from flask import Blueprint, abort, send_file, url_for
+from flask import Blueprint, abort, current_app, request, url_for
 
-from marketplace.media.services import THUMBNAIL_SIZES, image_path
+from marketplace.media.models import Document
+from marketplace.media.services import THUMBNAIL_SIZES, document_key, image_key
+from marketplace.storage import storage
 
 bp = Blueprint("media", __name__, url_prefix="/media")
 _KEY = re.compile(r"^[0-9a-f]{32}$")
@@ -13,11 +16,30 @@ _KEY = re.compile(r"^[0-9a-f]{32}$")
 def image(key: str, size: int):
     if not _KEY.match(key) or size not in THUMBNAIL_SIZES:
         abort(404)
-    path = image_path(key, size)
-    if not path.is_file():
-        abort(404)
-    response = send_file(path, mimetype="image/jpeg", conditional=True, max_age=365 * 24 * 3600)
+    # From the folder or the bucket alike; the key names one content forever, so the ETag is
+    # the key and a browser or proxy that has it never asks the storage again.
+    etag = f"{key}-{size}"
+    if request.if_none_match.contains(etag):
+        response = current_app.response_class(status=304)
+    else:
+        data = storage().get(image_key(key, size))
+        if data is None:
+            abort(404)
+        response = current_app.response_class(data, mimetype="image/jpeg")
+    response.set_etag(etag)
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
+def document_response(document: Document):
+    """The document as a download, never cached: call it only after the access check."""
+    data = storage().get(document_key(document.key))
+    if data is None:
+        abort(404)
+    response = current_app.response_class(data, mimetype=document.content_type)
+    response.headers.set("Content-Disposition", "attachment", filename=document.display_name)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 

@@ -9,7 +9,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -21,7 +20,7 @@ from marketplace.accounts.models import Role, User, normalize_email
 from marketplace.core.db import utcnow
 from marketplace.core.extensions import db
 from marketplace.core.text import slugify
-from marketplace.media.services import document_path
+from marketplace.media.views import document_response
 from marketplace.orders.models import Order
 from marketplace.orders.reliability import NO_SHOW_WINDOW_DAYS, cash_refusal_reason
 from marketplace.producers.access import producer_required
@@ -128,14 +127,7 @@ def document(cert_id: int):
     certification = db.get_or_404(Certification, cert_id)
     if certification.document is None or not services.can_see_document(current_user, certification):
         abort(404)
-    path = document_path(certification.document.key)
-    if not path.is_file():
-        abort(404)
-    response = send_file(path, mimetype=certification.document.content_type, as_attachment=True,
-                         download_name=certification.document.display_name, max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return document_response(certification.document)
 
 
 # --- Verifiers -----------------------------------------------------------------------
