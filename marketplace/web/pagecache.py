@@ -6,9 +6,11 @@ rendered for visitors without cookies and serves them again while nothing they s
 have changed:
 
 - Any write to a table the catalog shows (products, offers, producers, markets, market
-  days, vendors, certificates, reviews, ...) bumps a version shared by every worker on
-  the host (a small file in the instance folder), when the statement runs and again when
-  its transaction commits; a page rendered under an older version is not served again.
+  days, vendors, certificates, reviews, ...) bumps a version kept in the shared cache
+  (Flask-Caching: Redis when REDIS_URL is set, so every worker of every host sees it at
+  once; else a folder in the instance folder, shared by the host's workers; in-process
+  under testing), when the statement runs and again when its transaction commits; a page
+  rendered under an older version is not served again.
   The writes are seen at the engine, so ORM flushes, bulk UPDATEs (the stock reservations
   of a checkout) and Core statements all count.
 - What changes with the clock alone (an ordering window opening or closing, a certificate
@@ -21,14 +23,16 @@ have changed:
   token is never shown to another visitor. Only 200 responses that set no cookie of their
   own are kept. The key is the full path with its query string and the page's locale.
 
-Hosts behind one proxy each have their own version file; across hosts a page is at most
-PAGE_CACHE_SECONDS old. `init_app` connects the listeners to the app's own engine and
-request hooks; nothing happens at import.
+When the shared cache cannot be reached (Redis down), pages are neither served from nor
+stored in the cache for a few seconds at a time: always fresh, never stale. `init_app`
+connects the listeners to the app's own engine and request hooks; nothing happens at import.
 """
 from __future__ import annotations
 
+import logging
 import os
 import re
+import secrets
 import time
 from collections import OrderedDict
 
@@ -39,7 +43,9 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import event
 from sqlalchemy.exc import InvalidRequestError
 
-from marketplace.core.extensions import db
+from marketplace.core.extensions import cache, db
+
+log = logging.getLogger(__name__)
 
 #: Endpoints whose pages are the same for every anonymous visitor.
 CACHED_ENDPOINTS = frozenset({"catalog.home", "catalog.products", "catalog.product", "catalog.producer",
@@ -58,46 +64,84 @@ DEFAULT_SECONDS = 10
 _WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
 
 
-def version_file(app: Flask) -> str:
-    """PAGE_CACHE_VERSION_FILE, else a file in the instance folder (shared by the host's workers)."""
-    return app.config.get("PAGE_CACHE_VERSION_FILE") or os.path.join(app.instance_path, "catalog-cache-version")
+VERSION_KEY = "pagecache-version"
+#: After the shared cache failed, this process leaves it alone for so many seconds.
+PAUSE_AFTER_FAILURE = 5.0
 
 
-def bump(path: str) -> None:
-    """Invalidate every page cached under this version file (by any worker of the host)."""
-    # A fresh value written atomically: readers see the old or the new one, never half.
-    temporary = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(temporary, "w") as handle:
-            handle.write(f"{time.time_ns()}-{os.getpid()}")
-        os.replace(temporary, path)
-    except FileNotFoundError:
-        pass  # its folder is gone (a test's temporary folder): no cache reads it any more
+def cache_config(app: Flask) -> dict:
+    """Flask-Caching's settings: CACHE_TYPE when set; else Redis with REDIS_URL, in-process under
+    testing, and a folder in the instance folder (shared by one host's workers) otherwise."""
+    config = app.config
+    if config.get("CACHE_TYPE"):
+        return {}
+    if config.get("REDIS_URL"):
+        timeout = config.get("REDIS_TIMEOUT_SECONDS", 0.5)
+        return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": config["REDIS_URL"], "CACHE_KEY_PREFIX": "aimak:",
+                "CACHE_OPTIONS": {"socket_timeout": timeout, "socket_connect_timeout": timeout}}
+    if config.get("TESTING"):
+        return {"CACHE_TYPE": "SimpleCache"}
+    return {"CACHE_TYPE": "FileSystemCache", "CACHE_DIR": os.path.join(app.instance_path, "cache")}
 
 
-def current_version(path: str) -> str:
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return ""
+class SharedVersion:
+    """The catalog's version in the shared cache; None while the cache cannot be reached."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.paused_until = 0.0
+
+    def _backend(self):
+        return self.app.extensions["cache"][cache]
+
+    def _failed(self, exc: Exception) -> None:
+        if time.monotonic() >= self.paused_until:
+            log.warning("Page cache off for %s s: the shared cache failed: %s", PAUSE_AFTER_FAILURE, exc)
+        self.paused_until = time.monotonic() + PAUSE_AFTER_FAILURE
+
+    def bump(self) -> None:
+        """Invalidate every page cached under the current version, on every worker and host."""
+        if time.monotonic() < self.paused_until:
+            return
+        try:
+            self._backend().set(VERSION_KEY, f"{time.time_ns()}-{os.getpid()}-{secrets.token_hex(4)}", timeout=0)
+        except Exception as exc:  # noqa: BLE001 - Redis down: pages are not cached meanwhile
+            self._failed(exc)
+
+    def current(self) -> str | None:
+        if time.monotonic() < self.paused_until:
+            return None
+        try:
+            version = self._backend().get(VERSION_KEY)
+            if version is None:
+                self.bump()
+                version = self._backend().get(VERSION_KEY)
+        except Exception as exc:  # noqa: BLE001
+            self._failed(exc)
+            return None
+        return version
+
+
+def shared_version(app: Flask) -> SharedVersion:
+    version = app.extensions.get("pagecache-version")
+    if version is None:
+        version = app.extensions["pagecache-version"] = SharedVersion(app)
+    return version
 
 
 class PageCache:
     """Rendered pages of one app in one process, least recently used first out."""
 
     def __init__(self, app: Flask):
-        self.path = version_file(app)
+        self.version = shared_version(app)
         self.entries: OrderedDict = OrderedDict()
-        if not os.path.exists(self.path):
-            bump(self.path)
 
-    def get(self, key):
+    def get(self, key, current: str):
         entry = self.entries.get(key)
         if entry is None:
             return None
         version, expires, response = entry
-        if time.monotonic() >= expires or version != current_version(self.path):
+        if time.monotonic() >= expires or version != current:
             self.entries.pop(key, None)
             return None
         self.entries.move_to_end(key)
@@ -112,6 +156,7 @@ class PageCache:
 
 def init_app(app: Flask) -> None:
     """Serve and store anonymous catalog pages, and watch the app's engine for catalog writes."""
+    cache.init_app(app, config=cache_config(app))
     with app.app_context():
         _watch_catalog_writes(db.engine, app)
     app.before_request(_serve_cached)
@@ -126,12 +171,12 @@ def _watch_catalog_writes(engine, app: Flask) -> None:
         match = _WRITE.match(statement)
         if match and match.group(1).lower() in CATALOG_TABLES:
             conn.info["catalog_written"] = True
-            bump(version_file(app))
+            shared_version(app).bump()
 
     @event.listens_for(engine, "commit")
     def _committed(conn):
         if conn.info.pop("catalog_written", False):
-            bump(version_file(app))
+            shared_version(app).bump()
 
     @event.listens_for(engine, "rollback")
     def _rolled_back(conn):
@@ -147,10 +192,10 @@ def _seconds() -> float:
 
 
 def _cache() -> PageCache:
-    cache = current_app.extensions.get("pagecache")
-    if cache is None:
-        cache = current_app.extensions["pagecache"] = PageCache(current_app)
-    return cache
+    pages = current_app.extensions.get("pagecache")
+    if pages is None:
+        pages = current_app.extensions["pagecache"] = PageCache(current_app)
+    return pages
 
 
 def _key():
@@ -158,7 +203,7 @@ def _key():
 
 
 def _anonymous() -> bool:
-    return ("remember_token" not in request.cookies and set(session.keys()) <= ANONYMOUS_SESSION_KEYS
+    return (current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") not in request.cookies and set(session.keys()) <= ANONYMOUS_SESSION_KEYS
             and not request_ctx.flashes)
 
 
@@ -168,11 +213,14 @@ def _serve_cached():
     seconds = _seconds()
     if seconds <= 0:
         return None
-    cache = _cache()
+    pages = _cache()
     # The version is read before the page is rendered: a write during rendering makes the
     # stored page old at once instead of letting it pass for new.
-    g.pagecache_version = current_version(cache.path)
-    cached = cache.get(_key())
+    version = pages.version.current()
+    if version is None:
+        return None  # the shared cache is away: render, and keep nothing
+    g.pagecache_version = version
+    cached = pages.get(_key(), version)
     if cached is not None:
         status, headers, body = cached
         if TOKEN_PLACEHOLDER in body:
