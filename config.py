@@ -91,6 +91,8 @@ class Config:
     STRIPE_TIMEOUT_SECONDS = _env_int("STRIPE_TIMEOUT_SECONDS", 10)
     CARD_WEIGHT_MARGIN_PERCENT = _env_int("CARD_WEIGHT_MARGIN_PERCENT", 15)
     CARD_HOLD_WINDOW_DAYS = _env_int("CARD_HOLD_WINDOW_DAYS", 6)
+    #: How long Stripe keeps an uncaptured card hold when the charge does not say (`capture_before`).
+    CARD_HOLD_DAYS = _env_int("CARD_HOLD_DAYS", 7)
 
     # --- The service: one settings shape for the queue, cache, limits, storage, proxy and logs ---
     #: One Redis for the task queue, the shared cache, rate limits and login throttling. Empty:
