@@ -343,6 +343,7 @@ def worker_command(threads: int, no_periodic: bool) -> None:
     where = "Redis" if current_app.config.get("REDIS_URL") else current_app.config["TASK_QUEUE_FILE"]
     jobs = ", ".join(f"{t.name} ({t.schedule.describe()})" for t in queue.tasks.values() if t.schedule)
     click.echo(f"Worker on {where}; scheduled jobs: {'none' if no_periodic else jobs}", err=True)
+    logging.getLogger("huey").setLevel(current_app.config.get("LOG_LEVEL", "INFO"))  # each task run, logged
     huey.create_consumer(workers=threads, worker_type="thread", periodic=not no_periodic,
                          initial_delay=0.1, backoff=1.15, max_delay=2.0).run()
 

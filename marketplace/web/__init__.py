@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from marketplace.web import errors, headers, pagecache, templating
+from marketplace.web import errors, headers, health, pagecache, templating
 from marketplace.web.args import BoundedIntConverter
 
 
@@ -14,3 +14,4 @@ def init_app(app: Flask) -> None:
     headers.init_app(app)
     templating.init_app(app)
     pagecache.init_app(app)
+    health.init_app(app)
