@@ -1,8 +1,11 @@
+import fcntl
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from alembic import context
 from flask import current_app
+from sqlalchemy import text
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -75,6 +78,39 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+#: PostgreSQL advisory lock key held while migrating (any constant; "aimak" in ASCII).
+MIGRATION_LOCK_KEY = 0x61696D616B
+
+
+@contextmanager
+def migration_lock(connection):
+    """One `flask db upgrade` at a time per database, so hosts released together cannot race.
+
+    The second one waits, then reads the version the first one left and has nothing to do.
+    PostgreSQL: a session-level advisory lock. SQLite (one machine): a lock file beside it.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        connection.commit()  # the lock outlives this transaction; the migrations begin their own
+        try:
+            yield
+        finally:
+            connection.rollback()
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            connection.commit()
+        return
+    database = connection.engine.url.database
+    if connection.dialect.name != "sqlite" or database in (None, "", ":memory:"):
+        yield
+        return
+    with open(f"{database}.migrate-lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -103,7 +139,7 @@ def run_migrations_online():
 
     connectable = get_engine()
 
-    with connectable.connect() as connection:
+    with connectable.connect() as connection, migration_lock(connection):
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
