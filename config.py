@@ -155,8 +155,10 @@ class ProductionConfig(Config):
     @classmethod
     def check(cls) -> None:
         """Refuse to start without the secrets production must not guess."""
-        # Without MAIL_SERVER emails would be marked sent and lost: refuse instead.
-        missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "MAIL_SERVER") if not os.environ.get(name)]
+        # Without MAIL_SERVER emails would be marked sent and lost, without SITE_URL their links
+        # would point at a developer's laptop: refuse instead.
+        missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "MAIL_SERVER", "SITE_URL")
+                   if not os.environ.get(name)]
         if missing:
             raise RuntimeError(
                 "Production needs these environment variables: " + ", ".join(missing)

@@ -66,6 +66,7 @@ def load_config(app: Flask, config) -> None:
             app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
             app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
             app.config["MAIL_SERVER"] = os.environ["MAIL_SERVER"]
+            app.config["SITE_URL"] = os.environ["SITE_URL"]
     if app.config.get("ALLOW_TEST_EMAIL_DOMAIN"):
         # email-validator refuses RFC 2606 names; the demo and the tests use `.test`.
         email_validator.SPECIAL_USE_DOMAIN_NAMES = [

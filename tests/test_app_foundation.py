@@ -97,13 +97,13 @@ def test_security_headers(client):
 
 
 def test_production_refuses_to_start_without_its_secrets():
-    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DATABASE_URL", "MAIL_SERVER")}
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DATABASE_URL", "MAIL_SERVER", "SITE_URL")}
     env["AIMAK_CONFIG"] = "production"
     result = subprocess.run([sys.executable, "-c", "from marketplace import create_app; create_app()"],
                             env=env, capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr and "DATABASE_URL" in result.stderr
-    assert "MAIL_SERVER" in result.stderr  # else emails would be marked sent and lost
+    assert "MAIL_SERVER" in result.stderr and "SITE_URL" in result.stderr  # emails lost, or their links wrong
 
 
 def test_production_uses_secure_cookies_and_the_environment(tmp_path, monkeypatch):
@@ -111,6 +111,7 @@ def test_production_uses_secure_cookies_and_the_environment(tmp_path, monkeypatc
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'prod.sqlite'}")
     monkeypatch.setenv("MEDIA_ROOT", str(tmp_path))
     monkeypatch.setenv("MAIL_SERVER", "smtp.example.test")
+    monkeypatch.setenv("SITE_URL", "https://aimak.example.com")
     app = create_app("production")
     assert app.config["SECRET_KEY"] == "s3cret-from-env"
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -100,8 +101,7 @@ def _start_sentry(app: Flask) -> None:
     from sentry_sdk.integrations.flask import FlaskIntegration
 
     sentry_sdk.init(dsn=app.config["SENTRY_DSN"], integrations=[FlaskIntegration()], send_default_pii=False,
-                    environment=app.config.get("SENTRY_ENVIRONMENT") or ("development" if app.debug else "production"),
-                    traces_sample_rate=float(app.config.get("SENTRY_TRACES_SAMPLE_RATE") or 0))
+                    environment=os.environ.get("AIMAK_CONFIG", "development"), traces_sample_rate=0)
     app.extensions["sentry"] = sentry_sdk
 
 
