@@ -18,6 +18,7 @@ from marketplace import (
     payments,
     pickup,
     producers,
+    search,
     storage,
     tasks,
     trust,
@@ -30,7 +31,7 @@ from marketplace.web.logs import configure_logging
 
 #: Every feature, in the order of the layers (docs/architecture.md): each one's register(app)
 #: adds its blueprint, its commands, its signal receivers, its menu entries and template globals.
-FEATURES = (notifications, media, accounts, markets, producers, orders, payments, trust, pickup, catalog)
+FEATURES = (notifications, media, accounts, search, markets, producers, orders, payments, trust, pickup, catalog)
 
 
 def create_app(config: type | dict | str | None = None) -> Flask:

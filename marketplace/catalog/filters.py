@@ -16,14 +16,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from marketplace.core.locale import format_local_datetime, format_local_time
-from marketplace.core.text import normalize_text
 from marketplace.producers.models import ProducerKind
 from marketplace.trust.labels import scheme_label
 from marketplace.trust.models import CertificationScheme
 from marketplace.web.args import MAX_ID, parse_int
 
 MAX_QUERY_CHARS = 200
-MAX_WORDS = 8
 MAX_SLUG_CHARS = 140
 #: Deeper pages are refused early: an OFFSET of millions is slow and useless.
 MAX_PAGE = 1000
@@ -94,11 +92,6 @@ class ProductFilters:
         )
 
     @property
-    def words(self) -> list[str]:
-        """Normalised search words (ё→е, case-folded), at most MAX_WORDS."""
-        return normalize_text(self.q).split()[:MAX_WORDS]
-
-    @property
     def active(self) -> list[str]:
         """The filter keys that are set, in a stable order."""
         return [key for key in self.FILTER_KEYS if getattr(self, key)]
@@ -124,6 +117,21 @@ class ProductFilters:
         """The URL with one filter removed (the empty result's suggestions)."""
         default = next(f.default for f in fields(self) if f.name == key)
         return self.url(**{key: default})
+
+
+#: The cookie that names the shopper's own market (its slug), set by the "my market" choice.
+MARKET_COOKIE = "market"
+
+
+def shoppers_market(filters: ProductFilters, cookies, markets) -> int | None:
+    """The id of the shopper's market, whose best matches a search shows first: the market
+    filter's, else the "my market" cookie's (an id or a slug of one of `markets`, the active
+    ones); None when neither names one."""
+    wanted = filters.market or clean_text(cookies.get(MARKET_COOKIE), MAX_SLUG_CHARS).lower()
+    if not wanted:
+        return None
+    market_id = parse_int(wanted, 1, MAX_ID)
+    return next((m.id for m in markets if m.slug == wanted or m.id == market_id), None)
 
 
 def market_day_label(day) -> str:

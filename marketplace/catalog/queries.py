@@ -11,14 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import and_, case, column, func, literal, or_, select, table
+from sqlalchemy import and_, case, false, func, literal, or_, select
 from sqlalchemy.orm import aliased, contains_eager, joinedload, lazyload, selectinload
 
 from marketplace.catalog.filters import ProductFilters
 from marketplace.core.db import utcnow
-from marketplace.core.dialects import SQLITE_SEARCH_TABLE, sqlite_index_can_answer
 from marketplace.core.extensions import db
-from marketplace.core.text import like_pattern
 from marketplace.markets.models import (
     Market,
     MarketDay,
@@ -35,8 +33,13 @@ from marketplace.producers.models import (
     ProductPhoto,
     StockMode,
 )
+from marketplace.search.matching import found_anywhere, found_in_name, holds, start, whole
+from marketplace.search.queries import SearchPlan, WordMatch
 from marketplace.trust.models import Certification, CertificationStatus
 from marketplace.trust.queries import active_badges
+
+#: The plan of a list without a search.
+NO_SEARCH = SearchPlan()
 
 # --- Building blocks ---------------------------------------------------------------
 
@@ -71,7 +74,8 @@ def _upcoming_day(now: datetime):
 #   descriptions), then loads those 24 rows in full;
 # - the total counts product ids only, with no join the filters do not need, from the
 #   covering index (producer_id, active, created_at), and stops counting at COUNT_CAP;
-# - words are looked up in a trigram index (pg_trgm on PostgreSQL, FTS5 on SQLite).
+# - words are looked up in a trigram index (pg_trgm on PostgreSQL, FTS5 on SQLite) as whole
+#   terms of the search column (search.matching), each with its few alternatives.
 
 def _offered_on(day_conditions, market_slug: str, *, with_stock_left: bool):
     """Condition: the product is offered on some market day matching `day_conditions` (on
@@ -106,27 +110,15 @@ def _offered_on(day_conditions, market_slug: str, *, with_stock_left: bool):
     return or_(and_(Product.stock_mode == StockMode.PER_MARKET_DAY, harvest), and_(*standing))
 
 
-#: SQLite's trigram index of product.search_text (migration 0003); PostgreSQL's is a GIN
-#: index on the column itself, which its planner uses for the plain LIKE.
-_sqlite_search = table(SQLITE_SEARCH_TABLE, column("rowid"), column("search_text"))
-
-
-def _contains_word(word: str):
-    """Condition: the product's search text contains the (normalised) word."""
-    if _dialect() == "sqlite" and sqlite_index_can_answer(word):
-        return Product.id.in_(select(_sqlite_search.c.rowid).where(_sqlite_search.c.search_text.like(f"%{word}%")))
-    return Product.search_text.like(like_pattern(word), escape="\\")
-
-
-def _dialect() -> str:
-    return db.session.get_bind().dialect.name
-
-
-def _position(haystack, needle: str):
-    """1-based position of a literal substring, 0 when absent (instr / strpos)."""
-    if _dialect() == "postgresql":
-        return func.strpos(haystack, needle)
-    return func.instr(haystack, needle)
+def _matches(plan: SearchPlan):
+    """Condition: the product's search column holds, for every word of the search, one of
+    its terms (as typed, as the start of a term, or a typo's correction); a search of no
+    word at all ("%", "1=1 --": numbers and punctuation are not words) finds nothing."""
+    if not plan.words:
+        return false()
+    return holds(Product.id, Product.search_text,
+                 [[*(whole(t) for t in word.exact), *(start(p) for p in word.prefixes), *(whole(t) for t in word.fuzzy)]
+                  for word in plan.words])
 
 
 def _category_ids(slug: str):
@@ -156,7 +148,7 @@ class ProductPage:
     day_offers: dict
 
 
-def product_list_conditions(filters: ProductFilters, now: datetime | None = None, *,
+def product_list_conditions(filters: ProductFilters, now: datetime | None = None, *, plan: SearchPlan = NO_SEARCH,
                             for_count: bool = False, producer_joined: bool = False) -> list:
     """WHERE conditions for a filter state (on Product alone, unless `producer_joined`).
 
@@ -173,7 +165,8 @@ def product_list_conditions(filters: ProductFilters, now: datetime | None = None
     else:
         listed = _approved_vendor(Producer.id if producer_joined else Product.producer_id, market_slug=filters.market)
     conditions = [Product.active.is_(True), listed]
-    conditions.extend(_contains_word(word) for word in filters.words)
+    if plan:
+        conditions.append(_matches(plan))
     if filters.category:
         conditions.append(Product.category_id.in_(_category_ids(filters.category)))
     if filters.producer:
@@ -195,7 +188,39 @@ def product_list_conditions(filters: ProductFilters, now: datetime | None = None
     return conditions
 
 
-def _order(filters: ProductFilters, words: list[str]) -> list:
+def _relevance(plan: SearchPlan, market_id: int | None) -> list:
+    """Best match first: words found as typed before typo corrections, then words found in
+    the name before words found only in the description, producer or category (a word as
+    typed in the name counts more than its start or its correction there), then the
+    shopper's market."""
+    order = []
+    if plan.has_fuzzy:
+        order.append(sum((case((found_anywhere(Product.search_text, _as_typed(word)), 1), else_=0)
+                          for word in plan.words), literal(0)).desc())
+    name_hits = sum((_name_score(word) for word in plan.words), literal(0))
+    order.append(name_hits.desc())
+    if market_id is not None:
+        order.append(case((_approved_vendor(Product.producer_id, market_id=market_id), 1), else_=0).desc())
+    return order
+
+
+def _name_score(word: WordMatch):
+    """2 when the word is in the name as typed, 1 when its start or its correction is, else 0."""
+    whens = [(found_in_name(Product.search_text, [whole(t) for t in word.exact]), 2)]
+    if _loose(word):
+        whens.append((found_in_name(Product.search_text, _loose(word)), 1))
+    return case(*whens, else_=0)
+
+
+def _as_typed(word: WordMatch) -> list[str]:
+    return [*(whole(t) for t in word.exact), *(start(p) for p in word.prefixes)]
+
+
+def _loose(word: WordMatch) -> list[str]:
+    return [*(start(p) for p in word.prefixes), *(whole(t) for t in word.fuzzy)]
+
+
+def _order(filters: ProductFilters, plan: SearchPlan, market_id: int | None = None) -> list:
     newest = [Product.created_at.desc(), Product.id.desc()]
     # Prices in different currencies cannot be compared: each currency is sorted on its own.
     if filters.sort == "price":
@@ -205,15 +230,8 @@ def _order(filters: ProductFilters, words: list[str]) -> list:
     if filters.sort == "newest":
         return newest
     trust = [Producer.trust_score.desc()]
-    if filters.sort == "relevance" and words:
-        # The name comes first in search_text, so a word found within the name's length
-        # is a word of the name: products whose name matches come first.
-        name_hits = sum(
-            (case((and_(_position(Product.search_text, word) > 0,
-                        _position(Product.search_text, word) <= func.length(Product.name) - len(word) + 1), 1),
-                  else_=0) for word in words),
-            literal(0))
-        return [name_hits.desc(), _position(Product.search_text, words[0]).asc(), *trust, *newest]
+    if filters.sort == "relevance" and (plan or market_id is not None):
+        return [*_relevance(plan, market_id), *trust, *newest]
     return [*trust, *newest]
 
 
@@ -237,15 +255,15 @@ class ProductListPagination(Pagination):
     _more = False
 
     def _query_items(self) -> list:
-        filters, now = self._query_args["filters"], self._query_args["now"]
+        filters, now, plan = self._query_args["filters"], self._query_args["now"], self._query_args["plan"]
         by_producer = _sorts_by_producer(filters)
         if by_producer:
             ids = select(Product.id).select_from(Producer).join(Product, Product.producer_id == Producer.id)
         else:
             ids = select(Product.id)
-        ids = ids.where(*product_list_conditions(filters, now, producer_joined=by_producer))
-        page_ids = list(db.session.scalars(
-            ids.order_by(*_order(filters, filters.words)).limit(self.per_page + 1).offset(self._query_offset)))
+        ids = ids.where(*product_list_conditions(filters, now, plan=plan, producer_joined=by_producer))
+        order = _order(filters, plan, self._query_args["market_id"])
+        page_ids = list(db.session.scalars(ids.order_by(*order).limit(self.per_page + 1).offset(self._query_offset)))
         self._more, page_ids = len(page_ids) > self.per_page, page_ids[:self.per_page]
         if not page_ids:
             return []
@@ -257,8 +275,8 @@ class ProductListPagination(Pagination):
         return [by_id[i] for i in page_ids if i in by_id]
 
     def _query_count(self) -> int:
-        filters, now = self._query_args["filters"], self._query_args["now"]
-        counted = (select(Product.id).where(*product_list_conditions(filters, now, for_count=True))
+        filters, now, plan = self._query_args["filters"], self._query_args["now"], self._query_args["plan"]
+        counted = (select(Product.id).where(*product_list_conditions(filters, now, plan=plan, for_count=True))
                    .limit(COUNT_CAP + 1).subquery())
         total = db.session.scalar(select(func.count()).select_from(counted))
         self.total_is_lower_bound = total > COUNT_CAP
@@ -269,10 +287,14 @@ class ProductListPagination(Pagination):
         return self._more if self.total_is_lower_bound else super().has_next
 
 
-def product_page(filters: ProductFilters, per_page: int) -> ProductPage:
-    """The page of products for a filter state: items, total, badges, day offers."""
+def product_page(filters: ProductFilters, per_page: int, plan: SearchPlan = NO_SEARCH,
+                 market_id: int | None = None) -> ProductPage:
+    """The page of products for a filter state: items, total, badges, day offers. A search's
+    `plan` (search.queries.plan_search) finds and ranks them; with `market_id` (the shopper's
+    market) the best matches sold there come first."""
     pagination = ProductListPagination(page=filters.page, per_page=per_page, max_per_page=per_page,
-                                       error_out=False, count=True, filters=filters, now=utcnow())
+                                       error_out=False, count=True, filters=filters, now=utcnow(), plan=plan,
+                                       market_id=market_id)
     items = pagination.items
     badges = active_badges(p.producer_id for p in items)
     day_offers = {}
@@ -298,9 +320,9 @@ def active_markets() -> list[Market]:
 
 
 def market_choices() -> list:
-    """(slug, name) rows of the active markets, by name: the list's market filter needs no more."""
+    """(slug, name, id) rows of the active markets, by name: the list's market filter needs no more."""
     return list(db.session.execute(
-        select(Market.slug, Market.name).where(Market.active.is_(True)).order_by(Market.name)))
+        select(Market.slug, Market.name, Market.id).where(Market.active.is_(True)).order_by(Market.name)))
 
 
 def upcoming_market_days(limit: int = 6, market_id: int | None = None,

@@ -11,8 +11,10 @@ from marketplace.catalog.filters import (
     clean_text,
     describe,
     market_day_label,
+    shoppers_market,
 )
 from marketplace.core.db import utcnow
+from marketplace.search.queries import plan_search
 from marketplace.trust.models import CertificationScheme
 from marketplace.web.args import page_arg
 
@@ -33,11 +35,14 @@ def home():
 @bp.route("/products")
 def products():
     filters = ProductFilters.from_args(request.args)
-    page = queries.product_page(filters, current_app.config["PAGE_SIZE"])
-    categories, markets = queries.all_categories(), queries.market_choices()
+    plan = plan_search(filters.q) if filters.q else queries.NO_SEARCH
+    markets = queries.market_choices()
+    page = queries.product_page(filters, current_app.config["PAGE_SIZE"], plan,
+                                shoppers_market(filters, request.cookies, markets))
+    categories = queries.all_categories()
     market_days = queries.upcoming_market_days(limit=30, market_slug=filters.market)
     return render_template(
-        "catalog/products.html", filters=filters, page=page, sorts=SORTS, kinds=KIND_LABELS,
+        "catalog/products.html", filters=filters, page=page, plan=plan, sorts=SORTS, kinds=KIND_LABELS,
         badge_schemes=[s.value for s in CertificationScheme], day_label=market_day_label,
         categories=categories, markets=markets, market_days=market_days,
         labels=describe(filters, categories, markets, market_days, page.pagination.items),

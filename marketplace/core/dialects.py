@@ -5,6 +5,8 @@ from contextvars import ContextVar
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from marketplace.core.text import SQLITE_FOLD_FUNCTION, normalize_text
+
 #: Whether transactions in this context may write. A deferred SQLite transaction
 #: that reads and then writes fails at once ("database is locked") when another
 #: writer committed in between, so writing contexts take the write lock up front
@@ -20,6 +22,8 @@ def enable_sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # we send BEGIN ourselves
+        # normalize_text as a SQL function: SQLite's lower() folds ASCII letters only.
+        dbapi_connection.create_function(SQLITE_FOLD_FUNCTION, 1, normalize_text, deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
@@ -49,10 +53,15 @@ def disable_jit(engine: Engine) -> None:
 
 
 #: Trigram indexes made by the migrations, one per database, so not in the models; each
-#: lets `search_text LIKE '%word%'` use an index. PostgreSQL: a GIN index (pg_trgm).
-POSTGRESQL_ONLY_INDEXES = frozenset({"ix_product_search_text_trgm"})
-#: SQLite: an FTS5 table with the trigram tokenizer (and the shadow tables FTS5 makes).
+#: lets a search use an index. PostgreSQL: GIN indexes (pg_trgm) on the product's search
+#: column (0002) and on the search word list's words and keys (0005).
+POSTGRESQL_ONLY_INDEXES = frozenset({"ix_product_search_text_trgm", "ix_search_word_word_trgm",
+                                     "ix_search_word_key_trgm"})
+#: SQLite: FTS5 tables with the trigram tokenizer (and the shadow tables FTS5 makes), over
+#: the product's search column (0003) and over the search word list (0005).
 SQLITE_SEARCH_TABLE = "product_search"
+SQLITE_WORD_TABLE = "search_word_fts"
+SQLITE_ONLY_TABLES = (SQLITE_SEARCH_TABLE, SQLITE_WORD_TABLE)
 #: Words the FTS5 index can answer: three characters at least (a trigram), and none of
 #: LIKE's own characters, which it cannot escape.
 _INDEXABLE_WORD = re.compile(r"^[^%_\\]{3,}$")
@@ -63,7 +72,7 @@ def include_in_schema_comparison(name, type_, _parent_names) -> bool:
     if type_ == "index":
         return name not in POSTGRESQL_ONLY_INDEXES
     if type_ == "table":
-        return not (name or "").startswith(SQLITE_SEARCH_TABLE)
+        return not (name or "").startswith(SQLITE_ONLY_TABLES)
     return True
 
 

@@ -2,7 +2,9 @@
 import re
 import unicodedata
 
-from sqlalchemy import select
+from sqlalchemy import String, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from marketplace.core.extensions import db
 
@@ -67,3 +69,27 @@ def words(text: str | None) -> list[str]:
     """
     found = (_APOSTROPHES.sub("", match) for match in _WORD.findall(normalize_text(text)))
     return [word for word in found if not word.isdigit()]
+
+
+#: The name of normalize_text as a SQL function on SQLite (registered on every connection by
+#: core.dialects), whose own lower() folds ASCII letters only.
+SQLITE_FOLD_FUNCTION = "aimak_fold"
+
+
+class folded(FunctionElement):  # noqa: N801 - used like a SQL function: folded(User.name)
+    """normalize_text in SQL, for LIKE on columns stored as typed (a user's name): case-folded,
+    ё → е. PostgreSQL's lower() folds Cyrillic and the Kazakh and Kyrgyz letters (UTF-8
+    databases); SQLite calls normalize_text itself."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(folded)
+def _folded_sqlite(element, compiler, **kw):
+    return f"{SQLITE_FOLD_FUNCTION}({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(folded, "postgresql")
+def _folded_postgresql(element, compiler, **kw):
+    return f"replace(lower({compiler.process(element.clauses, **kw)}), 'ё', 'е')"

@@ -119,6 +119,8 @@ class Vocabulary:
         self._phrase_prefixes: set[tuple[str, ...]] = set()
         self._terms: dict[str, tuple[str, ...]] = {}
         self._single_word_terms: dict[str, tuple[str, ...]] = {}
+        self._single_words: dict[str, tuple[str, ...]] = {}
+        self._phrase_word_terms: dict[str, tuple[str, ...]] = {}
         for group in self.groups.values():
             self._add(group)
 
@@ -132,7 +134,10 @@ class Vocabulary:
             elif phrase:
                 self._add_phrase(phrase, language, group.id)
         self._terms[group.id] = _with_keys(word for phrase in group.phrases() for word in phrase)
-        self._single_word_terms[group.id] = _with_keys(phrase[0] for phrase in group.phrases() if len(phrase) == 1)
+        self._single_words[group.id] = tuple(phrase[0] for phrase in group.phrases() if len(phrase) == 1)
+        self._single_word_terms[group.id] = _with_keys(self._single_words[group.id])
+        self._phrase_word_terms[group.id] = _with_keys(
+            word for phrase in group.phrases() if len(phrase) > 1 for word in phrase)
 
     def _add_word(self, word: str, language: str, group_id: str) -> None:
         self._exact.setdefault(word, set()).add(group_id)
@@ -163,6 +168,15 @@ class Vocabulary:
         its second word.
         """
         return self._single_word_terms[group_id]
+
+    def single_words(self, group_id: str) -> tuple[str, ...]:
+        """The group's one-word entries, normalised (no keys): what suggestions may offer."""
+        return self._single_words[group_id]
+
+    def phrase_word_terms(self, group_id: str) -> tuple[str, ...]:
+        """The words of the group's phrases ("таба нан" → таба, нан) and their keys: a product
+        of the group holds them, so "нан" (bread) finds flatbread."""
+        return self._phrase_word_terms[group_id]
 
     def groups_of_word(self, token: Token) -> frozenset[str]:
         """Groups of one word: by its exact form, else its stems, else its sound key."""

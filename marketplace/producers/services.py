@@ -8,12 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.accounts.models import User
 from marketplace.core.db import utcnow
@@ -21,7 +22,10 @@ from marketplace.core.errors import DomainError, InvalidState, NotAllowed, NotFo
 from marketplace.core.extensions import db
 from marketplace.core.money import InvalidAmount, parse_price_minor
 from marketplace.core.quantities import format_quantity, parse_quantity_milli
-from marketplace.core.text import normalize_text, unique_slug
+from marketplace.core.search_terms import WEIGHT_GROUP, group_term, index_text, word_forms
+from marketplace.core.text import unique_slug
+from marketplace.core.text import words as words_of
+from marketplace.core.vocabulary import Vocabulary
 from marketplace.markets.models import Market, MarketDay, Vendor, VendorStatus
 from marketplace.media.services import delete_image, save_image
 from marketplace.producers import queries
@@ -36,6 +40,9 @@ from marketplace.producers.models import (
     StockMode,
     Unit,
 )
+from marketplace.search.matching import holds, whole
+from marketplace.search.services import record_words
+from marketplace.search.vocabulary import current_vocabulary
 
 MAX_PRODUCT_PHOTOS = 5
 #: Units whose quantity can be weighed or measured in fractions.
@@ -86,13 +93,77 @@ def check_owner(producer: Producer, actor: User) -> None:
         raise NotAllowed()
 
 
-def refresh_search_text(product: Product) -> None:
-    """Keep the normalised search column in step with what a customer may search for."""
-    category_names = (category_names_in_all_languages(product.category.name, current_app.config["LANGUAGES"])
+def refresh_search_text(product: Product, *, vocabulary: Vocabulary | None = None,
+                        record: bool = True) -> dict[str, int]:
+    """Keep the search column in step with what a customer may search for: the name's
+    terms, then the description's, the producer's name's and the category's names' in every
+    language (core.search_terms). Its words join the search word list unless `record` is
+    False (a batch records them once); returns them."""
+    category_names = (_category_names(product.category.name, tuple(current_app.config["LANGUAGES"]))
                       if product.category else [])
-    parts = [product.name, product.description, product.producer.name if product.producer else "",
-             *category_names]
-    product.search_text = normalize_text(" ".join(p for p in parts if p))
+    indexed = index_text(product.name, product.description, product.producer.name if product.producer else "",
+                         *category_names, vocabulary=vocabulary or current_vocabulary())
+    product.search_text = indexed.column
+    if record:
+        record_words(indexed.words)
+    return indexed.words
+
+
+@lru_cache(maxsize=256)
+def _category_names(name: str, languages: tuple[str, ...]) -> list[str]:
+    return category_names_in_all_languages(name, list(languages))
+
+
+#: Products indexed per transaction by a reindex (the write lock is given up in between).
+REINDEX_BATCH = 500
+
+
+def _holding_words(words: list[str]):
+    """Condition: the product's search column holds a form of one of the words (or of a
+    word of one of the phrases) — the products a vocabulary change may concern."""
+    forms = {form for text in words for word in words_of(text) for form in word_forms(word)}
+    return holds(Product.id, Product.search_text, [[whole(form) for form in sorted(forms)]])
+
+
+def reindex_search_text(words: list[str] | None = None, groups: list[str] = (),
+                        after_batch=None) -> set[str]:
+    """Index again, with the current vocabulary, every product (words=None) or those that
+    hold a form of one of `words`; the words of `groups` join the word list when some
+    product belongs to the group. `after_batch()` runs after each batch (a task commits
+    there). Returns the words of the products indexed."""
+    vocabulary = current_vocabulary()
+    ids_query = select(Product.id).order_by(Product.id)
+    if words is not None:
+        ids_query = ids_query.where(_holding_words(words))
+    ids = list(db.session.scalars(ids_query))
+    seen: dict[str, int] = {}
+    for start in range(0, len(ids), REINDEX_BATCH):
+        batch: dict[str, int] = {}
+        for product in db.session.scalars(
+                select(Product).where(Product.id.in_(ids[start:start + REINDEX_BATCH]))
+                .options(joinedload(Product.producer), joinedload(Product.category))):
+            for word, weight in refresh_search_text(product, vocabulary=vocabulary, record=False).items():
+                batch[word] = max(weight, batch.get(word, 0))
+        record_words(batch)
+        db.session.flush()
+        for word, weight in batch.items():
+            seen[word] = max(weight, seen.get(word, 0))
+        if after_batch is not None:
+            after_batch()
+    for group_id in groups:
+        if group_id in vocabulary.groups and db.session.scalar(
+                select(Product.id).where(holds(Product.id, Product.search_text, [[whole(group_term(group_id))]]))
+                .limit(1)) is not None:
+            group_words = {word: WEIGHT_GROUP for word in vocabulary.single_words(group_id)}
+            record_words(group_words)
+            seen.update(group_words)
+    db.session.flush()
+    return set(seen)
+
+
+def reindex_on_request(_sender, *, words, groups, after_batch) -> set[str]:
+    """search's `reindex_requested`: the products' columns are ours to index."""
+    return reindex_search_text(words, groups, after_batch)
 
 
 def coarse_coordinate(value: Decimal | None) -> float | None:

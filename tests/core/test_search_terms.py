@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from marketplace.core.search_terms import index_terms, query_terms
+from marketplace.core.search_terms import (
+    NAME_END, WEIGHT_GROUP, WEIGHT_NAME, WEIGHT_OTHER, index_terms, index_text, query_terms, query_words, word_forms,
+)
 
 CORE = Path(__file__).resolve().parents[2] / "marketplace" / "core"
 
@@ -46,18 +48,45 @@ def test_a_query_word_does_not_find_a_product_of_another_group(query, name):
 def test_each_query_word_gets_its_own_alternatives():
     alternatives = query_terms("Мёд, картоп!")
     assert len(alternatives) == 2
-    assert {"мед", "бал", "honey"} <= alternatives[0]
-    assert {"картоп", "картофель", "potato"} <= alternatives[1]
+    assert {"мед", "med", "~honey"} <= alternatives[0]
+    assert {"картоп", "kartop", "~potato"} <= alternatives[1]
     assert query_terms("") == [] and query_terms(None) == [] and query_terms(" ,.- ") == []
 
 
-def test_index_terms_keep_the_order_of_the_texts_and_each_term_once():
-    terms = index_terms("Мёд горный", "Эспарцетовый мёд, 1 кг.").split()
-    assert terms[0] == "мед"
-    assert terms.index("горный") < terms.index("эспарцетовый")
+def test_joining_words_are_left_out_of_a_query_with_other_words():
+    assert [word.word for word in query_words("чай из облепихи")] == ["чай", "облепихи"]
+    assert [word.word for word in query_words("jam with apricots")] == ["jam", "apricots"]
+    assert [word.word for word in query_words("из")] == ["из"]  # alone, it is what was asked
+
+
+def test_index_text_puts_the_name_first_then_the_other_texts_each_term_once():
+    indexed = index_text("Мёд горный", "Эспарцетовый мёд, 1 кг.")
+    column = indexed.column
+    assert column.startswith(" мед ") and column.endswith(" ")
+    name, other = column.split(f" {NAME_END} ")
+    assert {"мед", "горный", "~honey"} <= set(name.split())
+    assert "эспарцетовый" in other.split() and "мед" not in other.split()  # each term once
+    terms = column.split()
     assert len(terms) == len(set(terms))
-    assert index_terms("Мёд горный", "Эспарцетовый мёд, 1 кг.") == " ".join(terms)
-    assert index_terms(None, "") == ""
+    assert index_terms("Мёд горный", "Эспарцетовый мёд, 1 кг.") == column
+    assert index_terms(None, "") == f" {NAME_END} "
+
+
+def test_index_text_lists_its_words_by_weight_for_the_word_list():
+    indexed = index_text("Мёд горный", "с пасеки", "Asel Honey", "Honey")
+    assert indexed.words["мед"] == WEIGHT_NAME and indexed.words["горный"] == WEIGHT_NAME
+    assert indexed.words["бал"] == WEIGHT_GROUP and indexed.words["honey"] == WEIGHT_GROUP  # synonyms
+    assert indexed.words["пасеки"] == WEIGHT_OTHER and indexed.words["asel"] == WEIGHT_OTHER
+
+
+def test_a_word_claimed_by_a_phrase_still_stands_for_its_own_group_in_a_product_not_in_a_query():
+    assert finds("өрүк", "Абрикосы сушёные")  # dried apricots are apricots
+    assert not finds("қара өрік", "Абрикосы сушёные")  # but plums are not
+
+
+def test_word_forms_are_every_term_a_column_may_hold_for_a_word():
+    assert {"картофеля", "kartofelia"} <= set(word_forms("картофеля"))
+    assert "алма" in word_forms("алмалар")
 
 
 def test_a_vocabulary_word_is_not_cut_into_another_word():

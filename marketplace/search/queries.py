@@ -1,0 +1,250 @@
+"""Read-only search helpers: what a query's words may match, suggestions as you type, and
+the vocabulary for the admin's page.
+
+`plan_search` turns a query into words with their alternatives. A word of the vocabulary
+(in any of its forms, in either alphabet) matches its own forms and its groups' terms. A word
+the vocabulary does not know is looked up in the word list in one statement: a word some
+product holds matches as it is; any other is taken as typed so far (it may begin a term)
+and, when it is one slip of the finger away from known words, as those words too — a typo,
+ranked below what matches as typed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import case, column, func, literal, or_, select, table, text, union_all
+
+from marketplace.core.dialects import SQLITE_WORD_TABLE
+from marketplace.core.extensions import db
+from marketplace.core.search_terms import query_words
+from marketplace.core.text import words
+from marketplace.core.translit import sound_key
+from marketplace.core.typos import allowed_edits, edit_distance, letters_key, similarity, trigrams
+from marketplace.core.vocabulary import LANGUAGES
+from marketplace.core.wordforms import Script, script_of
+from marketplace.search.models import MAX_WORD_CHARS, SearchWord, VocabularyEntry
+from marketplace.search.vocabulary import current_vocabulary
+
+#: A query holds at most this many words (more are ignored), and is read up to MAX_QUERY_CHARS.
+MAX_WORDS = 8
+MAX_QUERY_CHARS = 200
+#: A word shorter than this is not taken as the beginning of a longer one.
+MIN_PREFIX = 2
+#: Typo candidates read per word, best trigram matches first.
+CANDIDATES = 40
+#: Corrections kept per word: equally near known words (two spellings of one food).
+MAX_CORRECTIONS = 3
+
+
+@dataclass(frozen=True)
+class WordMatch:
+    """One query word and what a product's search column may hold for it."""
+
+    word: str
+    #: terms that match as typed: the word's forms, its groups' terms
+    exact: tuple[str, ...]
+    #: the word may be the start of a term (a word no product holds: perhaps still being typed)
+    prefixes: tuple[str, ...] = ()
+    #: terms of the known words one slip away (a typo): ranked below the others
+    fuzzy: tuple[str, ...] = ()
+    #: the nearest known word, for "did you mean"
+    correction: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    words: tuple[WordMatch, ...] = field(default_factory=tuple)
+    #: something was typed: a query of no word at all ("%", "1=1 --") then finds nothing
+    typed: bool = False
+
+    @property
+    def has_fuzzy(self) -> bool:
+        return any(word.fuzzy for word in self.words)
+
+    @property
+    def suggestion(self) -> str | None:
+        """The query with each typo replaced by its correction, when any was corrected."""
+        if not any(word.correction for word in self.words):
+            return None
+        return " ".join(word.correction or word.word for word in self.words)
+
+    def __bool__(self) -> bool:
+        return self.typed
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    word: str
+    key: str
+    weight: int
+
+
+def _same_script(a: str, b: str) -> bool:
+    return (script_of(a) is Script.LATIN) == (script_of(b) is Script.LATIN)
+
+
+def _probe_pg(index: int, word: str, key: str):
+    row = SearchWord
+    score = func.greatest(func.similarity(row.word, word), func.similarity(row.key, key or word))
+    conditions = [row.word == word, row.letters == letters_key(key or word), row.word.op("%")(word)]
+    if key:
+        conditions += [row.key == key, row.key.op("%")(key)]
+    return (select(literal(index).label("n"), row.word, row.key, row.weight)
+            .where(or_(*conditions)).order_by(score.desc()).limit(CANDIDATES))
+
+
+def _fts_query(*texts: str) -> str:
+    grams = sorted({gram for text in texts if text for gram in trigrams(text) if " " not in gram})
+    return " OR ".join(f'"{gram}"' for gram in grams)
+
+
+_sqlite_words = table(SQLITE_WORD_TABLE, column("rowid"), column(SQLITE_WORD_TABLE))
+
+
+def _probe_sqlite(index: int, word: str, key: str):
+    row = SearchWord
+    conditions = [row.word == word, row.letters == letters_key(key or word)]
+    if key:
+        conditions.append(row.key == key)
+    match = _fts_query(word, key)
+    if match:
+        similar = (select(_sqlite_words.c.rowid).where(_sqlite_words.c[SQLITE_WORD_TABLE].op("MATCH")(match))
+                   .order_by(text("rank")).limit(CANDIDATES))
+        conditions.append(row.id.in_(similar))
+    return select(literal(index).label("n"), row.word, row.key, row.weight).where(or_(*conditions))
+
+
+def _candidates(unknown: list[str]) -> dict[str, list[_Candidate]]:
+    """Known words near each unknown query word, from the word list (one statement)."""
+    if not unknown:
+        return {}
+    probe = _probe_pg if db.session.get_bind().dialect.name == "postgresql" else _probe_sqlite
+    parts = [probe(index, word, sound_key(word)) for index, word in enumerate(unknown)]
+    statement = parts[0] if len(parts) == 1 else union_all(*(part.subquery().select() for part in parts))
+    found: dict[str, list[_Candidate]] = {word: [] for word in unknown}
+    for n, word, key, weight in db.session.execute(statement):
+        found[unknown[n]].append(_Candidate(word, key, weight))
+    return found
+
+
+def _corrections(word: str, candidates: list[_Candidate]) -> list[_Candidate]:
+    """The known words one slip away (two in a long word), nearest first."""
+    allowed = allowed_edits(word)
+    if not allowed:
+        return []
+    key = sound_key(word)
+    scored = []
+    for candidate in candidates:
+        distance = edit_distance(word, candidate.word, allowed)
+        if key and candidate.key:
+            distance = min(distance, edit_distance(key, candidate.key, allowed))
+        if distance <= allowed:
+            scored.append(((distance, not _same_script(word, candidate.word), -candidate.weight,
+                            -similarity(word, candidate.word), candidate.word), candidate))
+    scored.sort(key=lambda pair: pair[0])
+    if not scored:
+        return []
+    best = scored[0][0][0]
+    return [candidate for score, candidate in scored if score[0] == best][:MAX_CORRECTIONS]
+
+
+def plan_search(query: str | None) -> SearchPlan:
+    """The words of a query and what each may match (at most one statement, none for
+    words the vocabulary knows)."""
+    query = (query or "")[:MAX_QUERY_CHARS]
+    vocabulary = current_vocabulary()
+    found = query_words(query, vocabulary)[:MAX_WORDS]
+    # A word longer than any in the word list is looked for as typed only.
+    unknown = list(dict.fromkeys(word.word for word in found
+                                 if not word.groups and MIN_PREFIX <= len(word.word) <= MAX_WORD_CHARS))
+    candidates = _candidates(unknown)
+    planned = []
+    for word in found:
+        near = candidates.get(word.word)
+        if word.groups or near is None:
+            planned.append(WordMatch(word.word, word.terms))
+            continue
+        key = sound_key(word.word)
+        if any(c.word == word.word or (key and c.key == key) for c in near):
+            planned.append(WordMatch(word.word, word.terms))  # some product holds it as typed
+            continue
+        prefixes = tuple(dict.fromkeys(p for p in (word.word, key) if len(p) >= MIN_PREFIX))
+        corrected = _corrections(word.word, near)
+        fuzzy = tuple(dict.fromkeys(term for c in corrected for w in query_words(c.word, vocabulary)
+                                    for term in w.terms if term not in word.terms))
+        planned.append(WordMatch(word.word, word.terms, prefixes, fuzzy,
+                                 corrected[0].word if corrected else None))
+    return SearchPlan(tuple(planned), typed=bool(query.strip()))
+
+
+# --- Suggestions as you type ---------------------------------------------------------------
+
+#: Suggestions answered per request.
+MAX_SUGGESTIONS = 8
+
+
+def _prefix_condition(column, prefix: str):
+    if db.session.get_bind().dialect.name == "postgresql":
+        # The trigram index answers a LIKE that starts with the prefix (no %, _ or \ in a word).
+        return column.like(f"{prefix}%")
+    # SQLite's LIKE ignores ASCII case and so skips the index; a range on the index does not.
+    return (column >= prefix) & (column < prefix + "\U0010ffff")
+
+
+def suggest(query: str | None) -> list[str]:
+    """Queries that complete what is typed: its last word completed from the word list
+    (in its own alphabet first, then words whose sound is typed in the other), the words
+    before it kept."""
+    typed = words(query)[:MAX_WORDS]
+    if not typed or len(typed[-1]) < MIN_PREFIX:
+        return []
+    head, last = typed[:-1], typed[-1]
+    key = sound_key(last)
+    conditions = [_prefix_condition(SearchWord.word, last)]
+    if key and len(key) >= MIN_PREFIX:
+        conditions.append(_prefix_condition(SearchWord.key, key))
+    own_alphabet = case((_prefix_condition(SearchWord.word, last), 0), else_=1)
+    rows = db.session.scalars(
+        select(SearchWord.word).where(or_(*conditions), SearchWord.word != last)
+        .order_by(own_alphabet, SearchWord.weight.desc(), func.length(SearchWord.word), SearchWord.word)
+        .limit(MAX_SUGGESTIONS))
+    return [" ".join([*head, word]) for word in rows]
+
+
+# --- The admin's page -------------------------------------------------------------------------
+
+@dataclass
+class GroupView:
+    """A vocabulary group as the admin's page shows it."""
+
+    id: str
+    category: str
+    #: language -> [(word as written, the admin's entry or None for a word of the file)]
+    words: dict[str, list[tuple[str, VocabularyEntry | None]]]
+
+
+def vocabulary_groups(filter_text: str = "") -> list[GroupView]:
+    """Every group (or those with a word, in any form, containing the filter), by id."""
+    vocabulary = current_vocabulary()
+    entries: dict[tuple[str, str], VocabularyEntry] = {
+        (entry.group_id, entry.word): entry for entry in db.session.scalars(select(VocabularyEntry))}
+    wanted = " ".join(words(filter_text))
+    found = []
+    for group in sorted(vocabulary.groups.values(), key=lambda g: g.id):
+        if wanted and wanted not in group.id.replace("_", " ") and not any(
+                wanted in " ".join(words(word)) for _, word in group.words):
+            continue
+        by_language: dict[str, list] = {language: [] for language in LANGUAGES}
+        for language, word in group.words:
+            by_language[language].append((word, entries.get((group.id, " ".join(words(word))))))
+        found.append(GroupView(group.id, group.category, by_language))
+    return found
+
+
+def group_ids() -> list[str]:
+    return sorted(current_vocabulary().groups)
+
+
+def entry(entry_id: int) -> VocabularyEntry | None:
+    return db.session.get(VocabularyEntry, entry_id)
+

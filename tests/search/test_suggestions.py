@@ -1,0 +1,65 @@
+"""Suggestions as you type (/search/suggest) and the "did you mean" line of the product list."""
+from __future__ import annotations
+
+import pytest
+
+from marketplace.search import views
+from tests.catalog.conftest import listed  # noqa: F401 - the fixture
+from tests.catalog.conftest import market  # noqa: F401 - the fixture
+from tests.catalog.conftest import names_on
+
+
+@pytest.fixture(autouse=True)
+def _fresh_answers():
+    views._suggestions.entries.clear()
+    yield
+    views._suggestions.entries.clear()
+
+
+def suggestions(client, q):
+    response = client.get("/search/suggest", query_string={"q": q})
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    return response.get_json()["suggestions"]
+
+
+def test_the_last_word_is_completed_from_the_products_words(client, listed):
+    listed("Картофель молодой")
+    listed("Курут")
+    assert suggestions(client, "карт")[0] == "картофель"
+    assert "курут" in suggestions(client, "ку")
+    assert suggestions(client, "молодой карт")[0] == "молодой картофель"  # the words before are kept
+
+
+def test_synonyms_of_a_product_are_suggested_and_latin_finds_cyrillic(client, listed):
+    listed("Картофель молодой")
+    assert "potato" in suggestions(client, "pota")  # a word of its group, though not in its name
+    assert "картофель" in suggestions(client, "kartof")  # typed in Latin letters
+
+
+def test_too_little_or_nothing_typed_gets_no_suggestion(client, listed):
+    listed("Картофель")
+    for q in ("", "к", " ", "%", "_", "\\", "😀", "1"):
+        assert suggestions(client, q) == [], q
+
+
+def test_hostile_input_is_just_text(client, listed):
+    listed("Картофель")
+    for q in ("к%", "ка_", "'; DROP TABLE search_word; --", "\u202eкар", "к" * 10_000, "\x00кар"):
+        assert isinstance(suggestions(client, q), list), q
+    assert suggestions(client, "\u202eкар")[0] == "картофель"
+    assert client.get("/search/suggest", query_string={"q": "кар"}).headers["Cache-Control"]
+
+
+def test_a_typo_shows_what_was_meant_as_a_link(client, listed):
+    listed("Картофель молодой")
+    html = client.get("/products", query_string={"q": "картофль"}).get_data(as_text=True)
+    assert "Did you mean:" in html and "q=%D0%BA%D0%B0%D1%80%D1%82%D0%BE%D1%84%D0%B5%D0%BB%D1%8C" in html
+    assert names_on(client.get("/products", query_string={"q": "картофль"})) == ["Картофель молодой"]
+
+
+def test_nothing_found_still_offers_the_correction(client, listed):
+    listed("Картофель молодой")
+    response = client.get("/products", query_string={"q": "картофль", "kind": "craftsman"})
+    html = response.get_data(as_text=True)
+    assert names_on(response) == [] and "Nothing found." in html and "Did you mean:" in html
+    assert "Did you mean:" not in client.get("/products", query_string={"q": "картофель"}).get_data(as_text=True)
