@@ -52,12 +52,13 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "UTC"
     LANGUAGES = ["en", "ru", "kk", "ky"]
 
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    #: Empty: REDIS_URL when set (limits shared by every worker and host), else memory:// (one process).
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "")
     #: Our switch for rate limits, read on every request. (Flask-Limiter's own
     #: RATELIMIT_ENABLED is process-wide: the last app created would decide for all.)
     RATE_LIMITS_ON = _env_bool("RATE_LIMITS_ON", True)
-    RATELIMIT_HEADERS_ENABLED = True
-    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    #: No X-RateLimit headers: they tell an attacker the budget; a 429 says Retry-After (web/security.py).
+    RATELIMIT_HEADERS_ENABLED = False
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = _env_int("MAIL_PORT", 587)
@@ -120,9 +121,41 @@ class Config:
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
-    # Login throttling (security): per account and per address, counted in Redis when set.
+    # --- Security: login throttling, rate limits, passwords, cookies, HTTPS (docs/architecture.md) ---
+    # Counted in Redis when REDIS_URL is set (every worker and host sees one count), in memory
+    # while Redis is away. Limits are "N per M seconds|minutes|hours|day".
+    #: Failed logins of one account (from any address) before each new attempt has to wait; the
+    #: wait starts at LOGIN_FIRST_DELAY_SECONDS and doubles with each further failure, up to
+    #: LOGIN_MAX_DELAY_SECONDS. Never a lockout: the owner's known devices and a password reset
+    #: get through, and the owner is emailed when it starts.
     LOGIN_FAILURES_BEFORE_DELAY = _env_int("LOGIN_FAILURES_BEFORE_DELAY", 5)
+    LOGIN_FIRST_DELAY_SECONDS = _env_int("LOGIN_FIRST_DELAY_SECONDS", 1)
+    LOGIN_MAX_DELAY_SECONDS = _env_int("LOGIN_MAX_DELAY_SECONDS", 15 * 60)
+    #: An account's failures are forgotten this long after the last one.
+    LOGIN_FAILURE_MEMORY_SECONDS = _env_int("LOGIN_FAILURE_MEMORY_SECONDS", 24 * 3600)
+    #: Failed logins from one address before its new attempts wait for the window to pass (known
+    #: devices still get through). A market's Wi-Fi is one address: honest typos fit well below.
+    LOGIN_ADDRESS_FAILURE_LIMIT = os.environ.get("LOGIN_ADDRESS_FAILURE_LIMIT", "40 per 10 minutes")
+    #: Every login attempt from one address, right or wrong: room for a full market at opening time.
     LOGIN_ADDRESS_LIMIT = os.environ.get("LOGIN_ADDRESS_LIMIT", "300 per 10 minutes")
+    #: Wrong passwords typed on a device that logged in before, until it is trusted no more.
+    LOGIN_DEVICE_FAILURE_LIMIT = _env_int("LOGIN_DEVICE_FAILURE_LIMIT", 10)
+    REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "30 per 10 minutes")
+    #: Forgot-password and reset-password forms sent from one address.
+    PASSWORD_RESET_RATE_LIMIT = os.environ.get("PASSWORD_RESET_RATE_LIMIT", "10 per 10 minutes")
+    #: Reset emails asked for one email address, whoever asks.
+    PASSWORD_RESET_EMAIL_LIMIT = os.environ.get("PASSWORD_RESET_EMAIL_LIMIT", "3 per hour")
+    #: Confirmation emails one account may ask for again.
+    VERIFY_RESEND_LIMIT = os.environ.get("VERIFY_RESEND_LIMIT", "3 per hour")
+    #: Product searches (?q=) from one address.
+    SEARCH_RATE_LIMIT = os.environ.get("SEARCH_RATE_LIMIT", "120 per minute")
+    #: zxcvbn's score (0-4) a new password needs: 3 is "safely unguessable" online and offline.
+    PASSWORD_MIN_SCORE = _env_int("PASSWORD_MIN_SCORE", 3)
+    #: Redirect plain HTTP to HTTPS (the proxy says which scheme the client used: TRUSTED_PROXIES).
+    FORCE_HTTPS = _env_bool("FORCE_HTTPS", False)
+    COOKIE_HOST_PREFIX = False
+    #: Marks a browser that logged in to an account before (OWASP's device cookie).
+    DEVICE_COOKIE_NAME = "device"
 
     #: Accept addresses at the reserved `.test` domain (demo accounts, tests); not in production.
     ALLOW_TEST_EMAIL_DOMAIN = True
@@ -149,6 +182,12 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     ALLOW_TEST_EMAIL_DOMAIN = False
+    FORCE_HTTPS = True
+    #: Every cookie the app sets is `__Host-<name>` in the browser: kept only from HTTPS, for
+    #: this host and path / alone, so no other subdomain can plant or read one (web/security.py).
+    COOKIE_HOST_PREFIX = True
+    #: Login throttling and rate limits must be counted once for every worker and host.
+    REDIS_REQUIRED = True
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
 

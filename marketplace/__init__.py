@@ -28,6 +28,7 @@ from marketplace.core.dialects import disable_jit, enable_sqlite_pragmas
 from marketplace.core.extensions import babel, csrf, db, limiter, login_manager, migrate
 from marketplace.core.locale import select_locale
 from marketplace.web.logs import configure_logging
+from marketplace.web.security import configure_limiter
 
 #: Every feature, in the order of the layers (docs/architecture.md): each one's register(app)
 #: adds its blueprint, its commands, its signal receivers, its menu entries and template globals.
@@ -83,6 +84,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=os.path.join(os.path.dirname(__file__), "translations"))
+    configure_limiter(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     with app.app_context():

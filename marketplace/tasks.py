@@ -343,7 +343,9 @@ def worker_command(threads: int, no_periodic: bool) -> None:
     where = "Redis" if current_app.config.get("REDIS_URL") else current_app.config["TASK_QUEUE_FILE"]
     jobs = ", ".join(f"{t.name} ({t.schedule.describe()})" for t in queue.tasks.values() if t.schedule)
     click.echo(f"Worker on {where}; scheduled jobs: {'none' if no_periodic else jobs}", err=True)
-    logging.getLogger("huey").setLevel(current_app.config.get("LOG_LEVEL", "INFO"))  # each task run, logged
+    # The consumer's start and stop, and every failure; each job's run is our own scheduled_job line.
+    logging.getLogger("huey.consumer").setLevel(current_app.config.get("LOG_LEVEL", "INFO"))
+    logging.getLogger("huey.consumer.Scheduler").setLevel(logging.WARNING)
     huey.create_consumer(workers=threads, worker_type="thread", periodic=not no_periodic,
                          initial_delay=0.1, backoff=1.15, max_delay=2.0).run()
 

@@ -5,8 +5,8 @@
         ...
         smtp.messages  # email.message.Message objects, in order
 
-`delay` makes it answer the end of each message late (a slow mail server); `refuse` makes it
-refuse that many messages with a temporary 451 first.
+`delay` makes it answer the end of each message late (a slow mail server, which has kept the
+message all the same); `refuse` makes it refuse that many messages with a temporary 451 first.
 """
 from __future__ import annotations
 
@@ -24,14 +24,17 @@ class _Handler:
         self.sink = sink
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        # Kept before the answer, as a real server queues it: a client that stops waiting for
+        # the slow answer has still had its message accepted.
+        with self.sink.lock:
+            refused = self.sink.refuse > 0
+            if refused:
+                self.sink.refuse -= 1
+            else:
+                self.sink.messages.append(email.message_from_bytes(envelope.content))
         if self.sink.delay:
             await asyncio.sleep(self.sink.delay)
-        with self.sink.lock:
-            if self.sink.refuse > 0:
-                self.sink.refuse -= 1
-                return "451 Try again later"
-            self.sink.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
+        return "451 Try again later" if refused else "250 OK"
 
 
 class SmtpSink:

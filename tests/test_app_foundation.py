@@ -73,7 +73,7 @@ def limited_app(app, database_url, tmp_path):
 
     limited = create_app({"BASE_CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": database_url,
                           "MEDIA_ROOT": str(tmp_path), "RATE_LIMITS_ON": True,
-                          "LOGIN_RATE_LIMIT": "3 per minute"})
+                          "LOGIN_ADDRESS_LIMIT": "3 per minute"})
     yield limited
     limiter.reset()
 
@@ -112,6 +112,7 @@ def test_production_uses_secure_cookies_and_the_environment(tmp_path, monkeypatc
     monkeypatch.setenv("MEDIA_ROOT", str(tmp_path))
     monkeypatch.setenv("MAIL_SERVER", "smtp.example.test")
     monkeypatch.setenv("SITE_URL", "https://aimak.example.com")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/5")  # login throttling shared by every worker
     app = create_app("production")
     assert app.config["SECRET_KEY"] == "s3cret-from-env"
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]

@@ -6,6 +6,7 @@ from flask_login import current_user
 from marketplace.accounts import queries, services
 from marketplace.accounts.forms import EmptyForm
 from marketplace.accounts.models import Role, User, role_label
+from marketplace.accounts.sessions import start_session
 from marketplace.core.extensions import db
 from marketplace.web.access import role_required
 from marketplace.web.args import page_arg
@@ -31,15 +32,36 @@ def user_roles(user_id: int):
             role = Role(request.form.get("role", ""))
         except ValueError:
             abort(400)
+        acting = current_user._get_current_object()
         with transaction() as tx:
             if request.form.get("action") == "grant":
-                services.grant_role(current_user, user, role)
+                services.grant_role(acting, user, role)
             else:
-                services.revoke_role(current_user, user, role)
+                services.revoke_role(acting, user, role)
         if tx.ok:
+            if user.id == acting.id:
+                start_session(user)  # the admin's own privileges changed: a fresh session here
             flash(_("Roles of %(name)s are saved.", name=user.name), "success")
         return redirect(url_for("admin.user_roles", user_id=user.id))
     return render_template("admin/user.html", user=user, form=form, all_roles=list(Role))
+
+
+@bp.route("/users/<int:user_id>/status", methods=["POST"])
+@role_required(Role.ADMIN)
+def user_status(user_id: int):
+    """Deactivate (every session of the user ends at once) or reactivate an account."""
+    user = db.get_or_404(User, user_id)
+    action = request.form.get("action")
+    if EmptyForm().validate_on_submit() and action in ("deactivate", "reactivate"):
+        with transaction() as tx:
+            if action == "deactivate":
+                services.deactivate_user(current_user, user)
+            else:
+                services.reactivate_user(current_user, user)
+        if tx.ok:
+            flash(_("%(name)s is deactivated and logged out everywhere.", name=user.name) if action == "deactivate"
+                  else _("%(name)s can log in again.", name=user.name), "success")
+    return redirect(url_for("admin.user_roles", user_id=user.id))
 
 
 @bp.context_processor

@@ -3,6 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
+    HiddenField,
     PasswordField,
     RadioField,
     SelectField,
@@ -55,10 +56,18 @@ class ForgotPasswordForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
+    #: From the link's fragment (after `#`), put here by the page's script.
+    token = HiddenField(validators=[DataRequired(), Length(max=500)])
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)])
     confirm = PasswordField(_l("Repeat new password"),
                             validators=[DataRequired(), EqualTo("password", message=_l("The passwords do not match."))])
     submit = SubmitField(_l("Set new password"))
+
+
+class VerifyEmailForm(FlaskForm):
+    #: From the link's fragment (after `#`), put here by the page's script.
+    token = HiddenField(validators=[DataRequired(), Length(max=500)])
+    submit = SubmitField(_l("Confirm my email"))
 
 
 class AccountForm(FlaskForm):

@@ -11,6 +11,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from marketplace.core.db import UTCDateTime, str_enum, utcnow
+from marketplace.core.events import security_event
 from marketplace.core.extensions import db
 
 
@@ -67,9 +68,21 @@ class User(UserMixin, db.Model):
     def add_role(self, role: Role | str) -> None:
         if not self.has_role(role):
             self.role_rows.append(UserRole(role=Role(role)))
+            self._privilege_changed("role_granted", Role(role))
 
     def remove_role(self, role: Role | str) -> None:
-        self.role_rows = [row for row in self.role_rows if row.role != Role(role)]
+        if self.has_role(role):
+            self.role_rows = [row for row in self.role_rows if row.role != Role(role)]
+            self._privilege_changed("role_revoked", Role(role))
+
+    def _privilege_changed(self, event: str, role: Role) -> None:
+        """A stored account's roles changed (by an admin, or an organizer adding another):
+        every session it has ends, so the new privileges start only in a fresh session, and
+        the change leaves a security event (the acting user is the request's)."""
+        if self.id is None:
+            return  # an account being created: no session yet, registration logs it
+        self.rotate_session_token()
+        security_event(event, outcome="done", target_user_id=self.id, role=role.value)
 
     @property
     def is_active(self) -> bool:  # Flask-Login

@@ -4,13 +4,16 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_babel import ngettext
+from flask_login import current_user, login_required, logout_user
 
 from marketplace.accounts import services
 from marketplace.accounts.forms import (
@@ -21,22 +24,32 @@ from marketplace.accounts.forms import (
     LoginForm,
     RegisterForm,
     ResetPasswordForm,
+    VerifyEmailForm,
 )
 from marketplace.accounts.models import Role
+from marketplace.accounts.sessions import (
+    REGISTRATION_NONCE,
+    device_cookie,
+    new_registration_nonce,
+    remember_device,
+    start_session,
+)
 from marketplace.core.extensions import limiter
 from marketplace.core.locale import LOCALE_COOKIE
-from marketplace.web.headers import is_safe_next_url
+from marketplace.web.headers import is_safe_next_url, private_page, token_page
+from marketplace.web.security import address_key, address_limit, config_limit, limits_off
 from marketplace.web.transaction import transaction
 
 bp = Blueprint("accounts", __name__)
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
+def _posted_email_key() -> str:
+    """Limits per email address (whoever asks): keyed by a fingerprint, never the address itself."""
+    return "email:" + services.email_fingerprint(request.form.get("email", ""))
 
 
-def _limits_off() -> bool:
-    return not current_app.config.get("RATE_LIMITS_ON", True)
+def _user_key() -> str:
+    return f"user:{getattr(current_user, 'id', None) or address_key()}"
 
 
 def _redirect_next(default_endpoint: str = "catalog.home"):
@@ -47,6 +60,8 @@ def _redirect_next(default_endpoint: str = "catalog.home"):
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@address_limit("REGISTER_RATE_LIMIT", methods=["POST"])
+@private_page
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("catalog.home"))
@@ -55,30 +70,66 @@ def register():
         form.account_type.data = "producer"
     if form.validate_on_submit():
         role = Role.PRODUCER if form.account_type.data == "producer" else Role.CUSTOMER
+        nonce = new_registration_nonce()
         with transaction(form) as tx:
-            user = services.register_user(form.email.data, form.password.data, form.name.data, role=role,
-                                          locale=request.cookies.get(LOCALE_COOKIE), data=form.data)
+            services.register_user(form.email.data, form.password.data, form.name.data, role=role,
+                                   locale=request.cookies.get(LOCALE_COOKIE), data=form.data,
+                                   browser_nonce=nonce)
         if tx.ok:
-            login_user(user)
-            flash(_("Welcome to Aimak! We sent you an email to confirm your address."), "success")
-            return _redirect_next("producers.dashboard" if role == Role.PRODUCER else "catalog.home")
+            # The same page whether the email was free or taken (its owner got an email instead).
+            return redirect(url_for("accounts.check_email"))
     return render_template("accounts/register.html", form=form)
 
 
+@bp.route("/register/check-email")
+def check_email():
+    return render_template("accounts/check_email.html")
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], exempt_when=_limits_off)
+@address_limit("LOGIN_ADDRESS_LIMIT", methods=["POST"], scope="login")
+@private_page
 def login():
     if current_user.is_authenticated:
         return _redirect_next()
     form = LoginForm()
+    status = 200
     if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data)
-        if user is None:
-            form.password.errors.append(_("Email or password is not correct."))
+        device_user_id, device = device_cookie()
+        with transaction():  # the owner's notice of failed logins is an email in the outbox
+            result = services.attempt_login(form.email.data, form.password.data, address=address_key(),
+                                            device_user_id=device_user_id, device=device)
+        if result.user is not None:
+            start_session(result.user, remember=form.remember.data)
+            response = _redirect_next(_home_for(result.user))
+            remember_device(response, result.user)
+            return response
+        if result.wait is not None:
+            status = 429
+            form.password.errors.append(_wait_message(result.wait))
         else:
-            login_user(user, remember=form.remember.data)
-            return _redirect_next(_home_for(user))
-    return render_template("accounts/login.html", form=form)
+            form.password.errors.append(_("Email or password is not correct."))
+    response = make_response(render_template("accounts/login.html", form=form), status)
+    if status == 429:
+        response.headers["Retry-After"] = str(result.wait.seconds)
+        response.security_event_logged = True  # login_throttled says more than rate_limited
+    return response
+
+
+def _wait_message(wait) -> str:
+    minutes = max(1, (wait.seconds + 59) // 60)
+    if wait.scope == "address":
+        return ngettext("Too many failed logins from your network. Please try again in %(num)s minute.",
+                        "Too many failed logins from your network. Please try again in %(num)s minutes.",
+                        minutes)
+    if wait.seconds < 60:
+        return ngettext("Too many attempts for this account. Please wait %(num)s second and try again.",
+                        "Too many attempts for this account. Please wait %(num)s seconds and try again.",
+                        wait.seconds)
+    return ngettext("Too many attempts for this account. Please try again in %(num)s minute, "
+                    "or reset your password.",
+                    "Too many attempts for this account. Please try again in %(num)s minutes, "
+                    "or reset your password.", minutes)
 
 
 def _home_for(user) -> str:
@@ -96,12 +147,16 @@ def logout():
         with transaction():
             services.end_all_sessions(current_user)
         logout_user()
+        session.clear()
         flash(_("You are logged out."), "info")
     return redirect(url_for("catalog.home"))
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], exempt_when=_limits_off)
+@address_limit("PASSWORD_RESET_RATE_LIMIT", methods=["POST"], scope="password-reset")
+@limiter.limit(config_limit("PASSWORD_RESET_EMAIL_LIMIT"), methods=["POST"], key_func=_posted_email_key,
+               exempt_when=limits_off, scope="password-reset-email")
+@private_page
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
@@ -112,38 +167,52 @@ def forgot_password():
     return render_template("accounts/forgot_password.html", form=form)
 
 
-@bp.route("/password/reset/<token>", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], exempt_when=_limits_off)
-def reset_password(token: str):
-    user = services.user_for_reset_token(token)
-    if user is None:
-        flash(_("This reset link is invalid or has expired. Ask for a new one."), "error")
-        return redirect(url_for("accounts.forgot_password"))
+@bp.route("/password/reset", methods=["GET", "POST"])
+@address_limit("PASSWORD_RESET_RATE_LIMIT", methods=["POST"], scope="password-reset")
+@token_page
+def reset_password():
+    # The token comes after `#` in the emailed link (never sent to a server, so never in a log);
+    # the page's script puts it into the form.
     form = ResetPasswordForm()
     if form.validate_on_submit():
         with transaction(form) as tx:
-            services.set_password(user, form.password.data)
+            user = services.reset_password(form.token.data, form.password.data)
+        if tx.ok and user is None:
+            flash(_("This reset link is invalid or has expired. Ask for a new one."), "error")
+            return redirect(url_for("accounts.forgot_password"))
         if tx.ok:
             logout_user()
+            session.clear()
             flash(_("Your password is changed. Please log in."), "success")
             return redirect(url_for("accounts.login"))
     return render_template("accounts/reset_password.html", form=form)
 
 
-@bp.route("/verify/<token>")
-def verify_email(token: str):
-    # Following the link only marks the address confirmed; it is idempotent.
+@bp.route("/verify", methods=["GET", "POST"])
+@token_page
+def verify_email():
+    form = VerifyEmailForm()
+    if not form.validate_on_submit():
+        return render_template("accounts/verify_email.html", form=form)
     with transaction():
-        user = services.verify_email(token)
-    if user is None:
+        found = services.verify_email(form.token.data, session.get(REGISTRATION_NONCE, ""))
+    if found is None:
         flash(_("This confirmation link is invalid or has expired."), "error")
-    else:
-        flash(_("Thank you, your email is confirmed."), "success")
-    return redirect(url_for("catalog.home"))
+        return redirect(url_for("catalog.home"))
+    if found.first_in_registering_browser and not current_user.is_authenticated:
+        start_session(found.user)
+        flash(_("Thank you, your email is confirmed. Welcome to Aimak!"), "success")
+        response = redirect(url_for(_home_for(found.user)))
+        remember_device(response, found.user)
+        return response
+    flash(_("Thank you, your email is confirmed."), "success")
+    return redirect(url_for("catalog.home" if current_user.is_authenticated else "accounts.login"))
 
 
 @bp.route("/account/verify", methods=["POST"])
 @login_required
+@limiter.limit(config_limit("VERIFY_RESEND_LIMIT"), key_func=_user_key, exempt_when=limits_off,
+               scope="verify-resend")
 def resend_verification():
     if EmptyForm().validate_on_submit() and current_user.email_verified_at is None:
         with transaction():
@@ -176,8 +245,8 @@ def change_password():
         with transaction(form) as tx:
             services.change_password(current_user, form.current_password.data, form.password.data)
         if tx.ok:
-            # The old cookie is dead; log in again on this device with the new token.
-            login_user(current_user._get_current_object())
+            # The old cookie is dead; this device continues in a fresh session with the new token.
+            start_session(current_user._get_current_object())
             flash(_("Your password is changed. Other devices are logged out."), "success")
             return redirect(url_for("accounts.account"))
     return render_template("accounts/account.html", form=AccountForm(obj=current_user),
@@ -195,5 +264,5 @@ def set_language():
     target = request.form.get("next")
     response = redirect(target if is_safe_next_url(target) else url_for("catalog.home"))
     response.set_cookie(LOCALE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
-                        secure=current_app.config["SESSION_COOKIE_SECURE"])
+                        secure=current_app.config["SESSION_COOKIE_SECURE"], path="/")
     return response

@@ -17,6 +17,7 @@ from marketplace.core.db import utcnow
 from marketplace.search.queries import plan_search
 from marketplace.trust.models import CertificationScheme
 from marketplace.web.args import page_arg
+from marketplace.web.security import search_throttle
 
 bp = Blueprint("catalog", __name__)
 
@@ -33,6 +34,7 @@ def home():
 
 
 @bp.route("/products")
+@search_throttle
 def products():
     filters = ProductFilters.from_args(request.args)
     plan = plan_search(filters.q) if filters.q else queries.NO_SEARCH

@@ -8,20 +8,39 @@ from __future__ import annotations
 
 import logging
 
-from flask import has_request_context, request
+from flask import g, has_app_context, has_request_context, request
 
 security_log = logging.getLogger("aimak.security")
 event_log = logging.getLogger("aimak.events")
+
+#: A field whose name holds one of these is never written, whatever a caller passes.
+SECRET_WORDS = ("password", "token", "secret", "card", "cvc")
 
 
 def _address() -> str | None:
     return request.remote_addr if has_request_context() else None
 
 
+def _signed_in_user_id() -> int | None:
+    # Only a user this request already loaded (Flask-Login keeps it in g): never a query here.
+    user = g.get("_login_user") if has_app_context() else None
+    return getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None
+
+
+def _without_secrets(fields: dict) -> dict:
+    return {key: "[withheld]" if any(word in key.lower() for word in SECRET_WORDS) else value
+            for key, value in fields.items()}
+
+
 def security_event(event: str, *, outcome: str, user_id: int | None = None, **fields) -> None:
-    """One line for a security event (login, throttling, access refused, role change ...)."""
+    """One line for a security event (login, throttling, access refused, role change ...).
+
+    `user_id` is who acted; left out, it is the signed-in user of the request, if any.
+    """
+    if user_id is None:
+        user_id = _signed_in_user_id()
     security_log.info(event, extra={"event": event, "outcome": outcome, "user_id": user_id,
-                                    "address": _address(), **fields})
+                                    "address": _address(), **_without_secrets(fields)})
 
 
 def business_event(event: str, **fields) -> None:

@@ -13,8 +13,9 @@ from babel.numbers import format_currency, get_currency_precision
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-#: Plain decimal numbers only: digits, one dot or comma; no signs, exponents or spaces inside.
-_DECIMAL_RE = re.compile(r"^\d+(?:[.,]\d+)?$")
+#: Plain decimal numbers only: ASCII digits, one dot or comma; no signs, exponents or spaces
+#: inside. (`\d` would also take '٣' and '３', which Decimal reads as 3.)
+_DECIMAL_RE = re.compile(r"^[0-9]+(?:[.,][0-9]+)?$")
 MAX_PRICE_MAJOR = Decimal("100000000")  # 100 million of any currency is surely a typo
 MILLI = 1000
 
@@ -25,6 +26,8 @@ class InvalidAmount(ValueError):
 
 def parse_decimal(text: str | None) -> Decimal:
     cleaned = (text or "").strip().replace("\u00a0", "").replace(" ", "")
+    if any(ch.isdigit() and not ch.isascii() for ch in cleaned):
+        raise InvalidAmount(str(_l("Write numbers with the digits 0–9.")))
     if not _DECIMAL_RE.match(cleaned):
         raise InvalidAmount(str(_l("Enter a number such as 12,50 or 12.50.")))
     try:

@@ -5,8 +5,9 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from marketplace.markets.signals import market_day_cancelled
-from marketplace.orders import cli, queries, services, tasks, views
+from marketplace.orders import basket, cli, queries, services, tasks, views
 from marketplace.tasks import add_tasks
+from marketplace.web.security import keep_at_login
 from marketplace.web.templating import NavEntry, add_nav_entries, add_template_globals
 
 
@@ -16,6 +17,7 @@ def register(app: Flask) -> None:
         app.cli.add_command(command)
     add_tasks(app, tasks.expire_reservations, tasks.send_reminders)
     market_day_cancelled.connect(services.cancel_orders_of_cancelled_day, weak=False)
+    keep_at_login(app, basket.KEY)  # a basket filled before logging in is still there after
     add_nav_entries(app, NavEntry(10, None, "orders.my_orders", _l("My orders")),
                     NavEntry(30, "producer", "orders.producer_days", _l("Orders to prepare")))
     # Pages of lower features (the organizer's market, the producer's dashboard) show these counts.

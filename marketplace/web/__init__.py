@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from marketplace.web import errors, headers, health, pagecache, templating
+from marketplace.web import errors, headers, health, pagecache, security, templating
 from marketplace.web.args import BoundedIntConverter
 
 
 def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedIntConverter
+    security.init_app(app)
     errors.init_app(app)
     headers.init_app(app)
     templating.init_app(app)

@@ -1,11 +1,24 @@
-"""Security headers, safe redirects and per-request database intent."""
+"""Security headers (Flask-Talisman), private pages, safe redirects and per-request database intent.
+
+Talisman sets HSTS (a year, subdomains included) on HTTPS responses, redirects plain HTTP to
+HTTPS when FORCE_HTTPS is on (production; the proxy says which scheme the client used, see
+web/security.py), and sends the CSP, X-Frame-Options, nosniff, Referrer-Policy and
+Permissions-Policy on every response. On top of it: `Cache-Control: no-store` on every page
+of a signed-in user and on pages marked `private_page`; `Referrer-Policy: no-referrer` on
+pages marked `token_page` (a link from an email with a secret in its fragment).
+"""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import urljoin, urlsplit
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
+from flask_talisman import Talisman
 
 from marketplace.core.dialects import write_intent
+
+#: Responses a browser may keep: assets that are the same for everyone.
+_PUBLIC_ENDPOINTS = frozenset({"static", "media.image"})
 
 
 def is_safe_next_url(target: str | None) -> bool:
@@ -20,6 +33,7 @@ def is_safe_next_url(target: str | None) -> bool:
 
 
 def content_security_policy() -> str:
+    """The policy for this app's current config (card payments add Stripe's origins)."""
     stripe_js = current_app.config.get("STRIPE_JS_URL", "")
     stripe_origin = origin_of(stripe_js)
     api_origin = origin_of(current_app.config.get("STRIPE_API_BASE") or "https://api.stripe.com")
@@ -34,8 +48,26 @@ def content_security_policy() -> str:
         f"connect-src {connect_src}; "
         f"frame-src {frame_src}; "
         "media-src 'self' blob:; "
-        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
+
+
+class _LivePolicy(Mapping):
+    """Talisman's CSP, read from the config on every response (a test or `make run` may switch
+    card payments on after the app is built). Talisman accepts any mapping of directive to sources."""
+
+    def _parsed(self) -> dict[str, str]:
+        directives = (part.strip().split(" ", 1) for part in content_security_policy().split(";"))
+        return {name: sources for name, sources in directives}
+
+    def __getitem__(self, key):
+        return self._parsed()[key]
+
+    def __iter__(self):
+        return iter(self._parsed())
+
+    def __len__(self):
+        return len(self._parsed())
 
 
 def origin_of(url: str) -> str:
@@ -45,16 +77,70 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
+def private_page(view):
+    """Never stored by a browser or proxy (`Cache-Control: no-store`), signed in or not."""
+    view.private_page = True
+    return view
+
+
+def token_page(view):
+    """A page opened from an emailed link with a secret: private, and no Referer leaves it."""
+    view.token_page = True
+    return private_page(view)
+
+
+def https_exempt(view):
+    """Served over plain HTTP too (a health check the load balancer calls on the app directly)."""
+    view.talisman_view_options = {**getattr(view, "talisman_view_options", {}), "force_https": False}
+    return view
+
+
+def _view_flag(name: str) -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, name, False))
+
+
+def _signed_in() -> bool:
+    # Flask-Login keeps the user it loaded in g; a page that never looked has shown nobody's data.
+    return bool(getattr(g.get("_login_user"), "is_authenticated", False))
+
+
 def init_app(app: Flask) -> None:
     @app.before_request
     def _declare_write_intent():
         write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
 
+    # Registered before Talisman, so it runs after Talisman's (after_request runs in reverse)
+    # and its per-page Referrer-Policy stands.
     @app.after_request
-    def _security_headers(response):
-        response.headers.setdefault("Content-Security-Policy", content_security_policy())
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Permissions-Policy", "camera=(self), geolocation=()")
+    def _private_pages(response):
+        if request.endpoint in _PUBLIC_ENDPOINTS:
+            return response
+        if _view_flag("token_page"):
+            response.headers["Referrer-Policy"] = "no-referrer"
+        if response.headers.get("Content-Disposition", "").startswith("attachment"):
+            # A download (a certificate) is never a page: nothing in it may run or load.
+            response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        if _signed_in() or _view_flag("private_page"):
+            response.headers["Cache-Control"] = "no-store"
+            response.vary.add("Cookie")
         return response
+
+    Talisman(
+        app,
+        force_https=app.config.get("FORCE_HTTPS", False),
+        strict_transport_security=True,
+        strict_transport_security_max_age=365 * 24 * 3600,
+        strict_transport_security_include_subdomains=True,
+        content_security_policy=_LivePolicy(),
+        frame_options="DENY",
+        referrer_policy="same-origin",
+        permissions_policy="camera=(self), geolocation=()",
+        feature_policy={},
+        document_policy={},
+        # The cookie flags are config (SESSION_COOKIE_SECURE is on in production); Talisman must
+        # not turn Secure on for `make run` over plain HTTP.
+        session_cookie_secure=app.config.get("SESSION_COOKIE_SECURE", False),
+        session_cookie_http_only=True,
+        session_cookie_samesite=app.config.get("SESSION_COOKIE_SAMESITE", "Lax"),
+    )

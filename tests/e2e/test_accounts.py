@@ -1,4 +1,5 @@
 """A customer registers, logs out and back in; a producer reaches their shop."""
+import re
 import uuid
 
 import pytest
@@ -7,6 +8,18 @@ from playwright.sync_api import expect
 from tests.e2e.harness import go_to, login_as, logout, snap
 
 pytestmark = pytest.mark.e2e
+
+
+def confirmation_link(live_server, email: str) -> str:
+    from sqlalchemy import select
+
+    from marketplace.core.extensions import db
+    from marketplace.notifications.models import OutboxEmail
+
+    with live_server.app.app_context():
+        body = db.session.scalars(select(OutboxEmail.body_text).where(OutboxEmail.to == email)
+                                  .order_by(OutboxEmail.id.desc())).first()
+    return re.search(r"(http://\S+/verify#\S+)", body).group(1)
 
 
 def test_customer_registers_logs_out_and_logs_in_again(page, live_server, viewport):
@@ -22,7 +35,13 @@ def test_customer_registers_logs_out_and_logs_in_again(page, live_server, viewpo
     page.get_by_label("I buy at markets").check()
     snap(page, "register-form")
     page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    snap(page, "check-email")
+
+    # The link from the email, opened in the same browser, confirms the address and logs in.
+    page.goto(confirmation_link(live_server, email))
     expect(page.get_by_text("Welcome to Aimak!")).to_be_visible()
+    assert "#" not in page.url  # the token left the address bar
     snap(page, "welcome")
 
     logout(page)

@@ -97,7 +97,7 @@ def test_in_development_the_admin_reads_each_email_with_its_links(ctx, client, l
     login(UserFactory(roles=["admin"]).email)
     assert "Hello 0" in client.get("/admin/emails").text
     body = client.get(f"/admin/emails/{email_id}").text
-    assert 'href="http://localhost/verify/t0"' in body
+    assert 'href="http://localhost/verify#t0"' in body
 
 
 def test_two_workers_never_send_one_email(app, ctx, smtp):

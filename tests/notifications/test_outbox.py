@@ -14,7 +14,7 @@ def test_an_email_is_stored_only_when_its_transaction_commits(ctx):
     queue_email(user.email, "verify_email", "Subject", user=user, token="t")
     db.session.commit()
     [email] = db.session.scalars(select(OutboxEmail)).all()
-    assert "/verify/t" in email.body_text and "/verify/t" in email.body_html
+    assert "/verify#t" in email.body_text and "/verify#t" in email.body_html
 
 
 def test_a_dedupe_key_stores_one_email(ctx):
