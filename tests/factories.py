@@ -84,6 +84,8 @@ class ProducerFactory(Base):
     name = factory.Sequence(lambda n: f"Farm {n}")
     slug = factory.Sequence(lambda n: f"farm-{n}")
     district = "Talas"
+    #: A story, so the producer may apply to markets (an empty profile may not).
+    story = "We grow vegetables on the family plot."
     country = "KZ"
     currency = "KZT"
 

@@ -78,6 +78,22 @@ def money(amount_minor: int | None, currency: str) -> str:
     return _money_text(amount_minor, currency, str(get_locale() or "en"))
 
 
+#: Currencies whose minor unit is not in use: prices are whole, and a sum is shown rounded to
+#: the whole unit in reports and charts (tiyn and tyiyn exist on paper, not in a wallet).
+WHOLE_UNIT_CURRENCIES = frozenset({"KZT", "KGS", "UZS", "MNT"})
+
+
+def money_whole(amount_minor: int | None, currency: str) -> str:
+    """Like money(), rounded half up to the whole unit where the currency's fractions are not in use."""
+    if amount_minor is None:
+        return ""
+    if currency in WHOLE_UNIT_CURRENCIES:
+        unit = 10 ** minor_units(currency)
+        amount_minor = (amount_minor + unit // 2) // unit * unit if amount_minor >= 0 else \
+            -((-amount_minor + unit // 2) // unit * unit)
+    return money(amount_minor, currency)
+
+
 # Formatting through Babel costs ~0.1 ms a call, and a product list shows the same prices,
 # dates and market days over and over: the texts are pure functions of their arguments.
 @lru_cache(maxsize=8192)

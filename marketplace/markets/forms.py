@@ -150,7 +150,8 @@ class MarketDayForm(FlaskForm):
 
 
 class CancelDayForm(FlaskForm):
-    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=255)],
+    reason = StringField(_l("Reason"), validators=[DataRequired(message=_l("Tell people why the market day is cancelled.")),
+                                                   Length(max=255)],
                          description=_l("Sent to producers and customers, e.g. storm warning."))
     submit = SubmitField(_l("Cancel this market day"))
 

@@ -1,7 +1,7 @@
 """Read-only queries for the organizer's pages."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
@@ -9,8 +9,10 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.core.db import utcnow
 from marketplace.core.extensions import db
+from marketplace.accounts.models import User
 from marketplace.markets.models import (
     MarketDay,
+    MarketDayStatus,
     MarketSchedule,
     Vendor,
     VendorStatus,
@@ -48,3 +50,43 @@ def vendors_page(market_id: int, status: VendorStatus | None, page: int, per_pag
 def market_day_with_market(day_id: int) -> MarketDay | None:
     return db.session.scalar(select(MarketDay).where(MarketDay.id == day_id)
                              .options(joinedload(MarketDay.market), selectinload(MarketDay.slots)))
+
+
+def days_between(market_id: int, first: date, last: date) -> list[MarketDay]:
+    """The market's days (any status) with local dates from `first` to `last`, for the calendar."""
+    return list(db.session.scalars(
+        select(MarketDay).where(MarketDay.market_id == market_id, MarketDay.date >= first, MarketDay.date <= last)
+        .order_by(MarketDay.date, MarketDay.id)))
+
+
+def latest_held_day(market_id: int, today: date) -> MarketDay | None:
+    """The market's latest day on or before today that was not cancelled (settlement starts from it)."""
+    return db.session.scalar(
+        select(MarketDay).where(MarketDay.market_id == market_id, MarketDay.date <= today,
+                                MarketDay.status != MarketDayStatus.CANCELLED)
+        .order_by(MarketDay.date.desc(), MarketDay.id.desc()).limit(1))
+
+
+def days_of_markets_on(market_ids: list[int], day: date) -> list[MarketDay]:
+    """Market days of these markets on a local date (cancelled ones too: the organizer sees why)."""
+    if not market_ids:
+        return []
+    return list(db.session.scalars(
+        select(MarketDay).where(MarketDay.market_id.in_(market_ids), MarketDay.date == day)
+        .options(joinedload(MarketDay.market)).order_by(MarketDay.opens_at, MarketDay.id)))
+
+
+def vendor_with_producer(vendor_id: int) -> Vendor | None:
+    return db.session.scalar(select(Vendor).where(Vendor.id == vendor_id)
+                             .options(joinedload(Vendor.producer), joinedload(Vendor.market),
+                                      joinedload(Vendor.owner)))
+
+
+def vendor_emails(market_id: int) -> list[tuple[str, str | None]]:
+    """(email, locale) of the owners of the market's approved vendors."""
+    rows = db.session.execute(
+        # Through the vendor's owner relationship: markets does not import producers.
+        select(User.email, User.locale).select_from(Vendor).join(Vendor.owner)
+        .where(Vendor.market_id == market_id, Vendor.status == VendorStatus.APPROVED, User.active.is_(True))
+        .distinct().order_by(User.email))
+    return [(email, locale) for email, locale in rows]

@@ -21,7 +21,7 @@ from sqlalchemy.orm import joinedload
 
 from marketplace.accounts.models import Role, User, normalize_email
 from marketplace.core.db import utcnow
-from marketplace.core.errors import DomainError, InvalidState, NotAllowed
+from marketplace.core.errors import DomainError, InvalidState, NotAllowed, NotFound
 from marketplace.core.extensions import db
 from marketplace.core.text import unique_slug
 from marketplace.markets.models import (
@@ -730,6 +730,60 @@ def delete_slot(actor: User | None, slot: PickupSlot) -> None:
     if result.rowcount != 1:
         raise MarketError(str(_l("This slot has orders; it cannot be removed.")))
     db.session.expunge(slot)
+
+
+class SlotErrors(MarketError):
+    """Messages per slot id for the one slot form; nothing was saved."""
+
+    def __init__(self, errors: dict[int, str]):
+        super().__init__(str(_l("Nothing was saved: correct the slots marked below.")))
+        self.errors = errors
+
+
+def save_slots(actor: User | None, market_day: MarketDay, capacities: dict[int, int | None],
+               remove: set[int]) -> int:
+    """Every slot of the day in one go: new capacities, and slots to remove; all or nothing.
+
+    A capacity below the orders a slot holds, or removing a slot that was ever used, is refused
+    for that slot (each by its own conditional statement, so a checkout a moment ago counts).
+    The caller rolls back on SlotErrors. Returns how many slots changed.
+    """
+    _require_manager(actor, market_day.market)
+    slots = {slot.id: slot for slot in market_day.slots}
+    if not set(capacities) | remove <= set(slots):
+        raise NotFound()
+    errors: dict[int, str] = {}
+    changed = 0
+    for slot_id in sorted(set(capacities) | remove):
+        slot = slots[slot_id]
+        if slot_id in remove:
+            result = db.session.execute(
+                delete(PickupSlot).where(PickupSlot.id == slot_id, PickupSlot.reserved == 0, ~PickupSlot.used)
+                .execution_options(synchronize_session=False))
+            if result.rowcount != 1:
+                errors[slot_id] = str(_l("This slot has orders; it cannot be removed."))
+            else:
+                changed += 1
+            continue
+        capacity = capacities[slot_id]
+        if capacity is None or not 0 <= capacity <= MAX_SLOT_CAPACITY:
+            errors[slot_id] = str(_l("Enter a capacity between 0 and %(n)s.", n=MAX_SLOT_CAPACITY))
+            continue
+        if capacity == slot.capacity:
+            continue
+        result = db.session.execute(
+            update(PickupSlot).where(PickupSlot.id == slot_id, PickupSlot.reserved <= capacity)
+            .values(capacity=capacity).execution_options(synchronize_session=False))
+        if result.rowcount != 1:
+            errors[slot_id] = str(_l("This slot already holds %(n)s orders; its capacity cannot be lower.",
+                                     n=slot.reserved))
+        else:
+            changed += 1
+    if errors:
+        raise SlotErrors(errors)
+    db.session.flush()
+    db.session.expire(market_day, ["slots"])
+    return changed
 
 
 # --- Vendors ----------------------------------------------------------------------

@@ -13,22 +13,24 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from marketplace.accounts.decorators import organizer_required
 from marketplace.accounts.forms import EmptyForm
 from marketplace.accounts.models import User
 from marketplace.core.extensions import db
-from marketplace.markets import forms, queries, services
+from marketplace.markets import calendars, forms, queries, services
+from marketplace.markets.calendars import month_arg
 from marketplace.markets.models import (
     Market,
     MarketDay,
+    MarketDayStatus,
     MarketSchedule,
-    PickupSlot,
     Vendor,
     VendorStatus,
 )
-from marketplace.web.args import page_arg
+from marketplace.web.args import page_arg, parse_int
 from marketplace.web.transaction import transaction
 
 bp = Blueprint("markets", __name__, url_prefix="/organize")
@@ -91,6 +93,20 @@ def market(market_id: int):
                            describe_rule=services.choice_from_rule, weekdays=dict(forms.WEEKDAYS),
                            positions=dict(forms.POSITIONS), VendorStatus=VendorStatus,
                            public_url=url_for("catalog.market", slug=market.slug))
+
+
+@bp.route("/markets/<int:market_id>/calendar")
+@organizer_required
+def calendar(market_id: int):
+    """The market's days, month by month (three months from `?month=YYYY-MM`, this month by default)."""
+    market = _market_or_404(market_id)
+    today = services.local_today(market)
+    first = month_arg(request.args.get("month")) or today.replace(day=1)
+    months = calendars.months(first, 3)
+    days = queries.days_between(market.id, months[0].weeks[0][0], months[-1].weeks[-1][-1])
+    return render_template("markets/calendar.html", market=market, months=months, today=today,
+                           days_by_date=calendars.by_date(days), previous=calendars.shift(first, -3),
+                           following=calendars.shift(first, 3))
 
 
 @bp.route("/markets/<int:market_id>/edit", methods=["GET", "POST"])
@@ -256,19 +272,21 @@ def day(day_id: int):
     return render_template("markets/day.html", **_day_forms(market_day))
 
 
-@bp.route("/days/<int:day_id>/cancel", methods=["POST"])
+@bp.route("/days/<int:day_id>/cancel", methods=["GET", "POST"])
 @organizer_required
 def cancel_day(day_id: int):
+    """Cancelling a day has its own page: the reason, what happens, one red button."""
     market_day = _day_or_404(day_id)
+    if market_day.status != MarketDayStatus.SCHEDULED:
+        return redirect(url_for("markets.day", day_id=day_id))
     form = forms.CancelDayForm()
     if form.validate_on_submit():
-        with transaction() as tx:
+        with transaction(form) as tx:
             services.cancel_market_day(current_user, market_day, form.reason.data)
         if tx.ok:
             flash(_("The market day is cancelled; producers and customers are being told."), "success")
-    else:
-        flash(_("Tell people why the market day is cancelled."), "error")
-    return redirect(url_for("markets.day", day_id=day_id))
+            return redirect(url_for("markets.day", day_id=day_id))
+    return render_template("markets/cancel_day.html", market_day=market_day, market=market_day.market, form=form)
 
 
 @bp.route("/days/<int:day_id>/slots", methods=["POST"])
@@ -287,39 +305,28 @@ def generate_slots(day_id: int):
     return redirect(url_for("markets.day", day_id=day_id))
 
 
-def _slot_or_404(slot_id: int) -> PickupSlot:
-    slot = db.get_or_404(PickupSlot, slot_id)
-    _managed(slot.market_day.market)
-    return slot
-
-
-@bp.route("/slots/<int:slot_id>", methods=["POST"])
+@bp.route("/days/<int:day_id>/slots/save", methods=["POST"])
 @organizer_required
-def slot_capacity(slot_id: int):
-    slot = _slot_or_404(slot_id)
-    day_id = slot.market_day_id
-    form = forms.SlotCapacityForm()
-    if form.validate_on_submit():
-        with transaction() as tx:
-            services.set_slot_capacity(current_user, slot, form.capacity.data)
-        if tx.ok:
-            flash(_("Slot capacity saved."), "success")
-    else:
-        flash(_("Enter a capacity between 0 and %(n)s.", n=services.MAX_SLOT_CAPACITY), "error")
-    return redirect(url_for("markets.day", day_id=day_id))
-
-
-@bp.route("/slots/<int:slot_id>/delete", methods=["POST"])
-@organizer_required
-def delete_slot(slot_id: int):
-    slot = _slot_or_404(slot_id)
-    day_id = slot.market_day_id
-    if EmptyForm().validate_on_submit():
-        with transaction() as tx:
-            services.delete_slot(current_user, slot)
-        if tx.ok:
-            flash(_("Slot removed."), "success")
-    return redirect(url_for("markets.day", day_id=day_id))
+def save_slots(day_id: int):
+    """Every slot's capacity, and the slots to remove, in one form with one Save."""
+    market_day = _day_or_404(day_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    capacities = {slot.id: parse_int(request.form.get(f"capacity-{slot.id}"), 0, services.MAX_SLOT_CAPACITY)
+                  for slot in market_day.slots if f"capacity-{slot.id}" in request.form}
+    remove = {slot.id for slot in market_day.slots if request.form.get(f"remove-{slot.id}")}
+    with transaction(flash_errors=False) as tx:
+        changed = services.save_slots(current_user, market_day, capacities, remove)
+    if tx.ok:
+        flash(ngettext("%(num)s pickup slot changed.", "%(num)s pickup slots changed.", changed) if changed
+              else _("Nothing changed."), "success")
+        return redirect(url_for("markets.day", day_id=day_id))
+    if not isinstance(tx.error, services.SlotErrors):
+        raise tx.error
+    flash(tx.error.message, "error")
+    market_day = _day_or_404(day_id)
+    return render_template("markets/day.html", **_day_forms(market_day), slot_errors=tx.error.errors,
+                           slot_values=request.form), 400
 
 
 # --- Vendors ----------------------------------------------------------------------
@@ -340,6 +347,18 @@ def vendors(market_id: int):
                            VendorStatus=VendorStatus)
 
 
+@bp.route("/vendors/<int:vendor_id>")
+@organizer_required
+def vendor(vendor_id: int):
+    """One vendor (an application): the producer's profile, products, certificates and trust beside the decision."""
+    found = queries.vendor_with_producer(vendor_id)
+    if found is None:
+        abort(404)
+    _managed(found.market)
+    return render_template("markets/vendor.html", vendor=found, market=found.market, producer=found.producer,
+                           status_label=services.vendor_status_label, transitions=services.VENDOR_TRANSITIONS)
+
+
 def _vendor_or_404(vendor_id: int) -> Vendor:
     vendor = db.get_or_404(Vendor, vendor_id)
     _managed(vendor.market)
@@ -347,6 +366,8 @@ def _vendor_or_404(vendor_id: int) -> Vendor:
 
 
 def _back_to_vendors(vendor: Vendor):
+    if request.form.get("back") == "vendor":
+        return redirect(url_for("markets.vendor", vendor_id=vendor.id))
     status = request.form.get("return_status", "")
     return redirect(url_for("markets.vendors", market_id=vendor.market_id,
                             status=status if status in {s.value for s in VendorStatus} else None))

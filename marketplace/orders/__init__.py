@@ -8,7 +8,13 @@ from marketplace.markets.signals import market_day_cancelled
 from marketplace.orders import basket, cli, queries, services, tasks, views
 from marketplace.tasks import add_tasks
 from marketplace.web.security import keep_at_login
-from marketplace.web.templating import NavEntry, add_nav_entries, add_template_globals
+from marketplace.web.templating import (
+    NavEntry,
+    TabEntry,
+    add_nav_entries,
+    add_tabs,
+    add_template_globals,
+)
 
 
 def register(app: Flask) -> None:
@@ -20,6 +26,10 @@ def register(app: Flask) -> None:
     keep_at_login(app, basket.KEY)  # a basket filled before logging in is still there after
     add_nav_entries(app, NavEntry(10, None, "orders.my_orders", _l("My orders")),
                     NavEntry(30, "producer", "orders.producer_days", _l("Orders to prepare")))
+    add_tabs(app, "shop", TabEntry(20, "orders.producer_days", _l("Orders"), also=("orders.pick_list",)))
     # Pages of lower features (the organizer's market, the producer's dashboard) show these counts.
     add_template_globals(app, order_counts_of_days=queries.order_counts_of_days,
-                         open_order_count_of_producer=queries.open_order_count_of_producer)
+                         open_order_count_of_producer=queries.open_order_count_of_producer,
+                         producer_sales=queries.producer_sales,
+                         producer_day_order_counts=queries.producer_day_order_counts,
+                         weights_to_enter=queries.weights_to_enter)

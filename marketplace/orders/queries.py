@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from marketplace.accounts.models import User
 from marketplace.core.db import utcnow
 from marketplace.core.extensions import db
 from marketplace.core.locale import format_local_datetime
@@ -250,3 +251,122 @@ def order_counts_of_days(day_ids: list[int]) -> dict[int, int]:
     rows = db.session.execute(select(Order.market_day_id, func.count(Order.id))
                               .where(Order.market_day_id.in_(day_ids)).group_by(Order.market_day_id))
     return dict(rows.all())
+
+
+# --- Figures for the back office (template globals: the producer's dashboard, the pickup point) ---
+
+#: Lines that count as sold: handed over, not missing or cancelled (as the settlement counts them).
+SOLD_LINE_STATES = (LineStatus.RESERVED, LineStatus.PACKED)
+
+
+@dataclass
+class SalesDay:
+    market_day: MarketDay
+    total_minor: int
+
+
+@dataclass
+class SalesProduct:
+    name: str
+    unit: str
+    total_minor: int
+    quantity_milli: int
+
+
+@dataclass
+class ProducerSales:
+    """What a producer sold (orders handed over) in the last weeks, in one currency."""
+
+    currency: str
+    since: date
+    days: list[SalesDay] = field(default_factory=list)
+    products: list[SalesProduct] = field(default_factory=list)
+
+    @property
+    def total_minor(self) -> int:
+        return sum(day.total_minor for day in self.days)
+
+    @property
+    def best_minor(self) -> int:
+        return max((day.total_minor for day in self.days), default=0)
+
+
+def producer_sales(producer_id: int, currency: str, weeks: int = 8, now: datetime | None = None,
+                   product_limit: int = 8) -> ProducerSales:
+    """Sales per market day and per product of the last `weeks`, in `currency` (two queries)."""
+    since = ((now or utcnow()) - timedelta(weeks=weeks)).date()
+    sold = (OrderLine.producer_id == producer_id, Order.status == OrderStatus.PICKED_UP,
+            OrderLine.status.in_(SOLD_LINE_STATES), Order.currency == currency, MarketDay.date >= since)
+    per_day = db.session.execute(
+        select(MarketDay, func.sum(OrderLine.line_total_minor))
+        .select_from(OrderLine).join(Order, Order.id == OrderLine.order_id)
+        .join(MarketDay, MarketDay.id == Order.market_day_id).where(*sold)
+        .group_by(MarketDay.id).order_by(MarketDay.date, MarketDay.id)
+        .options(joinedload(MarketDay.market))).all()
+    per_product = db.session.execute(
+        select(OrderLine.product_id, func.min(OrderLine.product_name), func.min(OrderLine.unit),
+               func.sum(OrderLine.line_total_minor),
+               func.sum(func.coalesce(OrderLine.actual_quantity_milli, OrderLine.quantity_milli)))
+        .select_from(OrderLine).join(Order, Order.id == OrderLine.order_id)
+        .join(MarketDay, MarketDay.id == Order.market_day_id).where(*sold)
+        .group_by(OrderLine.product_id)
+        .order_by(func.sum(OrderLine.line_total_minor).desc(), OrderLine.product_id).limit(product_limit)).all()
+    return ProducerSales(
+        currency, since, [SalesDay(day, total or 0) for day, total in per_day],
+        [SalesProduct(name, unit, total or 0, quantity or 0) for _id, name, unit, total, quantity in per_product])
+
+
+def producer_day_order_counts(producer_id: int, day_ids: list[int]) -> dict[int, int]:
+    """Orders to prepare (confirmed, packed or handed over) per market day for one producer."""
+    if not day_ids:
+        return {}
+    rows = db.session.execute(
+        select(Order.market_day_id, func.count(func.distinct(Order.id)))
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .where(OrderLine.producer_id == producer_id, Order.market_day_id.in_(day_ids),
+               Order.status.in_(PICK_STATES), OrderLine.status != LineStatus.CANCELLED)
+        .group_by(Order.market_day_id))
+    return dict(rows.all())
+
+
+def weights_to_enter(producer_id: int, market_day_id: int) -> int:
+    """Lines sold by weight of open orders that still wait for their weighed quantity."""
+    return db.session.scalar(
+        select(func.count(OrderLine.id)).join(Order, Order.id == OrderLine.order_id)
+        .where(OrderLine.producer_id == producer_id, Order.market_day_id == market_day_id,
+               Order.status.in_((OrderStatus.CONFIRMED, OrderStatus.READY)),
+               OrderLine.status.in_(SOLD_LINE_STATES), OrderLine.sold_by_weight.is_(True),
+               OrderLine.actual_quantity_milli.is_(None))) or 0
+
+
+@dataclass
+class DayProblems:
+    """What went wrong on a market day: orders nobody picked up, lines a producer did not bring."""
+
+    no_shows: list[Order]
+    #: (line, its order), by producer then product.
+    missing: list[tuple[OrderLine, Order]]
+
+
+def day_problems(market_day_id: int) -> DayProblems:
+    no_shows = list(db.session.scalars(
+        select(Order).where(Order.market_day_id == market_day_id, Order.status == OrderStatus.NO_SHOW)
+        .options(joinedload(Order.customer), joinedload(Order.pickup_slot))
+        .order_by(Order.pickup_slot_id, Order.pickup_code)))
+    lines = db.session.scalars(
+        select(OrderLine).join(Order, Order.id == OrderLine.order_id)
+        .where(Order.market_day_id == market_day_id, OrderLine.status == LineStatus.MISSING)
+        .options(joinedload(OrderLine.order).joinedload(Order.customer), joinedload(OrderLine.producer))
+        .order_by(OrderLine.producer_id, OrderLine.product_name, OrderLine.id)).unique().all()
+    return DayProblems(no_shows, [(line, line.order) for line in lines])
+
+
+def customer_emails_of_day(market_day_id: int) -> list[tuple[str, str | None]]:
+    """(email, locale) of each customer holding an order of the day that is not cancelled or ended unpaid."""
+    rows = db.session.execute(
+        select(User.email, User.locale).join(Order, Order.customer_id == User.id)
+        .where(Order.market_day_id == market_day_id,
+               Order.status.in_((OrderStatus.CONFIRMED, OrderStatus.READY, OrderStatus.PICKED_UP,
+                                 OrderStatus.PENDING_PAYMENT)), User.active.is_(True))
+        .distinct().order_by(User.email))
+    return [(email, locale) for email, locale in rows]

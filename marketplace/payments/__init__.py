@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 from marketplace.orders.signals import (
     order_cancelled,
@@ -11,6 +12,7 @@ from marketplace.orders.signals import (
 )
 from marketplace.payments import cli, services, tasks, views
 from marketplace.tasks import add_tasks
+from marketplace.web.templating import TabEntry, add_tabs
 
 
 def register(app: Flask) -> None:
@@ -18,6 +20,9 @@ def register(app: Flask) -> None:
     for command in cli.commands:
         app.cli.add_command(command)
     add_tasks(app, tasks.reconcile_payments)
+    # Settlement pages inside the producer's shop and the organizer's market tabs.
+    add_tabs(app, "shop", TabEntry(50, "payments.producer_settlement", _l("My sales")))
+    add_tabs(app, "market", TabEntry(30, "payments.market_settlement", _l("Settlement"), args=("market_id",)))
     # Payments follow the order through its signals, because orders may not import payments.
     # The pickup point stands above payments and calls capture and refund itself.
     order_placed.connect(services.open_payment_of_card_order, weak=False)

@@ -10,7 +10,7 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -78,12 +78,26 @@ def commission_of(amount_minor: int, commission_bp: int) -> int:
     return (amount_minor * commission_bp + 5000) // 10000
 
 
-def period(start: date | None, end: date | None) -> tuple[date, date]:
-    """The chosen period, else the current month so far."""
+def period(start: date | None, end: date | None, latest: date | None = None) -> tuple[date, date]:
+    """The chosen period; else the month of the latest market day held (`latest`), else this month so far.
+
+    Opening the report on the calendar month would show "no sales" on the first days of a
+    month, right after the market day one wants to settle.
+    """
     today = utcnow().date()
-    start = start or today.replace(day=1)
-    end = end or today
+    around = latest if latest is not None and latest <= today else today
+    month_end = (around.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    start = start or around.replace(day=1)
+    end = end or min(month_end, today)
     return (start, end) if start <= end else (end, start)
+
+
+def latest_sale_day(producer_id: int) -> date | None:
+    """The latest market day on which the producer handed over an order (My sales start there)."""
+    return db.session.scalar(
+        select(func.max(MarketDay.date)).join(Order, Order.market_day_id == MarketDay.id)
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .where(OrderLine.producer_id == producer_id, Order.status == OrderStatus.PICKED_UP))
 
 
 def _sales(market_ids: list[int], start: date, end: date, producer_id: int | None = None):

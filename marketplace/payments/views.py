@@ -19,9 +19,10 @@ from flask_login import current_user, login_required
 
 from marketplace.accounts.decorators import organizer_required
 from marketplace.core.extensions import csrf, db
-from marketplace.core.money import InvalidAmount, parse_price_minor
+from marketplace.core.money import InvalidAmount, money, parse_price_minor
+from marketplace.markets import queries as market_queries
 from marketplace.markets.models import Market
-from marketplace.markets.services import can_manage
+from marketplace.markets.services import can_manage, local_today
 from marketplace.orders.models import Order, OrderStatus, PaymentMethod
 from marketplace.payments import gateway, services, settlement
 from marketplace.payments.forms import CardTokenForm, CheckForm, PeriodForm, RefundForm
@@ -174,8 +175,10 @@ def market_settlement(market_id: int):
     if market is None or not can_manage(current_user, market):
         abort(404)
     form = PeriodForm(request.args)
+    latest = market_queries.latest_held_day(market.id, local_today(market))
     start, end = settlement.period(form.start.data if form.validate() else None,
-                                   form.end.data if form.validate() else None)
+                                   form.end.data if form.validate() else None,
+                                   latest=latest.date if latest else None)
     report = settlement.market_report(market, start, end)
     if request.args.get("format") == "csv":
         return csv_response(settlement.report_csv(report), f"settlement-{market.slug}-{start}-{end}.csv")
@@ -187,7 +190,8 @@ def market_settlement(market_id: int):
 def producer_settlement(producer):
     form = PeriodForm(request.args)
     start, end = settlement.period(form.start.data if form.validate() else None,
-                                   form.end.data if form.validate() else None)
+                                   form.end.data if form.validate() else None,
+                                   latest=settlement.latest_sale_day(producer.id))
     rows = settlement.producer_report(producer, start, end)
     if request.args.get("format") == "csv":
         return csv_response(settlement.producer_csv(rows), f"settlement-{producer.slug}-{start}-{end}.csv")

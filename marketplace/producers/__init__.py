@@ -6,9 +6,15 @@ from flask_babel import lazy_gettext as _l
 
 from marketplace.accounts.signals import user_registered
 from marketplace.markets.signals import market_day_deleting
-from marketplace.producers import services, views
+from marketplace.producers import queries, services, views
 from marketplace.search.signals import reindex_requested
-from marketplace.web.templating import NavEntry, add_nav_entries
+from marketplace.web.templating import (
+    NavEntry,
+    TabEntry,
+    add_nav_entries,
+    add_tabs,
+    add_template_globals,
+)
 
 
 def register(app: Flask) -> None:
@@ -18,3 +24,13 @@ def register(app: Flask) -> None:
     # The products' search columns are ours: index them again when the vocabulary changes.
     reindex_requested.connect(services.reindex_on_request, weak=False)
     add_nav_entries(app, NavEntry(20, "producer", "producers.dashboard", _l("My shop")))
+    # The shop's tabs; orders, payments and trust add theirs (Orders, My sales, Certificates).
+    add_tabs(app, "shop",
+             TabEntry(10, "producers.dashboard", _l("Overview")),
+             TabEntry(30, "producers.availability", _l("What I bring")),
+             TabEntry(40, "producers.products", _l("Products"),
+                      also=("producers.new_product", "producers.edit_product", "producers.import_csv")),
+             TabEntry(70, "producers.markets", _l("Markets"), also=("producers.apply", "producers.application")),
+             TabEntry(80, "producers.profile", _l("Profile")))
+    # The organizer's vendor page (markets, below) shows what an applicant sells.
+    add_template_globals(app, products_of_producer=queries.products_of_producer)

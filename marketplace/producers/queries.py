@@ -190,3 +190,47 @@ def products_for_export(producer: Producer) -> list[Product]:
     return list(db.session.scalars(select(Product).where(Product.producer_id == producer.id)
                                    .options(joinedload(Product.category)).order_by(Product.id)))
 
+
+
+def products_of_producer(producer_id: int, limit: int = 12) -> list[Product]:
+    """A producer's products on sale with their photos, for an organizer deciding an application."""
+    return list(db.session.scalars(
+        select(Product).where(Product.producer_id == producer_id, Product.active.is_(True))
+        .options(joinedload(Product.category), selectinload(Product.photos).joinedload(ProductPhoto.image))
+        .order_by(Product.created_at.desc(), Product.id.desc()).limit(limit)))
+
+
+#: An offer is running low when customers have reserved this share of it (in percent) or more.
+LOW_STOCK_PERCENT = 80
+
+
+def is_low(quantity_milli: int, reserved_milli: int) -> bool:
+    """Customers have reserved most of what is brought or stocked (nothing left counts too)."""
+    return quantity_milli > 0 and reserved_milli * 100 >= quantity_milli * LOW_STOCK_PERCENT
+
+
+@dataclass
+class Onboarding:
+    """The steps a new producer takes before selling; `done` says which are taken."""
+
+    story: bool
+    photo: bool
+    product: bool
+    application: bool
+
+    @property
+    def ready_to_apply(self) -> bool:
+        """Organizers decide on something: a profile with a story and at least one product."""
+        return self.story and self.product
+
+
+def onboarding(producer: Producer) -> Onboarding:
+    has_product = db.session.scalar(select(Product.id).where(Product.producer_id == producer.id).limit(1))
+    has_application = db.session.scalar(select(Vendor.id).where(Vendor.producer_id == producer.id).limit(1))
+    return Onboarding(story=bool(producer.story.strip()), photo=producer.photo_id is not None,
+                      product=has_product is not None, application=has_application is not None)
+
+
+def has_previous_day(producer: Producer, day: MarketDay) -> bool:
+    """Whether "Same as last time" has a day to copy from."""
+    return previous_day_offers(producer, day)[0] is not None

@@ -510,6 +510,9 @@ def apply_to_market(producer: Producer, actor: User, market: Market, message: st
     check_owner(producer, actor)
     if not market.active:
         raise NotFound()
+    if not queries.onboarding(producer).ready_to_apply:
+        # Organizers decide on what they can see: a story and something to sell.
+        raise InvalidState(str(_l("Before you apply, tell your story in your profile and add at least one product.")))
     vendor = db.session.scalar(select(Vendor).where(Vendor.market_id == market.id,
                                                     Vendor.producer_id == producer.id).with_for_update())
     if vendor is None:

@@ -14,6 +14,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from marketplace.core.errors import DomainError, NotAllowed, NotFound
@@ -32,13 +33,15 @@ from marketplace.producers.forms import (
     ProfileForm,
 )
 from marketplace.producers.models import ProducerKind, StockMode
-from marketplace.web.args import page_arg
+from marketplace.web.args import id_arg, page_arg
 from marketplace.web.csv import csv_response
 from marketplace.web.errors import render_error
 from marketplace.web.transaction import transaction
 
 bp = Blueprint("producers", __name__, url_prefix="/shop")
 _CELL = re.compile(r"^([qp])-(\d{1,12})-(\d{1,12})$")
+#: The dashboard's sales chart covers this many weeks.
+SALES_WEEKS = 8
 
 
 def own_product(producer, product_id: int):
@@ -60,11 +63,6 @@ def _show_refusal(form, error: DomainError, upload_field: str) -> None:
         raise error  # NotAllowed or NotFound: the blueprint's 404
 
 
-@bp.context_processor
-def _shop_links():
-    return {"orders_url": url_for("orders.producer_days")}
-
-
 @bp.errorhandler(NotFound)
 @bp.errorhandler(NotAllowed)
 def _not_found(_error):
@@ -77,11 +75,11 @@ def _not_found(_error):
 @bp.route("/")
 @producer_required
 def dashboard(producer):
+    days = queries.upcoming_days(producer)
     return render_template(
-        "producers/dashboard.html", producer=producer,
-        public_url=url_for("catalog.producer", slug=producer.slug),
-        days=queries.upcoming_days(producer), applications=queries.applications(producer),
-        inventory=queries.inventory_products(producer), counts=queries.product_counts(producer))
+        "producers/dashboard.html", producer=producer, public_url=url_for("catalog.producer", slug=producer.slug),
+        next_day=days[0] if days else None, later_days=days[1:], steps=queries.onboarding(producer),
+        inventory=queries.inventory_products(producer), is_low=queries.is_low, weeks=SALES_WEEKS)
 
 
 @bp.route("/profile", methods=["GET", "POST"])
@@ -226,16 +224,33 @@ def _grid_cells(form) -> dict[tuple[int, int], tuple[str, str]]:
     return {key: (q, p) for key, (q, p) in cells.items()}
 
 
+def _grid_day(days, value) -> object | None:
+    """The market day of the grid chosen by `?day=` (or the form's `day`); the first one by default."""
+    day_id = id_arg(value)
+    if day_id is None:
+        return days[0] if days else None
+    for day in days:
+        if day.id == day_id:
+            return day
+    abort(404)
+
+
 @bp.route("/availability", methods=["GET", "POST"])
 @producer_required
 def availability(producer):
+    """What I bring, one market day at a time (a day picker above the form)."""
+    days = queries.grid_days(producer)
+    cells = _grid_cells(request.form) if request.method == "POST" else {}
+    # The form names its day; "Same as last time" carries it as its value, a cell in its name.
+    chosen = request.values.get("day") or request.form.get("copy") or next((str(d) for d, _p in cells), None)
+    day = _grid_day(days, chosen)
     errors, values, notice = {}, None, None
     if request.method == "POST":
-        cells = _grid_cells(request.form)
-        copy_to = request.form.get("copy", type=int)
-        if copy_to is not None:
-            # Fill one day's column from the previous market day; nothing is saved until "Save".
-            day = services.market_day_of_grid(producer, copy_to)
+        if day is None or any(day_id != day.id for day_id, _product_id in cells) or \
+                (request.form.get("copy") and id_arg(request.form["copy"]) != day.id):
+            abort(404)  # the form holds one day of this producer's grid; anything else is not this form's
+        if request.form.get("copy"):
+            # Fill the day from the previous market day at this market; nothing is saved until "Save".
             previous, values = queries.copy_previous_day(producer, day, cells)
             notice = (_("Copied from %(day)s. Check the numbers and press Save.", day=format_day(previous.date))
                       if previous else _("There is no earlier market day at this market to copy from."))
@@ -243,24 +258,26 @@ def availability(producer):
             with transaction(flash_errors=False) as tx:
                 changed = services.save_availability(producer, current_user, cells)
             if tx.ok:
-                flash(_("Saved: %(n)s change(s).", n=changed) if changed else _("Nothing changed."), "success")
-                return redirect(url_for("producers.availability"))
+                flash(ngettext("Saved: %(num)s change.", "Saved: %(num)s changes.", changed) if changed
+                      else _("Nothing changed."), "success")
+                return redirect(url_for("producers.availability", day=day.id))
             if not isinstance(tx.error, services.GridErrors):
                 raise tx.error  # NotFound: a cell outside this producer's grid, the blueprint's 404
             errors, values = tx.error.errors, cells
             flash(tx.error.message, "error")
-    days = queries.grid_days(producer)
     products = queries.grid_products(producer)
-    offers = queries.offers_for([d.id for d in days], [p.id for p in products])
-    return render_template("producers/availability.html", producer=producer, days=days, products=products,
-                           offers=offers, errors=errors, values=values, notice=notice,
-                           inventory=queries.inventory_products(producer), price_input=format_price_input)
+    offers = queries.offers_for([day.id] if day else [], [p.id for p in products])
+    return render_template("producers/availability.html", producer=producer, days=days, day=day,
+                           products=products, offers=offers, errors=errors, values=values, notice=notice,
+                           can_copy=bool(day and products and queries.has_previous_day(producer, day)),
+                           inventory=queries.inventory_products(producer), price_input=format_price_input,
+                           is_low=queries.is_low)
 
 
 @bp.route("/markets")
 @producer_required
 def markets(producer):
-    return render_template("producers/markets.html", producer=producer,
+    return render_template("producers/markets.html", producer=producer, steps=queries.onboarding(producer),
                            markets=queries.markets_with_standing(producer), form=ApplyForm())
 
 
@@ -268,6 +285,9 @@ def markets(producer):
 @producer_required
 def apply(producer, market_id: int):
     market = services.market_for_application(market_id)
+    if not queries.onboarding(producer).ready_to_apply:
+        flash(_("Before you apply, tell your story in your profile and add at least one product."), "error")
+        return redirect(url_for("producers.markets"))
     form = ApplyForm()
     if form.validate_on_submit():
         with transaction() as tx:

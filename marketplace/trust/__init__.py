@@ -5,8 +5,14 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from marketplace.tasks import add_tasks
-from marketplace.trust import cli, labels, queries, services, tasks, views
-from marketplace.web.templating import NavEntry, add_nav_entries, add_template_globals
+from marketplace.trust import cli, labels, preview, queries, services, tasks, views
+from marketplace.web.templating import (
+    NavEntry,
+    TabEntry,
+    add_nav_entries,
+    add_tabs,
+    add_template_globals,
+)
 
 
 def register(app: Flask) -> None:
@@ -18,6 +24,8 @@ def register(app: Flask) -> None:
     add_nav_entries(app, NavEntry(40, "producer", "trust.my_certificates", _l("Certificates")),
                     NavEntry(60, "organizer", "trust.verification_queue", _l("Certificates to check")),
                     NavEntry(80, "admin", "trust.moderation", _l("Moderation")))
+    add_tabs(app, "shop", TabEntry(60, "trust.my_certificates", _l("Certificates"),
+                                   also=("trust.new_certificate", "trust.edit_certificate", "trust.my_reviews")))
     # The producer's dashboard (a lower feature) lists the shop's certificates.
     add_template_globals(app, scheme_label=labels.scheme_label,
                          certificates_of_producer=queries.certificates_of_producer)

@@ -25,7 +25,7 @@ from marketplace.orders.models import Order
 from marketplace.orders.reliability import NO_SHOW_WINDOW_DAYS, cash_refusal_reason
 from marketplace.producers.access import producer_required
 from marketplace.producers.models import Producer
-from marketplace.trust import queries, services
+from marketplace.trust import preview, queries, services
 from marketplace.trust.forms import (
     CertificateForm,
     CustomerLookupForm,
@@ -130,6 +130,21 @@ def document(cert_id: int):
     return document_response(certification.document)
 
 
+@bp.route("/trust/certificates/<int:cert_id>/preview/<int:page>.jpg")
+def document_preview(cert_id: int, page: int):
+    """A page of the document as a picture drawn again on the server (trust/preview.py)."""
+    certification = db.get_or_404(Certification, cert_id)
+    if certification.document is None or not services.can_see_document(current_user, certification):
+        abort(404)
+    picture = preview.page_picture(certification.document, page)
+    if picture is None:
+        abort(404)
+    response = current_app.response_class(picture, mimetype="image/jpeg")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 # --- Verifiers -----------------------------------------------------------------------
 
 
@@ -161,6 +176,7 @@ def verification_detail(cert_id: int):
             flash(_("Decision recorded; the producer has been emailed."), "success")
             return redirect(url_for("trust.verification_queue"))
     return render_template("trust/verification_detail.html", certification=certification, form=form,
+                           preview=preview.preview_of(certification.document),
                            certificates=queries.producer_certificates(certification.producer_id))
 
 

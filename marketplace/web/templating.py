@@ -13,7 +13,7 @@ from marketplace.core.locale import (
     format_local_datetime,
     format_local_time,
 )
-from marketplace.core.money import money
+from marketplace.core.money import money, money_whole
 from marketplace.core.quantities import format_quantity, quantity_number, unit_label
 
 
@@ -25,6 +25,34 @@ class NavEntry:
     role: str | None
     endpoint: str
     label: object  # a lazy string, translated when the menu is shown
+
+
+@dataclass(frozen=True)
+class TabEntry:
+    """A tab of a section of pages (the producer's shop, an organizer's market), added by any feature."""
+
+    position: int
+    endpoint: str
+    label: object  # a lazy string
+    #: Other endpoints on which this tab is the current one (a pick list belongs to "Orders").
+    also: tuple[str, ...] = ()
+    #: Names of the section's arguments this endpoint takes (e.g. "market_id").
+    args: tuple[str, ...] = ()
+
+
+def add_tabs(app: Flask, section: str, *entries: TabEntry) -> None:
+    """A feature's `register(app)` adds its pages to a section's tabs (a lower feature's section too)."""
+    tabs = app.extensions.setdefault("section_tabs", {}).setdefault(section, [])
+    tabs.extend(entries)
+    tabs.sort(key=lambda entry: entry.position)
+
+
+def section_tabs(section: str, **args) -> list[dict]:
+    """The tabs of a section for this page: url, label, and whether it is the current page."""
+    endpoint = request.endpoint
+    return [{"url": url_for(entry.endpoint, **{name: args[name] for name in entry.args}),
+             "label": entry.label, "current": endpoint == entry.endpoint or endpoint in entry.also}
+            for entry in current_app.extensions.get("section_tabs", {}).get(section, [])]
 
 
 def url_with(**changes) -> str:
@@ -61,6 +89,7 @@ def role_nav() -> list[dict]:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         money=money,
+        money_whole=money_whole,
         qty=format_quantity,
         qty_number=quantity_number,
         unit=unit_label,
@@ -68,7 +97,7 @@ def init_app(app: Flask) -> None:
         local_time=format_local_time,
         day=format_day,
     )
-    app.jinja_env.globals.update(url_with=url_with, LANGUAGE_NAMES=LANGUAGE_NAMES)
+    app.jinja_env.globals.update(url_with=url_with, LANGUAGE_NAMES=LANGUAGE_NAMES, section_tabs=section_tabs)
     app.jinja_env.add_extension("jinja2.ext.do")
 
     @app.context_processor

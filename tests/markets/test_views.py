@@ -69,9 +69,12 @@ def routes(ids):
         ("POST", f"/organize/days/{ids['day']}/cancel", {"reason": "Mine now"}),
         ("POST", f"/organize/days/{ids['day']}/slots", {"start_local": "08:00", "end_local": "09:00",
                                                          "slot_minutes": "30", "capacity": "1"}),
-        ("POST", f"/organize/slots/{ids['slot']}", {"capacity": "0"}),
-        ("POST", f"/organize/slots/{ids['slot']}/delete", {}),
+        ("POST", f"/organize/days/{ids['day']}/slots/save", {f"capacity-{ids['slot']}": "0"}),
+        ("POST", f"/organize/days/{ids['day']}/slots/save", {f"remove-{ids['slot']}": "1"}),
+        ("GET", f"/organize/days/{ids['day']}/cancel", None),
+        ("GET", f"/organize/markets/{ids['market']}/calendar", None),
         ("GET", f"/organize/markets/{ids['market']}/vendors", None),
+        ("GET", f"/organize/vendors/{ids['vendor']}", None),
         ("POST", f"/organize/vendors/{ids['vendor']}/decide", {"action": "approve"}),
         ("POST", f"/organize/vendors/{ids['vendor']}/stall", {"stall": "Z9"}),
     ]
@@ -117,7 +120,9 @@ def test_unknown_ids_are_404(client, login, world):
     for url in ("/organize/markets/999999", "/organize/days/999999", "/organize/schedules/999999/edit",
                 "/organize/markets/999999/vendors"):
         assert client.get(url).status_code == 404
-    assert client.post("/organize/slots/999999", data={"capacity": "3"}).status_code == 404
+    assert client.post("/organize/days/999999/slots/save", data={"capacity-1": "3"}).status_code == 404
+    assert client.get("/organize/vendors/999999").status_code == 404
+    assert client.get("/organize/markets/999999/calendar").status_code == 404
     assert client.get(f"/organize/markets/{world['market']}/vendors?status=bogus").status_code == 400
 
 
@@ -228,15 +233,43 @@ def test_slot_capacity_below_reserved_is_refused_on_the_page(app, client, login,
         place_order(day, slot)
         place_order(day, slot)
     login("owner@example.test")
-    response = client.post(f"/organize/slots/{world['slot']}", data={"capacity": "1"}, follow_redirects=True)
-    assert "already holds 2 orders" in response.get_data(as_text=True)
+    save = f"/organize/days/{world['day']}/slots/save"
+    response = client.post(save, data={f"capacity-{world['slot']}": "1"})
+    assert response.status_code == 400 and "already holds 2 orders" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(PickupSlot, world["slot"]).capacity == 20
-    client.post(f"/organize/slots/{world['slot']}", data={"capacity": "2"})
+    client.post(save, data={f"capacity-{world['slot']}": "2"})
     with app.app_context():
         assert db.session.get(PickupSlot, world["slot"]).capacity == 2
-    refused = client.post(f"/organize/slots/{world['slot']}/delete", follow_redirects=True)
+    refused = client.post(save, data={f"capacity-{world['slot']}": "2", f"remove-{world['slot']}": "1"})
     assert "cannot be removed" in refused.get_data(as_text=True)
+
+
+def test_every_slot_is_saved_with_one_form_or_none_is(app, client, login, world):
+    with app.app_context():
+        day = db.session.get(MarketDay, world["day"])
+        extra = PickupSlot(market_day=day, starts_at=day.opens_at, ends_at=day.closes_at, capacity=5)
+        spare = PickupSlot(market_day=day, starts_at=day.opens_at, ends_at=day.closes_at, capacity=5)
+        db.session.add_all([extra, spare])
+        db.session.commit()
+        extra_id, spare_id = extra.id, spare.id
+    login("owner@example.test")
+    page = client.get(f"/organize/days/{world['day']}").get_data(as_text=True)
+    assert page.count("Save pickup slots") == 1 and f'name="capacity-{extra_id}"' in page
+    save = f"/organize/days/{world['day']}/slots/save"
+    bad = client.post(save, data={f"capacity-{world['slot']}": "7", f"capacity-{extra_id}": "lots"})
+    assert bad.status_code == 400
+    with app.app_context():
+        assert db.session.get(PickupSlot, world["slot"]).capacity == 20  # nothing saved
+    ok = client.post(save, data={f"capacity-{world['slot']}": "7", f"capacity-{extra_id}": "9",
+                                 f"remove-{spare_id}": "1"}, follow_redirects=True)
+    assert "3 pickup slots changed." in ok.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(PickupSlot, world["slot"]).capacity == 7
+        assert db.session.get(PickupSlot, extra_id).capacity == 9
+        assert db.session.get(PickupSlot, spare_id) is None
+    # A slot of another day in this day's form is not this form's.
+    assert client.post(save, data={"capacity-999999": "3"}).status_code in (302, 404)
 
 
 def test_one_off_day_through_the_form(app, client, login, world):

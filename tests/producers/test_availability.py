@@ -1,4 +1,4 @@
-"""The availability grid: what the producer brings to each coming market day, saved all or nothing."""
+"""What I bring: one coming market day at a time (a day picker), saved all or nothing."""
 from __future__ import annotations
 
 import threading
@@ -27,50 +27,70 @@ def test_grid_lists_coming_days_of_approved_markets_and_per_day_products(app, sh
         closed_id = closed.id
     login(shop.owner_email)
     page = client.get("/shop/availability").get_data(as_text=True)
-    assert f'name="{cell(shop.day1, shop.potatoes)}"' in page
-    assert f'name="{cell(shop.day2, shop.dill, "p")}"' in page
-    assert f'name="{cell(shop.other_day, shop.potatoes)}"' not in page  # not approved at that market
-    assert f'name="{cell(shop.past, shop.potatoes)}"' not in page  # over
+    assert f'name="{cell(shop.day1, shop.potatoes)}"' in page  # the next day first, alone
+    assert f'name="{cell(shop.day2, shop.dill, "p")}"' not in page
+    assert f'<option value="{shop.day2}"' in page  # the other coming day is in the day picker
+    assert f'<option value="{shop.other_day}"' not in page  # not approved at that market
+    assert f'<option value="{shop.past}"' not in page  # over
     assert f"q-{shop.day1}-{shop.honey}" not in page  # standing stock is not a per-day product
     assert "Rival carrots" not in page
+    second = client.get(f"/shop/availability?day={shop.day2}").get_data(as_text=True)
+    assert f'name="{cell(shop.day2, shop.dill, "p")}"' in second and f'name="{cell(shop.day1, shop.dill)}"' not in second
+    assert client.get(f"/shop/availability?day={shop.other_day}").status_code == 404
+    assert client.get(f"/shop/availability?day={shop.past}").status_code == 404
     with app.app_context():
         db.session.execute(update(MarketDay).where(MarketDay.id == closed_id)
                            .values(status=MarketDayStatus.CANCELLED))
         db.session.commit()
-    assert f'name="{cell(shop.day2, shop.dill)}"' not in client.get("/shop/availability").get_data(as_text=True)
+    assert client.get(f"/shop/availability?day={shop.day2}").status_code == 404
 
 
-def test_one_post_saves_the_whole_grid(app, shop, client, login):
+def test_one_post_saves_the_whole_day(app, shop, client, login):
     login(shop.owner_email)
     response = client.post("/shop/availability", data={
+        "day": str(shop.day1),
         cell(shop.day1, shop.potatoes): "25,5", cell(shop.day1, shop.potatoes, "p"): "420",
         cell(shop.day1, shop.dill): "10", cell(shop.day1, shop.dill, "p"): "",
-        cell(shop.day2, shop.potatoes): "30", cell(shop.day2, shop.dill): "",
     })
-    assert response.status_code == 302
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"?day={shop.day1}")
+    assert "Saved: 2 changes." in client.get(response.headers["Location"]).get_data(as_text=True)
     with app.app_context():
         first = offer(shop.potatoes, shop.day1)
         assert (first.quantity_milli, first.price_minor) == (25_500, 42000)
         assert (offer(shop.dill, shop.day1).quantity_milli, offer(shop.dill, shop.day1).price_minor) == (10_000, None)
+    response = client.post("/shop/availability", data={"day": str(shop.day2), cell(shop.day2, shop.potatoes): "30",
+                                                        cell(shop.day2, shop.dill): ""})
+    assert "Saved: 1 change." in client.get(response.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
         assert offer(shop.potatoes, shop.day2).quantity_milli == 30_000
         assert offer(shop.dill, shop.day2) is None  # empty cell, nothing to store
     page = client.get("/shop/availability").get_data(as_text=True)
     assert 'value="25.5"' in page and 'value="420"' in page
 
 
+def test_a_cell_of_another_day_than_the_form_s_is_404(app, shop, client, login):
+    login(shop.owner_email)
+    response = client.post("/shop/availability", data={
+        "day": str(shop.day1), cell(shop.day1, shop.potatoes): "3", cell(shop.day2, shop.potatoes): "4"})
+    assert response.status_code == 404
+    with app.app_context():
+        assert offer(shop.potatoes, shop.day1) is None and offer(shop.potatoes, shop.day2) is None
+
+
 def test_bad_cells_are_marked_and_nothing_is_saved(app, shop, client, login):
     login(shop.owner_email)
     response = client.post("/shop/availability", data={
+        "day": str(shop.day1),
         cell(shop.day1, shop.potatoes): "20",
         cell(shop.day1, shop.dill): "2,5",  # bunches are whole
-        cell(shop.day2, shop.potatoes): "-3",
-        cell(shop.day2, shop.dill, "p"): "12,505",
     })
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert f'id="e-{shop.day1}-{shop.dill}"' in page and "whole number" in page
-    assert f'id="e-{shop.day2}-{shop.potatoes}"' in page
-    assert f'id="e-{shop.day2}-{shop.dill}"' in page
+    second = client.post("/shop/availability", data={
+        "day": str(shop.day2), cell(shop.day2, shop.potatoes): "-3", cell(shop.day2, shop.dill, "p"): "12,505"})
+    assert f'id="e-{shop.day2}-{shop.potatoes}"' in second.get_data(as_text=True)
+    assert f'id="e-{shop.day2}-{shop.dill}"' in second.get_data(as_text=True)
     assert 'value="20"' in page  # what was typed is kept
     with app.app_context():
         assert offer(shop.potatoes, shop.day1) is None
@@ -93,31 +113,29 @@ def test_lowering_below_what_is_reserved_is_refused_and_nothing_saved(app, shop,
         db.session.commit()
     login(shop.owner_email)
     response = client.post("/shop/availability", data={
-        cell(shop.day1, shop.potatoes): "5", cell(shop.day1, shop.dill): "4", cell(shop.day2, shop.dill): "6"})
+        "day": str(shop.day1), cell(shop.day1, shop.potatoes): "5", cell(shop.day1, shop.dill): "4"})
     page = response.get_data(as_text=True)
     assert f'id="e-{shop.day1}-{shop.potatoes}"' in page
     assert "already reserved 8" in page
     with app.app_context():
         assert offer(shop.potatoes, shop.day1).quantity_milli == 20_000
         assert offer(shop.dill, shop.day1).quantity_milli == 10_000  # the good cells were not saved either
-        assert offer(shop.dill, shop.day2) is None
     assert client.post("/shop/availability", data={cell(shop.day1, shop.potatoes): "8"}).status_code == 302
     with app.app_context():
         assert offer(shop.potatoes, shop.day1).quantity_milli == 8_000
 
 
-def test_copy_from_the_previous_market_day_fills_the_column_without_saving(app, shop, client, login):
+def test_copy_from_the_previous_market_day_fills_the_day_without_saving(app, shop, client, login):
     login(shop.owner_email)
+    assert "Same as last time" in client.get(f"/shop/availability?day={shop.day1}").get_data(as_text=True)
     response = client.post("/shop/availability", data={
-        "copy": str(shop.day1), cell(shop.day1, shop.potatoes): "", cell(shop.day1, shop.dill): "",
-        cell(shop.day2, shop.potatoes): "7"})
+        "day": str(shop.day1), "copy": str(shop.day1), cell(shop.day1, shop.potatoes): "", cell(shop.day1, shop.dill): ""})
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Copied from" in page
     assert f'name="{cell(shop.day1, shop.potatoes)}" value="25"' in page
     assert f'name="{cell(shop.day1, shop.potatoes, "p")}" value="400"' in page
     assert f'name="{cell(shop.day1, shop.dill)}" value="12"' in page
-    assert f'name="{cell(shop.day2, shop.potatoes)}" value="7"' in page  # other edits are kept
     with app.app_context():
         assert offer(shop.potatoes, shop.day1) is None  # nothing saved until Save
 
@@ -193,11 +211,10 @@ def test_a_product_is_only_offered_at_markets_of_its_currency(app, shop, client,
         VendorFactory(market=bishkek, producer=db.session.get(Producer, shop.producer))
         som_day = day_on(bishkek, 5).id
     login(shop.owner_email)
-    page = client.get("/shop/availability").get_data(as_text=True)
+    page = client.get(f"/shop/availability?day={som_day}").get_data(as_text=True)
     assert f'name="{cell(som_day, shop.potatoes)}"' not in page
     assert "Priced in KZT; this market sells in KGS." in page
-    response = client.post("/shop/availability", data={cell(som_day, shop.potatoes): "5",
-                                                        cell(shop.day1, shop.dill): "3"})
+    response = client.post("/shop/availability", data={"day": str(som_day), cell(som_day, shop.potatoes): "5"})
     assert f'id="e-{som_day}-{shop.potatoes}"' in response.get_data(as_text=True)
     with app.app_context():
-        assert offer(shop.potatoes, som_day) is None and offer(shop.dill, shop.day1) is None
+        assert offer(shop.potatoes, som_day) is None

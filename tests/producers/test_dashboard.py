@@ -31,14 +31,38 @@ def test_dashboard_shows_what_is_brought_and_reserved_per_coming_day(app, shop, 
         db.session.commit()
     login(shop.owner_email)
     page = client.get("/shop/").get_data(as_text=True)
-    day1 = page[page.index(f'id="day-{shop.day1}"'):page.index(f'id="day-{shop.day2}"')]
-    assert "Картофель" in day1 and "20\u00a0kg" in day1 and "3.5\u00a0kg" in day1
-    day2 = page[page.index(f'id="day-{shop.day2}"'):]
-    assert "Укроп" in day2 and "9\u00a0bunch" in day2
-    assert re.search(r'<span class="stat">1</span>\s*(<a [^>]*>)?open orders', page)
-    assert "PGS organic" in page and "being checked" in page
-    assert "Far Market" in page and "not accepted" in page and "Full this year" in page
+    # The next market day leads: what is ordered and what to bring, with the pick list one tap away.
+    next_day = page[page.index('id="next-day-title"'):page.index('id="sales-title"')]
+    assert "Картофель" in next_day and "20\u00a0kg" in next_day and "3.5\u00a0kg" in next_day
+    assert "2</strong> orders" in next_day  # ours (open and handed over); the rival's is not ours
+    assert f"/shop/orders/days/{shop.day1}" in next_day
+    # Later days are one line each, linked to their day of "What I bring".
+    later = page[page.index('id="later-title"'):]
+    assert f"/shop/availability?day={shop.day2}" in later and "Укроп" not in later
     assert "10\u00a0jar" in page  # standing stock of honey
+    # Certificates and markets live in the shop's tabs.
+    for tab in ("Orders", "My sales", "Certificates", "Markets"):
+        assert f">{tab}</a>" in page
+
+
+def test_dashboard_shows_sales_of_the_last_weeks_as_a_chart_and_a_table(app, shop, client, login):
+    with app.app_context():
+        add_order(shop.potatoes, shop.past, 2_000, shop.customer, status="picked_up")
+        add_order(shop.dill, shop.past, 1_000, shop.customer, status="picked_up")
+        add_order(shop.potatoes, shop.past, 9_000, shop.customer, status="cancelled")  # not a sale
+    login(shop.owner_email)
+    page = client.get("/shop/").get_data(as_text=True)
+    sales = page[page.index('id="sales-title"'):]
+    assert "<svg" in sales and 'role="img"' in sales
+    assert "<table" in sales and "Bazaar" in sales  # the same figures without the picture
+    assert "Картофель" in sales and "Укроп" in sales
+    assert ".00" not in sales and ",00" not in sales  # whole tenge
+
+
+def test_onboarding_checklist_until_the_first_application(app, shop, client, login):
+    login(shop.rival_email)
+    page = client.get("/shop/").get_data(as_text=True)
+    assert "Getting started" in page and "Add a photo of your farm or workshop" in page
 
 
 def test_dashboard_of_a_new_producer_guides_them(app, shop, client, login):

@@ -1,0 +1,134 @@
+"""Certificate documents previewed inline, beside the decision: pictures re-drawn on the server.
+
+A certificate is a PDF (a scan or a generated page) or a photo. We never hand the original to
+the browser to display: a scan's picture is taken out of the PDF (pypdf), opened by Pillow
+within a pixel budget and encoded again as a plain JPEG; a generated PDF's text is shown as
+text. Anything that cannot be read this way has no preview (the download stays); a hostile
+file costs a bounded parse and yields nothing. The access check is the document's own
+(`services.can_see_document`), in the view.
+"""
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass, field
+
+from PIL import Image as PILImage
+from pypdf import PdfReader
+
+from marketplace.media.models import Document
+from marketplace.media.services import document_key
+from marketplace.storage import storage
+
+log = logging.getLogger(__name__)
+
+#: Pages looked at: a certificate is one or two pages; a 500-page "certificate" is not read.
+MAX_PREVIEW_PAGES = 3
+#: Longest side of a preview picture, and the most pixels a source picture may have.
+MAX_SIDE = 1400
+MAX_SOURCE_PIXELS = 40_000_000
+#: Text shown per page of a generated PDF.
+MAX_TEXT_CHARS = 3000
+PDF = "application/pdf"
+PICTURES = ("image/jpeg", "image/png")
+
+
+@dataclass
+class Preview:
+    """What can be shown of a document: page numbers that have a picture, and text per page."""
+
+    pages: list[int] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.pages and not any(self.texts)
+
+
+def _data(document: Document) -> bytes | None:
+    try:
+        return storage().get(document_key(document.key))
+    except Exception:  # noqa: BLE001 - a storage outage means no preview, the page still works
+        log.warning("Certificate document %s could not be read for a preview", document.id, exc_info=True)
+        return None
+
+
+def _reader(data: bytes) -> PdfReader:
+    return PdfReader(io.BytesIO(data), strict=False)
+
+
+def _largest_picture(page) -> PILImage.Image | None:
+    best = None
+    for picture in page.images:
+        image = picture.image
+        if image is None or image.width * image.height > MAX_SOURCE_PIXELS:
+            continue
+        if best is None or image.width * image.height > best.width * best.height:
+            best = image
+    return best
+
+
+def preview_of(document: Document | None) -> Preview:
+    """Which pages of the document have a picture to show, and the text of a generated PDF."""
+    preview = Preview()
+    if document is None:
+        return preview
+    data = _data(document)
+    if not data:
+        return preview
+    if document.content_type in PICTURES:
+        preview.pages.append(1)
+        return preview
+    if document.content_type != PDF:
+        return preview
+    try:
+        reader = _reader(data)
+        for number, page in enumerate(reader.pages[:MAX_PREVIEW_PAGES], start=1):
+            if _largest_picture(page) is not None:
+                preview.pages.append(number)
+            else:
+                preview.texts.append((page.extract_text() or "").strip()[:MAX_TEXT_CHARS])
+    except Exception:  # noqa: BLE001 - any unreadable or hostile PDF: no preview, the download stays
+        log.info("No preview for certificate document %s", document.id, exc_info=True)
+        return Preview()
+    return preview
+
+
+def certificate_preview(certification) -> Preview:
+    """The preview of a certification's document (a template global: the organizer's vendor page)."""
+    return preview_of(certification.document)
+
+
+def page_picture(document: Document, page: int) -> bytes | None:
+    """A JPEG of the document's picture on page `page` (1-based), or None when there is none."""
+    if not 1 <= page <= MAX_PREVIEW_PAGES:
+        return None
+    data = _data(document)
+    if not data:
+        return None
+    try:
+        if document.content_type in PICTURES:
+            if page != 1:
+                return None
+            image = PILImage.open(io.BytesIO(data))
+            if image.width * image.height > MAX_SOURCE_PIXELS:
+                return None
+            image.load()
+        elif document.content_type == PDF:
+            pages = _reader(data).pages
+            if page > len(pages):
+                return None
+            image = _largest_picture(pages[page - 1])
+            if image is None:
+                return None
+        else:
+            return None
+        image = image.convert("RGB")
+        image.thumbnail((MAX_SIDE, MAX_SIDE))
+        out = io.BytesIO()
+        # A new encode: nothing of the original file (metadata, scripts, other objects) goes along.
+        image.save(out, "JPEG", quality=80)
+        return out.getvalue()
+    except Exception:  # noqa: BLE001 - see preview_of
+        log.info("No preview picture for certificate document %s page %s", document.id, page, exc_info=True)
+        return None
