@@ -34,7 +34,7 @@ from marketplace.markets.models import (
     Vendor,
     VendorStatus,
 )
-from marketplace.markets.signals import market_day_cancelled, market_day_deleting
+from marketplace.markets.signals import market_day_cancel_committed, market_day_cancelled, market_day_deleting
 from marketplace.media.services import InvalidUpload, save_image
 from marketplace.notifications.services import queue_email
 
@@ -655,6 +655,22 @@ def cancel_market_day(actor: User | None, market_day: MarketDay, reason: str,
     market_day_cancelled.send(market_day, actor=actor)
     db.session.flush()
     return market_day
+
+
+def finish_cancellation(actor: User | None, market_day: MarketDay, *, wait: bool = False) -> list:
+    """After the cancelling commit (and on every rerun): the features above finish what cannot
+    be part of that transaction, the card money above all (see `market_day_cancel_committed`).
+    With `wait` the work is done here and its reports are returned; else it is queued."""
+    _require_manager(actor, market_day.market)
+    if market_day.status != MarketDayStatus.CANCELLED:
+        raise InvalidState(str(_l("This market day is not cancelled.")))
+    # The cancellation is committed; end the caller's transaction so that a job running here
+    # (a queue in immediate mode) never waits on a lock the caller still holds.
+    market_day_id = market_day.id
+    if not wait:
+        db.session.rollback()
+    results = market_day_cancel_committed.send(market_day, market_day_id=market_day_id, actor=actor, wait=wait)
+    return [report for _receiver, report in results if report is not None]
 
 
 def _email_vendors_day_cancelled(market_day: MarketDay) -> None:

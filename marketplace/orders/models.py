@@ -67,6 +67,9 @@ class Order(db.Model):
     #: Set by the one UPDATE that gives stock and slot back; guards "exactly once".
     stock_released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cash_received_minor: Mapped[int | None]
+    #: The card hold lapsed or was cancelled at Stripe before the hand-over: the order became
+    #: a cash order, the customer was told, and the pickup point shows why.
+    card_lapsed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancel_reason: Mapped[str] = mapped_column(String(255), default="")
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     handed_over_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))

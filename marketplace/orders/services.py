@@ -453,6 +453,27 @@ def switch_to_cash(order: Order, customer: User, now: datetime | None = None) ->
     return order
 
 
+def card_hold_lapsed(order: Order, now: datetime | None = None) -> bool:
+    """confirmed/ready card order -> the same state as a cash order, because its card hold
+    lapsed or was cancelled at Stripe before the hand-over: the customer is told once to pay
+    at pickup, and the pickup point shows why (`card_lapsed_at`). False when it already is
+    a cash order (a repeated event changes nothing)."""
+    now = now or utcnow()
+    _check_state(order, [OrderStatus.CONFIRMED, OrderStatus.READY])
+    moved = db.session.execute(
+        update(Order).where(Order.id == order.id, Order.status.in_([OrderStatus.CONFIRMED, OrderStatus.READY]),
+                            Order.payment_method == PaymentMethod.CARD)
+        .values(payment_method=PaymentMethod.CASH, card_lapsed_at=now).execution_options(synchronize_session=False))
+    db.session.refresh(order)
+    if moved.rowcount != 1:
+        return False
+    customer = order.customer
+    queue_email(customer.email, "order_pay_at_pickup",
+                _l("Your order %(code)s: please pay in cash at pickup", code=order.pickup_code),
+                locale=customer.locale, dedupe_key=f"order-card-lapsed-{order.id}", order=order, customer=customer)
+    return True
+
+
 def cancel_lines_by_producer(order: Order, producer: Producer, actor: User, reason: str,
                              now: datetime | None = None) -> Order:
     """A producer cancels their lines of an order (the whole order when nothing else is left)."""
@@ -504,6 +525,24 @@ def cancel_orders_of_cancelled_day(market_day: MarketDay, actor: User | None = N
             Order.market_day_id == market_day.id, Order.status.in_([OrderStatus.CANCELLED, OrderStatus.EXPIRED]),
             Order.stock_released_at.is_(None))):
         _release(order, now)
+    _email_producers_of_cancelled_day(market_day)
+
+
+def _email_producers_of_cancelled_day(market_day: MarketDay) -> None:
+    """Producers with orders on the day are told even if they are no longer approved vendors
+    (markets tells the approved ones); the key is the one markets uses, so each is told once."""
+    producers = db.session.scalars(
+        select(Producer).where(Producer.id.in_(
+            select(OrderLine.producer_id).join(Order, Order.id == OrderLine.order_id)
+            .where(Order.market_day_id == market_day.id)))
+        .options(joinedload(Producer.user)).order_by(Producer.id)).unique().all()
+    for producer in producers:
+        user = producer.user
+        queue_email(user.email, "market_day_cancelled_producer",
+                    _l("%(market)s on %(date)s is cancelled", market=market_day.market.name,
+                       date=market_day.date.isoformat()),
+                    locale=user.locale, dedupe_key=f"day-cancelled-{market_day.id}-producer-{producer.id}",
+                    user=user, producer=producer, market=market_day.market, market_day=market_day)
 
 
 def mark_packed(order: Order, producer: Producer, actor: User, now: datetime | None = None) -> Order:

@@ -16,7 +16,9 @@ class CheckForm(FlaskForm):
 
 
 class RefundForm(FlaskForm):
-    amount = StringField(_l("Amount to refund"), validators=[DataRequired(), Length(max=20)])
+    #: Made when the form is shown: a double click sends the same key, and refunds once.
+    key = HiddenField(validators=[DataRequired(), Length(max=64), Regexp(r"^[A-Za-z0-9_-]{16,64}$")])
+    amount = StringField(_l("Amount to refund"), validators=[Optional(), Length(max=20)])
     producer_id = SelectField(_l("Whose sale"), coerce=int, validators=[Optional()])
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=255)])
     submit = SubmitField(_l("Refund"))

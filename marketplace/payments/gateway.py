@@ -1,31 +1,93 @@
 """The one place that talks to Stripe (or localstripe: only `STRIPE_API_BASE` differs).
 
 Every call carries an idempotency key made from our own ids, has a timeout, and turns
-Stripe's errors into two kinds: `CardDeclined` (the customer's card said no) and
-`GatewayUnavailable` (Stripe unreachable, slow or erroring: try again or pay cash).
+each of Stripe's error classes (`ERROR_KINDS`) into one of ours:
+
+- `CardDeclined`: the customer's card said no.
+- `GatewayRefused`: Stripe refused the request as it stands (e.g. cancelling an intent
+  that is already cancelled); nothing happened, asking again gets the same answer.
+- `GatewayBusy`: a call with the same idempotency key is still running, or the key was
+  used with other parameters: ask Stripe what the intent is now instead of repeating.
+- `GatewayUnavailable`: Stripe could not be reached, was slow or failed. When
+  `outcome_unknown` the call may have happened ("succeeded upstream, answer lost"): it is
+  retried later with the same key, and Stripe answers with what it did the first time.
+- `GatewayMisconfigured` (a `GatewayUnavailable`): our keys are refused; an operator must act.
 """
 from __future__ import annotations
 
 import json
+import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import stripe
 from flask import current_app
 
+log = logging.getLogger(__name__)
+
 
 class GatewayError(Exception):
-    def __init__(self, message: str = ""):
+    def __init__(self, message: str = "", *, code: str | None = None):
         super().__init__(message)
         self.message = message
+        self.code = code
 
 
 class CardDeclined(GatewayError):
     """The card was refused; the message is Stripe's text for the customer."""
 
 
+class GatewayRefused(GatewayError):
+    """Stripe refused the request as it stands; nothing happened."""
+
+
 class GatewayUnavailable(GatewayError):
-    """Stripe could not be reached or failed; nothing is known to have happened."""
+    """Stripe could not be reached or failed; `outcome_unknown` when the call may have happened."""
+
+    outcome_unknown = False
+
+
+class GatewayOutcomeUnknown(GatewayUnavailable):
+    """The call was sent and no answer came back (timeout, dropped connection, Stripe 5xx)."""
+
+    outcome_unknown = True
+
+
+class GatewayBusy(GatewayUnavailable):
+    """The same idempotency key is in use by a call in flight (or with other parameters)."""
+
+    outcome_unknown = True
+
+
+class GatewayMisconfigured(GatewayUnavailable):
+    """Stripe refused our keys (authentication or permission): card payments are off until fixed."""
+
+
+#: Every error class stripe-python raises, most specific first, and which of ours it becomes.
+#: `stripe.StripeError` last catches any class a newer stripe-python adds.
+ERROR_KINDS: tuple[tuple[type[stripe.StripeError], type[GatewayError]], ...] = (
+    (stripe.CardError, CardDeclined),
+    (stripe.IdempotencyError, GatewayBusy),
+    (stripe.InvalidRequestError, GatewayRefused),
+    (stripe.SignatureVerificationError, GatewayRefused),  # webhooks only (verify_webhook)
+    (stripe.AuthenticationError, GatewayMisconfigured),
+    (stripe.PermissionError, GatewayMisconfigured),
+    (stripe.RateLimitError, GatewayUnavailable),  # refused before acting: nothing happened
+    (stripe.APIConnectionError, GatewayOutcomeUnknown),
+    (stripe.APIError, GatewayOutcomeUnknown),
+)
+
+
+def kind_of(exc: stripe.StripeError) -> type[GatewayError]:
+    """Ours for one of Stripe's errors. Any other class (the v2 API's, or one a newer
+    stripe-python adds) is told by its status: a 4xx refused the request, anything else
+    may have acted."""
+    for theirs, ours in ERROR_KINDS:
+        if isinstance(exc, theirs):
+            return ours
+    status = getattr(exc, "http_status", None) or 0
+    return GatewayRefused if 400 <= status < 500 and status not in (409, 429) else GatewayOutcomeUnknown
 
 
 @dataclass(frozen=True)
@@ -37,6 +99,11 @@ class IntentState:
     amount: int
     client_secret: str | None
     error_message: str | None = None
+    #: What Stripe has captured (a capture outside our hand-over shows here).
+    amount_received: int = 0
+    #: Until when the authorisation can be captured, when Stripe says (the card's hold window).
+    capture_before: datetime | None = None
+    metadata: dict = field(default_factory=dict)
 
 
 #: After Stripe fails to answer, checkout stops offering the card for a minute instead of
@@ -76,26 +143,43 @@ def _client() -> stripe.StripeClient:
     return stripe.StripeClient(config["STRIPE_SECRET_KEY"], **kwargs)
 
 
-def _state(intent) -> IntentState:
-    data = intent.to_dict()
+def _capture_before(data: dict) -> datetime | None:
+    charge = data.get("latest_charge")
+    if not isinstance(charge, dict):
+        return None
+    card = ((charge.get("payment_method_details") or {}).get("card") or {})
+    stamp = card.get("capture_before")
+    return datetime.fromtimestamp(int(stamp), tz=timezone.utc) if stamp else None
+
+
+def state_of(data: dict) -> IntentState:
+    """An IntentState from a PaymentIntent as Stripe sends it (API answer or webhook object)."""
     error = data.get("last_payment_error") or {}
-    return IntentState(id=data["id"], status=data["status"], amount=int(data["amount"]),
-                       client_secret=data.get("client_secret"), error_message=error.get("message"))
+    return IntentState(id=str(data["id"]), status=str(data.get("status") or ""), amount=int(data.get("amount") or 0),
+                       client_secret=data.get("client_secret"), error_message=error.get("message"),
+                       amount_received=int(data.get("amount_received") or 0),
+                       capture_before=_capture_before(data), metadata=dict(data.get("metadata") or {}))
+
+
+def _state(intent) -> IntentState:
+    return state_of(intent.to_dict())
 
 
 def _call(function, *args, **kwargs):
     try:
         result = function(*args, **kwargs)
-    except stripe.CardError as exc:
-        mark_available()
-        raise CardDeclined(exc.user_message or "Your card was declined.") from exc
-    except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError,
-            stripe.AuthenticationError) as exc:
-        mark_unavailable()
-        raise GatewayUnavailable(str(exc)) from exc
-    except stripe.InvalidRequestError as exc:
-        # Stripe refused the request as it stands (e.g. capture of a canceled intent).
-        raise GatewayError(exc.user_message or str(exc)) from exc
+    except stripe.StripeError as exc:
+        kind = kind_of(exc)
+        if issubclass(kind, GatewayUnavailable) and kind is not GatewayBusy:
+            mark_unavailable()
+        else:
+            mark_available()
+        if kind is GatewayMisconfigured:
+            log.error("Stripe refused our keys (%s): card payments are off until they are fixed", type(exc).__name__)
+        message = getattr(exc, "user_message", None) or str(exc) or type(exc).__name__
+        if kind is CardDeclined:
+            message = getattr(exc, "user_message", None) or "Your card was declined."
+        raise kind(message, code=getattr(exc, "code", None)) from exc
     mark_available()
     return result
 
@@ -117,13 +201,14 @@ def confirm_with_card_token(intent_id: str, token: str, email: str, idempotency_
     _call(client.v1.payment_intents.update, intent_id,
           {"customer": customer.id, "payment_method": customer.default_source},
           {"idempotency_key": f"{idempotency_key}-attach"})
-    intent = _call(client.v1.payment_intents.confirm, intent_id, {},
+    intent = _call(client.v1.payment_intents.confirm, intent_id, {"expand": ["latest_charge"]},
                    {"idempotency_key": f"{idempotency_key}-confirm"})
     return _state(intent)
 
 
 def retrieve(intent_id: str) -> IntentState:
-    return _state(_call(_client().v1.payment_intents.retrieve, intent_id))
+    """The intent as Stripe has it now (with its charge, for `capture_before`)."""
+    return _state(_call(_client().v1.payment_intents.retrieve, intent_id, {"expand": ["latest_charge"]}))
 
 
 def capture(intent_id: str, amount_minor: int, idempotency_key: str) -> IntentState:
@@ -133,6 +218,7 @@ def capture(intent_id: str, amount_minor: int, idempotency_key: str) -> IntentSt
 
 
 def cancel(intent_id: str, idempotency_key: str) -> IntentState:
+    """Let the authorisation go (Stripe refuses an intent already captured or cancelled)."""
     intent = _call(_client().v1.payment_intents.cancel, intent_id, {},
                    {"idempotency_key": idempotency_key})
     return _state(intent)

@@ -58,6 +58,11 @@ class Payment(db.Model):
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[PaymentStatus] = mapped_column(str_enum(PaymentStatus), default=PaymentStatus.CREATED)
     failure_message: Mapped[str] = mapped_column(String(255), default="")
+    #: When Stripe first held the money (the payment reached `authorized`).
+    authorized_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Stripe's deadline to capture: the hold lapses after it (from the charge, else
+    #: `authorized_at` + CARD_HOLD_DAYS, Stripe's usual window for online card payments).
+    capture_before: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -77,8 +82,22 @@ class WebhookEvent(db.Model):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class RefundStatus(str, enum.Enum):
+    #: Claimed from the payment (counted in `amount_refunded_minor`); Stripe not asked yet, or
+    #: its answer was lost: retried with the same key until Stripe answers.
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    #: Stripe refused it; the amount went back to the payment's refundable part.
+    FAILED = "failed"
+
+
 class PaymentRefund(db.Model):
-    """Money given back after capture, attributed to a producer for the settlement."""
+    """Money given back after capture, attributed to a producer for the settlement.
+
+    The row (and the amount it claims) is written before Stripe is asked, under an
+    idempotency key that is Stripe's too: a double click, a retry after a lost answer or
+    a rerun of a job sends the same key, so Stripe refunds once.
+    """
 
     __tablename__ = "payment_refund"
     __table_args__ = (CheckConstraint("amount_minor > 0", name="amount_positive"),)
@@ -90,8 +109,33 @@ class PaymentRefund(db.Model):
     amount_minor: Mapped[int]
     reason: Mapped[str] = mapped_column(String(255), default="")
     provider_refund_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    #: Ours and Stripe's: from the refund form (one per form shown) or from the operation
+    #: (`aimak-payment-<id>-refund-ended`, `...-refund-undo`). None only on rows older than keys.
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    status: Mapped[RefundStatus] = mapped_column(str_enum(RefundStatus), default=RefundStatus.PENDING,
+                                                 server_default=RefundStatus.SUCCEEDED.value)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     payment = relationship("Payment")
     producer = relationship("Producer")
+
+
+class PaymentAttempt(db.Model):
+    """One call to Stripe that moves money (capture, release, refund) and how it ended.
+
+    A job's report (what failed, with Stripe's words; what needed more than one try) is
+    read from these rows; what is still to do is read from the payments themselves.
+    """
+
+    __tablename__ = "payment_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payment.id"), index=True)
+    #: capture, release or refund
+    operation: Mapped[str] = mapped_column(String(20))
+    idempotency_key: Mapped[str] = mapped_column(String(255))
+    amount_minor: Mapped[int] = mapped_column(default=0)
+    ok: Mapped[bool] = mapped_column(default=False)
+    error: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -4,32 +4,49 @@ or refund otherwise; webhooks applied once; reconciliation after lost webhooks.
 Our Payment row exists (and is committed by the caller) before Stripe is called, and
 every Stripe call carries an idempotency key made from our ids, so a retry or a double
 click does one thing at Stripe.
+
+**Locks.** Whatever decides from an order's state locks the order's row first, then the
+payment's (`_locked_order`, `_locked_payment`), the order every path takes (the order
+transitions lock the order with their conditional UPDATE). A confirmation racing another
+confirmation, the webhook or the expiry sweep therefore reads the winner's result instead
+of guessing from a stale read, and two paths never wait on each other in a circle.
+
+**No money kept.** An order that ended (cancelled, expired, not picked up) keeps nothing:
+`settle_payment` releases its hold or refunds what was captured, and says how it went
+without raising; what failed is retried with the same keys by the day's job, by
+`reconcile` and by the next attempt of whoever asked.
 """
 from __future__ import annotations
 
+import enum
 import json
 import logging
+import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts.models import User
 from marketplace.core.db import utcnow
 from marketplace.core.errors import DomainError, InvalidState
+from marketplace.core.events import business_event
 from marketplace.core.extensions import db
-from marketplace.markets.models import MarketDay
+from marketplace.core.money import money
+from marketplace.markets.models import MarketDay, MarketDayStatus
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderStatus, PaymentMethod
 from marketplace.orders.reliability import cash_refusal_reason
 from marketplace.payments import gateway
 from marketplace.payments.models import (
-    PAYMENT_STATUS_RANK,
     Payment,
+    PaymentAttempt,
     PaymentRefund,
     PaymentStatus,
+    RefundStatus,
     WebhookEvent,
 )
 
@@ -46,10 +63,63 @@ INTENT_STATUS = {
     "canceled": PaymentStatus.CANCELED,
 }
 OPEN_STATUSES = (PaymentStatus.CREATED, PaymentStatus.REQUIRES_ACTION, PaymentStatus.AUTHORIZED)
+#: Orders that ended without a hand-over: they keep no money.
+ENDED_ORDER_STATES = (OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.NO_SHOW)
+#: Orders waiting at the pickup point.
+OPEN_ORDER_STATES = (OrderStatus.CONFIRMED, OrderStatus.READY)
+
+#: Where each status may be reached from. Payments only move forward: an event that arrives
+#: late or twice never moves one back. A payment marked failed may still turn out held (an
+#: authorisation that arrives after a decline of an earlier try): better known and released.
+_REACHED_FROM = {
+    PaymentStatus.REQUIRES_ACTION: {PaymentStatus.CREATED},
+    PaymentStatus.FAILED: {PaymentStatus.CREATED, PaymentStatus.REQUIRES_ACTION},
+    PaymentStatus.AUTHORIZED: {PaymentStatus.CREATED, PaymentStatus.REQUIRES_ACTION, PaymentStatus.FAILED},
+    PaymentStatus.CANCELED: {PaymentStatus.CREATED, PaymentStatus.REQUIRES_ACTION, PaymentStatus.FAILED,
+                             PaymentStatus.AUTHORIZED},
+    PaymentStatus.CAPTURED: {PaymentStatus.CREATED, PaymentStatus.REQUIRES_ACTION, PaymentStatus.FAILED,
+                             PaymentStatus.AUTHORIZED},
+    PaymentStatus.PARTIALLY_REFUNDED: {PaymentStatus.CAPTURED},
+    PaymentStatus.REFUNDED: {PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED},
+}
+#: A refund whose answer was lost is asked again (same key) by `reconcile` after this long, so
+#: a request still waiting for Stripe's answer is not overtaken.
+PENDING_REFUND_RETRY_AFTER = timedelta(minutes=2)
+#: Stripe retries an undelivered event for three days; after that a waiting event is kept but not tried.
+WAITING_EVENT_DAYS = 3
+#: A job stops after this many calls in a row found Stripe unreachable (each would wait for the
+#: timeout); what it did not try is reported as failed and tried again by the next run.
+UNREACHABLE_IN_A_ROW = 2
 
 
 class PaymentError(DomainError):
     pass
+
+
+class HoldGone(PaymentError):
+    """Stripe refused to capture because the hold is no longer there (lapsed or cancelled)."""
+
+
+class Settled(str, enum.Enum):
+    """What `settle_payment` did for an order that ended."""
+
+    NOTHING = "nothing"
+    RELEASED = "released"
+    REFUNDED = "refunded"
+    FAILED = "failed"
+
+
+# --- Locks ---------------------------------------------------------------------------------
+
+def _locked_order(order_id: int) -> Order:
+    """The order as committed now, its row locked until the commit (SQLite: the write lock is taken at BEGIN)."""
+    return db.session.scalars(select(Order).where(Order.id == order_id).with_for_update()
+                              .execution_options(populate_existing=True)).one()
+
+
+def _locked_payment(payment_id: int) -> Payment:
+    return db.session.scalars(select(Payment).where(Payment.id == payment_id).with_for_update()
+                              .execution_options(populate_existing=True)).one()
 
 
 # --- Offering the card -----------------------------------------------------------------
@@ -114,8 +184,10 @@ def start_intent(payment: Payment) -> Payment:
 def submit_card(payment: Payment, token: str, email: str) -> gateway.IntentState:
     """Attach the tokenised card and ask for the authorisation; apply what Stripe answers.
 
-    A declined card ends the order at once (stock and slot come back). The caller has
-    committed the PaymentIntent id (start_intent) before this is called.
+    A declined card ends the order at once (stock and slot come back). When Stripe refuses
+    the confirmation as it stands, or the same key is still in flight (a double submit),
+    what counts is the intent as Stripe has it now: the other request may have authorised
+    it. The caller has committed the PaymentIntent id (start_intent) before this is called.
     """
     order = payment.order
     if order.status != OrderStatus.PENDING_PAYMENT:
@@ -126,57 +198,108 @@ def submit_card(payment: Payment, token: str, email: str) -> gateway.IntentState
         state = gateway.confirm_with_card_token(payment.provider_intent_id, token, email,
                                                 idempotency_key=f"aimak-payment-{payment.id}-card-{token[-12:]}")
     except gateway.CardDeclined as exc:
+        _locked_order(payment.order_id)
+        payment = _locked_payment(payment.id)
+        if payment.status not in (PaymentStatus.CREATED, PaymentStatus.REQUIRES_ACTION):
+            return refresh_state(payment)  # another try got there first; the decline is old news
         payment.failure_message = exc.message[:255]
         _advance(payment, PaymentStatus.FAILED)
-        _end_unpaid_order(order)
+        _end_unpaid_order(db.session.get(Order, payment.order_id))
         raise
-    apply_intent_state(payment, state.status)
+    except (gateway.GatewayRefused, gateway.GatewayBusy):
+        return refresh_state(payment)
+    apply_state(payment, state)
     return state
 
 
 def refresh_from_stripe(payment: Payment) -> str:
     """Read the PaymentIntent back from Stripe and apply it (the browser's word is never enough)."""
+    return refresh_state(payment).status
+
+
+def refresh_state(payment: Payment) -> gateway.IntentState:
     state = gateway.retrieve(payment.provider_intent_id)
-    apply_intent_state(payment, state.status)
-    return state.status
+    apply_state(payment, state)
+    return state
 
 
-def apply_intent_state(payment: Payment, intent_status: str) -> None:
-    """Move our payment (and its order) forward to what Stripe says; never backward."""
+def apply_state(payment: Payment, state: gateway.IntentState) -> None:
+    apply_intent_state(payment, state.status, amount_received=state.amount_received,
+                       capture_before=state.capture_before)
+
+
+def apply_intent_state(payment: Payment, intent_status: str, *, amount_received: int = 0,
+                       capture_before: datetime | None = None, now: datetime | None = None) -> None:
+    """Move our payment forward to what Stripe says (never backward), then decide what its
+    order does, on the order as it is now (locked first, see the module's note)."""
     target = INTENT_STATUS.get(intent_status)
     if target is None:
         return
+    now = now or utcnow()
+    order = _locked_order(payment.order_id)
+    payment = _locked_payment(payment.id)
     if intent_status == "requires_payment_method" and payment.status == PaymentStatus.REQUIRES_ACTION:
         target = PaymentStatus.FAILED  # 3-D Secure failed: the card was not authorised
     moved = _advance(payment, target)
-    order = db.session.get(Order, payment.order_id)
-    if target == PaymentStatus.AUTHORIZED and order.status == OrderStatus.PENDING_PAYMENT:
-        _confirm_order(order, payment)
+    if target == PaymentStatus.AUTHORIZED:
+        _note_hold(payment, capture_before, now)
+        _follow_authorisation(order, payment, now)
     elif target in (PaymentStatus.FAILED, PaymentStatus.CANCELED) and moved:
-        _end_unpaid_order(order)
-    elif target == PaymentStatus.CAPTURED and moved and payment.amount_captured_minor == 0:
-        # Captured outside our hand-over (Stripe dashboard): record what was held.
-        payment.amount_captured_minor = payment.amount_authorized_minor
+        _follow_hold_gone(order, payment, now)
+    elif target == PaymentStatus.CAPTURED and moved:
+        if payment.amount_captured_minor == 0:
+            # Captured outside our hand-over (Stripe's dashboard, or early by mistake).
+            captured = min(amount_received or payment.amount_authorized_minor, payment.amount_authorized_minor)
+            db.session.execute(update(Payment).where(Payment.id == payment.id)
+                               .values(amount_captured_minor=captured, updated_at=utcnow()))
+            db.session.refresh(payment)
+        if order.status in ENDED_ORDER_STATES:
+            settle_payment(payment)  # a capture on an order that ended is given back
+
+
+def _note_hold(payment: Payment, capture_before: datetime | None, now: datetime) -> None:
+    """When the money was first held, and until when it can be captured (Stripe's word, else its usual window)."""
+    if payment.authorized_at is None:
+        payment.authorized_at = now
+    if capture_before is not None:
+        payment.capture_before = capture_before
+    elif payment.capture_before is None:
+        payment.capture_before = payment.authorized_at + timedelta(days=current_app.config["CARD_HOLD_DAYS"])
+    db.session.flush()
+
+
+def _follow_authorisation(order: Order, payment: Payment, now: datetime) -> None:
+    """The card is held: confirm the order if it still waits; let the hold go only if the order
+    really ended (or is paid in cash); a confirmed order was confirmed by the request that won."""
+    if order.status == OrderStatus.PENDING_PAYMENT:
+        if order.hold_until is not None and order.hold_until <= now:
+            orders.expire(order, now)  # stock back; the order_cancelled receiver lets the hold go
+        else:
+            orders.confirm_payment(order, now)
+    elif order.status in ENDED_ORDER_STATES or order.payment_method != PaymentMethod.CARD:
+        settle_payment(payment)
+
+
+def _follow_hold_gone(order: Order, payment: Payment, now: datetime) -> None:
+    """The card was declined, or its hold lapsed or was cancelled at Stripe."""
+    if order.status == OrderStatus.PENDING_PAYMENT:
+        orders.end_unpaid(order, now)
+    elif order.status in OPEN_ORDER_STATES and order.payment_method == PaymentMethod.CARD:
+        if orders.card_hold_lapsed(order, now):
+            business_event("card_hold_lapsed", order_id=order.id, payment_id=payment.id,
+                           market_day_id=order.market_day_id)
 
 
 def _advance(payment: Payment, target: PaymentStatus) -> bool:
     """A conditional move to a later status; False when the payment is already there or past it."""
-    if PAYMENT_STATUS_RANK[target] <= PAYMENT_STATUS_RANK[payment.status]:
+    earlier = _REACHED_FROM.get(target, set())
+    if payment.status not in earlier:
         return False
-    earlier = [status for status, rank in PAYMENT_STATUS_RANK.items() if rank < PAYMENT_STATUS_RANK[target]]
     result = db.session.execute(
-        update(Payment).where(Payment.id == payment.id, Payment.status.in_(earlier))
+        update(Payment).where(Payment.id == payment.id, Payment.status.in_(list(earlier)))
         .values(status=target, updated_at=utcnow()).execution_options(synchronize_session=False))
     db.session.refresh(payment)
     return result.rowcount == 1
-
-
-def _confirm_order(order: Order, payment: Payment) -> None:
-    try:
-        orders.confirm_payment(order)
-    except InvalidState:
-        # The hold ran out before the authorisation arrived: let the card go.
-        release_authorisation(order)
 
 
 def _end_unpaid_order(order: Order) -> None:
@@ -192,11 +315,15 @@ def cash_instead_refusal(order: Order) -> str | None:
 
 
 def switch_to_cash(order: Order, customer: User) -> Order:
-    """A card order still waiting for its payment becomes a cash order (the card hold, if any, goes)."""
+    """A card order still waiting for its payment becomes a cash order (the card hold, if any,
+    goes; if Stripe cannot be reached now, `reconcile` lets it go later)."""
     reason = cash_instead_refusal(order)
     if reason:
         raise PaymentError(reason)
-    release_authorisation(order)
+    order = _locked_order(order.id)
+    payment = current_payment(order)
+    if payment is not None and payment.status in OPEN_STATUSES:
+        _let_go(_locked_payment(payment.id))
     return orders.switch_to_cash(order, customer)
 
 
@@ -209,32 +336,83 @@ def card_hold_minor(payment: Payment | None) -> int | None:
     return payment.amount_authorized_minor
 
 
-def capture_at_handover(payment: Payment | None, amount_minor: int) -> None:
+def card_charged_minor(payment: Payment | None) -> int:
+    """What the card was already charged and not given back (a capture before the hand-over)."""
+    if payment is None or payment.status not in (PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED):
+        return 0
+    return payment.amount_captured_minor - payment.amount_refunded_minor
+
+
+def capture_at_handover(payment: Payment | None, amount_minor: int, actor: User | None = None) -> None:
     """Charge the card what the customer pays at hand-over, never more than it holds; nothing
     to charge (every line missing) lets the hold go. The caller has moved the order first, so
-    two organizers pressing at once capture once."""
+    two organizers pressing at once capture once.
+
+    A card charged before the hand-over (captured early) is not charged again: what it was
+    charged above the amount due is refunded."""
+    if payment is not None and card_charged_minor(payment) > 0:
+        excess = card_charged_minor(payment) - amount_minor
+        if excess > 0:
+            record = _claim_refund(_locked_payment(payment.id), excess,
+                                   str(_l("Charged before the hand-over, above what was due.")),
+                                   key=f"aimak-payment-{payment.id}-refund-excess", actor=actor)
+            _require_sent(record)
+        return
     if payment is None or payment.status != PaymentStatus.AUTHORIZED:
         raise PaymentError(str(_l("The card payment of this order is not authorised; take cash instead.")))
     amount = min(amount_minor, payment.amount_authorized_minor)
     if amount <= 0:
         _let_go(payment)
         return
+    key = f"aimak-payment-{payment.id}-capture"
     try:
-        gateway.capture(payment.provider_intent_id, amount, idempotency_key=f"aimak-payment-{payment.id}-capture")
+        gateway.capture(payment.provider_intent_id, amount, idempotency_key=key)
+    except gateway.GatewayRefused as exc:
+        raise HoldGone(str(_l("The card could not be charged (%(why)s). Take cash instead.",
+                              why=exc.message[:120]))) from exc
     except gateway.GatewayError as exc:
         raise PaymentError(str(_l("The card could not be charged right now (%(why)s). Try again in a "
                                   "minute, or take cash.", why=exc.message[:120]))) from exc
+    _attempt(payment, "capture", key, amount, ok=True)
     db.session.execute(update(Payment).where(Payment.id == payment.id)
                        .values(amount_captured_minor=amount, updated_at=utcnow()))
     _advance(payment, PaymentStatus.CAPTURED)
 
 
-def refund_undone_handover(order: Order, actor: User | None) -> None:
-    """A card hand-over undone at the pickup point: give the whole capture back."""
+def cash_at_pickup_instead(order: Order) -> None:
+    """The pickup point takes cash for a card order whose card cannot be charged: the order
+    becomes a cash order (the customer is told) and its hold goes, now if Stripe answers,
+    else by `reconcile` (a cash order keeps no hold)."""
+    order = _locked_order(order.id)
     payment = current_payment(order)
-    left = payment.amount_captured_minor - payment.amount_refunded_minor if payment is not None else 0
+    if payment is not None and card_charged_minor(payment) > 0:
+        raise PaymentError(str(_l("This card was already charged; refund it first if the customer pays in cash.")))
+    if payment is not None and payment.status in OPEN_STATUSES:
+        _let_go(_locked_payment(payment.id))
+    orders.card_hold_lapsed(order)
+
+
+def refund_undone_handover(order: Order, actor: User | None) -> None:
+    """A card hand-over undone at the pickup point: give the whole capture back, or refuse the undo."""
+    payment = current_payment(order)
+    if payment is None:
+        return
+    payment = _locked_payment(payment.id)
+    left = payment.amount_captured_minor - payment.amount_refunded_minor
     if left > 0:
-        _refund(actor, payment, left, str(_l("Hand-over undone at the pickup point.")))
+        record = _claim_refund(payment, left, str(_l("Hand-over undone at the pickup point.")),
+                               key=f"aimak-payment-{payment.id}-refund-undo", actor=actor)
+        _require_sent(record)
+
+
+def _require_sent(record: PaymentRefund) -> None:
+    """Send a refund now or raise (the caller's transaction, the refund row with it, rolls back;
+    the same key asks again next time, and Stripe refunds once)."""
+    if record.status == RefundStatus.PENDING:
+        _send_refund(record)
+    if record.status != RefundStatus.SUCCEEDED:
+        raise PaymentError(str(_l("The card could not be refunded right now (%(why)s). Nothing was changed; "
+                                  "try again in a minute.", why=_last_error(record.payment_id)[:120])))
 
 
 # --- After the order moves (receivers of the orders signals, connected in register) --------
@@ -252,71 +430,251 @@ def offer_card(market_day: MarketDay, customer=None, **_extra) -> orders.Payment
 
 
 def release_authorisation(order: Order, **_extra) -> None:
-    """Let the card hold go (cancellation, expiry, no-show). If Stripe is unreachable the
-    order still moves on; `flask reconcile-payments` cancels the hold later."""
-    if order.payment_method != PaymentMethod.CARD:
+    """An order that ended keeps no money (receiver of order_cancelled and order_no_show): its
+    hold is released, a capture refunded. If Stripe is unreachable the order still moves on;
+    `flask reconcile-payments` finishes later. The orders of a cancelled market day are
+    settled by the day's job after the cancelling commit, one order per commit."""
+    if order.status == OrderStatus.CANCELLED and order.market_day.status == MarketDayStatus.CANCELLED:
         return
-    payment = current_payment(order)
-    if payment is not None and payment.status in OPEN_STATUSES:
-        _let_go(payment)
+    for payment_id in db.session.scalars(select(Payment.id).where(Payment.order_id == order.id)
+                                         .order_by(Payment.id)).all():
+        settle_payment(_locked_payment(payment_id))
 
 
-def _let_go(payment: Payment) -> None:
+def settle_payment(payment: Payment) -> Settled:
+    """The money of an order that ended: release the hold, or refund what was captured and not
+    given back; ask again (same key) for a refund whose answer was lost. Never raises for
+    Stripe; the caller holds the order's lock."""
+    if payment.status in OPEN_STATUSES:
+        if _let_go(payment):
+            return Settled.RELEASED
+        if payment.status in OPEN_STATUSES:
+            return Settled.FAILED
+        # Stripe says it was captured meanwhile: then it is refunded below.
+    outcome = Settled.NOTHING
+    for record in db.session.scalars(select(PaymentRefund).where(
+            PaymentRefund.payment_id == payment.id, PaymentRefund.status == RefundStatus.PENDING)
+            .order_by(PaymentRefund.id)).all():
+        outcome = Settled.REFUNDED if _send_refund(record) and outcome != Settled.FAILED else Settled.FAILED
+    db.session.refresh(payment)
+    left = payment.amount_captured_minor - payment.amount_refunded_minor
+    if left > 0:
+        record = _claim_refund(payment, left, str(_l("The order was cancelled.")),
+                               key=f"aimak-payment-{payment.id}-refund-ended")
+        if record.status == RefundStatus.PENDING:
+            _send_refund(record)
+        outcome = Settled.REFUNDED if record.status == RefundStatus.SUCCEEDED and outcome != Settled.FAILED \
+            else Settled.FAILED
+    return outcome
+
+
+def _let_go(payment: Payment) -> bool:
+    """Cancel the intent at Stripe (its hold, if any, goes); True when it is cancelled. When
+    Stripe refuses (already cancelled, or captured meanwhile), its current state is applied."""
     if not payment.provider_intent_id:
         _advance(payment, PaymentStatus.CANCELED)
-        return
+        return True
+    key = f"aimak-payment-{payment.id}-cancel"
+    held = payment.amount_authorized_minor if payment.status == PaymentStatus.AUTHORIZED else 0
     try:
-        gateway.cancel(payment.provider_intent_id, idempotency_key=f"aimak-payment-{payment.id}-cancel")
+        gateway.cancel(payment.provider_intent_id, idempotency_key=key)
+    except gateway.GatewayRefused as refused:
+        try:
+            state = gateway.retrieve(payment.provider_intent_id)
+        except gateway.GatewayError as exc:
+            _attempt(payment, "release", key, held, ok=False, error=exc.message)
+            return False
+        _attempt(payment, "release", key, held, ok=state.status == "canceled",
+                 error="" if state.status == "canceled" else refused.message)
+        if state.status == "succeeded" and payment.amount_captured_minor == 0:
+            captured = min(state.amount_received or payment.amount_authorized_minor, payment.amount_authorized_minor)
+            db.session.execute(update(Payment).where(Payment.id == payment.id)
+                               .values(amount_captured_minor=captured, updated_at=utcnow()))
+            _advance(payment, PaymentStatus.CAPTURED)
+            return False
+        if state.status != "canceled":
+            return False
     except gateway.GatewayError as exc:
         log.warning("Could not release the card hold of order %s now: %s", payment.order_id, exc.message)
-        return
+        _attempt(payment, "release", key, held, ok=False, error=exc.message)
+        return False
+    else:
+        _attempt(payment, "release", key, held, ok=True)
     _advance(payment, PaymentStatus.CANCELED)
+    return True
+
+
+def _attempt(payment: Payment, operation: str, key: str, amount_minor: int, *, ok: bool, error: str = "") -> None:
+    db.session.add(PaymentAttempt(payment_id=payment.id, operation=operation, idempotency_key=key[:255],
+                                  amount_minor=amount_minor, ok=ok, error=(error or "")[:255]))
+    db.session.flush()
+
+
+def _last_error(payment_id: int) -> str:
+    return db.session.scalar(select(PaymentAttempt.error).where(
+        PaymentAttempt.payment_id == payment_id, PaymentAttempt.ok.is_(False))
+        .order_by(PaymentAttempt.id.desc()).limit(1)) or ""
 
 
 # --- Refunds ------------------------------------------------------------------------------
 
-def refund(actor: User, order: Order, amount_minor: int, reason: str, producer_id: int | None = None) -> PaymentRefund:
-    """Give back part or all of a captured payment; never more than was captured."""
+@dataclass
+class RefundResult:
+    """What a refund request did: refunded (or still being asked), or the hold released instead."""
+
+    amount_minor: int
+    currency: str
+    refund: PaymentRefund | None = None
+    #: Nothing had been charged: the card hold was released instead (the order, if still to be
+    #: picked up, is paid in cash at pickup).
+    released: bool = False
+
+    @property
+    def pending(self) -> bool:
+        return self.refund is not None and self.refund.status == RefundStatus.PENDING
+
+
+def pending_refund_minor(payment: Payment | None) -> int:
+    """Refunds of this payment still waiting for Stripe's answer (asked again automatically)."""
+    if payment is None:
+        return 0
+    return db.session.scalar(select(func.coalesce(func.sum(PaymentRefund.amount_minor), 0)).where(
+        PaymentRefund.payment_id == payment.id, PaymentRefund.status == RefundStatus.PENDING)) or 0
+
+
+def new_refund_key() -> str:
+    """The key a refund form carries, so that its double click refunds once."""
+    return uuid.uuid4().hex
+
+
+def refund(actor: User, order: Order, amount_minor: int, reason: str, producer_id: int | None = None,
+           *, key: str | None = None) -> RefundResult:
+    """Give back part or all of what the order's card was charged, never more than is left,
+    once per `key` (the refund form's): a second submit finds the first refund and asks Stripe
+    again only if its answer was lost. A card only authorised has nothing to refund: its hold
+    is released instead, and an order still to be picked up is then paid in cash at pickup."""
+    order = _locked_order(order.id)
     payment = current_payment(order)
-    if payment is None or payment.amount_captured_minor == 0:
+    if payment is None:
         raise PaymentError(str(_l("Nothing was charged on this order's card, so there is nothing to refund.")))
-    return _refund(actor, payment, amount_minor, reason, producer_id)
+    payment = _locked_payment(payment.id)
+    if payment.amount_captured_minor == 0:
+        return _release_instead(order, payment)
+    record = _claim_refund(payment, amount_minor, reason, key=f"aimak-refund-{key or new_refund_key()}",
+                           actor=actor, producer_id=producer_id)
+    if record.status == RefundStatus.PENDING:
+        _send_refund(record)
+    if record.status == RefundStatus.FAILED:
+        raise PaymentError(str(_l("Stripe refused the refund (%(why)s). Nothing was refunded.",
+                                  why=_last_error(payment.id)[:120])))
+    return RefundResult(record.amount_minor, payment.currency, record)
 
 
-def _refund(actor: User | None, payment: Payment, amount_minor: int, reason: str,
-            producer_id: int | None = None) -> PaymentRefund:
+def _release_instead(order: Order, payment: Payment) -> RefundResult:
+    if payment.status == PaymentStatus.CANCELED and payment.authorized_at is not None:
+        return RefundResult(payment.amount_authorized_minor, payment.currency, released=True)  # a second click
+    if payment.status != PaymentStatus.AUTHORIZED:
+        raise PaymentError(str(_l("Nothing was charged on this order's card, so there is nothing to refund.")))
+    if not _let_go(payment):
+        why = _last_error(payment.id) or str(_l("the card service did not answer"))
+        raise PaymentError(str(_l("The card hold could not be released right now (%(why)s). Try again in a minute.",
+                                  why=why[:120])))
+    if order.status in OPEN_ORDER_STATES and order.payment_method == PaymentMethod.CARD:
+        orders.card_hold_lapsed(order)
+    return RefundResult(payment.amount_authorized_minor, payment.currency, released=True)
+
+
+def _refund_by_key(key: str) -> PaymentRefund | None:
+    return db.session.scalar(select(PaymentRefund).where(PaymentRefund.idempotency_key == key))
+
+
+def _claim_refund(payment: Payment, amount_minor: int, reason: str, *, key: str, actor: User | None = None,
+                  producer_id: int | None = None) -> PaymentRefund:
+    """The refund row under `key` (pending, its amount claimed from what the payment can still
+    refund), or the row already written under it. The caller holds the payment's lock, so a
+    second request with the same key waits for the first and then finds its row."""
+    existing = _refund_by_key(key)
+    if existing is not None:
+        if existing.payment_id != payment.id:
+            raise PaymentError(str(_l("This form was already used.")))
+        return existing
     if amount_minor <= 0:
         raise PaymentError(str(_l("Enter an amount greater than zero.")))
-    claimed = db.session.execute(
-        update(Payment)
-        .where(Payment.id == payment.id,
-               Payment.amount_captured_minor - Payment.amount_refunded_minor >= amount_minor)
-        .values(amount_refunded_minor=Payment.amount_refunded_minor + amount_minor, updated_at=utcnow())
-        .execution_options(synchronize_session=False))
-    db.session.refresh(payment)
-    if claimed.rowcount != 1:
-        raise PaymentError(str(_l("At most %(left)s can still be refunded.",
-                                  left=payment.amount_captured_minor - payment.amount_refunded_minor)),
-                           left=payment.amount_captured_minor - payment.amount_refunded_minor)
+    left = payment.amount_captured_minor - payment.amount_refunded_minor
+    if amount_minor > left:
+        raise PaymentError(str(_l("At most %(left)s can still be refunded.", left=money(left, payment.currency))),
+                           left=left)
     record = PaymentRefund(payment_id=payment.id, producer_id=producer_id, amount_minor=amount_minor,
-                           reason=reason[:255], created_by_id=actor.id if actor else None)
-    db.session.add(record)
-    db.session.flush()
+                           reason=reason[:255], created_by_id=actor.id if actor else None,
+                           idempotency_key=key, status=RefundStatus.PENDING)
     try:
-        record.provider_refund_id = gateway.refund(payment.provider_intent_id, amount_minor,
-                                                   idempotency_key=f"aimak-refund-{record.id}")
+        with db.session.begin_nested():
+            claimed = db.session.execute(
+                update(Payment)
+                .where(Payment.id == payment.id,
+                       Payment.amount_captured_minor - Payment.amount_refunded_minor >= amount_minor)
+                .values(amount_refunded_minor=Payment.amount_refunded_minor + amount_minor, updated_at=utcnow())
+                .execution_options(synchronize_session=False))
+            if claimed.rowcount != 1:
+                raise PaymentError(str(_l("At most %(left)s can still be refunded.",
+                                          left=money(left, payment.currency))), left=left)
+            db.session.add(record)
+            db.session.flush()
+    except IntegrityError:
+        # Written meanwhile under the same key by a request that did not wait for our lock.
+        existing = _refund_by_key(key)
+        if existing is None or existing.payment_id != payment.id:
+            raise
+        return existing
+    db.session.refresh(payment)
+    return record
+
+
+def _send_refund(record: PaymentRefund) -> bool:
+    """Ask Stripe for a pending refund under its key; True when it is done. A refusal gives the
+    amount back to what can be refunded; no answer leaves it pending, to be asked again."""
+    payment = record.payment
+    key = record.idempotency_key or f"aimak-refund-{record.id}"
+    try:
+        provider_id = gateway.refund(payment.provider_intent_id, record.amount_minor, idempotency_key=key)
+    except (gateway.GatewayRefused, gateway.CardDeclined) as exc:
+        _attempt(payment, "refund", key, record.amount_minor, ok=False, error=exc.message)
+        record.status = RefundStatus.FAILED
+        db.session.execute(update(Payment).where(Payment.id == payment.id)
+                           .values(amount_refunded_minor=Payment.amount_refunded_minor - record.amount_minor,
+                                   updated_at=utcnow()).execution_options(synchronize_session=False))
+        db.session.flush()
+        db.session.refresh(payment)
+        return False
     except gateway.GatewayError as exc:
-        raise PaymentError(str(_l("The refund could not be made right now (%(why)s). Nothing was changed.",
-                                  why=exc.message[:120]))) from exc
+        log.warning("Refund %s of payment %s not confirmed by Stripe: %s", record.id, payment.id, exc.message)
+        _attempt(payment, "refund", key, record.amount_minor, ok=False, error=exc.message)
+        return False
+    _attempt(payment, "refund", key, record.amount_minor, ok=True)
+    record.provider_refund_id = provider_id
+    record.status = RefundStatus.SUCCEEDED
+    db.session.flush()
+    db.session.refresh(payment)
     full = payment.amount_refunded_minor >= payment.amount_captured_minor
     _advance(payment, PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED)
-    return record
+    business_event("card_refunded", payment_id=payment.id, order_id=payment.order_id, refund_id=record.id,
+                   amount_minor=record.amount_minor, currency=payment.currency)
+    return True
 
 
 # --- Webhooks -------------------------------------------------------------------------------
 
-def receive_event(event: dict) -> bool:
-    """Store the event by its id and apply it once; False when it was already applied."""
+class EventOutcome(str, enum.Enum):
+    APPLIED = "applied"
+    #: Applied before (a repeated delivery).
+    REPEATED = "repeated"
+    #: About a PaymentIntent we do not know (yet): kept unprocessed; Stripe retries, reconcile applies it.
+    WAITING = "waiting"
+
+
+def receive_event(event: dict) -> EventOutcome:
+    """Store the event by its id and apply it once; an event about an intent we do not know yet
+    is stored but not marked processed (the caller answers so that Stripe sends it again)."""
     stored = db.session.scalar(select(WebhookEvent).where(WebhookEvent.provider_event_id == event["id"]))
     if stored is None:
         stored = WebhookEvent(provider_event_id=str(event["id"])[:255], type=str(event["type"])[:100],
@@ -325,38 +683,54 @@ def receive_event(event: dict) -> bool:
             with db.session.begin_nested():
                 db.session.add(stored)
         except IntegrityError:
-            return False  # a concurrent delivery of the same event stored it first
+            return EventOutcome.REPEATED  # a concurrent delivery of the same event stored it first
     elif stored.processed_at is not None:
-        return False
-    apply_event(event)
+        return EventOutcome.REPEATED
+    if not apply_event(event):
+        return EventOutcome.WAITING
     stored.processed_at = utcnow()
     db.session.flush()
-    return True
+    return EventOutcome.APPLIED
 
 
-def apply_event(event: dict) -> None:
+def apply_event(event: dict) -> bool:
+    """Apply a verified event; False when it is about a PaymentIntent we do not know (yet)."""
     obj = (event.get("data") or {}).get("object") or {}
     event_type = event.get("type", "")
     if event_type.startswith("payment_intent."):
-        payment = _payment_by_intent(obj.get("id"))
+        if not obj.get("id"):
+            return True  # nothing to apply
+        payment = _payment_for_intent(obj)
         if payment is None:
-            return
-        status = obj.get("status")
+            return False
+        state = gateway.state_of(obj)
+        status = state.status
         if event_type == "payment_intent.payment_failed":
             status = "requires_payment_method"
             if payment.status in (PaymentStatus.CREATED, PaymentStatus.REQUIRES_ACTION):
+                _locked_order(payment.order_id)
+                payment = _locked_payment(payment.id)
                 payment.failure_message = ((obj.get("last_payment_error") or {}).get("message") or "")[:255]
-                _advance(payment, PaymentStatus.FAILED)
-                _end_unpaid_order(db.session.get(Order, payment.order_id))
-                return
-        apply_intent_state(payment, status or "")
+                if _advance(payment, PaymentStatus.FAILED):
+                    _end_unpaid_order(db.session.get(Order, payment.order_id))
+                return True
+        apply_intent_state(payment, status, amount_received=state.amount_received,
+                           capture_before=state.capture_before)
     elif event_type == "charge.refunded":
-        _apply_charge_refunded(obj)
+        if not obj.get("payment_intent"):
+            return True
+        payment = _payment_by_intent(obj.get("payment_intent"))
+        if payment is None:
+            return False
+        _apply_charge_refunded(payment, obj)
+    return True
 
 
-def _apply_charge_refunded(charge: dict) -> None:
-    payment = _payment_by_intent(charge.get("payment_intent"))
-    if payment is None or payment.amount_captured_minor == 0:
+def _apply_charge_refunded(payment: Payment, charge: dict) -> None:
+    """A refund made at Stripe (or ours, told again): never counts less than we know."""
+    _locked_order(payment.order_id)
+    payment = _locked_payment(payment.id)
+    if payment.amount_captured_minor == 0:
         return
     refunded = int(charge.get("amount_refunded") or 0)
     if charge.get("amount_captured") is None:
@@ -377,28 +751,188 @@ def _payment_by_intent(intent_id) -> Payment | None:
     return db.session.scalar(select(Payment).where(Payment.provider_intent_id == str(intent_id)))
 
 
+def _payment_for_intent(intent: dict) -> Payment | None:
+    """Our payment of this intent; one whose creation answer was lost is known by the metadata
+    we sent with it (the event is signed, so the metadata is Stripe's word)."""
+    payment = _payment_by_intent(intent.get("id"))
+    if payment is not None:
+        return payment
+    metadata = intent.get("metadata") or {}
+    try:
+        payment_id, order_id = int(metadata.get("payment_id")), int(metadata.get("order_id"))
+    except (TypeError, ValueError):
+        return None
+    adopted = db.session.execute(
+        update(Payment).where(Payment.id == payment_id, Payment.order_id == order_id,
+                              Payment.provider_intent_id.is_(None))
+        .values(provider_intent_id=str(intent["id"])[:255]).execution_options(synchronize_session=False))
+    return db.session.get(Payment, payment_id) if adopted.rowcount == 1 else None
+
+
 # --- Reconciliation ----------------------------------------------------------------------------
 
+def _money_kept_condition():
+    """Payments that still hold or keep money (or wait for a refund's answer)."""
+    return or_(Payment.status.in_(OPEN_STATUSES),
+               Payment.amount_captured_minor > Payment.amount_refunded_minor,
+               exists().where(PaymentRefund.payment_id == Payment.id, PaymentRefund.status == RefundStatus.PENDING))
+
+
+def payments_to_settle(market_day_id: int | None = None, limit: int = 1000) -> list[int]:
+    """Ids of payments of orders that ended and still hold or keep money, oldest first."""
+    query = (select(Payment.id).join(Order, Order.id == Payment.order_id)
+             .where(or_(Order.status.in_(ENDED_ORDER_STATES),
+                        and_(Order.payment_method == PaymentMethod.CASH, Payment.status.in_(OPEN_STATUSES),
+                             Order.status != OrderStatus.PENDING_PAYMENT)),
+                    _money_kept_condition())
+             .order_by(Payment.id).limit(limit))
+    if market_day_id is not None:
+        query = query.where(Order.market_day_id == market_day_id)
+    return list(db.session.scalars(query))
+
+
+def settle(payment_ids: list[int]) -> dict[str, int]:
+    """Settle these payments one per commit (the order's lock, then the payment's); stop when
+    Stripe is unreachable several calls in a row. Counts of each outcome, and `untried`."""
+    counts = {outcome.value: 0 for outcome in Settled} | {"untried": 0}
+    unreachable = 0
+    for index, payment_id in enumerate(payment_ids):
+        if unreachable >= UNREACHABLE_IN_A_ROW:
+            counts["untried"] = len(payment_ids) - index
+            break
+        payment = db.session.get(Payment, payment_id)
+        order = _locked_order(payment.order_id)
+        payment = _locked_payment(payment_id)
+        if order.status not in ENDED_ORDER_STATES and order.payment_method == PaymentMethod.CARD:
+            outcome = Settled.NOTHING  # picked up again meanwhile? it is not ours to settle
+        else:
+            outcome = settle_payment(payment)
+        db.session.commit()
+        counts[outcome.value] += 1
+        unreachable = unreachable + 1 if outcome == Settled.FAILED and not gateway.seems_available() else 0
+    return counts
+
+
 def reconcile(limit: int = 1000) -> dict[str, int]:
-    """Ask Stripe about every open payment and repair what lost webhooks left behind."""
-    counts = {"checked": 0, "changed": 0, "released": 0, "unreachable": 0}
+    """Repair what lost webhooks and failed calls left: ask Stripe about every open payment,
+    settle the orders that ended with money kept, ask again for refunds whose answer was lost,
+    and apply the webhook events that arrived before their intent was known."""
+    counts = {"checked": 0, "changed": 0, "released": 0, "refunded": 0, "unreachable": 0, "events": 0}
     payments = db.session.scalars(
         select(Payment).where(Payment.status.in_(OPEN_STATUSES), Payment.provider_intent_id.is_not(None))
         .order_by(Payment.id).limit(limit)).all()
+    in_a_row = 0
     for payment in payments:
+        if in_a_row >= UNREACHABLE_IN_A_ROW:
+            counts["unreachable"] += 1
+            continue
         counts["checked"] += 1
         before = payment.status
         try:
             refresh_from_stripe(payment)
-            order = db.session.get(Order, payment.order_id)
-            if order.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.NO_SHOW):
-                release_authorisation(order)
-                counts["released"] += payment.status == PaymentStatus.CANCELED
         except gateway.GatewayError as exc:
             log.warning("Reconcile: payment %s: %s", payment.id, exc.message)
             counts["unreachable"] += 1
+            in_a_row += isinstance(exc, gateway.GatewayUnavailable)
             db.session.rollback()
             continue
+        in_a_row = 0
+        db.session.refresh(payment)
         counts["changed"] += payment.status != before
         db.session.commit()
+    if in_a_row < UNREACHABLE_IN_A_ROW:
+        settled = settle(payments_to_settle(limit=limit))
+        counts["released"] += settled["released"]
+        counts["refunded"] += settled["refunded"]
+        counts["unreachable"] += settled["failed"] + settled["untried"]
+        _retry_pending_refunds(limit)
+    counts["events"] = _apply_waiting_events(limit)
     return counts
+
+
+def _retry_pending_refunds(limit: int, now: datetime | None = None) -> None:
+    """Refunds of orders still alive (an organizer's, an undo's) whose answer was lost."""
+    now = now or utcnow()
+    rows = db.session.execute(
+        select(PaymentRefund.id, Payment.order_id).join(Payment, Payment.id == PaymentRefund.payment_id)
+        .where(PaymentRefund.status == RefundStatus.PENDING,
+               PaymentRefund.created_at <= now - PENDING_REFUND_RETRY_AFTER)
+        .order_by(PaymentRefund.id).limit(limit)).all()
+    for refund_id, order_id in rows:
+        _locked_order(order_id)
+        record = db.session.get(PaymentRefund, refund_id)
+        _locked_payment(record.payment_id)
+        db.session.refresh(record)
+        if record.status == RefundStatus.PENDING:
+            _send_refund(record)
+        db.session.commit()
+
+
+def _apply_waiting_events(limit: int, now: datetime | None = None) -> int:
+    now = now or utcnow()
+    applied = 0
+    waiting = db.session.scalars(
+        select(WebhookEvent).where(WebhookEvent.processed_at.is_(None),
+                                   WebhookEvent.received_at >= now - timedelta(days=WAITING_EVENT_DAYS))
+        .order_by(WebhookEvent.id).limit(limit)).all()
+    for stored in waiting:
+        try:
+            if apply_event(json.loads(stored.payload)):
+                stored.processed_at = utcnow()
+                applied += 1
+                db.session.commit()
+            else:
+                db.session.rollback()
+        except Exception:  # noqa: BLE001 - one bad event must not stop the job; it stays waiting
+            db.session.rollback()
+            log.exception("Reconcile: stored event %s could not be applied", stored.provider_event_id)
+    return applied
+
+
+# --- Holds that lapse before their day ------------------------------------------------------------
+
+@dataclass
+class HoldAtRisk:
+    order: Order
+    payment: Payment
+    market_day: MarketDay
+
+    @property
+    def lapsed(self) -> bool:
+        return self.payment.capture_before <= utcnow()
+
+
+def holds_lapsing_before_their_day(now: datetime | None = None, limit: int = 1000) -> list[HoldAtRisk]:
+    """Authorised card holds of orders still to be picked up whose `capture_before` comes before
+    their market day closes (the hand-over could not charge them), soonest first."""
+    now = now or utcnow()
+    rows = db.session.execute(
+        select(Order, Payment, MarketDay).join(Payment, Payment.order_id == Order.id)
+        .join(MarketDay, MarketDay.id == Order.market_day_id)
+        .where(Order.status.in_(OPEN_ORDER_STATES), Order.payment_method == PaymentMethod.CARD,
+               Payment.status == PaymentStatus.AUTHORIZED, Payment.capture_before.is_not(None),
+               Payment.capture_before < MarketDay.closes_at, MarketDay.closes_at > now)
+        .order_by(Payment.capture_before, Payment.id).limit(limit)).all()
+    return [HoldAtRisk(order, payment, day) for order, payment, day in rows]
+
+
+def check_card_holds(now: datetime | None = None) -> list[HoldAtRisk]:
+    """The scheduled check: a hold past its `capture_before` is asked about at Stripe (a lapsed
+    one turns its order into a cash order and tells the customer); the others that will lapse
+    before their day are listed and logged, for the organizer to collect cash if needed."""
+    now = now or utcnow()
+    at_risk = holds_lapsing_before_their_day(now)
+    for item in at_risk:
+        if item.payment.capture_before <= now:
+            try:
+                refresh_from_stripe(item.payment)
+                db.session.commit()
+            except gateway.GatewayError as exc:
+                db.session.rollback()
+                log.warning("Card hold check: payment %s: %s", item.payment.id, exc.message)
+    at_risk = holds_lapsing_before_their_day(now)
+    for item in at_risk:
+        business_event("card_hold_lapses_before_day", order_id=item.order.id, payment_id=item.payment.id,
+                       market_day_id=item.market_day.id, capture_before=item.payment.capture_before.isoformat(),
+                       day_closes_at=item.market_day.closes_at.isoformat())
+    return at_risk

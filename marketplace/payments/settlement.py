@@ -1,7 +1,8 @@
 """What each producer sold through a market in a period, and what they are owed.
 
 Sales are the final prices of lines handed over (weighed lines re-priced, missing lines
-excluded), card and cash alike; refunds after capture reduce them; the market's
+excluded), card and cash alike (the cash a card order's customer paid above the card's hold
+is a cash sale); refunds after capture reduce them; the market's
 commission is taken from what remains. All sums in integer minor units.
 """
 from __future__ import annotations
@@ -26,7 +27,7 @@ from marketplace.orders.models import (
     OrderStatus,
     PaymentMethod,
 )
-from marketplace.payments.models import Payment, PaymentRefund
+from marketplace.payments.models import Payment, PaymentRefund, RefundStatus
 from marketplace.producers.models import Producer
 from marketplace.web.csv import safe_cell
 
@@ -115,6 +116,33 @@ def _sales(market_ids: list[int], start: date, end: date, producer_id: int | Non
     return db.session.execute(query).all()
 
 
+def _cash_of_card_orders(market_ids: list[int], start: date, end: date) -> dict[tuple[int, int], int]:
+    """The cash collected at the hand-over of card orders (what the weighed total came to above
+    the card's hold), per (producer, market), shared by the lines' values like a refund."""
+    rows = db.session.execute(
+        select(Order.id, Order.cash_received_minor, MarketDay.market_id)
+        .join(MarketDay, MarketDay.id == Order.market_day_id)
+        .where(MarketDay.market_id.in_(market_ids), MarketDay.date >= start, MarketDay.date <= end,
+               Order.status == OrderStatus.PICKED_UP, Order.payment_method == PaymentMethod.CARD,
+               Order.cash_received_minor > 0)).all()
+    result: dict[tuple[int, int], int] = defaultdict(int)
+    if rows:
+        shares = _line_shares([order_id for order_id, _, _ in rows])
+        for order_id, cash, market_id in rows:
+            for producer_id, part in split_by_shares(cash, shares.get(order_id, {})).items():
+                result[(producer_id, market_id)] += part
+    return result
+
+
+def _move_card_cash(rows: dict[int, SettlementRow], parts: dict[tuple[int, int], int], key_of) -> None:
+    """A card order's sale was paid partly in cash: that part counts as a cash sale."""
+    for (producer_id, market_id), amount in parts.items():
+        row = rows.get(key_of(producer_id, market_id))
+        if row is not None:
+            row.card_sales_minor -= amount
+            row.cash_sales_minor += amount
+
+
 def _refunds(market_ids: list[int], start: date, end: date) -> dict[tuple[int, int], int]:
     """Refunds per (producer, market); a whole-order refund is shared by the lines' values."""
     rows = db.session.execute(
@@ -125,7 +153,8 @@ def _refunds(market_ids: list[int], start: date, end: date) -> dict[tuple[int, i
         .where(MarketDay.market_id.in_(market_ids), MarketDay.date >= start, MarketDay.date <= end,
                # Refunds reduce card sales only: a card hand-over undone at the pickup point is
                # refunded in full and the order is then paid in cash (or not at all).
-               Order.status == OrderStatus.PICKED_UP, Order.payment_method == PaymentMethod.CARD)
+               Order.status == OrderStatus.PICKED_UP, Order.payment_method == PaymentMethod.CARD,
+               PaymentRefund.status != RefundStatus.FAILED)  # refused by Stripe: nothing went back
     ).all()
     result: dict[tuple[int, int], int] = defaultdict(int)
     whole_order = [(amount, order_id, market_id) for amount, producer_id, order_id, market_id in rows
@@ -175,6 +204,7 @@ def market_report(market: Market, start: date, end: date) -> SettlementReport:
             row.card_sales_minor += total or 0
         else:
             row.cash_sales_minor += total or 0
+    _move_card_cash(rows, _cash_of_card_orders([market.id], start, end), lambda producer_id, _m: producer_id)
     for (producer_id, _market_id), amount in _refunds([market.id], start, end).items():
         rows.setdefault(producer_id, SettlementRow(producer_id, "", market.currency,
                                                    commission_bp=market.commission_bp)).refunds_minor += amount
@@ -204,6 +234,8 @@ def producer_report(producer: Producer, start: date, end: date) -> list[tuple[Ma
             row.card_sales_minor += total or 0
         else:
             row.cash_sales_minor += total or 0
+    _move_card_cash(rows, {key: amount for key, amount in _cash_of_card_orders(market_ids, start, end).items()
+                           if key[0] == producer.id}, lambda _p, market_id: market_id)
     for (producer_id, market_id), amount in _refunds(market_ids, start, end).items():
         if producer_id == producer.id:
             market = markets[market_id]

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from marketplace.accounts.decorators import organizer_required
+from marketplace.core.events import security_event
 from marketplace.core.extensions import csrf, db
 from marketplace.core.money import InvalidAmount, money, parse_price_minor
 from marketplace.markets import queries as market_queries
@@ -56,9 +57,11 @@ def pay(order_id: int):
             flash(_("Your card was declined: %(why)s The reservation is released; you can order again.",
                     why=exc.message), "error")
             return redirect(url_for("orders.order_detail", order_id=order.id))
-        except gateway.GatewayError:
-            flash(_("Card payment is unavailable right now. Try again in a minute, or pay in cash at pickup."),
-                  "error")
+        except gateway.GatewayUnavailable:
+            return unavailable(order)
+        except gateway.GatewayError as exc:
+            log.warning("Card of order %s refused by Stripe: %s", order.id, exc.message)
+            flash(_("The card service refused this payment. Try another card, or pay in cash at pickup."), "error")
             return redirect(url_for("payments.pay", order_id=order.id))
         if state is not None and state.status == "requires_action":
             return render_template("payments/authenticate.html", order=order, payment=payment,
@@ -70,22 +73,42 @@ def pay(order_id: int):
                                "Card payment is unavailable right now."))
 
 
+def unavailable(order: Order | None = None):
+    """Stripe cannot be reached: a page that says so (503), offering cash where the market takes it."""
+    db.session.rollback()
+    waiting = order is not None and order.status == OrderStatus.PENDING_PAYMENT
+    cash_reason = services.cash_instead_refusal(order) if waiting else None
+    response = render_template("payments/unavailable.html", order=order, waiting=waiting,
+                               cash_reason=cash_reason, cash_form=CheckForm())
+    return response, 503, {"Retry-After": "60"}
+
+
+def gateway_error(exc: gateway.GatewayError):
+    """A Stripe error no view handled: never a 500 (registered for the whole app)."""
+    log.warning("Unhandled Stripe error on %s %s: %s (%s)", request.method, request.path,
+                type(exc).__name__, exc.message)
+    return unavailable()
+
+
 def _send_card(payment, token: str) -> gateway.IntentState | None:
     """Send the card to Stripe in two commits: the intent id is ours before the card goes out.
 
     A decline is Stripe's answer, not our error: the failed payment and the released order are
-    committed, then CardDeclined is raised again. None when we refused (already flashed).
+    committed, then CardDeclined is raised again. None when we refused; the refusal is shown
+    unless the order was meanwhile confirmed (a double submit: the other request won).
     """
     with transaction():
         services.start_intent(payment)
     declined = None
-    with transaction() as tx:
+    with transaction(flash_errors=False) as tx:
         try:
             state = services.submit_card(payment, token, current_user.email)
         except gateway.CardDeclined as exc:
             declined = exc
     if declined is not None:
         raise declined
+    if not tx.ok and db.session.get(Order, payment.order_id).status == OrderStatus.PENDING_PAYMENT:
+        flash(tx.error.message, "error")
     return state if tx.ok else None
 
 
@@ -114,7 +137,7 @@ def check(order_id: int):
             with transaction():
                 services.refresh_from_stripe(payment)
         except gateway.GatewayError:  # rolled back by transaction()
-            flash(_("We could not reach the card service; your order page will update shortly."), "error")
+            return unavailable(db.session.get(Order, order_id))
     return redirect(url_for("orders.order_detail", order_id=order.id))
 
 
@@ -123,17 +146,22 @@ def check(order_id: int):
 def webhook():
     try:
         event = gateway.verify_webhook(request.get_data(cache=False), request.headers.get("Stripe-Signature", ""))
-    except ValueError:
+    except ValueError as exc:
+        security_event("stripe_webhook_refused", outcome="refused", reason=str(exc))
         return Response("bad signature", status=400, mimetype="text/plain")
     # Not transaction(): Stripe, not a person, reads the answer, and every failure (a refusal
     # included) must be a 500 so that Stripe sends the event again.
     try:
-        services.receive_event(event)
+        outcome = services.receive_event(event)
         db.session.commit()
     except Exception:  # only a failure to store the event is worth a retry from Stripe
         log.exception("Webhook %s could not be applied", event.get("id"))
         db.session.rollback()
         return Response("error", status=500, mimetype="text/plain")
+    if outcome == services.EventOutcome.WAITING:
+        # Kept, not marked processed: Stripe sends it again, and reconciliation applies it
+        # as soon as the PaymentIntent is ours.
+        return Response("unknown payment intent; kept, send again later", status=409, mimetype="text/plain")
     return Response("ok", mimetype="text/plain")
 
 
@@ -149,21 +177,43 @@ def refund(order_id: int):
     form = RefundForm()
     producers = {line.producer_id: line.producer.name for line in order.lines}
     form.producer_id.choices = [(0, _("The whole order"))] + sorted(producers.items(), key=lambda p: p[1])
+    if request.method == "GET":
+        form.key.data = services.new_refund_key()  # one per form shown: its double click refunds once
+    releasing = payment is not None and payment.amount_captured_minor == 0
     if form.validate_on_submit():
-        try:
-            amount = parse_price_minor(form.amount.data, order.currency)
-        except InvalidAmount as exc:
-            form.amount.errors.append(str(exc))
-            amount = None
+        amount = None
+        if releasing:
+            amount = 0  # nothing charged: the hold is released, whatever was typed
+        else:
+            try:
+                amount = parse_price_minor(form.amount.data, order.currency)
+            except InvalidAmount as exc:
+                form.amount.errors.append(str(exc))
         if amount is not None:
             with transaction(flash_errors=False) as tx:
-                services.refund(current_user, order, amount, form.reason.data,
-                                producer_id=form.producer_id.data or None)
+                result = services.refund(current_user, order, amount, form.reason.data,
+                                         producer_id=form.producer_id.data or None, key=form.key.data)
             if tx.ok:
-                flash(_("The refund is on its way to the customer's card."), "success")
+                _say_refunded(result)
                 return redirect(url_for("payments.refund", order_id=order.id))
-            form.amount.errors.append(tx.error.message)
-    return render_template("payments/refund.html", order=order, payment=payment, form=form)
+            if releasing:
+                flash(tx.error.message, "error")
+            else:
+                form.amount.errors.append(tx.error.message)
+    return render_template("payments/refund.html", order=order, payment=payment, form=form, releasing=releasing,
+                           pending=services.pending_refund_minor(payment))
+
+
+def _say_refunded(result: services.RefundResult) -> None:
+    amount = money(result.amount_minor, result.currency)
+    if result.released:
+        flash(_("Nothing had been charged: the hold of %(amount)s on the card is released.", amount=amount),
+              "success")
+    elif result.pending:
+        flash(_("The card service did not answer. The refund of %(amount)s is recorded and will be asked for "
+                "again automatically: do not refund it a second time.", amount=amount), "info")
+    else:
+        flash(_("%(amount)s is refunded to the customer's card.", amount=amount), "success")
 
 
 # --- Settlement ----------------------------------------------------------------------------

@@ -21,9 +21,10 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.accounts.models import User
 from marketplace.core.db import utcnow
-from marketplace.core.errors import InvalidState, NotAllowed
+from marketplace.core.errors import DomainError, InvalidState, NotAllowed
 from marketplace.core.extensions import db
-from marketplace.core.locale import format_local_time
+from marketplace.core.locale import format_local_datetime, format_local_time
+from marketplace.core.money import money
 from marketplace.markets.models import MarketDay, MarketDayStatus, PickupSlot
 from marketplace.markets.services import can_manage
 from marketplace.orders import services as orders
@@ -105,6 +106,12 @@ class AmountDue:
     card_minor: int = 0
     #: Collected in cash: the whole total for a cash order, what is above the hold for a card.
     cash_minor: int = 0
+    #: The card was charged before the hand-over (captured early): not charged again.
+    charged_early: bool = False
+    #: A cash order because its card hold lapsed or was cancelled (the pickup point says so).
+    card_lapsed_at: datetime | None = None
+    #: The card hold lapses before this market day closes: charge it early in the day, or take cash.
+    hold_lapses_at: datetime | None = None
 
 
 def amount_due(order: Order) -> AmountDue:
@@ -119,12 +126,21 @@ def _card_payment(order: Order) -> Payment | None:
 def _amount_due(order: Order, payment: Payment | None) -> AmountDue:
     total = order.total_minor
     if order.payment_method != PaymentMethod.CARD:
-        return AmountDue(total, order.currency, order.payment_method, cash_minor=total)
+        return AmountDue(total, order.currency, order.payment_method, cash_minor=total,
+                         card_lapsed_at=order.card_lapsed_at)
+    charged = payments.card_charged_minor(payment)
+    if charged:
+        over = max(0, total - charged)
+        return AmountDue(total, order.currency, order.payment_method, card_minor=total - over, cash_minor=over,
+                         charged_early=True)
     hold = payments.card_hold_minor(payment)
     # A card that holds nothing is still asked for the total: the capture then refuses,
     # and the organizer is told to take cash instead.
     over = max(0, total - hold) if hold is not None else 0
-    return AmountDue(total, order.currency, order.payment_method, card_minor=total - over, cash_minor=over)
+    lapses = payment.capture_before if payment is not None and payment.capture_before is not None \
+        and payment.capture_before < order.market_day.closes_at else None
+    return AmountDue(total, order.currency, order.payment_method, card_minor=total - over, cash_minor=over,
+                     hold_lapses_at=lapses)
 
 
 def lines_by_producer(order: Order) -> list[tuple[Producer, list[OrderLine]]]:
@@ -139,23 +155,83 @@ def lines_by_producer(order: Order) -> list[tuple[Producer, list[OrderLine]]]:
 
 # --- Hand-over and its undo --------------------------------------------------------------
 
+#: What an organizer may confirm to hand over anyway (the form sends them back as `confirm`).
+EARLY = "early"
+UNWEIGHED = "unweighed"
+ANYWAY = frozenset({EARLY, UNWEIGHED})
+
+
+@dataclass
+class HandoverCheck:
+    """Something unusual about handing this order over now, and why it matters."""
+
+    code: str
+    message: str
+
+
+class NeedsConfirmation(DomainError):
+    """The hand-over is refused until the organizer confirms each of `checks` explicitly."""
+
+    def __init__(self, checks: list[HandoverCheck]):
+        super().__init__(" ".join(check.message for check in checks), codes=[check.code for check in checks])
+        self.checks = checks
+
+
+def handover_checks(order: Order, now: datetime | None = None) -> list[HandoverCheck]:
+    """What needs an explicit yes before this order is handed over now: the market day has
+    not opened yet, or by-weight lines were never weighed (the estimate would be charged)."""
+    now = now or utcnow()
+    checks = []
+    market_day = order.market_day
+    if now < market_day.opens_at:
+        checks.append(HandoverCheck(EARLY, _(
+            "The market day has not opened yet (it opens %(when)s). Hand over now only if the customer "
+            "is really here to take the order.", when=format_local_datetime(market_day.opens_at,
+                                                                            market_day.market.timezone))))
+    unweighed = [line for line in order.lines if line.sold_by_weight and line.actual_quantity_milli is None
+                 and line.status in (LineStatus.RESERVED, LineStatus.PACKED)]
+    if unweighed:
+        checks.append(HandoverCheck(UNWEIGHED, _(
+            "Not weighed: %(lines)s. The customer will pay the estimate as ordered (%(total)s), not the "
+            "weighed amount.", lines=", ".join(line.product_name for line in unweighed),
+            total=money(order.total_minor, order.currency))))
+    return checks
+
+
 def hand_over(order: Order, actor: User, cash_received_minor: int | None = None,
-              now: datetime | None = None) -> Order:
+              now: datetime | None = None, confirm: frozenset[str] | set[str] = frozenset()) -> Order:
     """Hand the order over and take its money, decided here once.
 
+    Refused (`NeedsConfirmation`) before the market day opens or with by-weight lines never
+    weighed, unless the organizer confirmed each (`confirm` holds EARLY, UNWEIGHED).
     A cash order records the cash received (its total unless told). A card order is charged
     what its card holds, at most the total; what is above the hold is collected in cash and
     recorded as such (`cash_received_minor` is not asked for a card order). One payment
     lookup; the access and state checks are the transition's (`orders.hand_over`), and the
     card is charged only after it, so two organizers pressing at once charge it once.
     """
+    _require_manager(actor, order.market_day)
+    unconfirmed = [check for check in handover_checks(order, now) if check.code not in confirm]
+    if unconfirmed and order.status in TO_HAND_OVER:
+        raise NeedsConfirmation(unconfirmed)
     payment = _card_payment(order)
     due = _amount_due(order, payment)
     if due.method == PaymentMethod.CARD:
         cash_received_minor = due.cash_minor or None
     orders.hand_over(order, actor, cash_received_minor=cash_received_minor, now=now)
     if due.method == PaymentMethod.CARD:
-        payments.capture_at_handover(payment, due.card_minor)
+        payments.capture_at_handover(payment, due.card_minor, actor)
+    return order
+
+
+def take_cash_instead(order: Order, actor: User) -> Order:
+    """The card cannot be charged at the pickup point (Stripe unreachable, the hold gone): the
+    order becomes a cash order, the customer is told, and the hold is let go (now, or by the
+    reconciliation when Stripe is back)."""
+    _require_manager(actor, order.market_day)
+    if order.payment_method != PaymentMethod.CARD:
+        raise InvalidState(_("This order is already paid in cash at pickup."))
+    payments.cash_at_pickup_instead(order)
     return order
 
 

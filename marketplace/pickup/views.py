@@ -17,20 +17,23 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import SelectMultipleField, StringField
 from wtforms.validators import Length, Optional
 
 from marketplace.core.db import utcnow
 from marketplace.core.errors import DomainError, NotAllowed
 from marketplace.core.extensions import db
-from marketplace.core.money import InvalidAmount, format_price_input, parse_price_minor
+from marketplace.core.money import InvalidAmount, format_price_input, money, parse_price_minor
 from marketplace.markets.models import MarketDay
 from marketplace.markets.services import can_manage
 from marketplace.orders import services as orders
 from marketplace.orders.forms import ActionForm, strip
 from marketplace.orders.models import Order, OrderLine, OrderStatus, PaymentMethod
 from marketplace.orders.queries import market_day_for_basket
+from marketplace.payments import gateway
+from marketplace.payments import services as payments
 from marketplace.pickup import services as pickup
+from marketplace.web.transaction import transaction
 
 bp = Blueprint("pickup", __name__, url_prefix="/organize/days/<int:market_day_id>/pickup")
 #: Ids in the query string fit the database's integer (32 bits on PostgreSQL); larger is a 404.
@@ -53,6 +56,9 @@ class FindForm(FlaskForm):
 
 class HandOverForm(FlaskForm):
     cash_received = StringField(_l("Cash received"), filters=[strip], validators=[Optional(), Length(max=20)])
+    #: What the organizer confirmed after being told why (hand over early, unweighed lines).
+    confirm = SelectMultipleField(choices=[(pickup.EARLY, pickup.EARLY), (pickup.UNWEIGHED, pickup.UNWEIGHED)],
+                                  validators=[Optional()], validate_choice=True)
 
 
 def _day(market_day_id: int) -> MarketDay:
@@ -132,10 +138,12 @@ def order(market_day_id: int, order_id: int):
     return _render_order(market_day, found, form, due)
 
 
-def _render_order(market_day, found, form, due, status=200):
+def _render_order(market_day, found, form, due, status=200, checks=None):
     now = utcnow()
     return render_template("pickup/order.html", market_day=market_day, order=found, due=due,
                            groups=pickup.lines_by_producer(found), form=form, action_form=ActionForm(),
+                           checks=checks if checks is not None else pickup.handover_checks(found, now),
+                           asked=checks is not None,
                            can_undo=orders.can_undo(found, now), undo_deadline=orders.undo_deadline(found),
                            no_show_from=pickup.no_show_from(found), now=now,
                            undo_minutes=current_app.config["HANDOVER_UNDO_MINUTES"]), status
@@ -170,11 +178,54 @@ def hand_over(market_day_id: int, order_id: int):
             form.cash_received.errors = [str(exc)]
             return _render_order(market_day, found, form, pickup.amount_due(found), 400)
     try:
-        pickup.hand_over(found, current_user, cash_received_minor=cash)
+        pickup.hand_over(found, current_user, cash_received_minor=cash, confirm=set(form.confirm.data or ()))
+    except pickup.NeedsConfirmation as exc:
+        db.session.rollback()
+        # Refused until the organizer says yes to each reason: the page asks, and says why.
+        found = pickup.order_of_day(market_day, current_user, order_id)
+        return _render_order(market_day, found, form, pickup.amount_due(found), 409, checks=exc.checks)
+    except payments.HoldGone as exc:
+        return _hold_gone(market_day_id, order_id, exc)
     except DomainError as exc:
         return _refused(market_day_id, order_id, exc)
     db.session.commit()
     flash(_("Order %(code)s is handed over.", code=found.pickup_code), "success")
+    return _back_to(market_day_id, order_id)
+
+
+def _hold_gone(market_day_id: int, order_id: int, exc: DomainError):
+    """Stripe refused the capture: ask it what became of the hold; a lapsed one makes this a cash order."""
+    db.session.rollback()
+    found = db.session.get(Order, order_id)
+    payment = payments.current_payment(found)
+    try:
+        with transaction(flash_errors=False):
+            payments.refresh_from_stripe(payment)
+    except gateway.GatewayError:
+        pass
+    found = db.session.get(Order, order_id)
+    if found.payment_method == PaymentMethod.CASH:
+        flash(_("The card hold of this order has lapsed. Collect %(amount)s in cash; the customer is told.",
+                amount=money(found.total_minor, found.currency)), "error")
+    else:
+        flash(exc.message, "error")
+    return _back_to(market_day_id, order_id)
+
+
+@bp.route("/orders/<int:order_id>/cash", methods=["POST"])
+@login_required
+def take_cash(market_day_id: int, order_id: int):
+    """The card cannot be charged here and now: take cash instead (the hold is let go)."""
+    _market_day, found = _order(market_day_id, order_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        pickup.take_cash_instead(found, current_user)
+    except DomainError as exc:
+        return _refused(market_day_id, order_id, exc)
+    db.session.commit()
+    flash(_("Order %(code)s is now paid in cash: collect %(amount)s. The customer is told.",
+            code=found.pickup_code, amount=money(found.total_minor, found.currency)), "success")
     return _back_to(market_day_id, order_id)
 
 

@@ -12,49 +12,15 @@ what `flask copy-media-to-bucket` relies on to move a folder into a bucket.
 """
 from __future__ import annotations
 
-from typing import Protocol
+from flask import Flask
 
-from flask import Flask, current_app
+from marketplace.storage.cli import copy_media_command
+from marketplace.storage.store import EXTENSION_KEY, Storage, create_storage, storage
 
-from marketplace.storage.local import LocalStorage
-from marketplace.storage.s3 import S3Storage
-
-EXTENSION_KEY = "aimak.storage"
-
-
-class Storage(Protocol):
-    name: str
-
-    def put(self, key: str, data: bytes, content_type: str) -> None: ...
-    def get(self, key: str) -> bytes | None: ...
-    def delete(self, key: str) -> None: ...
-    def exists(self, key: str) -> bool: ...
-    def keys(self, prefix: str = ""): ...
-    def check(self) -> None: ...
-
-
-def create_storage(config) -> Storage:
-    backend = config.get("STORAGE_BACKEND", "local")
-    if backend == "local":
-        return LocalStorage(config["MEDIA_ROOT"])
-    if backend == "s3":
-        return S3Storage.from_config(config)
-    raise RuntimeError(f"STORAGE_BACKEND must be 'local' or 's3', not {backend!r}")
-
-
-def storage(app: Flask | None = None) -> Storage:
-    """The app's storage (the current app's by default)."""
-    app = app or current_app
-    store = app.extensions.get(EXTENSION_KEY)
-    if store is None:
-        store = app.extensions[EXTENSION_KEY] = create_storage(app.config)
-    return store
+__all__ = ["EXTENSION_KEY", "Storage", "create_storage", "init_app", "storage"]
 
 
 def init_app(app: Flask) -> None:
-    # Imported here, not at the top: the command module uses storage(), defined above.
-    from marketplace.storage.cli import copy_media_command
-
     if app.config.get("STORAGE_BACKEND", "local") == "s3" and not app.config.get("S3_BUCKET"):
         raise RuntimeError("STORAGE_BACKEND=s3 needs S3_BUCKET (and S3_ENDPOINT_URL for a service other than AWS)")
     app.extensions.pop(EXTENSION_KEY, None)

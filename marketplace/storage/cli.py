@@ -5,7 +5,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from marketplace.storage import storage
+from marketplace.storage.store import storage
 from marketplace.storage.local import LocalStorage
 
 

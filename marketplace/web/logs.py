@@ -21,7 +21,9 @@ import time
 import uuid
 from datetime import datetime, timezone
 
+import sentry_sdk
 from flask import Flask, current_app, g, has_request_context, request
+from sentry_sdk.integrations.flask import FlaskIntegration
 
 #: The app's loggers: events (core/events.py) and the code's own (`marketplace.*`, Flask's app.logger).
 APP_LOGGERS = ("aimak", "marketplace")
@@ -96,10 +98,6 @@ def configure_logging(app: Flask) -> None:
 
 
 def _start_sentry(app: Flask) -> None:
-    # Imported only when SENTRY_DSN is set: most installs never load it.
-    import sentry_sdk
-    from sentry_sdk.integrations.flask import FlaskIntegration
-
     sentry_sdk.init(dsn=app.config["SENTRY_DSN"], integrations=[FlaskIntegration()], send_default_pii=False,
                     environment=os.environ.get("AIMAK_CONFIG", "development"), traces_sample_rate=0)
     app.extensions["sentry"] = sentry_sdk

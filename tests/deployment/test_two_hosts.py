@@ -72,10 +72,13 @@ class Browser:
         self.cookies: dict[str, str] = {}
         self.headers = {**PROXY, "X-Forwarded-For": address}
 
-    def request(self, method: str, url: str, **kwargs) -> requests.Response:
-        cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        response = requests.request(method, url, headers={**self.headers, **({"Cookie": cookie} if cookie else {})},
-                                    allow_redirects=False, timeout=30, **kwargs)
+    def request(self, method: str, url: str, referer: str | None = None, **kwargs) -> requests.Response:
+        headers = dict(self.headers)
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if referer:  # as a browser sends it; over HTTPS the CSRF check wants the same site
+            headers["Referer"] = referer.replace("http://", "https://", 1)
+        response = requests.request(method, url, headers=headers, allow_redirects=False, timeout=30, **kwargs)
         for name, value in response.cookies.items():
             if value:
                 self.cookies[name] = value
@@ -88,7 +91,7 @@ class Browser:
 
     def post_form(self, page_url: str, action_url: str, data: dict, files=None) -> requests.Response:
         token = TOKEN.search(self.get(page_url).text).group(1)
-        return self.request("POST", action_url, data={"csrf_token": token, **data}, files=files)
+        return self.request("POST", action_url, referer=page_url, data={"csrf_token": token, **data}, files=files)
 
 
 class Host:

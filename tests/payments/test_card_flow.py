@@ -52,7 +52,7 @@ def test_authorise_then_capture_the_weighed_amount(ctx, webhooks_on):
     line = order.lines[0]
     organizer = UserFactory(roles=[Role.ADMIN])
     orders.record_weight(line, line.producer, line.producer.user, 2150)  # 2.15 kg weighed
-    pickup.hand_over(db.session.get(Order, order.id), organizer)
+    pickup.hand_over(db.session.get(Order, order.id), organizer, confirm=pickup.ANYWAY)
     db.session.commit()
 
     payment = db.session.get(Payment, payment.id)
@@ -76,7 +76,7 @@ def test_capture_never_exceeds_the_authorisation(ctx, stripe_on):
     orders.record_weight(line, line.producer, line.producer.user, 1400)  # 1400.00 due
     order = db.session.get(Order, order.id)
     assert pickup.amount_due(order).cash_minor == 25_000  # above the hold: collected in cash
-    pickup.hand_over(order, UserFactory(roles=[Role.ADMIN]))
+    pickup.hand_over(order, UserFactory(roles=[Role.ADMIN]), confirm=pickup.ANYWAY)
     db.session.commit()
     assert db.session.get(Payment, payment.id).amount_captured_minor == 115_000
 
@@ -112,7 +112,7 @@ def test_refund_never_more_than_captured(ctx, stripe_on):
     order = card_order(by_weight=False, quantity_milli=2000, price_minor=50_000)  # 1000.00
     payment = payments.current_payment(order)
     payments.submit_card(payment, stripe_on.card_token(), order.customer.email)
-    pickup.hand_over(db.session.get(Order, order.id), UserFactory(roles=[Role.ADMIN]))
+    pickup.hand_over(db.session.get(Order, order.id), UserFactory(roles=[Role.ADMIN]), confirm=pickup.ANYWAY)
     db.session.commit()
     admin = UserFactory(roles=[Role.ADMIN])
     payments.refund(admin, order, 30_000, "bruised")

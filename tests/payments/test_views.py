@@ -98,7 +98,7 @@ def test_settlement_shows_each_producers_share_less_commission(client, ctx, stri
     organizer = UserFactory(email="org@example.test", roles=[Role.ORGANIZER])
     market = order.market_day.market
     add_organizer(market, organizer)
-    pickup.hand_over(db.session.get(Order, order.id), organizer)
+    pickup.hand_over(db.session.get(Order, order.id), organizer, confirm=pickup.ANYWAY)
     db.session.commit()
     payments.refund(organizer, order, 10_000, "one bad apple", producer_id=line.producer_id)
     db.session.commit()
@@ -133,7 +133,7 @@ def test_refund_page_refuses_more_than_captured(client, ctx, stripe_on):
     payments.submit_card(payments.current_payment(order), stripe_on.card_token(), order.customer.email)
     organizer = UserFactory(email="org@example.test", roles=[Role.ORGANIZER])
     add_organizer(order.market_day.market, organizer)
-    pickup.hand_over(db.session.get(Order, order.id), organizer)
+    pickup.hand_over(db.session.get(Order, order.id), organizer, confirm=pickup.ANYWAY)
     db.session.commit()
     client.post("/login", data={"email": "org@example.test", "password": PASSWORD})
     page = client.post(f"/organize/orders/{order.id}/refund",

@@ -44,7 +44,7 @@ def test_hand_over_captures_the_card_and_what_is_above_the_hold_is_cash(ctx, str
     due = pickup.amount_due(db.session.get(Order, order.id))
     assert (due.total_minor, due.card_minor, due.cash_minor) == (140_000, 115_000, 25_000)
 
-    pickup.hand_over(db.session.get(Order, order.id), organizer)
+    pickup.hand_over(db.session.get(Order, order.id), organizer, confirm=pickup.ANYWAY)
     db.session.commit()
     order = db.session.get(Order, order.id)
     payment = payments.current_payment(order)
@@ -56,7 +56,7 @@ def test_hand_over_captures_the_card_and_what_is_above_the_hold_is_cash(ctx, str
 def test_undo_refunds_the_card_and_the_order_is_then_paid_in_cash(ctx, stripe_on):
     order = authorised(stripe_on, by_weight=False, quantity_milli=2000, price_minor=100_000)  # 2000.00
     organizer = organizer_of(order)
-    pickup.hand_over(order, organizer)
+    pickup.hand_over(order, organizer, confirm=pickup.ANYWAY)
     db.session.commit()
     payment = payments.current_payment(db.session.get(Order, order.id))
     assert payment.amount_captured_minor == 200_000
@@ -72,7 +72,7 @@ def test_undo_refunds_the_card_and_the_order_is_then_paid_in_cash(ctx, stripe_on
     assert pickup.amount_due(order).cash_minor == 200_000
 
     # The customer comes back and pays cash; the card is not charged again.
-    pickup.hand_over(order, organizer, cash_received_minor=200_000)
+    pickup.hand_over(order, organizer, cash_received_minor=200_000, confirm=pickup.ANYWAY)
     db.session.commit()
     order = db.session.get(Order, order.id)
     assert order.status == OrderStatus.PICKED_UP and order.cash_received_minor == 200_000
@@ -85,7 +85,7 @@ def test_a_refused_refund_leaves_the_hand_over_as_it_was(ctx, stripe_on, app, mo
 
     order = authorised(stripe_on, by_weight=False, quantity_milli=1000, price_minor=100_000)
     organizer = organizer_of(order)
-    pickup.hand_over(order, organizer)
+    pickup.hand_over(order, organizer, confirm=pickup.ANYWAY)
     db.session.commit()
     monkeypatch.setitem(app.config, "STRIPE_API_BASE", f"http://127.0.0.1:{free_port()}")  # Stripe is down
     monkeypatch.setitem(app.config, "STRIPE_TIMEOUT_SECONDS", 2)
@@ -97,7 +97,7 @@ def test_a_refused_refund_leaves_the_hand_over_as_it_was(ctx, stripe_on, app, mo
     assert db.session.scalar(select(PaymentRefund)) is None
 
 
-def press_together(app, users, url) -> list[str]:
+def press_together(app, users, url, data=None) -> list[str]:
     """Each user, logged in on their own client, posts to `url` at the same instant (real threads)."""
     clients = []
     for user in users:
@@ -110,7 +110,7 @@ def press_together(app, users, url) -> list[str]:
 
     def press(index):
         barrier.wait()
-        answers[index] = clients[index].post(url, data={}, follow_redirects=True).text
+        answers[index] = clients[index].post(url, data=data or {}, follow_redirects=True).text
 
     threads = [threading.Thread(target=press, args=(i,)) for i in range(len(clients))]
     for thread in threads:
@@ -135,7 +135,8 @@ def test_two_organizers_handing_over_at_once_capture_once(app, ctx, stripe_on, m
 
     monkeypatch.setattr(gateway, "capture", counted_capture)
     answers = press_together(app, [first, second],
-                             f"/organize/days/{order.market_day_id}/pickup/orders/{order.id}/hand-over")
+                             f"/organize/days/{order.market_day_id}/pickup/orders/{order.id}/hand-over",
+                             data={"confirm": ["early", "unweighed"]})
 
     assert sum("is handed over" in text for text in answers) == 1
     assert sum("can no longer be changed" in text for text in answers) == 1
@@ -153,7 +154,7 @@ def test_two_organizers_handing_over_at_once_capture_once(app, ctx, stripe_on, m
 def test_two_organizers_undoing_at_once_refund_once(app, ctx, stripe_on):
     order = authorised(stripe_on, by_weight=False, quantity_milli=1000, price_minor=100_000)
     first, second = organizer_of(order), organizer_of(order)
-    pickup.hand_over(order, first)
+    pickup.hand_over(order, first, confirm=pickup.ANYWAY)
     db.session.commit()
     answers = press_together(app, [first, second],
                              f"/organize/days/{order.market_day_id}/pickup/orders/{order.id}/undo")
@@ -172,7 +173,7 @@ def test_the_order_page_says_what_goes_on_the_card_and_what_undo_does(app, ctx, 
     url = f"/organize/days/{order.market_day_id}/pickup/orders/{order.id}"
     page = client.get(url)
     assert "Paid by card" in page.text and 'name="cash_received"' not in page.text
-    done = client.post(url + "/hand-over", follow_redirects=True)
+    done = client.post(url + "/hand-over", data={"confirm": ["early"]}, follow_redirects=True)
     assert "is handed over" in done.text and "Undo refunds what was charged to the card" in done.text
     undone = client.post(url + "/undo", follow_redirects=True)
     assert "The card payment was refunded: take the payment in cash" in undone.text
@@ -184,9 +185,9 @@ def test_settlement_after_an_undone_card_hand_over_counts_the_cash_sale(ctx, str
 
     order = authorised(stripe_on, by_weight=False, quantity_milli=2000, price_minor=100_000)  # 2000.00
     organizer = organizer_of(order)
-    pickup.hand_over(order, organizer)
+    pickup.hand_over(order, organizer, confirm=pickup.ANYWAY)
     pickup.undo_hand_over(order, organizer)
-    pickup.hand_over(order, organizer, cash_received_minor=200_000)
+    pickup.hand_over(order, organizer, cash_received_minor=200_000, confirm=pickup.ANYWAY)
     db.session.commit()
     market = order.market_day.market
     report = settlement.market_report(market, order.market_day.date, order.market_day.date)

@@ -68,13 +68,13 @@ def test_cash_hand_over_records_the_amount_and_happens_once(d):
     order = d.order()
     due = pickup.amount_due(order)
     assert due.cash_minor == order.total_minor == 2 * 20000 + 500000
-    pickup.hand_over(order, d.organizer, cash_received_minor=550000)
+    pickup.hand_over(order, d.organizer, cash_received_minor=550000, confirm=pickup.ANYWAY)
     db.session.commit()
     order = db.session.get(Order, order.id)
     assert order.status == OrderStatus.PICKED_UP and order.cash_received_minor == 550000
     assert order.handed_over_by_id == d.organizer.id
     with pytest.raises(InvalidState):
-        pickup.hand_over(order, d.organizer)
+        pickup.hand_over(order, d.organizer, confirm=pickup.ANYWAY)
     db.session.rollback()
     assert db.session.get(Order, order.id).cash_received_minor == 550000
 
@@ -82,7 +82,7 @@ def test_cash_hand_over_records_the_amount_and_happens_once(d):
 def test_undo_puts_a_cash_order_back_and_the_slippers_back_on_the_shelf(d):
     order = d.order()
     assert db.session.get(Product, d.slippers.id).inventory_reserved_milli == 1000
-    pickup.hand_over(order, d.organizer)
+    pickup.hand_over(order, d.organizer, confirm=pickup.ANYWAY)
     db.session.commit()
     slippers = db.session.get(Product, d.slippers.id)
     assert (slippers.inventory_milli, slippers.inventory_reserved_milli) == (4000, 0)
@@ -95,7 +95,7 @@ def test_undo_puts_a_cash_order_back_and_the_slippers_back_on_the_shelf(d):
     db.session.refresh(slippers)
     assert (slippers.inventory_milli, slippers.inventory_reserved_milli) == (5000, 1000)
     # Handed over again, properly this time.
-    pickup.hand_over(order, d.organizer)
+    pickup.hand_over(order, d.organizer, confirm=pickup.ANYWAY)
     db.session.commit()
     assert db.session.get(Order, order.id).status == OrderStatus.PICKED_UP
 
@@ -107,7 +107,7 @@ def test_a_packed_order_goes_back_to_packed(d):
     services.mark_packed(order, d.farm, d.farm.user)
     db.session.commit()
     assert order.status == OrderStatus.READY
-    pickup.hand_over(order, d.organizer)
+    pickup.hand_over(order, d.organizer, confirm=pickup.ANYWAY)
     pickup.undo_hand_over(order, d.organizer)
     db.session.commit()
     assert db.session.get(Order, order.id).status == OrderStatus.READY
@@ -115,7 +115,7 @@ def test_a_packed_order_goes_back_to_packed(d):
 
 def test_undo_is_refused_after_the_window_and_twice(app, d):
     order = d.order()
-    pickup.hand_over(order, d.organizer)
+    pickup.hand_over(order, d.organizer, confirm=pickup.ANYWAY)
     db.session.commit()
     late = order.picked_up_at + timedelta(minutes=app.config["HANDOVER_UNDO_MINUTES"], seconds=1)
     with pytest.raises(InvalidState, match="within"):
@@ -127,7 +127,7 @@ def test_undo_is_refused_after_the_window_and_twice(app, d):
         pickup.undo_hand_over(db.session.get(Order, order.id), d.organizer)
     db.session.rollback()
     stranger = Day()
-    pickup.hand_over(db.session.get(Order, order.id), d.organizer)
+    pickup.hand_over(db.session.get(Order, order.id), d.organizer, confirm=pickup.ANYWAY)
     db.session.commit()
     with pytest.raises(NotAllowed):
         pickup.undo_hand_over(db.session.get(Order, order.id), stranger.organizer)
@@ -140,7 +140,7 @@ def test_a_line_not_brought_is_not_paid(d):
     db.session.commit()
     order = db.session.get(Order, order.id)
     assert pickup.amount_due(order).cash_minor == order.total_minor == 40000
-    pickup.hand_over(order, d.organizer)
+    pickup.hand_over(order, d.organizer, confirm=pickup.ANYWAY)
     db.session.commit()
     order = db.session.get(Order, order.id)
     assert order.cash_received_minor == 40000
@@ -175,7 +175,7 @@ def test_close_market_day_marks_every_order_left_and_closes_once(ctx, outbox):
     d = Day(days_ago=1)
     left = [d.order(name="Aigul One"), d.order(name="Bolat Two", slot=d.slots[1])]
     taken = d.order(name="Chynara Three")
-    pickup.hand_over(taken, d.organizer, now=d.placed_at + timedelta(days=1))
+    pickup.hand_over(taken, d.organizer, now=d.placed_at + timedelta(days=1), confirm=pickup.ANYWAY)
     db.session.commit()
 
     result = pickup.close_market_day(d.day)
@@ -218,7 +218,7 @@ def test_summary_by_slot_state_producers_and_totals(d):
     c = d.order({d.potatoes: 2000})                      # handed over
     e = d.order({d.potatoes: 1000})                      # cancelled
     services.mark_packed(b, d.crafts, d.crafts.user)
-    pickup.hand_over(c, d.organizer, cash_received_minor=40000)
+    pickup.hand_over(c, d.organizer, cash_received_minor=40000, confirm=pickup.ANYWAY)
     services.cancel_by_customer(e, e.customer)
     db.session.commit()
 

@@ -77,9 +77,9 @@ def test_hand_over_once_whatever_the_clicks(client, login, d, outbox):
     order = d.order()
     login(d.organizer.email)
     url = base(d) + f"/orders/{order.id}/hand-over"
-    first = client.post(url, data={"cash_received": "5400"}, follow_redirects=True)
+    first = client.post(url, data={"cash_received": "5400", "confirm": ["early"]}, follow_redirects=True)
     assert "is handed over" in first.text
-    second = client.post(url, data={"cash_received": "5400"}, follow_redirects=True)
+    second = client.post(url, data={"cash_received": "5400", "confirm": ["early"]}, follow_redirects=True)
     assert "picked up and can no longer be changed" in second.text
     db.session.expire_all()
     order = db.session.get(Order, order.id)
@@ -98,7 +98,7 @@ def test_a_bad_cash_amount_is_refused_and_nothing_changes(client, login, d, cash
 def test_undo_then_hand_over_again(client, login, d):
     order = d.order()
     login(d.organizer.email)
-    client.post(base(d) + f"/orders/{order.id}/hand-over", data={"cash_received": ""})
+    client.post(base(d) + f"/orders/{order.id}/hand-over", data={"cash_received": "", "confirm": ["early"]})
     page = client.get(base(d) + f"/orders/{order.id}")
     assert "Undo hand-over" in page.text
     undone = client.post(base(d) + f"/orders/{order.id}/undo", follow_redirects=True)
@@ -188,7 +188,7 @@ def test_others_get_404_and_change_nothing(client, login, ctx, who):
     d = Day(days_ago=1)
     order = d.order()
     mine = d.order(name="Dana Customer")
-    pickup.hand_over(mine, d.organizer)  # so "undo" would have something to undo
+    pickup.hand_over(mine, d.organizer, confirm=pickup.ANYWAY)  # so "undo" would have something to undo
     db.session.commit()
     user = {"customer": lambda: order.customer,
             "producer": lambda: d.farm.user,

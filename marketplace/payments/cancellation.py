@@ -1,0 +1,179 @@
+"""The money of a cancelled market day: a job that releases every card hold and refunds
+every capture in full, and its report, read from the database.
+
+The cancellation itself (the day, its orders, stock, emails) is one transaction of markets
+and orders. What talks to Stripe cannot be part of it: this job runs after that commit
+(queued by the organizer's page, run at once by `flask cancel-market-day`), one order per
+commit, each Stripe call under its per-order, per-operation key (`aimak-payment-<id>-cancel`,
+`aimak-payment-<id>-refund-ended`). Running it again retries exactly what failed, with the
+same keys, and touches nothing else; `reconcile` does the same hourly.
+
+The report is not a log of the last run: it is what the database says now, so the page and
+the command show the same thing, and it is done when nothing is left.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import render_template
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+from sqlalchemy import func, select
+
+from marketplace.core.events import business_event
+from marketplace.core.extensions import db
+from marketplace.core.money import money
+from marketplace.markets.models import MarketDay, MarketDayStatus
+from marketplace.notifications.models import OutboxEmail
+from marketplace.orders.models import Order, OrderStatus
+from marketplace.payments import services
+from marketplace.payments.models import (
+    Payment,
+    PaymentAttempt,
+    PaymentRefund,
+    PaymentStatus,
+    RefundStatus,
+)
+
+
+@dataclass
+class MoneyLine:
+    """One order's card money in the report."""
+
+    order_id: int
+    pickup_code: str
+    amount_minor: int
+    #: For a line still to do: what is left and Stripe's last word about it.
+    what: str = ""
+    error: str = ""
+
+
+@dataclass
+class DayCancellationReport:
+    market_day: MarketDay
+    currency: str
+    #: Orders of the day that ended cancelled (expired card orders never paid are counted apart).
+    cancelled: int = 0
+    expired: int = 0
+    released: list[MoneyLine] = field(default_factory=list)
+    refunded: list[MoneyLine] = field(default_factory=list)
+    #: Holds still held or captures still kept (or a refund still unanswered): the next run tries them.
+    failed: list[MoneyLine] = field(default_factory=list)
+    #: Stripe calls that needed more than one try before they went through (or have not yet).
+    retried: int = 0
+    customers_told: int = 0
+    producers_told: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.market_day.status == MarketDayStatus.CANCELLED and not self.failed
+
+    def total(self, name: str) -> int:
+        return sum(line.amount_minor for line in getattr(self, name))
+
+    def lines(self) -> list[str]:
+        """The report as plain text (the command prints it)."""
+        day = self.market_day
+        out = [str(_l("Market day %(id)s (%(date)s) of %(market)s is cancelled.", id=day.id,
+                      date=day.date.isoformat(), market=day.market.name)),
+               str(_l("Orders cancelled: %(n)s; unpaid card orders expired: %(m)s.", n=self.cancelled,
+                      m=self.expired)),
+               str(_l("Card holds released: %(n)s (%(amount)s).", n=len(self.released),
+                      amount=money(self.total("released"), self.currency))),
+               str(_l("Card payments refunded in full: %(n)s (%(amount)s).", n=len(self.refunded),
+                      amount=money(self.total("refunded"), self.currency))),
+               str(_l("Failed, to try again: %(n)s.", n=len(self.failed))),
+               str(_l("Calls retried: %(n)s.", n=self.retried)),
+               str(_l("Customers told: %(n)s; producers told: %(m)s.", n=self.customers_told,
+                      m=self.producers_told))]
+        for line in self.failed:
+            out.append(f"  {line.pickup_code} (#{line.order_id}): {line.what} {money(line.amount_minor, self.currency)}"
+                       + (f" — {line.error}" if line.error else ""))
+        return out
+
+
+def settle_cancelled_day(market_day_id: int) -> DayCancellationReport | None:
+    """Release or refund the card money of every order of a cancelled day, one order per commit;
+    safe to run again and again. The report afterwards (None for a day that is not cancelled)."""
+    market_day = db.session.get(MarketDay, market_day_id)
+    if market_day is None or market_day.status != MarketDayStatus.CANCELLED:
+        return None
+    counts = services.settle(services.payments_to_settle(market_day.id))
+    db.session.expire_all()
+    report = day_report(db.session.get(MarketDay, market_day_id))
+    business_event("market_day_cancellation_settled", market_day_id=market_day_id,
+                   tried=sum(counts.values()) - counts["untried"], untried=counts["untried"],
+                   cancelled=report.cancelled, released=len(report.released), refunded=len(report.refunded),
+                   failed=len(report.failed), retried=report.retried, complete=report.complete)
+    return report
+
+
+def day_report(market_day: MarketDay) -> DayCancellationReport:
+    """What the cancellation of this day did to orders and card money, as the database has it now."""
+    report = DayCancellationReport(market_day, market_day.market.currency)
+    orders = db.session.execute(
+        select(Order.id, Order.pickup_code, Order.status).where(
+            Order.market_day_id == market_day.id,
+            Order.status.in_([OrderStatus.CANCELLED, OrderStatus.EXPIRED]))).all()
+    report.cancelled = sum(status == OrderStatus.CANCELLED for _, _, status in orders)
+    report.expired = sum(status == OrderStatus.EXPIRED for _, _, status in orders)
+    codes = {order_id: code for order_id, code, _ in orders}
+    if not codes:
+        return _told(report, [])
+    payments = db.session.scalars(select(Payment).where(Payment.order_id.in_(codes)).order_by(Payment.id)).all()
+    pending = set(db.session.scalars(select(PaymentRefund.payment_id).where(
+        PaymentRefund.payment_id.in_([p.id for p in payments]), PaymentRefund.status == RefundStatus.PENDING)))
+    errors = _last_errors([p.id for p in payments])
+    for payment in payments:
+        code = codes[payment.order_id]
+        kept = payment.amount_captured_minor - payment.amount_refunded_minor
+        if payment.status in services.OPEN_STATUSES and payment.provider_intent_id:
+            held = payment.status == PaymentStatus.AUTHORIZED
+            report.failed.append(MoneyLine(
+                payment.order_id, code, payment.amount_authorized_minor if held else 0,
+                str(_l("card hold not released yet:")) if held else str(_l("payment not closed yet:")),
+                errors.get(payment.id, "")))
+        elif kept > 0 or payment.id in pending:
+            report.failed.append(MoneyLine(payment.order_id, code, kept + _pending_sum(payment.id),
+                                           str(_l("not refunded yet:")), errors.get(payment.id, "")))
+        elif payment.amount_captured_minor > 0:
+            report.refunded.append(MoneyLine(payment.order_id, code, payment.amount_captured_minor))
+        elif payment.status == PaymentStatus.CANCELED and payment.authorized_at is not None:
+            report.released.append(MoneyLine(payment.order_id, code, payment.amount_authorized_minor))
+    report.retried = db.session.scalar(
+        select(func.count()).select_from(
+            select(PaymentAttempt.idempotency_key).where(PaymentAttempt.payment_id.in_([p.id for p in payments]))
+            .group_by(PaymentAttempt.idempotency_key).having(func.count(PaymentAttempt.id) > 1).subquery())) or 0
+    return _told(report, list(codes))
+
+
+def _pending_sum(payment_id: int) -> int:
+    return db.session.scalar(select(func.coalesce(func.sum(PaymentRefund.amount_minor), 0)).where(
+        PaymentRefund.payment_id == payment_id, PaymentRefund.status == RefundStatus.PENDING)) or 0
+
+
+def _last_errors(payment_ids: list[int]) -> dict[int, str]:
+    """Each payment's last failed Stripe call, in Stripe's words."""
+    if not payment_ids:
+        return {}
+    last = (select(PaymentAttempt.payment_id, func.max(PaymentAttempt.id).label("id"))
+            .where(PaymentAttempt.payment_id.in_(payment_ids), PaymentAttempt.ok.is_(False))
+            .group_by(PaymentAttempt.payment_id).subquery())
+    return dict(db.session.execute(select(PaymentAttempt.payment_id, PaymentAttempt.error)
+                                   .join(last, last.c.id == PaymentAttempt.id)).all())
+
+
+def _told(report: DayCancellationReport, order_ids: list[int]) -> DayCancellationReport:
+    """Customers and producers emailed about the cancellation (each email has its dedupe key)."""
+    day_id = report.market_day.id
+    if order_ids:
+        report.customers_told = db.session.scalar(select(func.count(OutboxEmail.id)).where(
+            OutboxEmail.dedupe_key.in_([f"order-cancelled-{order_id}" for order_id in order_ids]))) or 0
+    report.producers_told = db.session.scalar(select(func.count(OutboxEmail.id)).where(
+        OutboxEmail.dedupe_key.like(f"day-cancelled-{day_id}-producer-%"))) or 0
+    return report
+
+
+def day_cancellation_panel(market_day: MarketDay) -> Markup:
+    """The report as a panel for the organizer's market day page (a template global)."""
+    return Markup(render_template("payments/_day_cancellation.html", report=day_report(market_day)))
