@@ -32,4 +32,6 @@ def register(app: Flask) -> None:
                          open_order_count_of_producer=queries.open_order_count_of_producer,
                          producer_sales=queries.producer_sales,
                          producer_day_order_counts=queries.producer_day_order_counts,
-                         weights_to_enter=queries.weights_to_enter)
+                         weights_to_enter=queries.weights_to_enter,
+                         # The admin's overview (accounts, below): orders and sales per week.
+                         orders_per_week=queries.orders_per_week)

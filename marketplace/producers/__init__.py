@@ -33,4 +33,6 @@ def register(app: Flask) -> None:
              TabEntry(70, "producers.markets", _l("Markets"), also=("producers.apply", "producers.application")),
              TabEntry(80, "producers.profile", _l("Profile")))
     # The organizer's vendor page (markets, below) shows what an applicant sells.
-    add_template_globals(app, products_of_producer=queries.products_of_producer)
+    add_template_globals(app, products_of_producer=queries.products_of_producer,
+                         # The admin's overview (accounts, below): new producers per week.
+                         new_producers_per_week=queries.new_producers_per_week)

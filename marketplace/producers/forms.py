@@ -39,10 +39,19 @@ STOCK_CHOICES = [(StockMode.PER_MARKET_DAY.value, _l("I say how much I bring to 
 _COORDINATE = re.compile(r"^-?\d{1,3}(?:[.,]\d{1,8})?$")
 
 
-def country_choices() -> list[tuple[str, str]]:
+#: Two-letter territories of the locale data that are no country one lives in: unions and zones
+#: ("European Union", "Eurozone", "United Nations"), Antarctica, outlying and pseudo-regions.
+NOT_COUNTRIES = frozenset({"AC", "AQ", "CP", "CQ", "DG", "EA", "EU", "EZ", "IC", "QO", "TA", "UN", "XA", "XB", "ZZ"})
+
+
+def country_choices(first: list[str] | None = None) -> list[tuple[str, str]]:
+    """Real countries by their name in the user's language; `first` (the markets' countries) and
+    our four countries lead."""
     names = Locale.parse(str(get_locale() or "en")).territories
-    codes = sorted((code for code in names if len(code) == 2 and code.isalpha()), key=lambda c: names[c])
-    ordered = FIRST_COUNTRIES + [code for code in codes if code not in FIRST_COUNTRIES]
+    codes = sorted((code for code in names if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES),
+                   key=lambda c: names[c])
+    leading = list(dict.fromkeys(c for c in (first or []) + FIRST_COUNTRIES if c in names and c not in NOT_COUNTRIES))
+    ordered = leading + [code for code in codes if code not in leading]
     return [(code, names.get(code, code)) for code in ordered]
 
 
@@ -84,9 +93,9 @@ class ProfileForm(FlaskForm):
     remove_photo = BooleanField(_l("Remove the current photo"))
     submit = SubmitField(_l("Save profile"))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, first_countries: list[str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.country.choices = country_choices()
+        self.country.choices = country_choices(first_countries)
         self.currency.choices = currency_choices()
         self.lat_value: Decimal | None = None
         self.lon_value: Decimal | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from babel.core import get_global
 from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -11,6 +12,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from marketplace.core.db import utcnow
 from marketplace.core.extensions import db
 from marketplace.core.money import format_price_input
+from marketplace.core.periods import week_bucket
 from marketplace.core.quantities import quantity_number
 from marketplace.markets.models import (
     Market,
@@ -234,3 +236,19 @@ def onboarding(producer: Producer) -> Onboarding:
 def has_previous_day(producer: Producer, day: MarketDay) -> bool:
     """Whether "Same as last time" has a day to copy from."""
     return previous_day_offers(producer, day)[0] is not None
+
+
+def new_producers_per_week(starts: list[datetime]) -> list[int]:
+    """Producer profiles created in each of these weeks (the admin's overview)."""
+    bucket = week_bucket(Producer.created_at, starts)
+    counts = dict(db.session.execute(select(bucket, func.count(Producer.id))
+                                     .where(Producer.created_at >= starts[0]).group_by(bucket)).all())
+    return [counts.get(index, 0) for index in range(len(starts))]
+
+
+def market_countries(producer: Producer) -> list[str]:
+    """Countries of the markets the producer sells at or applied to (from their time zones)."""
+    zones = db.session.scalars(select(Market.timezone).join(Vendor, Vendor.market_id == Market.id)
+                               .where(Vendor.producer_id == producer.id).distinct())
+    territories = get_global("zone_territories")
+    return sorted({territories[zone] for zone in zones if zone in territories})

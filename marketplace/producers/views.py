@@ -85,7 +85,7 @@ def dashboard(producer):
 @bp.route("/profile", methods=["GET", "POST"])
 @producer_required
 def profile(producer):
-    form = ProfileForm(obj=producer)
+    form = ProfileForm(obj=producer, first_countries=queries.market_countries(producer))
     if request.method == "GET":
         form.kind.data = producer.kind.value
         form.lat.data = "" if producer.lat is None else f"{producer.lat:.2f}"

@@ -28,4 +28,8 @@ def register(app: Flask) -> None:
                                    also=("trust.new_certificate", "trust.edit_certificate", "trust.my_reviews")))
     # The producer's dashboard (a lower feature) lists the shop's certificates.
     add_template_globals(app, scheme_label=labels.scheme_label,
-                         certificates_of_producer=queries.certificates_of_producer)
+                         certificates_of_producer=queries.certificates_of_producer,
+                         # The organizer's vendor page (markets) previews an applicant's certificates.
+                         certificate_preview=preview.certificate_preview,
+                         # The admin's overview (accounts, below): certificates and reports waiting.
+                         trust_waiting_counts=queries.waiting_counts)

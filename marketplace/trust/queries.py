@@ -281,3 +281,13 @@ def certificates_of_producer(producer_id: int) -> list[Certification]:
     """The producer's certificates, newest first, whatever their state."""
     return list(db.session.scalars(select(Certification).where(Certification.producer_id == producer_id)
                                    .order_by(Certification.created_at.desc(), Certification.id.desc())))
+
+
+def waiting_counts() -> dict[str, int]:
+    """The admin's overview: certificates waiting for a check, reviews with open reports (two queries)."""
+    return {
+        "certificates": db.session.scalar(select(func.count(Certification.id))
+                                          .where(Certification.status == CertificationStatus.PENDING)) or 0,
+        "reports": db.session.scalar(select(func.count(func.distinct(ReviewReport.review_id)))
+                                     .where(ReviewReport.resolved_at.is_(None))) or 0,
+    }
