@@ -97,15 +97,12 @@ def deliver(email_ids: list[int] | None = None, limit: int = 100) -> int:
     """Send due emails (these ids, or the oldest due); returns how many were sent.
 
     Each email is first claimed (a lease) so two workers, on one host or several, never send
-    one message: on PostgreSQL the due rows are selected FOR UPDATE SKIP LOCKED (a second
-    worker takes the next ones instead of waiting); SQLite's writers take turns anyway.
+    one message: one UPDATE takes the due rows, selected FOR UPDATE SKIP LOCKED on PostgreSQL
+    (a second worker takes the next ones instead of waiting; SQLite's writers take turns).
     """
     if email_ids is not None and not email_ids:
         return 0
-    sent = 0
-    for email_id in _claim(email_ids, limit):
-        sent += _attempt(email_id)
-    return sent
+    return sum(_attempt(email) for email in _claim(email_ids, limit))
 
 
 def _due(now):
@@ -114,50 +111,50 @@ def _due(now):
                 or_(OutboxEmail.claimed_until.is_(None), OutboxEmail.claimed_until < now))
 
 
-def _claim(email_ids: list[int] | None, limit: int) -> list[int]:
+def _claim(email_ids: list[int] | None, limit: int) -> list[OutboxEmail]:
+    """Claim due emails in one statement; returns them detached (read without a query)."""
     now = utcnow()
-    query = select(OutboxEmail.id).where(_due(now)).order_by(OutboxEmail.id).limit(limit)
+    due = select(OutboxEmail.id).where(_due(now)).order_by(OutboxEmail.id).limit(limit)
     if email_ids is not None:
-        query = query.where(OutboxEmail.id.in_(email_ids))
+        due = due.where(OutboxEmail.id.in_(email_ids))
     if db.engine.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    ids = list(db.session.scalars(query))
-    if ids:
-        # Conditional again: whatever the database, only rows still due are taken.
-        claimed = db.session.execute(
-            update(OutboxEmail).where(OutboxEmail.id.in_(ids), _due(now))
-            .values(claimed_until=now + LEASE, attempts=OutboxEmail.attempts + 1)
-            .returning(OutboxEmail.id)).scalars().all()
-        ids = sorted(claimed)
+        due = due.with_for_update(skip_locked=True)
+    # Conditional again: whatever the database, only rows still due are taken.
+    claimed = list(db.session.scalars(
+        update(OutboxEmail).where(OutboxEmail.id.in_(due.scalar_subquery()), _due(now))
+        .values(claimed_until=now + LEASE, attempts=OutboxEmail.attempts + 1)
+        .returning(OutboxEmail), execution_options={"synchronize_session": False}))
+    for email in claimed:
+        db.session.expunge(email)  # kept as claimed: the commits below must not reload them
     db.session.commit()
-    return ids
+    return sorted(claimed, key=lambda email: email.id)
 
 
-def _attempt(email_id: int) -> int:
-    email = db.session.get(OutboxEmail, email_id)
+def _attempt(email: OutboxEmail) -> int:
+    email_id, template, attempts = email.id, email.template, email.attempts
     try:
         _send(email)
     except (OSError, smtplib.SMTPException) as exc:
         error = f"{type(exc).__name__}: {exc}"[:500]
         now = utcnow()
-        give_up = isinstance(exc, _PERMANENT) or email.attempts >= MAX_ATTEMPTS
+        give_up = isinstance(exc, _PERMANENT) or attempts >= MAX_ATTEMPTS
         values = {"last_error": error, "claimed_until": None}
         if give_up:
             values["failed_at"] = now
         else:
-            values["next_attempt_at"] = now + retry_delay(email.attempts)
+            values["next_attempt_at"] = now + retry_delay(attempts)
         db.session.execute(update(OutboxEmail).where(OutboxEmail.id == email_id).values(**values))
         db.session.commit()
-        business_event("email_failed" if give_up else "email_retry", email_id=email_id, template=email.template,
-                       attempts=email.attempts, error=error[:200],
+        business_event("email_failed" if give_up else "email_retry", email_id=email_id, template=template,
+                       attempts=attempts, error=error[:200],
                        **({} if give_up else {"next_attempt_at": values["next_attempt_at"].isoformat()}))
         if give_up:
-            log.error("Email %s given up after %s attempt(s): %s", email_id, email.attempts, error)
+            log.error("Email %s given up after %s attempt(s): %s", email_id, attempts, error)
         return 0
     db.session.execute(update(OutboxEmail).where(OutboxEmail.id == email_id)
                        .values(sent_at=utcnow(), claimed_until=None, last_error=""))
     db.session.commit()
-    business_event("email_sent", email_id=email_id, template=email.template, attempts=email.attempts)
+    business_event("email_sent", email_id=email_id, template=template, attempts=attempts)
     return 1
 
 
