@@ -3,11 +3,16 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
+from pathlib import Path
 
 from marketplace import create_app
 from marketplace.core.events import security_event
 from marketplace.web.logs import JsonFormatter, TextFormatter
 from tests.stripe_server import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_healthz_and_readyz_answer_when_all_is_well(client):
@@ -70,3 +75,14 @@ def test_an_event_is_one_json_line_with_its_fields(caplog):
 def test_an_event_in_text_carries_its_fields(caplog):
     text = TextFormatter().format(_record(caplog))
     assert "login_failed" in text and "outcome=refused" in text and "user_id=7" in text
+
+
+def test_sentry_starts_only_with_a_dsn(database_url, tmp_path):
+    """In a process of its own: sentry-sdk, once started, stays for the whole process."""
+    code = ("from marketplace import create_app; import sentry_sdk; "
+            "print(sentry_sdk.get_client().is_active()); "
+            f"create_app({{'BASE_CONFIG': 'testing', 'SQLALCHEMY_DATABASE_URI': {database_url!r}, "
+            f"'MEDIA_ROOT': {str(tmp_path)!r}, 'SENTRY_DSN': 'https://public@127.0.0.1:9/1'}}); "
+            "print(sentry_sdk.get_client().is_active())")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.stdout.split() == ["False", "True"], result.stderr[-2000:]
