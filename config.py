@@ -72,6 +72,29 @@ class Config:
     #: PORT (what `make run` serves), so the links in development emails open this very server.
     SITE_URL = os.environ.get("SITE_URL") or _served_url()
 
+    # --- Messages by channel (notifications, alerts): Telegram and the reminders to followers ---
+    #: The bot's token and @name from BotFather; without both, Telegram hides itself everywhere.
+    TELEGRAM_BOT_TOKEN = os.environ.get("TELEGRAM_BOT_TOKEN", "")
+    TELEGRAM_BOT_USERNAME = os.environ.get("TELEGRAM_BOT_USERNAME", "")
+    #: Empty for Telegram itself (https://api.telegram.org/bot); the loopback stand-in in tests.
+    TELEGRAM_API_BASE_URL = os.environ.get("TELEGRAM_API_BASE_URL", "")
+    #: Set to receive the bot's updates at SITE_URL/telegram/webhook (`flask telegram-webhook`);
+    #: Telegram sends it in X-Telegram-Bot-Api-Secret-Token. Unset: `flask telegram-poll` reads them.
+    TELEGRAM_WEBHOOK_SECRET = os.environ.get("TELEGRAM_WEBHOOK_SECRET", "")
+    TELEGRAM_TIMEOUT_SECONDS = _env_int("TELEGRAM_TIMEOUT_SECONDS", 10)
+    #: Sends per second by one worker; Telegram allows about 30 in all (a 429 pauses everyone).
+    TELEGRAM_SENDS_PER_SECOND = _env_int("TELEGRAM_SENDS_PER_SECOND", 25)
+    #: How long a "Link Telegram" deep link works (it works once).
+    TELEGRAM_LINK_MINUTES = _env_int("TELEGRAM_LINK_MINUTES", 30)
+    TELEGRAM_LINK_RATE_LIMIT = os.environ.get("TELEGRAM_LINK_RATE_LIMIT", "10 per hour")
+    #: "Order by <cutoff>" goes this many hours before a market day's cutoff.
+    ORDER_BY_REMINDER_HOURS = _env_int("ORDER_BY_REMINDER_HOURS", 6)
+    #: No reminder to followers between these hours of the market's local time (22:00-08:00).
+    QUIET_HOURS_START = _env_int("QUIET_HOURS_START", 22)
+    QUIET_HOURS_END = _env_int("QUIET_HOURS_END", 8)
+    #: The producers' summary of the next day's orders, at this local hour the evening before.
+    PRODUCER_SUMMARY_HOUR = _env_int("PRODUCER_SUMMARY_HOUR", 18)
+
     PASSWORD_RESET_MAX_AGE = _env_int("PASSWORD_RESET_MAX_AGE", 3600)
     EMAIL_VERIFY_MAX_AGE = _env_int("EMAIL_VERIFY_MAX_AGE", 7 * 24 * 3600)
 
@@ -178,6 +201,10 @@ class TestingConfig(Config):
     #: Queued tasks (email delivery) run in the caller, as soon as they are queued.
     TASK_QUEUE_IMMEDIATE = True
     REDIS_URL = ""  # tests that use Redis say so
+    # Telegram is off unless a test points the bot at the stand-in (tests/standins/telegram_server.py).
+    TELEGRAM_BOT_TOKEN = ""
+    TELEGRAM_BOT_USERNAME = ""
+    TELEGRAM_SENDS_PER_SECOND = 1000
 
 
 class ProductionConfig(Config):

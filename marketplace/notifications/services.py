@@ -32,28 +32,36 @@ from sqlalchemy.exc import IntegrityError
 from marketplace.core.db import utcnow
 from marketplace.core.events import business_event
 from marketplace.core.extensions import db
-from marketplace.notifications.models import OutboxEmail
+from marketplace.notifications.models import OutboxEmail, OutboxTelegram
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 
 
 def queue_email(to: str, template: str, subject, *, locale: str | None = None,
-                dedupe_key: str | None = None, **context) -> OutboxEmail | None:
+                dedupe_key: str | None = None, unsubscribe_url: str = "", **context) -> OutboxEmail | None:
     """Render `templates/email/<template>.txt|.html` and store it for delivery.
 
     With a `dedupe_key`, a second email with the same key is not stored (returns None):
-    this is how "emailed once" holds even when the work runs twice.
+    this is how "emailed once" holds even when the work runs twice. With an
+    `unsubscribe_url` (a message the person chose to get, see `channels.notify`) both bodies
+    end with it and the email carries the one-click List-Unsubscribe headers.
     """
     if dedupe_key and db.session.scalar(select(OutboxEmail.id).where(OutboxEmail.dedupe_key == dedupe_key)):
         return None
     with _url_building_context(), force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
         context.setdefault("site_url", current_app.config["SITE_URL"].rstrip("/"))
-        body_text = render_template(f"email/{template}.txt", **context)
-        body_html = render_template(f"email/{template}.html", **context)
+        body_text = render_template(f"email/{template}.txt", unsubscribe_url=unsubscribe_url, **context)
+        body_html = render_template(f"email/{template}.html", unsubscribe_url=unsubscribe_url, **context)
+        if unsubscribe_url:
+            body_text = body_text.rstrip() + "\n\n" + render_template(
+                "email/_unsubscribe.txt", unsubscribe_url=unsubscribe_url, **context)
         subject_text = str(subject)
     email = OutboxEmail(to=to, subject=subject_text, template=template, body_text=body_text,
-                        body_html=body_html, dedupe_key=dedupe_key)
+                        body_html=body_html, dedupe_key=dedupe_key, list_unsubscribe=unsubscribe_url)
+    if dedupe_key is None:
+        db.session.add(email)  # nothing to collide with: no savepoint (checkout counts its statements)
+        return email
     try:
         with db.session.begin_nested():
             db.session.add(email)
@@ -179,6 +187,10 @@ def _send(email: OutboxEmail) -> None:
     message["Subject"] = email.subject
     message["Message-ID"] = message_id(email)
     message["Date"] = formatdate(email.created_at.timestamp(), usegmt=True)
+    if email.list_unsubscribe:
+        # RFC 8058: the mail client unsubscribes with one POST to the link (no page, no login).
+        message["List-Unsubscribe"] = f"<{email.list_unsubscribe}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(email.body_text)
     message.add_alternative(email.body_html, subtype="html")
     with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"],
@@ -190,47 +202,55 @@ def _send(email: OutboxEmail) -> None:
         smtp.send_message(message)
 
 
-def register_delivery(app: Flask, queue_delivery) -> None:
-    """Queue the emails a request or command committed, once it ends: `queue_delivery(ids)`."""
+def register_delivery(app: Flask, queue_delivery, queue_telegram=None) -> None:
+    """Queue the messages a request or command committed, once it ends: `queue_delivery(ids)`
+    for emails, `queue_telegram(ids)` for Telegram messages."""
+    outboxes = {OutboxEmail: ("outbox", queue_delivery)}
+    if queue_telegram is not None:
+        outboxes[OutboxTelegram] = ("telegram", queue_telegram)
 
     @event.listens_for(db.session, "after_flush")
-    def _remember_new_emails(session, _flush_context):
-        new_ids = [obj.id for obj in session.new if isinstance(obj, OutboxEmail)]
-        if new_ids:
-            session.info.setdefault("outbox_new", []).extend(new_ids)
+    def _remember_new_messages(session, _flush_context):
+        for obj in session.new:
+            if type(obj) in outboxes:
+                session.info.setdefault(f"{outboxes[type(obj)][0]}_new", []).append(obj.id)
 
     @event.listens_for(db.session, "after_commit")
     def _committed(session):
         if session.in_nested_transaction():
             return  # a savepoint was released; the emails are committed only with the outer transaction
-        ids = session.info.pop("outbox_new", [])
-        if ids and has_app_context():
-            g.setdefault("outbox_committed", []).extend(ids)
+        for key, _queue in outboxes.values():
+            ids = session.info.pop(f"{key}_new", [])
+            if ids and has_app_context():
+                g.setdefault(f"{key}_committed", []).extend(ids)
 
     @event.listens_for(db.session, "after_rollback")
     def _rolled_back(session):
-        session.info.pop("outbox_new", None)
+        for key, _queue in outboxes.values():
+            session.info.pop(f"{key}_new", None)
 
     @app.teardown_request
     def _deliver_after_request(_exc):
         if not request.environ.get(RENDER_ONLY):
-            _deliver_committed(queue_delivery)
+            _deliver_committed(outboxes.values())
 
     @app.teardown_appcontext
     def _deliver_after_command(_exc):
         # Commands and tasks (reminders, cancellations) run without a request.
-        _deliver_committed(queue_delivery)
+        _deliver_committed(outboxes.values())
 
 
-def _deliver_committed(queue_delivery) -> None:
-    """Hand the committed emails to the worker; if the queue is unreachable, the worker's
-    send-outbox job (every minute) finds them in the outbox all the same."""
-    ids = g.pop("outbox_committed", None)
-    if ids:
+def _deliver_committed(outboxes) -> None:
+    """Hand the committed messages to the worker; if the queue is unreachable, the worker's
+    send-outbox and send-telegram jobs (every minute) find them in their outbox all the same."""
+    for key, queue in outboxes:
+        ids = g.pop(f"{key}_committed", None)
+        if not ids:
+            continue
         # The request or command is over: what it did not commit is discarded anyway, and ending
         # its transaction now frees SQLite's write lock for a task that runs here (immediate mode).
         db.session.rollback()
         try:
-            queue_delivery(ids)
+            queue(ids)
         except Exception:  # queuing must never break a response
-            log.exception("Queuing committed emails failed")
+            log.exception("Queuing committed %s messages failed", key)

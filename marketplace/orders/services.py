@@ -29,6 +29,8 @@ from marketplace.core.money import InvalidAmount, line_total_minor
 from marketplace.core.quantities import parse_quantity_milli
 from marketplace.markets.models import MarketDay, PickupSlot
 from marketplace.markets.services import can_manage
+from marketplace.notifications.channels import Recipient, notify
+from marketplace.notifications.kinds import ORDER_UPDATES
 from marketplace.notifications.services import queue_email
 from marketplace.orders import queries
 from marketplace.orders.errors import (
@@ -467,10 +469,8 @@ def card_hold_lapsed(order: Order, now: datetime | None = None) -> bool:
     db.session.refresh(order)
     if moved.rowcount != 1:
         return False
-    customer = order.customer
-    queue_email(customer.email, "order_pay_at_pickup",
-                _l("Your order %(code)s: please pay in cash at pickup", code=order.pickup_code),
-                locale=customer.locale, dedupe_key=f"order-card-lapsed-{order.id}", order=order, customer=customer)
+    _tell_customer(order, "order_pay_at_pickup", "cash",
+                   _l("Your order %(code)s: please pay in cash at pickup", code=order.pickup_code))
     return True
 
 
@@ -569,6 +569,8 @@ def mark_ready(order: Order, now: datetime | None = None) -> Order:
     if any(line.status == LineStatus.RESERVED for line in order.lines):
         raise InvalidState(_("Some lines are not packed yet."))
     _move(order, [OrderStatus.CONFIRMED], OrderStatus.READY, ready_at=now)
+    _tell_customer(order, "order_ready", "ready",
+                   _l("Your order %(code)s is packed and ready to pick up", code=order.pickup_code))
     return order
 
 
@@ -699,9 +701,8 @@ def mark_no_show(order: Order, actor: User | None, now: datetime | None = None) 
             if line.offer_id is None and line.status != LineStatus.CANCELLED:
                 _give_back(line)
     order_no_show.send(order)
-    customer = order.customer
-    queue_email(customer.email, "order_no_show", _l("Your order %(code)s was not picked up", code=order.pickup_code),
-                locale=customer.locale, dedupe_key=f"order-no-show-{order.id}", order=order, customer=customer)
+    _tell_customer(order, "order_no_show", "no-show",
+                   _l("Your order %(code)s was not picked up", code=order.pickup_code))
     return order
 
 
@@ -775,30 +776,30 @@ def _manages_market(actor: User, market_day: MarketDay) -> bool:
     return can_manage(actor, market_day.market)
 
 
-# --- Emails -----------------------------------------------------------------------------
+# --- Telling the customer (email, and Telegram for those who linked it) -------------------
+
+def _tell_customer(order: Order, template: str, occasion: str, subject, **context):
+    """An order update by the customer's channels, once per order and occasion."""
+    customer = order.customer
+    return notify(Recipient.of(customer), ORDER_UPDATES, template, subject, occasion=f"order-{order.id}-{occasion}",
+                  page=("orders.order_detail", {"order_id": order.id}), button=_l("See your order"),
+                  order=order, customer=customer, **context)
+
 
 def _email_confirmation(order: Order) -> None:
-    customer = order.customer
-    queue_email(customer.email, "order_confirmed",
-                _l("Your order %(code)s for %(market)s", code=order.pickup_code, market=order.market_day.market.name),
-                locale=customer.locale, dedupe_key=f"order-confirmed-{order.id}", order=order, customer=customer)
+    _tell_customer(order, "order_confirmed", "confirmed",
+                   _l("Your order %(code)s for %(market)s", code=order.pickup_code, market=order.market_day.market.name))
 
 
 def _email_cancelled(order: Order, reason: str) -> None:
-    customer = order.customer
-    queue_email(customer.email, "order_cancelled",
-                _l("Your order %(code)s is cancelled", code=order.pickup_code),
-                locale=customer.locale, dedupe_key=f"order-cancelled-{order.id}", order=order,
-                customer=customer, reason=reason)
+    _tell_customer(order, "order_cancelled", "cancelled",
+                   _l("Your order %(code)s is cancelled", code=order.pickup_code), reason=reason)
 
 
 def _email_lines_cancelled(order: Order, producer: Producer, reason: str) -> None:
-    customer = order.customer
-    queue_email(customer.email, "order_changed",
-                _l("%(producer)s cannot bring part of your order %(code)s", producer=producer.name,
-                   code=order.pickup_code),
-                locale=customer.locale, dedupe_key=f"order-lines-cancelled-{order.id}-{producer.id}",
-                order=order, customer=customer, producer=producer, reason=reason)
+    _tell_customer(order, "order_changed", f"lines-cancelled-{producer.id}",
+                   _l("%(producer)s cannot bring part of your order %(code)s", producer=producer.name,
+                      code=order.pickup_code), producer=producer, reason=reason)
 
 
 def send_reminders(now: datetime | None = None) -> int:
@@ -821,12 +822,9 @@ def send_reminders(now: datetime | None = None) -> int:
             .values(reminder_sent_at=now).execution_options(synchronize_session=False))
         if claimed.rowcount != 1:
             continue
-        customer = order.customer
-        if queue_email(customer.email, "order_reminder",
-                       _l("Tomorrow: pick up your order %(code)s at %(market)s", code=order.pickup_code,
-                          market=market.name),
-                       locale=customer.locale, dedupe_key=f"order-reminder-{order.id}", order=order,
-                       customer=customer):
+        if _tell_customer(order, "order_reminder", "reminder",
+                          _l("Tomorrow: pick up your order %(code)s at %(market)s", code=order.pickup_code,
+                             market=market.name)):
             sent += 1
     return sent
 

@@ -1,0 +1,224 @@
+"""The Telegram channel against the loopback Bot API stand-in: linking by a one-time deep link,
+unlinking from either side, delivery with retries, Telegram's 429 and 403."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from marketplace.core.db import utcnow
+from marketplace.core.extensions import db
+from marketplace.notifications import telegram
+from marketplace.notifications.channels import Recipient, notify, queue_telegram
+from marketplace.notifications.kinds import ORDER_UPDATES
+from marketplace.notifications.models import (
+    OutboxTelegram,
+    TelegramLink,
+    TelegramLinkToken,
+)
+from tests.factories import UserFactory
+from tests.standins.telegram_server import TelegramUser
+
+AIGERIM = TelegramUser(id=5550001, first_name="Айгерим", language_code="kk")
+BOLOT = TelegramUser(id=5550002, first_name="Bolot", language_code="ky")
+
+
+def link(client, login, user, person=AIGERIM, api=None):
+    """The whole linking journey: the account page's button, then /start <token> in Telegram."""
+    login(user.email)
+    assert client.post("/account/telegram/link").status_code == 302
+    page = client.get("/account/telegram").text
+    token = page.split("?start=")[1].split('"')[0]
+    assert len(token) <= 64 and "phone" not in page.lower().split("no phone")[0]
+    api.user_says(person, f"/start {token}")
+    return token
+
+
+def poll(app) -> str:
+    return app.test_cli_runner().invoke(args=["telegram-poll", "--once"]).output
+
+
+def test_a_deep_link_links_the_chat_once_and_the_bot_answers_in_the_users_language(ctx, app, client, login,
+                                                                                    telegram_on):
+    user = UserFactory(locale="ru")
+    token = link(client, login, user, api=telegram_on)
+    assert "1 update(s) handled" in poll(app)
+    assert db.session.scalar(select(TelegramLink.chat_id).where(TelegramLink.user_id == user.id)) == AIGERIM.id
+    [answer] = telegram_on.sent_to(AIGERIM.id)
+    assert "привязан" in answer.text  # the account's language, not the Telegram app's (kk)
+    assert "/account/telegram" in client.get("/account").text or "Telegram is linked" in client.get("/account").text
+    assert db.session.scalar(select(TelegramLinkToken.token_hash)) != token  # only a hash is kept
+    # The same token again (replayed, or by someone who saw it): nothing is linked.
+    telegram_on.user_says(BOLOT, f"/start {token}")
+    poll(app)
+    assert db.session.scalar(select(TelegramLink.user_id).where(TelegramLink.chat_id == BOLOT.id)) is None
+    assert "expired or was used" in telegram_on.sent_to(BOLOT.id)[-1].text or \
+        telegram_on.sent_to(BOLOT.id)[-1].text  # answered in Kyrgyz, whatever the words
+
+
+def test_an_expired_or_unknown_token_links_nothing(ctx, app, telegram_on):
+    user = UserFactory()
+    token = telegram.new_link_token(user.id, now=utcnow() - timedelta(hours=2))
+    db.session.commit()
+    assert telegram.link_by_token(token, AIGERIM.id) is None
+    assert telegram.link_by_token("x" * 65, AIGERIM.id) is None
+    assert telegram.link_by_token("", AIGERIM.id) is None
+    assert db.session.scalars(select(TelegramLink)).all() == []
+
+
+def test_a_new_token_cancels_the_previous_one(ctx, app, telegram_on):
+    user = UserFactory()
+    first = telegram.new_link_token(user.id)
+    second = telegram.new_link_token(user.id)
+    db.session.commit()
+    assert telegram.link_by_token(first, AIGERIM.id) is None
+    assert telegram.link_by_token(second, AIGERIM.id) == user.id
+
+
+def test_one_chat_per_account_and_one_account_per_chat(ctx, app, telegram_on):
+    first, second = UserFactory(), UserFactory()
+    telegram.link_by_token(telegram.new_link_token(first.id), AIGERIM.id)
+    telegram.link_by_token(telegram.new_link_token(second.id), AIGERIM.id)  # the chat now belongs to `second`
+    telegram.link_by_token(telegram.new_link_token(second.id), BOLOT.id)  # and `second` moves to another chat
+    db.session.commit()
+    assert {(link.user_id, link.chat_id) for link in db.session.scalars(select(TelegramLink))} == {
+        (second.id, BOLOT.id)}
+
+
+def tell(user, occasion="o"):
+    notify(Recipient(user.id, user.email, user.locale), ORDER_UPDATES, "order_refunded", "Refunded",
+           occasion=occasion, customer=user, order=type("O", (), {"pickup_code": "ABC234", "id": 1})(),
+           amount_minor=150000, currency="KZT")
+    db.session.commit()
+    telegram.deliver_telegram()  # the worker's part (the test's app context stays open)
+
+
+def linked_user(chat_id=AIGERIM.id, **fields):
+    user = UserFactory(**fields)
+    db.session.add(TelegramLink(user_id=user.id, chat_id=chat_id))
+    db.session.commit()
+    return user
+
+
+def test_a_message_is_sent_as_valid_telegram_html_with_a_button(ctx, telegram_on):
+    user = linked_user(locale="ky")
+    tell(user)
+    [sent] = telegram_on.sent_to(AIGERIM.id)
+    assert "ABC234" in sent.text and sent.parse_mode == "HTML"
+    assert sent.reply_markup["inline_keyboard"][0][0]["text"]
+    assert db.session.scalar(select(OutboxTelegram.sent_at)) is not None
+
+
+def test_a_429_waits_for_retry_after_and_does_not_count_as_a_failure(ctx, telegram_on):
+    user = linked_user()
+    telegram_on.rate_limit(sends=1, retry_after=30)
+    tell(user, "one")
+    tell(user, "two")  # queued during the pause: it waits too, the pause is for the whole bot
+    first, second = db.session.scalars(select(OutboxTelegram).order_by(OutboxTelegram.id)).all()
+    assert first.sent_at is None and second.sent_at is None
+    assert first.attempts == 0 and first.failed_at is None and "429" in first.last_error
+    assert first.next_attempt_at >= utcnow() + timedelta(seconds=25)
+    assert telegram.paused_until() == first.next_attempt_at
+    assert telegram.deliver_telegram() == 0  # still paused
+    assert [c.method for c in telegram_on.calls] == ["sendMessage"]  # the one that got the 429
+    first.next_attempt_at = utcnow() - timedelta(seconds=1)  # the pause is over
+    db.session.commit()
+    assert telegram.deliver_telegram() == 2
+    assert len(telegram_on.sent_to(AIGERIM.id)) == 2
+
+
+def test_a_user_who_blocked_the_bot_is_unlinked_and_not_written_to_again(ctx, app, telegram_on):
+    user = linked_user()
+    telegram_on.user_blocks(AIGERIM)  # the bot has not read the update yet: the send answers 403
+    tell(user, "one")
+    message = db.session.scalar(select(OutboxTelegram))
+    assert message.failed_at is not None and "403" in message.last_error
+    assert db.session.scalars(select(TelegramLink)).all() == []
+    tell(user, "two")  # no link, no Telegram message
+    assert db.session.scalar(select(OutboxTelegram.id).where(OutboxTelegram.id != message.id)) is None
+
+
+def test_blocking_the_bot_unlinks_through_the_update_too(ctx, app, telegram_on):
+    user = linked_user()
+    telegram_on.user_blocks(AIGERIM)
+    poll(app)
+    assert db.session.scalar(select(TelegramLink.id).where(TelegramLink.user_id == user.id)) is None
+
+
+def test_stop_in_the_chat_unlinks_and_drops_what_was_waiting(ctx, app, telegram_on):
+    user = linked_user()
+    waiting = queue_telegram(AIGERIM.id, "x", "waiting", user_id=user.id)
+    waiting.next_attempt_at = utcnow() + timedelta(hours=1)
+    db.session.commit()
+    telegram_on.user_says(AIGERIM, "/stop")
+    poll(app)
+    assert db.session.scalars(select(TelegramLink)).all() == []
+    db.session.expire_all()
+    assert db.session.get(OutboxTelegram, waiting.id).failed_at is not None
+    assert telegram_on.sent_to(AIGERIM.id)[-1].text.startswith("Ажыратылды")  # her Telegram is in Kazakh
+
+
+def test_unlinking_on_the_site_tells_the_chat(ctx, client, login, telegram_on):
+    user = linked_user()
+    login(user.email)
+    client.post("/account/telegram/unlink")  # a request: its messages go out as it ends
+    assert db.session.scalars(select(TelegramLink)).all() == []
+    assert "unlinked" in telegram_on.sent_to(AIGERIM.id)[-1].text
+
+
+def test_a_network_failure_is_retried_with_back_off(ctx, app, telegram_on):
+    user = linked_user()
+    app.config["TELEGRAM_API_BASE_URL"] = "http://127.0.0.1:9/bot"  # nothing listens there
+    try:
+        tell(user)
+    finally:
+        app.config["TELEGRAM_API_BASE_URL"] = telegram_on.base_url
+    message = db.session.scalar(select(OutboxTelegram))
+    assert message.sent_at is None and message.failed_at is None and message.attempts == 1
+    assert message.next_attempt_at > utcnow()
+    assert telegram_on.token not in message.last_error
+
+
+def test_the_webhook_needs_telegrams_secret_header(ctx, app, client, telegram_on):
+    app.config["TELEGRAM_WEBHOOK_SECRET"] = "s3cret-of-the-hook"
+    try:
+        user = UserFactory()
+        token = telegram.new_link_token(user.id)
+        db.session.commit()
+        update = {"update_id": 1, "message": {"message_id": 1, "date": 0, "text": f"/start {token}",
+                                              "chat": {"id": AIGERIM.id, "type": "private"},
+                                              "from": {"id": AIGERIM.id, "is_bot": False, "first_name": "A"}}}
+        assert client.post("/telegram/webhook", json=update).status_code == 403
+        assert client.post("/telegram/webhook", json=update,
+                           headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}).status_code == 403
+        assert db.session.scalars(select(TelegramLink)).all() == []
+        assert client.post("/telegram/webhook", json=update,
+                           headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-of-the-hook"}).status_code == 200
+        assert db.session.scalar(select(TelegramLink.user_id)) == user.id
+        # Garbage from someone who knows the secret still is not a 500.
+        for junk in ([], "x", {"message": "x"}, {"my_chat_member": {"chat": []}}):
+            assert client.post("/telegram/webhook", json=junk,
+                               headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-of-the-hook"}).status_code == 200
+    finally:
+        app.config["TELEGRAM_WEBHOOK_SECRET"] = ""
+
+
+def test_the_stand_in_pushes_updates_to_the_webhook_set_by_the_command(ctx, app, telegram_on):
+    app.config["TELEGRAM_WEBHOOK_SECRET"] = "hook-secret"
+    try:
+        result = app.test_cli_runner().invoke(args=["telegram-webhook"])
+        assert "Webhook set to http://localhost/telegram/webhook" in result.output
+        assert telegram_on.webhook_url == "http://localhost/telegram/webhook"
+        assert "--delete" in app.test_cli_runner().invoke(args=["telegram-poll", "--once"]).output
+        app.test_cli_runner().invoke(args=["telegram-webhook", "--delete"])
+        assert telegram_on.webhook_url == ""
+    finally:
+        app.config["TELEGRAM_WEBHOOK_SECRET"] = ""
+
+
+def test_other_messages_get_a_short_help(ctx, app, telegram_on):
+    telegram_on.user_says(BOLOT, "саламатсызбы")
+    telegram_on.user_says(BOLOT, "/start")
+    poll(app)
+    assert len(telegram_on.sent_to(BOLOT.id)) == 2
+    assert db.session.scalars(select(TelegramLink)).all() == []
