@@ -13,6 +13,7 @@ def register(app: Flask) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.login_message_category = "info"
     login_manager.user_loader(services.load_user_by_session_token)
+    services.dummy_hash(app.config.get("PASSWORD_HASH_METHOD", "scrypt"))  # see its docstring
     app.register_blueprint(views.bp)
     app.register_blueprint(admin_views.bp)
     for command in cli.commands:

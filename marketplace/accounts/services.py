@@ -73,7 +73,9 @@ def hash_password(password: str) -> str:
 
 
 @lru_cache(maxsize=4)
-def _dummy_hash(method: str) -> str:
+def dummy_hash(method: str) -> str:
+    """A hash of a random password by `method`, made once per process (accounts.register makes
+    it at start: made by the first unknown email, that login would be the slow one)."""
     return generate_password_hash(secrets.token_urlsafe(16), method=method)
 
 
@@ -82,7 +84,7 @@ def check_password(user: User | None, password: str) -> bool:
     cost, so an unknown email takes as long as a known one."""
     method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
     if user is None:
-        check_password_hash(_dummy_hash(method), password or "")
+        check_password_hash(dummy_hash(method), password or "")
         return False
     return check_password_hash(user.password_hash, password or "")
 

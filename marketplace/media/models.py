@@ -40,4 +40,7 @@ class Document(db.Model):
     #: The name offered on download (shown only, never used on disk).
     display_name: Mapped[str] = mapped_column(String(200))
     size_bytes: Mapped[int]
+    #: SHA-256 (hex) of the bytes that passed the checks and are stored ('' for documents
+    #: stored before it was kept).
+    sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

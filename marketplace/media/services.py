@@ -7,6 +7,7 @@ once that transaction has committed.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import secrets
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session as SASession
 from marketplace.core.errors import DomainError
 from marketplace.core.extensions import db
 from marketplace.media.models import Document, Image
+from marketplace.media.pdf import UnsafePDF, check_pdf
 from marketplace.storage import storage
 
 log = logging.getLogger(__name__)
@@ -195,18 +197,29 @@ def document_path(key: str) -> Path:
 
 
 def save_document(stream, owner_id: int | None, display_name: str) -> Document:
-    """Store a certificate file (PDF, JPEG or PNG by content) as it is, under a random key."""
+    """Store a certificate file (PDF, JPEG or PNG by content) as it is, under a random key.
+
+    A PDF must pass media/pdf.py (parsed, no scripts or attachments, no bytes outside the
+    PDF). The SHA-256 of the bytes checked and stored is kept with the row, so a decision on
+    the document names exactly what was looked at.
+    """
     data = read_limited(stream, current_app.config["MAX_DOCUMENT_BYTES"])
     kind = sniff_document_type(data)
     if kind is None:
         raise InvalidUpload(str(_l("Upload the certificate as a PDF, JPEG or PNG file.")))
+    if kind == "pdf":
+        try:
+            check_pdf(data)
+        except UnsafePDF as exc:
+            raise InvalidUpload(exc.message) from None
     key = secrets.token_hex(16)
     _track(_WRITTEN, [document_key(key)])
     storage().put(document_key(key), data, DOCUMENT_TYPES[kind])
     safe_name = "".join(ch for ch in (display_name or "") if ch.isprintable() and ch not in '\\/:*?"<>|')
     stem = safe_name.rsplit(".", 1)[0][:150] or "certificate"
     row = Document(key=key, owner_id=owner_id, content_type=DOCUMENT_TYPES[kind],
-                   display_name=f"{stem}.{'jpg' if kind == 'jpeg' else kind}", size_bytes=len(data))
+                   display_name=f"{stem}.{'jpg' if kind == 'jpeg' else kind}", size_bytes=len(data),
+                   sha256=hashlib.sha256(data).hexdigest())
     db.session.add(row)
     db.session.flush()
     return row

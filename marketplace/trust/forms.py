@@ -4,6 +4,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
+    HiddenField,
     RadioField,
     SelectField,
     StringField,
@@ -54,6 +55,8 @@ class DecisionForm(FlaskForm):
                                                    ("reject", _l("Reject"))],
                           validators=[DataRequired(message=_l("Choose a decision."))])
     reason = TextAreaField(_l("Reason (required when rejecting)"), validators=[Optional(), Length(max=255)])
+    #: The SHA-256 of the document shown: the decision is about those bytes.
+    document_sha256 = HiddenField(validators=[Optional(), Length(max=64)])
     submit = SubmitField(_l("Record decision"))
 
     def validate_reason(self, field):

@@ -58,6 +58,8 @@ class Certification(db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decision_reason: Mapped[str] = mapped_column(String(255), default="")
+    #: SHA-256 of the document the decision was made on (the verifier saw these bytes).
+    decided_sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")
     expiry_reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 from marketplace.accounts.models import Role, User
 from marketplace.core.db import utcnow
 from marketplace.core.errors import DomainError, InvalidState, NotAllowed
+from marketplace.core.events import security_event
 from marketplace.core.extensions import db
 from marketplace.markets.models import MarketOrganizer, Vendor
 from marketplace.media.services import InvalidUpload, save_document
@@ -148,19 +149,32 @@ def can_see_document(user: User, certification: Certification) -> bool:
     return can_verify(user, certification)
 
 
+def document_sha256(certification: Certification) -> str:
+    """The SHA-256 of the certificate's document as stored ('' without a document)."""
+    return certification.document.sha256 if certification.document is not None else ""
+
+
 def _decide(certification: Certification, actor: User, status: CertificationStatus, reason: str,
-            template: str, subject) -> Certification:
+            template: str, subject, seen_sha256: str | None = None) -> Certification:
     if not can_verify(actor, certification):
         raise NotAllowed(str(_l("You cannot decide on this certificate.")))
     if certification.status != CertificationStatus.PENDING:
         raise InvalidState(str(_l("This certificate was already decided on.")))
     if status == CertificationStatus.VERIFIED and certification.valid_until < utcnow().date():
         raise InvalidState(str(_l("This certificate has already expired.")))
+    checked = document_sha256(certification)
+    if seen_sha256 is not None and seen_sha256 != checked:
+        # The producer uploaded another file after the verifier opened this page.
+        raise InvalidState(str(_l("The document changed while you were looking at it. Look at the new one and decide again.")))
     certification.status = status
     certification.decided_by_id = actor.id
     certification.decided_at = utcnow()
     certification.decision_reason = reason
+    certification.decided_sha256 = checked
     db.session.flush()
+    security_event("certificate_decided", outcome=status.value, user_id=actor.id,
+                   certification_id=certification.id, producer_id=certification.producer_id,
+                   document_sha256=checked)
     owner = certification.producer.user
     queue_email(owner.email, template, subject, locale=owner.locale,
                 dedupe_key=f"cert-{status.value}-{certification.id}-{certification.decided_at.isoformat()}",
@@ -169,19 +183,22 @@ def _decide(certification: Certification, actor: User, status: CertificationStat
     return certification
 
 
-def verify_certificate(certification: Certification, actor: User, reason: str = "") -> Certification:
-    """A verifier checked the document: the badge shows while the certificate is valid."""
+def verify_certificate(certification: Certification, actor: User, reason: str = "",
+                       seen_sha256: str | None = None) -> Certification:
+    """A verifier checked the document (the one whose SHA-256 is `seen_sha256`, when given):
+    the badge shows while the certificate is valid."""
     return _decide(certification, actor, CertificationStatus.VERIFIED, (reason or "").strip()[:255],
-                   "cert_verified", _l("Your certificate was verified"))
+                   "cert_verified", _l("Your certificate was verified"), seen_sha256)
 
 
-def reject_certificate(certification: Certification, actor: User, reason: str) -> Certification:
+def reject_certificate(certification: Certification, actor: User, reason: str,
+                       seen_sha256: str | None = None) -> Certification:
     """A verifier refused the certificate; the producer is told why."""
     reason = (reason or "").strip()
     if not reason:
         raise CertificateError(str(_l("Say why the certificate is rejected.")), "reason")
     return _decide(certification, actor, CertificationStatus.REJECTED, reason[:255],
-                   "cert_rejected", _l("Your certificate was not accepted"))
+                   "cert_rejected", _l("Your certificate was not accepted"), seen_sha256)
 
 
 def send_expiry_reminders(today: date | None = None) -> int:

@@ -166,12 +166,15 @@ def verification_detail(cert_id: int):
     if not services.can_verify(current_user, certification):
         abort(404)
     form = DecisionForm()
+    if not form.is_submitted():
+        form.document_sha256.data = services.document_sha256(certification)
     if form.validate_on_submit():
+        seen = form.document_sha256.data or None  # the page shows it; a form without it is not checked
         with transaction() as tx:
             if form.decision.data == "verify":
-                services.verify_certificate(certification, current_user, form.reason.data)
+                services.verify_certificate(certification, current_user, form.reason.data, seen_sha256=seen)
             else:
-                services.reject_certificate(certification, current_user, form.reason.data)
+                services.reject_certificate(certification, current_user, form.reason.data, seen_sha256=seen)
         if tx.ok:
             flash(_("Decision recorded; the producer has been emailed."), "success")
             return redirect(url_for("trust.verification_queue"))

@@ -14,6 +14,7 @@
   var waiting = document.querySelector("[data-token-missing]");
   if (waiting) { waiting.hidden = Boolean(field.value); }
   if (form && field.value && form.hasAttribute("data-submit-with-token")) {
-    form.submit();
+    // Not form.submit(): the form's button is named "submit" and would hide the method.
+    HTMLFormElement.prototype.submit.call(form);
   }
 })();
