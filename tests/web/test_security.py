@@ -180,3 +180,15 @@ def test_search_is_throttled_per_address_and_browsing_is_not(app, database_url, 
         assert scraper.get("/products?q=word", environ_base={"REMOTE_ADDR": "10.20.0.2"}).status_code == 200
     finally:
         limiter.reset()
+
+
+def test_a_forged_webhook_leaves_a_security_event(client, monkeypatch, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="aimak")
+    monkeypatch.setitem(client.application.config, "STRIPE_WEBHOOK_SECRET", "whsec_test_secret")
+    response = client.post("/payments/webhook", data=b'{"id": "evt_1", "type": "payment_intent.succeeded"}',
+                           headers={"Stripe-Signature": "t=1,v1=forged"}, environ_base={"REMOTE_ADDR": "198.51.100.23"})
+    assert response.status_code == 400
+    [event] = [r for r in caplog.records if r.name == "aimak.security"]
+    assert event.outcome == "refused" and event.address == "198.51.100.23" and "webhook" in event.event
