@@ -15,6 +15,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from marketplace.catalog.mymarket import ALL_MARKETS
 from marketplace.core.locale import format_local_datetime, format_local_time
 from marketplace.producers.models import ProducerKind
 from marketplace.trust.labels import scheme_label
@@ -93,8 +94,17 @@ class ProductFilters:
 
     @property
     def active(self) -> list[str]:
-        """The filter keys that are set, in a stable order."""
-        return [key for key in self.FILTER_KEYS if getattr(self, key)]
+        """The filter keys that are set, in a stable order (every market, `*`, is no filter)."""
+        return [key for key in self.FILTER_KEYS if getattr(self, key) and not (key == "market" and self.every_market)]
+
+    @property
+    def every_market(self) -> bool:
+        """`market=*`: every market, even for a visitor whose own market would narrow the list."""
+        return self.market == ALL_MARKETS
+
+    def for_query(self) -> ProductFilters:
+        """The state the queries read: `*` is no market filter at all."""
+        return replace(self, market="") if self.every_market else self
 
     def args(self) -> dict:
         """The canonical query arguments (defaults left out)."""
@@ -114,8 +124,9 @@ class ProductFilters:
         return url_for("catalog.products", **replace(self, **changes).args())
 
     def without(self, key: str) -> str:
-        """The URL with one filter removed (the empty result's suggestions)."""
-        default = next(f.default for f in fields(self) if f.name == key)
+        """The URL with one filter removed (the empty result's suggestions); without its market
+        the list shows every market, also to a visitor whose own market it would otherwise show."""
+        default = ALL_MARKETS if key == "market" else next(f.default for f in fields(self) if f.name == key)
         return self.url(**{key: default})
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import and_, case, false, func, literal, or_, select
 from sqlalchemy.orm import aliased, contains_eager, joinedload, lazyload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace.catalog.filters import ProductFilters
 from marketplace.core.db import utcnow
@@ -287,20 +288,22 @@ class ProductListPagination(Pagination):
         return self._more if self.total_is_lower_bound else super().has_next
 
 
-def product_page(filters: ProductFilters, per_page: int, plan: SearchPlan = NO_SEARCH,
-                 market_id: int | None = None) -> ProductPage:
-    """The page of products for a filter state: items, total, badges, day offers. A search's
-    `plan` (search.queries.plan_search) finds and ranks them; with `market_id` (the shopper's
-    market) the best matches sold there come first."""
+def product_page(filters: ProductFilters, per_page: int, offers_day: int | None = None,
+                 plan: SearchPlan = NO_SEARCH, market_id: int | None = None) -> ProductPage:
+    """The page of products for a filter state: items, total, badges, day offers (of the chosen
+    market day, else of `offers_day`: the next day of the visitor's market, whose prices cards show).
+    A search's `plan` (search.queries.plan_search) finds and ranks them; with `market_id` (the
+    shopper's market) the best matches sold there come first."""
     pagination = ProductListPagination(page=filters.page, per_page=per_page, max_per_page=per_page,
                                        error_out=False, count=True, filters=filters, now=utcnow(), plan=plan,
                                        market_id=market_id)
     items = pagination.items
     badges = active_badges(p.producer_id for p in items)
     day_offers = {}
-    if filters.market_day and items:
+    day_id = filters.market_day or offers_day
+    if day_id and items:
         day_offers = {offer.product_id: offer for offer in db.session.scalars(
-            select(Offer).where(Offer.market_day_id == filters.market_day,
+            select(Offer).where(Offer.market_day_id == day_id,
                                 Offer.product_id.in_([p.id for p in items])))}
     return ProductPage(pagination=pagination, badges=badges, day_offers=day_offers)
 
@@ -428,19 +431,43 @@ def market_by_slug(slug: str) -> Market | None:
                              .options(joinedload(Market.photo), _NO_ORGANIZERS))
 
 
-def next_day_per_market(markets: list[Market]) -> dict[int, MarketDay]:
-    """The next upcoming market day of each market (one query)."""
+def next_day_per_market(markets: list[Market], condition=None) -> dict[int, MarketDay]:
+    """The next upcoming market day of each market (or the next one meeting `condition`); one query."""
     if not markets:
         return {}
     now = utcnow()
+    where = [_upcoming_day(now)] if condition is None else [_upcoming_day(now), condition]
     first = (select(MarketDay.market_id, func.min(MarketDay.opens_at).label("opens_at"))
-             .where(MarketDay.market_id.in_([m.id for m in markets]), _upcoming_day(now))
+             .where(MarketDay.market_id.in_([m.id for m in markets]), *where)
              .group_by(MarketDay.market_id).subquery())
     rows = db.session.scalars(
         select(MarketDay).join(first, and_(first.c.market_id == MarketDay.market_id,
                                            first.c.opens_at == MarketDay.opens_at))
-        .where(_upcoming_day(now)))
-    return {day.market_id: day for day in rows}
+        .where(*where))
+    by_id = {m.id: m for m in markets}
+    days = {}
+    for day in rows:
+        # The market is loaded already: set it as if loaded with the day (no query, nothing to flush).
+        set_committed_value(day, "market", by_id[day.market_id])
+        days[day.market_id] = day
+    return days
+
+
+def next_shopping_day_per_market(markets: list[Market]) -> dict[int, MarketDay]:
+    """Each market's first day taking orders now, else its next day to come (two queries at most)."""
+    days = next_day_per_market(markets, ordering_open_condition(utcnow()))
+    missing = [m for m in markets if m.id not in days]
+    if missing:
+        days.update(next_day_per_market(missing))
+    return days
+
+
+def more_from_producer(product: Product, limit: int = 4) -> list[Product]:
+    """Other products on sale from the same producer, with photos, by name."""
+    return list(db.session.scalars(
+        select(Product).where(Product.producer_id == product.producer_id, Product.id != product.id,
+                              Product.active.is_(True))
+        .options(_with_photos()).order_by(Product.name, Product.id).limit(limit)))
 
 
 def market_vendors(market: Market) -> list[Producer]:

@@ -1,7 +1,10 @@
 """The customer side: home, product list and page, producer and market pages (read-only)."""
-from flask import Blueprint, abort, current_app, render_template, request
+from dataclasses import replace
 
-from marketplace.catalog import queries
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
+
+from marketplace.catalog import mymarket, queries
 from marketplace.catalog.filters import (
     KIND_LABELS,
     KIND_SINGULAR,
@@ -14,39 +17,69 @@ from marketplace.catalog.filters import (
     shoppers_market,
 )
 from marketplace.core.db import utcnow
+from marketplace.orders.forms import ActionForm
 from marketplace.search.queries import plan_search
 from marketplace.trust.models import CertificationScheme
 from marketplace.web.args import page_arg
-from marketplace.web.security import search_throttle
+from marketplace.web.headers import is_safe_next_url
 
 bp = Blueprint("catalog", __name__)
 
 
+def _my_market(markets) -> mymarket.MyMarket:
+    cookie, locale = request.cookies.get(mymarket.COOKIE), str(get_locale())
+    if not cookie and locale not in mymarket.LOCALE_CURRENCY:
+        return mymarket.NONE  # nothing chosen, nothing to suggest: no query
+    return mymarket.pick(markets, queries.next_shopping_day_per_market(markets), cookie, locale)
+
+
 @bp.route("/")
 def home():
-    producers = queries.featured_producers()
+    markets = queries.active_markets()
+    mine = _my_market(markets)
+    week = queries.market_day_offerings(mine.market, [mine.next_day], cap=12) if mine.next_day else []
+    producers = queries.market_vendors(mine.market)[:6] if mine.market else queries.featured_producers()
     return render_template(
-        "catalog/home.html",
-        market_days=queries.upcoming_market_days(limit=6),
+        "catalog/home.html", markets=markets, mine=mine, week=week[0] if week else None,
+        market_days=[] if mine.market else queries.upcoming_market_days(limit=6),
         categories=queries.top_categories(),
         producers=producers, badges=queries.active_badges(p.id for p in producers),
     )
 
 
+@bp.route("/my-market", methods=["POST"])
+def choose_market():
+    """Remember the visitor's market (a preference, like the language: a cookie, not the session)."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    market = queries.market_by_slug(clean_text(request.form.get("market"), 140))
+    if market is None:
+        abort(404)
+    target = request.form.get("next")
+    response = redirect(target if is_safe_next_url(target) else url_for("catalog.home"))
+    response.set_cookie(mymarket.COOKIE, market.slug, max_age=mymarket.COOKIE_MAX_AGE, samesite="Lax",
+                        secure=current_app.config.get("SESSION_COOKIE_SECURE", False), httponly=True)
+    return response
+
+
 @bp.route("/products")
-@search_throttle
 def products():
     filters = ProductFilters.from_args(request.args)
+    markets, categories = queries.active_markets(), queries.all_categories()
+    mine = _my_market(markets) if not filters.market_day and filters.market != mymarket.ALL_MARKETS else mymarket.NONE
+    if mine.market and not filters.market:
+        filters = replace(filters, market=mine.slug)  # links from this page carry it: they stay on it
+    shown_market = next((m for m in markets if m.slug == filters.market), None)
+    offers_day = mine.next_day.id if mine.next_day and shown_market is mine.market else None
     plan = plan_search(filters.q) if filters.q else queries.NO_SEARCH
-    markets = queries.market_choices()
-    page = queries.product_page(filters, current_app.config["PAGE_SIZE"], plan,
-                                shoppers_market(filters, request.cookies, markets))
-    categories = queries.all_categories()
-    market_days = queries.upcoming_market_days(limit=30, market_slug=filters.market)
+    page = queries.product_page(filters.for_query(), current_app.config["PAGE_SIZE"], offers_day=offers_day,
+                                plan=plan, market_id=shoppers_market(filters.for_query(), request.cookies, markets))
+    market_days = queries.upcoming_market_days(limit=30, market_slug=filters.for_query().market)
     return render_template(
-        "catalog/products.html", filters=filters, page=page, plan=plan, sorts=SORTS, kinds=KIND_LABELS,
+        "catalog/products.html", filters=filters, page=page, sorts=SORTS, kinds=KIND_LABELS,
         badge_schemes=[s.value for s in CertificationScheme], day_label=market_day_label,
-        categories=categories, markets=markets, market_days=market_days,
+        categories=categories, markets=markets, market_days=market_days, mine=mine, plan=plan,
+        shown_market=shown_market, offers_day=offers_day,
         labels=describe(filters, categories, markets, market_days, page.pagination.items),
     )
 
@@ -56,9 +89,14 @@ def product(product_id: int):
     item = queries.listed_product(product_id)
     if item is None:
         abort(404)
+    availability = queries.product_availability(item)
+    orderable = [a for a in availability if a.orderable]
+    mine = request.cookies.get(mymarket.COOKIE, "")
+    chosen = next((a for a in orderable if a.day.market.slug == mine), orderable[0] if orderable else None)
     return render_template(
-        "catalog/product.html", product=item, availability=queries.product_availability(item),
+        "catalog/product.html", product=item, availability=availability, orderable=orderable, chosen=chosen,
         badges=queries.active_badges([item.producer_id])[item.producer_id], now=utcnow(),
+        more=queries.more_from_producer(item),
     )
 
 
@@ -79,7 +117,8 @@ def producer(slug: str):
 def markets():
     items = queries.active_markets()
     return render_template("catalog/markets.html", markets=items,
-                           next_days=queries.next_day_per_market(items))
+                           next_days=queries.next_day_per_market(items),
+                           mine=request.cookies.get(mymarket.COOKIE, ""))
 
 
 @bp.route("/markets/<slug>")
@@ -92,4 +131,5 @@ def market(slug: str):
     return render_template(
         "catalog/market.html", market=item, offerings=queries.market_day_offerings(item, days),
         producers=producers, badges=queries.active_badges(p.id for p in producers),
+        mine=request.cookies.get(mymarket.COOKIE, ""),
     )

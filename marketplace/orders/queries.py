@@ -29,7 +29,7 @@ from marketplace.markets.services import (  # noqa: F401
     ordering_state,
 )
 from marketplace.orders.models import LineStatus, Order, OrderLine, OrderStatus
-from marketplace.producers.models import Offer, Product, StockMode
+from marketplace.producers.models import Offer, Producer, Product, StockMode
 
 #: States in which an order still holds stock and may change.
 OPEN_STATES = (OrderStatus.PENDING_PAYMENT, OrderStatus.CONFIRMED, OrderStatus.READY)
@@ -182,10 +182,48 @@ def order_for_customer(order_id: int, customer_id: int) -> Order | None:
 
 
 def orders_of_customer(customer_id: int, page: int, per_page: int):
+    """A page of the customer's orders, newest first, with their lines, day, market and slot."""
     query = (select(Order).where(Order.customer_id == customer_id)
-             .options(joinedload(Order.market_day).joinedload(MarketDay.market), joinedload(Order.pickup_slot))
+             .options(joinedload(Order.market_day).joinedload(MarketDay.market).lazyload(Market.organizers),
+                      joinedload(Order.pickup_slot), selectinload(Order.lines))
              .order_by(Order.created_at.desc(), Order.id.desc()))
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def basket_days(baskets: dict[int, dict[int, int]]) -> tuple[list[tuple[MarketDay, dict[int, int]]], list[int]]:
+    """([(market day, items)] soonest first, [ids of days that no longer exist]) for the session's baskets."""
+    if not baskets:
+        return [], []
+    days = {day.id: day for day in db.session.scalars(
+        select(MarketDay).where(MarketDay.id.in_(list(baskets)))
+        .options(joinedload(MarketDay.market).lazyload(Market.organizers)))}
+    found = sorted((days[i] for i in baskets if i in days), key=lambda d: (d.opens_at, d.id))
+    return [(day, baskets[day.id]) for day in found], [i for i in baskets if i not in days]
+
+
+def last_phone_of(customer_id: int) -> str:
+    """The phone number of the customer's latest order ('' if none): checkout fills it in."""
+    return db.session.scalar(select(Order.phone).where(Order.customer_id == customer_id, Order.phone != "")
+                             .order_by(Order.created_at.desc(), Order.id.desc()).limit(1)) or ""
+
+
+def stalls_of_order(order: Order) -> dict[int, str]:
+    """producer id -> their stall at the order's market (only producers who have one)."""
+    producer_ids = {line.producer_id for line in order.lines}
+    if not producer_ids:
+        return {}
+    rows = db.session.execute(select(Vendor.producer_id, Vendor.stall).where(
+        Vendor.market_id == order.market_day.market_id, Vendor.producer_id.in_(producer_ids), Vendor.stall != ""))
+    return dict(rows.all())
+
+
+def producers_of_order(order: Order) -> list:
+    """The producers of the order's lines, by name (a review is written for each)."""
+    producer_ids = {line.producer_id for line in order.lines}
+    if not producer_ids:
+        return []
+    return list(db.session.scalars(select(Producer).where(Producer.id.in_(producer_ids))
+                                   .order_by(Producer.name, Producer.id)))
 
 
 def producer_market_days(producer_id: int, now: datetime | None = None) -> list[tuple[MarketDay, int]]:

@@ -11,7 +11,7 @@ concurrent transactions never deadlock.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,7 @@ from marketplace.accounts.models import Role, User
 from marketplace.core.db import utcnow
 from marketplace.core.extensions import db
 from marketplace.core.money import InvalidAmount, line_total_minor
-from marketplace.core.quantities import parse_quantity_milli
+from marketplace.core.quantities import format_quantity, parse_quantity_milli
 from marketplace.markets.models import MarketDay, PickupSlot
 from marketplace.markets.services import can_manage
 from marketplace.notifications.channels import Recipient, notify
@@ -101,74 +101,183 @@ def available_payment_methods(market_day: MarketDay, customer: User | None) -> l
     return choices
 
 
-# --- The basket (plain dicts; the view keeps them in the session) ----------------------
+# --- The baskets (plain dicts; the view keeps them in the session) ---------------------
+#
+# One basket per market day ({day id: {product id: milli}}): adding for another day fills
+# that day's basket and leaves the others alone, so nothing is ever dropped without the
+# customer asking. Moving a basket to another day moves what that day has in full and
+# leaves the rest where it was, with a warning that names it.
+
+#: The session is a signed cookie: a few market days and a few dozen lines fit in it.
+MAX_BASKET_DAYS = 6
+MAX_BASKET_LINES = 40
+
 
 @dataclass
 class BasketChange:
-    """The basket after a change: its day, items (product id -> milli), what to tell the customer."""
+    """The baskets after a change, and what to tell the customer."""
 
+    baskets: dict[int, dict[int, int]]
+    #: The market day whose basket changed (or would have).
     day_id: int | None
-    items: dict[int, int]
-    notices: list[str]
-    #: Why the change was refused (the basket is as before, apart from a day switch).
+    #: Warnings: what stayed behind, what was reduced, what could not be added.
+    notices: list[str] = field(default_factory=list)
+    #: Why the change was refused (the baskets are as before).
     error: str | None = None
     #: Name of the product added, when it was.
     added: str | None = None
+    #: How much of it the basket now holds, in words ("2 kg"): a double tap shows as "2".
+    in_basket: str | None = None
+
+    @property
+    def items(self) -> dict[int, int]:
+        return self.baskets.get(self.day_id, {}) if self.day_id is not None else {}
 
 
-def basket_add(day_id: int | None, items: dict[int, int], market_day: MarketDay, product_id: int,
+def _copy(baskets: dict[int, dict[int, int]]) -> dict[int, dict[int, int]]:
+    return {day: dict(items) for day, items in baskets.items() if items}
+
+
+def _room_refusal(baskets: dict[int, dict[int, int]], day_id: int, product_id: int) -> str | None:
+    """Why one more line does not fit in the session's baskets, if it does not."""
+    if day_id not in baskets and len(baskets) >= MAX_BASKET_DAYS:
+        return _("You have baskets for %(num)d market days already; order or empty one first.",
+                 num=MAX_BASKET_DAYS)
+    if product_id not in baskets.get(day_id, {}) and len(baskets.get(day_id, {})) >= MAX_BASKET_LINES:
+        return _("This basket is full (%(num)d products); order it first.", num=MAX_BASKET_LINES)
+    return None
+
+
+def basket_add(baskets: dict[int, dict[int, int]], market_day: MarketDay, product_id: int,
                quantity_text: str, now: datetime | None = None) -> BasketChange:
-    """Add a quantity of a product for a market day; the basket moves to that day first if needed."""
+    """Add a quantity of a product to the basket of that market day; other baskets stay as they are."""
+    baskets = _copy(baskets)
+    refused = BasketChange(baskets, market_day.id)
     if not is_ordering_open(market_day, now or utcnow()):
-        return BasketChange(day_id, items, [], queries.closed_message(market_day, now))
+        refused.error = queries.closed_message(market_day, now)
+        return refused
     found = queries.availability(market_day, [product_id]).get(product_id)
     if isinstance(found, str):
-        return BasketChange(day_id, items, [], found)
+        refused.error = found
+        return refused
     product, _offer, _price, available = found
     try:
         quantity = parse_quantity_milli(quantity_text, product.sold_by_weight)
     except InvalidAmount as exc:
-        return BasketChange(day_id, items, [], str(exc))
-    change = basket_move_to_day(items, market_day) if items and day_id != market_day.id \
-        else BasketChange(market_day.id, dict(items), [])
-    wanted = change.items.get(product.id, 0) + quantity
+        refused.error = str(exc)
+        return refused
+    refused.error = _room_refusal(baskets, market_day.id, product.id)
+    if refused.error:
+        return refused
+    items = baskets.setdefault(market_day.id, {})
+    wanted = items.get(product.id, 0) + quantity
     if wanted > available:
-        change.error = queries.short_message(product, available)
-        return change
-    change.items[product.id] = wanted
-    change.added = product.name
-    return change
+        refused.error = queries.short_message(product, available)
+        if not items:
+            baskets.pop(market_day.id)
+        return refused
+    items[product.id] = wanted
+    return BasketChange(baskets, market_day.id, added=product.name,
+                        in_basket=format_quantity(wanted, product.unit))
 
 
-def basket_set_quantity(day_id: int | None, items: dict[int, int], product_id: int,
+def basket_set_quantity(baskets: dict[int, dict[int, int]], day_id: int, product_id: int,
                         quantity_text: str) -> BasketChange:
-    """Change the quantity of an item already in the basket."""
+    """Change the quantity of an item already in one day's basket."""
+    baskets = _copy(baskets)
+    refused = BasketChange(baskets, day_id)
     market_day = queries.market_day_for_basket(day_id)
     found = queries.availability(market_day, [product_id]).get(product_id) if market_day else None
     if found is None or isinstance(found, str):
-        return BasketChange(day_id, items, [], found or _("This product is no longer sold."))
+        refused.error = found or _("This product is no longer sold.")
+        return refused
     product, _offer, _price, available = found
     try:
         quantity = parse_quantity_milli(quantity_text, product.sold_by_weight)
     except InvalidAmount as exc:
-        return BasketChange(day_id, items, [], str(exc))
+        refused.error = str(exc)
+        return refused
     if quantity > available:
-        return BasketChange(day_id, items, [], queries.short_message(product, available))
-    return BasketChange(day_id, {**items, product_id: quantity}, [])
+        refused.error = queries.short_message(product, available)
+        return refused
+    baskets[day_id][product_id] = quantity
+    return BasketChange(baskets, day_id)
 
 
-def basket_move_to_day(items: dict[int, int], market_day: MarketDay) -> BasketChange:
-    """Move the basket to another day: keep what that day has, say what it has not."""
-    priced = queries.price_basket(market_day, items)
-    kept = {}
-    for line in priced.lines:
-        quantity = min(line.quantity_milli, max(line.available_milli, 0))
-        if quantity > 0:
-            kept[line.product.id] = quantity
-    notices = [message + " " + (_("The quantity in your basket was reduced.") if product_id in kept
-                                else _("It was taken out of your basket."))
-               for product_id, message in priced.problems.items()]
-    return BasketChange(market_day.id, kept, notices)
+def basket_move(baskets: dict[int, dict[int, int]], from_day_id: int, market_day: MarketDay,
+                now: datetime | None = None) -> BasketChange:
+    """Move one day's basket to another day of the same market: what that day has in full
+    moves (added to a basket already there), the rest stays in the old basket, named in a warning."""
+    baskets = _copy(baskets)
+    if not is_ordering_open(market_day, now or utcnow()):
+        return BasketChange(baskets, from_day_id, error=queries.closed_message(market_day, now))
+    source = baskets.get(from_day_id, {})
+    target = baskets.get(market_day.id, {})
+    if market_day.id == from_day_id or not source:
+        return BasketChange(baskets, market_day.id)
+    if market_day.id not in baskets and len(baskets) >= MAX_BASKET_DAYS + 1:
+        return BasketChange(baskets, from_day_id, error=_room_refusal(baskets, market_day.id, 0))
+    found = queries.availability(market_day, source)
+    moved, stayed = dict(target), {}
+    notices = []
+    for product_id, quantity in source.items():
+        value = found.get(product_id)
+        wanted = moved.get(product_id, 0) + quantity
+        if isinstance(value, str):
+            notices.append(value)
+        elif value[3] < wanted:
+            notices.append(queries.short_message(value[0], value[3] - moved.get(product_id, 0)))
+        elif product_id not in moved and len(moved) >= MAX_BASKET_LINES:
+            notices.append(_("This basket is full (%(num)d products); order it first.", num=MAX_BASKET_LINES))
+        else:
+            moved[product_id] = wanted
+            continue
+        stayed[product_id] = quantity
+    if stayed:
+        notices.append(_("These stay in your basket for the earlier day; nothing was removed."))
+    baskets[from_day_id] = stayed
+    baskets[market_day.id] = moved
+    return BasketChange(_copy(baskets), market_day.id, notices)
+
+
+def order_again(order: Order, baskets: dict[int, dict[int, int]], now: datetime | None = None) -> BasketChange:
+    """Put an earlier order's products back into the basket of its market's next open day,
+    as much of each as that day has; what it does not have is named in a warning."""
+    baskets = _copy(baskets)
+    now = now or utcnow()
+    days = queries.open_days_of_market(order.market_day.market_id, now)
+    if not days:
+        return BasketChange(baskets, None, error=_("%(market)s takes no orders at the moment; "
+                                                   "try again when ordering opens for its next day.",
+                                                   market=order.market_day.market.name))
+    market_day = days[0]
+    wanted: dict[int, int] = {}
+    for line in order.lines:
+        if line.status != LineStatus.CANCELLED:
+            wanted[line.product_id] = wanted.get(line.product_id, 0) + line.quantity_milli
+    found = queries.availability(market_day, wanted)
+    items = baskets.setdefault(market_day.id, {})
+    notices, added = [], []
+    for product_id, quantity in wanted.items():
+        value = found.get(product_id)
+        if isinstance(value, str):
+            notices.append(value)
+            continue
+        product, _offer, _price, available = value
+        room = available - items.get(product_id, 0)
+        if room <= 0:
+            notices.append(queries.short_message(product, 0))
+            continue
+        if product_id not in items and len(items) >= MAX_BASKET_LINES:
+            notices.append(_("This basket is full (%(num)d products); order it first.", num=MAX_BASKET_LINES))
+            continue
+        if room < quantity:
+            notices.append(queries.short_message(product, room))
+        items[product_id] = items.get(product_id, 0) + min(quantity, room)
+        added.append(product.name)
+    if not items:
+        baskets.pop(market_day.id)
+    return BasketChange(baskets, market_day.id, notices, added=", ".join(added) or None)
 
 
 # --- Placing an order ------------------------------------------------------------------

@@ -6,9 +6,11 @@ import uuid
 import segno
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -24,7 +26,7 @@ from marketplace.core.extensions import db
 from marketplace.core.locale import format_day, format_local_time
 from marketplace.core.money import InvalidAmount
 from marketplace.core.quantities import parse_quantity_milli, quantity_number
-from marketplace.orders import basket, queries, services
+from marketplace.orders import basket, calendar, queries, services
 from marketplace.orders.errors import OutOfStock, SlotUnavailable
 from marketplace.orders.forms import (
     ActionForm,
@@ -37,7 +39,7 @@ from marketplace.orders.forms import (
 )
 from marketplace.orders.models import Order, OrderLine, OrderStatus, PaymentMethod
 from marketplace.producers.access import producer_required
-from marketplace.web.args import page_arg
+from marketplace.web.args import id_arg, page_arg
 from marketplace.web.csv import csv_response, csv_text
 from marketplace.web.headers import is_safe_next_url
 from marketplace.web.transaction import transaction
@@ -50,23 +52,40 @@ CARD_PAYMENT_ENDPOINT = "payments.pay"
 
 # --- Basket ----------------------------------------------------------------------------
 
+def _wants_json() -> bool:
+    """The product page's script adds without leaving the page; it asks for JSON."""
+    return request.accept_mimetypes.best == "application/json"
+
+
 @bp.route("/basket/add", methods=["POST"])
 def basket_add():
     form = AddToBasketForm()
     if not form.validate_on_submit():
         if form.quantity.errors and not (form.product_id.errors or form.market_day_id.errors):
-            flash(_("Enter how much you want."), "error")
-            return _back(form.next.data)
+            return _answer(form.next.data, error=_("Enter how much you want."))
         abort(400)
     market_day = queries.market_day_for_basket(form.market_day_id.data) or abort(404)
-    change = services.basket_add(*basket.read(), market_day, form.product_id.data, form.quantity.data)
-    _save(change, success=_("%(name)s is in your basket.", name=change.added) if change.added else None)
-    return _back(form.next.data)
+    change = services.basket_add(basket.read_all(), market_day, form.product_id.data, form.quantity.data)
+    basket.write_all(change.baskets)
+    if change.error:
+        return _answer(form.next.data, error=change.error)
+    return _answer(form.next.data, success=_("%(name)s is in your basket for %(day)s: %(qty)s in all.",
+                                             name=change.added, day=format_day(market_day.date),
+                                             qty=change.in_basket))
+
+
+def _answer(target: str | None, *, success: str | None = None, error: str | None = None):
+    """JSON for the product page's script (it stays on the page); else a message and a redirect."""
+    if _wants_json():
+        return jsonify(ok=error is None, message=error or success, count=basket.count(),
+                       basket_url=url_for("orders.basket")), (409 if error else 200)
+    flash(error or success, "error" if error else "success")
+    return redirect(target if is_safe_next_url(target) else url_for("orders.basket"))
 
 
 def _save(change: services.BasketChange, success: str | None = None) -> None:
-    """Keep the changed basket in the session and tell the customer what happened."""
-    basket.write(change.day_id, change.items)
+    """Keep the changed baskets in the session and tell the customer what happened."""
+    basket.write_all(change.baskets)
     for notice in change.notices:
         flash(notice, "warning")
     if change.error:
@@ -75,66 +94,86 @@ def _save(change: services.BasketChange, success: str | None = None) -> None:
         flash(success, "success")
 
 
-def _back(target: str | None):
-    return redirect(target if is_safe_next_url(target) else url_for("orders.basket"))
-
-
 @bp.route("/basket", endpoint="basket")
 def basket_page():
-    day_id, items = basket.read()
-    market_day = queries.market_day_for_basket(day_id)
-    priced = queries.price_basket(market_day, items)
-    open_days = queries.open_days_of_market(market_day.market_id) if market_day else []
-    return render_template("orders/basket.html", basket=priced, open_days=open_days,
-                           ordering_open=market_day is not None and queries.is_ordering_open(market_day, utcnow()),
+    baskets = basket.read_all()
+    days, gone = queries.basket_days(baskets)
+    if gone:
+        basket.write_all({day: items for day, items in baskets.items() if day not in gone})
+        flash(_("A market day you had a basket for was taken off the calendar; its basket is gone."), "warning")
+    priced = [queries.price_basket(day, items) for day, items in days]
+    now = utcnow()
+    return render_template("orders/basket.html", baskets=priced,
+                           open_days={b.market_day.id: queries.open_days_of_market(b.market_day.market_id, now)
+                                      for b in priced},
+                           ordering_open={b.market_day.id: queries.is_ordering_open(b.market_day, now)
+                                          for b in priced},
                            quantity_form=QuantityForm(), day_form=ChangeDayForm())
 
 
-@bp.route("/basket/items/<int:product_id>", methods=["POST"])
-def basket_update(product_id: int):
-    day_id, items = basket.read()
-    form = QuantityForm()
-    if product_id not in items:
+def _basket_line(day_id: int, product_id: int) -> dict[int, dict[int, int]]:
+    baskets = basket.read_all()
+    if product_id not in baskets.get(day_id, {}):
         abort(404)
+    return baskets
+
+
+@bp.route("/basket/<int:day_id>/items/<int:product_id>", methods=["POST"])
+def basket_update(day_id: int, product_id: int):
+    baskets = _basket_line(day_id, product_id)
+    form = QuantityForm()
     if not form.validate_on_submit():
         if form.csrf_token.errors:
             abort(400)
         flash(_("Enter how much you want."), "error")
         return redirect(url_for("orders.basket"))
-    _save(services.basket_set_quantity(day_id, items, product_id, form.quantity.data))
-    return redirect(url_for("orders.basket"))
+    _save(services.basket_set_quantity(baskets, day_id, product_id, form.quantity.data))
+    return redirect(url_for("orders.basket") + f"#basket-{day_id}")
 
 
-@bp.route("/basket/items/<int:product_id>/remove", methods=["POST"])
-def basket_remove(product_id: int):
+@bp.route("/basket/<int:day_id>/items/<int:product_id>/remove", methods=["POST"])
+def basket_remove(day_id: int, product_id: int):
+    baskets = _basket_line(day_id, product_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    day_id, items = basket.read()
-    items.pop(product_id, None)
-    basket.write(day_id, items)
+    baskets[day_id].pop(product_id)
+    basket.write_all(baskets)
     return redirect(url_for("orders.basket"))
 
 
-@bp.route("/basket/day", methods=["POST"])
-def basket_change_day():
+@bp.route("/basket/<int:day_id>/move", methods=["POST"])
+def basket_change_day(day_id: int):
     form = ChangeDayForm()
+    baskets = basket.read_all()
     if not form.validate_on_submit():
         abort(400)
+    if day_id not in baskets:
+        abort(404)
     market_day = queries.market_day_for_basket(form.market_day_id.data) or abort(404)
-    if not queries.is_ordering_open(market_day, utcnow()):
-        flash(queries.closed_message(market_day), "error")
-        return redirect(url_for("orders.basket"))
-    _save(services.basket_move_to_day(basket.read()[1], market_day))
-    flash(_("Your basket is now for %(day)s.", day=format_day(market_day.date)), "info")
+    source = queries.market_day_for_basket(day_id)
+    if source is not None and source.market_id != market_day.market_id:
+        abort(404)
+    change = services.basket_move(baskets, day_id, market_day)
+    _save(change, None if change.error else _("Your basket is now for %(day)s.", day=format_day(market_day.date)))
     return redirect(url_for("orders.basket"))
 
 
 # --- Checkout --------------------------------------------------------------------------
 
+def _checkout_day(baskets) -> int | None:
+    """The basket being checked out: ?day=, or the only one."""
+    day_id = id_arg(request.args.get("day"))
+    if day_id is None and len(baskets) == 1:
+        day_id = next(iter(baskets))
+    return day_id
+
+
 @bp.route("/checkout", methods=["GET", "POST"])
 @login_required
 def checkout():
-    day_id, items = basket.read()
+    baskets = basket.read_all()
+    day_id = _checkout_day(baskets)
+    items = baskets.get(day_id, {})
     market_day = queries.market_day_for_basket(day_id)
     form = CheckoutForm()
     placed = services.order_by_key_for(form.idempotency_key.data, current_user) if request.method == "POST" else None
@@ -142,7 +181,7 @@ def checkout():
         # The same form sent again (double click, back button): show the order it placed.
         return redirect(url_for("orders.order_detail", order_id=placed.id))
     if market_day is None or not items:
-        flash(_("Your basket is empty."), "info")
+        flash(_("Choose which basket to order.") if len(baskets) > 1 else _("Your basket is empty."), "info")
         return redirect(url_for("orders.basket"))
     slots = queries.slots_with_places(market_day)
     methods = services.available_payment_methods(market_day, current_user)
@@ -150,7 +189,9 @@ def checkout():
     form.payment_method.choices = [(m.method.value, m.label) for m in methods if m.offered]
     if request.method == "GET":
         form.idempotency_key.data = uuid.uuid4().hex
-        form.phone.data = current_user.phone or ""
+        form.phone.data = current_user.phone or queries.last_phone_of(current_user.id)
+        # The first time with room is what most people take: one tap fewer.
+        form.pickup_slot.data = next((slot.id for slot in slots if slot.places_left > 0), None)
         if len(form.payment_method.choices) == 1:
             form.payment_method.data = form.payment_method.choices[0][0]
     status = 200
@@ -161,7 +202,8 @@ def checkout():
                 payment_method=PaymentMethod(form.payment_method.data), phone=form.phone.data,
                 idempotency_key=form.idempotency_key.data)
         if tx.ok:
-            basket.clear()
+            baskets.pop(day_id, None)
+            basket.write_all(baskets)
             if order.status == OrderStatus.PENDING_PAYMENT:
                 return redirect(url_for(CARD_PAYMENT_ENDPOINT, order_id=order.id))
             flash(_("Thank you! Your order is placed."), "success")
@@ -176,7 +218,7 @@ def checkout():
     # Priced only to be shown: a checkout that succeeds is priced once, by place_order.
     priced = queries.price_basket(market_day, items)
     return render_template("orders/checkout.html", form=form, basket=priced, slots=slots, methods=methods,
-                           market_day=market_day,
+                           market_day=market_day, other_baskets=len(baskets) - 1,
                            ordering_open=queries.is_ordering_open(market_day, utcnow())), status
 
 
@@ -186,7 +228,7 @@ def checkout():
 @login_required
 def my_orders():
     page = queries.orders_of_customer(current_user.id, page_arg(), current_app.config["PAGE_SIZE"])
-    return render_template("orders/my_orders.html", page=page, now=utcnow())
+    return render_template("orders/my_orders.html", page=page, now=utcnow(), action_form=ActionForm())
 
 
 @bp.route("/orders/<int:order_id>")
@@ -200,8 +242,33 @@ def order_detail(order_id: int):
                            hold_passed=order.status == OrderStatus.PENDING_PAYMENT and order.hold_until is not None
                            and order.hold_until <= now,
                            can_cancel=order.status in queries.OPEN_STATES and now < order.market_day.cutoff_at,
-                           cancel_form=ActionForm(),
-                           pay_endpoint=CARD_PAYMENT_ENDPOINT)
+                           stalls=queries.stalls_of_order(order), producers=queries.producers_of_order(order),
+                           cancel_form=ActionForm(), pay_endpoint=CARD_PAYMENT_ENDPOINT)
+
+
+@bp.route("/orders/<int:order_id>/calendar.ics")
+@login_required
+def order_calendar(order_id: int):
+    order = _own_order(order_id)
+    text = calendar.order_event(order, queries.stalls_of_order(order),
+                                url_for("orders.order_detail", order_id=order.id, _external=True))
+    return Response(text, mimetype="text/calendar", headers={
+        "Content-Disposition": f'attachment; filename="aimak-{order.pickup_code}.ics"',
+        "Cache-Control": "private, no-store"})
+
+
+@bp.route("/orders/<int:order_id>/again", methods=["POST"])
+@login_required
+def order_again(order_id: int):
+    order = _own_order(order_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    change = services.order_again(order, basket.read_all())
+    _save(change, _("Back in your basket for %(day)s: %(names)s.", day=format_day(
+        queries.market_day_for_basket(change.day_id).date), names=change.added) if change.added else None)
+    if not change.added and not change.error:
+        flash(_("None of these products can be ordered for the next market day."), "warning")
+    return redirect(url_for("orders.basket") + (f"#basket-{change.day_id}" if change.day_id else ""))
 
 
 @bp.route("/orders/<int:order_id>/cancel", methods=["POST"])
@@ -223,6 +290,12 @@ def _own_order(order_id: int) -> Order:
     if order is None:
         abort(404)
     return order
+
+
+@bp.app_template_global("basket_count")
+def basket_count() -> int:
+    """Lines in the visitor's baskets, for the header's badge."""
+    return basket.count()
 
 
 # --- Producers: pick lists -------------------------------------------------------------

@@ -11,7 +11,7 @@ from marketplace.orders.signals import (
     order_placed,
     payment_methods_requested,
 )
-from marketplace.payments import cancellation, cli, gateway, services, tasks, views
+from marketplace.payments import cancellation, cli, gateway, queries, services, tasks, views
 from marketplace.tasks import add_tasks
 from marketplace.web.templating import add_template_globals
 from marketplace.web.templating import TabEntry, add_tabs
@@ -31,6 +31,8 @@ def register(app: Flask) -> None:
     order_cancelled.connect(services.release_authorisation, weak=False)
     order_no_show.connect(services.release_authorisation, weak=False)
     payment_methods_requested.connect(services.offer_card, weak=False)
+    # The customer's order pages (orders, below) say what happened to the money in words.
+    add_template_globals(app, payment_facts_of_orders=queries.payment_facts_of_orders)
     # A cancelled market day's card money is settled after the cancelling commit, as a job.
     market_day_cancel_committed.connect(tasks.finish_cancelled_day, weak=False)
     # The organizer's market day page (markets, below) shows what the cancellation did.

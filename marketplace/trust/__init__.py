@@ -29,6 +29,8 @@ def register(app: Flask) -> None:
     # The producer's dashboard (a lower feature) lists the shop's certificates.
     add_template_globals(app, scheme_label=labels.scheme_label,
                          certificates_of_producer=queries.certificates_of_producer,
+                         # The customer's order pages (orders, below) link to the reviews still to write.
+                         reviewable_for=queries.reviewable_for,
                          # The organizer's vendor page (markets) previews an applicant's certificates.
                          certificate_preview=preview.certificate_preview,
                          # The admin's overview (accounts, below): certificates and reports waiting.

@@ -45,15 +45,19 @@ def test_product_page_shows_what_is_left_per_market_day_with_day_price(client, l
                  price_minor=80000)
     OfferFactory(product=product, market_day=later, quantity_milli=4_000)
     html = html_of(client, f"/products/{product.id}")
-    rows = re.findall(r'<li class="availability-day">(.*?)</li>', html, re.S)
-    assert len(rows) == 2
-    assert "10.5\xa0kg left" in rows[0] and "this day" in rows[0] and "₸800" in rows[0] and "Order until" in rows[0]
-    assert "4\xa0kg left" in rows[1] and "₸" not in rows[1] and "Ordering opens" in rows[1]
-    # Photos: thumbnails with their size, lazily loaded.
+    # The day that takes orders is a choice in the reserve block, with its own price and what is left.
+    chips = re.findall(r'<label class="day-chip">(.*?)</label>', html, re.S)
+    assert len(chips) == 1
+    assert "10.5\xa0kg left" in chips[0] and "₸800" in chips[0] and f'value="{saturday.id}"' in chips[0]
+    # The price at the top is the chosen day's, not the catalogue price.
+    assert "₸800" in re.search(r'<p class="product-price">(.*?)</p>', html, re.S).group(1)
+    # The day whose ordering has not opened yet is one line, not a card.
+    notes = re.search(r'<ul class="day-notes">(.*?)</ul>', html, re.S).group(1)
+    assert "ordering opens" in notes and "₸" not in notes
+    # Photos: thumbnails with their size; the main photo loads at once, the others lazily.
     images = re.findall(r"<img [^>]*>", html)
-    assert any("_1200.jpg" in tag and 'width="1200" height="900"' in tag for tag in images)
-    assert any("_400.jpg" in tag and 'width="267" height="400"' in tag for tag in images)
-    assert all('loading="lazy"' in tag for tag in images)
+    assert any("_800.jpg" in tag and 'width="800" height="600"' in tag and "lazy" not in tag for tag in images)
+    assert any("_400.jpg" in tag and 'width="267" height="400"' in tag and 'loading="lazy"' in tag for tag in images)
 
 
 def test_add_to_basket_form_offers_only_days_open_for_ordering(client, listed, market, ctx):
@@ -70,10 +74,11 @@ def test_add_to_basket_form_offers_only_days_open_for_ordering(client, listed, m
     form = re.search(r'<form action="/basket/add" method="post".*?</form>', html, re.S).group(0)
     assert 'name="csrf_token"' in form
     assert f'name="product_id" value="{product.id}"' in form
-    assert f'<option value="{open_day.id}">' in form
+    assert re.search(rf'name="market_day_id" value="{open_day.id}" required checked', form)
     assert f'value="{closed.id}"' not in form
     assert 'name="quantity"' in form and "Add to basket" in form
-    assert '<label for="basket-day">' in form and '<label for="basket-qty">' in form
+    assert "<legend>Market day</legend>" in form and '<label for="basket-qty">' in form
+    assert f'name="next" value="/products/{product.id}"' in form  # adding stays on the page
 
 
 def test_sold_out_product_has_no_basket_button(client, listed, market, ctx):
@@ -81,7 +86,7 @@ def test_sold_out_product_has_no_basket_button(client, listed, market, ctx):
     OfferFactory(product=product, market_day=MarketDayFactory(market=market), quantity_milli=3000,
                  reserved_milli=3000)
     html = html_of(client, f"/products/{product.id}")
-    assert "Sold out" in html
+    assert "sold out" in html
     assert "/basket/add" not in html
 
 
@@ -96,9 +101,11 @@ def test_standing_stock_is_offered_on_every_upcoming_day_of_approved_markets(cli
     MarketDayFactory(market=market, date=past.date(), opens_at=past, closes_at=past + timedelta(hours=4),
                      ordering_opens_at=past - timedelta(days=5), cutoff_at=past - timedelta(hours=10))
     html = html_of(client, f"/products/{product.id}")
-    rows = re.findall(r'<li class="availability-day">(.*?)</li>', html, re.S)
-    assert len(rows) == 2
-    assert all("2\xa0pc. left" in row for row in rows)
+    # The day taking orders is a choice with what is left; the later one is a line saying when it opens.
+    chips = re.findall(r'<label class="day-chip">(.*?)</label>', html, re.S)
+    notes = re.findall(r"<li>(.*?)</li>", re.search(r'<ul class="day-notes">(.*?)</ul>', html, re.S).group(1), re.S)
+    assert len(chips) == 1 and len(notes) == 1
+    assert "2\xa0pc. left" in chips[0] and "ordering opens" in notes[0]
 
 
 def test_product_page_producer_card_has_badges_and_link(client, listed, ctx):

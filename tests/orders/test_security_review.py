@@ -20,5 +20,5 @@ def test_a_product_or_market_day_number_beyond_the_database_integer_in_the_baske
                  {"product_id": "1", "market_day_id": huge, "quantity": "1"},
                  {"product_id": "-1", "market_day_id": "1", "quantity": "1"}):
         assert client.post("/basket/add", data=data).status_code == 400
-    assert client.post("/basket/day", data={"market_day_id": huge}).status_code == 400
+    assert client.post("/basket/1/move", data={"market_day_id": huge}).status_code == 400
     assert client.get("/basket").status_code == 200
