@@ -52,10 +52,12 @@ class Recipient:
     user_id: int
     email: str
     locale: str | None = None
+    #: How messages greet the person ("Hello Aigerim,").
+    name: str = ""
 
     @classmethod
     def of(cls, user) -> Recipient:
-        return cls(user.id, user.email, user.locale)
+        return cls(user.id, user.email, user.locale, user.first_name)
 
 
 # --- Preferences --------------------------------------------------------------------------

@@ -113,29 +113,34 @@ def deliver(email_ids: list[int] | None = None, limit: int = 100) -> int:
     return sum(_attempt(email) for email in _claim(email_ids, limit))
 
 
-def _due(now):
-    return and_(OutboxEmail.sent_at.is_(None), OutboxEmail.failed_at.is_(None),
-                or_(OutboxEmail.next_attempt_at.is_(None), OutboxEmail.next_attempt_at <= now),
-                or_(OutboxEmail.claimed_until.is_(None), OutboxEmail.claimed_until < now))
+def _due(now, outbox=OutboxEmail):
+    return and_(outbox.sent_at.is_(None), outbox.failed_at.is_(None),
+                or_(outbox.next_attempt_at.is_(None), outbox.next_attempt_at <= now),
+                or_(outbox.claimed_until.is_(None), outbox.claimed_until < now))
 
 
 def _claim(email_ids: list[int] | None, limit: int) -> list[OutboxEmail]:
-    """Claim due emails in one statement; returns them detached (read without a query)."""
+    return claim_due(OutboxEmail, email_ids, limit)
+
+
+def claim_due(outbox, ids: list[int] | None, limit: int) -> list:
+    """Claim due messages of an outbox (emails, Telegram messages) in one statement; returns them
+    detached (read without a query)."""
     now = utcnow()
-    due = select(OutboxEmail.id).where(_due(now)).order_by(OutboxEmail.id).limit(limit)
-    if email_ids is not None:
-        due = due.where(OutboxEmail.id.in_(email_ids))
+    due = select(outbox.id).where(_due(now, outbox)).order_by(outbox.id).limit(limit)
+    if ids is not None:
+        due = due.where(outbox.id.in_(ids))
     if db.engine.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     # Conditional again: whatever the database, only rows still due are taken.
     claimed = list(db.session.scalars(
-        update(OutboxEmail).where(OutboxEmail.id.in_(due.scalar_subquery()), _due(now))
-        .values(claimed_until=now + LEASE, attempts=OutboxEmail.attempts + 1)
-        .returning(OutboxEmail), execution_options={"synchronize_session": False}))
-    for email in claimed:
-        db.session.expunge(email)  # kept as claimed: the commits below must not reload them
+        update(outbox).where(outbox.id.in_(due.scalar_subquery()), _due(now, outbox))
+        .values(claimed_until=now + LEASE, attempts=outbox.attempts + 1)
+        .returning(outbox), execution_options={"synchronize_session": False}))
+    for message in claimed:
+        db.session.expunge(message)  # kept as claimed: the commits below must not reload them
     db.session.commit()
-    return sorted(claimed, key=lambda email: email.id)
+    return sorted(claimed, key=lambda message: message.id)
 
 
 def _attempt(email: OutboxEmail) -> int:

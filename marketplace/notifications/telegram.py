@@ -32,22 +32,32 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import and_, delete, func, or_, select, update
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
 from marketplace.core.db import utcnow
-from marketplace.core.events import business_event
+from marketplace.core.events import business_event, security_event
 from marketplace.core.extensions import db
-from marketplace.notifications.channels import queue_telegram, telegram_enabled
+from marketplace.notifications.channels import (
+    Recipient,
+    queue_telegram,
+    telegram_enabled,
+)
 from marketplace.notifications.models import (
     OutboxTelegram,
     TelegramLink,
     TelegramLinkToken,
 )
-from marketplace.notifications.services import LEASE, MAX_ATTEMPTS, retry_delay
+from marketplace.notifications.services import (
+    MAX_ATTEMPTS,
+    claim_due,
+    queue_email,
+    retry_delay,
+)
 
 log = logging.getLogger(__name__)
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
@@ -103,8 +113,18 @@ def link_by_token(token: str, chat_id: int, now=None) -> int | None:
             db.session.add(TelegramLink(user_id=user_id, chat_id=chat_id, linked_at=now))
     except IntegrityError:
         return None  # the same chat linked by another token at the same instant: that one wins
-    business_event("telegram_linked", user_id=user_id)
+    security_event("telegram_linked", outcome="linked", user_id=user_id)
     return user_id
+
+
+def _linked_by(token: str, chat_id: int) -> int | None:
+    """The account this very chat linked with this token already (Telegram sent /start twice)."""
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(
+        select(TelegramLink.user_id).join(TelegramLinkToken, TelegramLinkToken.user_id == TelegramLink.user_id)
+        .where(TelegramLinkToken.token_hash == _hash(token), TelegramLinkToken.used_at.is_not(None),
+               TelegramLink.chat_id == chat_id))
 
 
 def unlink_user(user_id: int) -> int | None:
@@ -137,28 +157,51 @@ def _drop_waiting(chat_id: int, why: str) -> None:
 
 # --- The bot's updates ----------------------------------------------------------------------
 
+#: The bot answers one chat at most this often a minute: someone who floods it with messages
+#: or made-up tokens does not make it flood Telegram (and earn the whole bot a 429).
+REPLIES_PER_MINUTE = 5
+
+
 def _reply(chat_id: int, text: str, user_id: int | None = None) -> None:
+    recent = db.session.scalar(select(func.count()).select_from(OutboxTelegram).where(
+        OutboxTelegram.chat_id == chat_id, OutboxTelegram.template == "bot_reply",
+        OutboxTelegram.created_at > utcnow() - timedelta(minutes=1)))
+    if recent >= REPLIES_PER_MINUTE:
+        return
     queue_telegram(chat_id, "bot_reply", text, user_id=user_id)
 
 
-#: app.extensions key: `locale_of(user_id)`, an account's language, given by a feature that knows
-#: accounts (this layer does not); without it the bot answers in the Telegram app's language.
-LOCALE_OF = "aimak.telegram_locale_of"
+#: app.extensions key: `recipient_of(user_id)`, an account as a `Recipient` (email, language), given
+#: by a feature that knows accounts (this layer does not). Without it the bot answers in the
+#: Telegram app's language and the owner is not emailed when a chat is linked.
+ACCOUNT_OF = "aimak.telegram_account_of"
 
 
-def set_locale_lookup(app, locale_of) -> None:
-    app.extensions[LOCALE_OF] = locale_of
+def set_account_lookup(app, recipient_of) -> None:
+    app.extensions[ACCOUNT_OF] = recipient_of
+
+
+def _account(user_id: int | None) -> Recipient | None:
+    lookup = current_app.extensions.get(ACCOUNT_OF)
+    return lookup(user_id) if user_id is not None and lookup is not None else None
 
 
 def _language(user_id: int | None, telegram_language: str | None) -> str:
     languages = current_app.config["LANGUAGES"]
-    locale_of = current_app.extensions.get(LOCALE_OF)
-    if user_id is not None and locale_of is not None:
-        locale = locale_of(user_id)
-        if locale in languages:
-            return locale
+    account = _account(user_id)
+    if account is not None and account.locale in languages:
+        return account.locale
     code = (telegram_language or "").split("-")[0].lower()
     return code if code in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _tell_owner_of_link(user_id: int) -> None:
+    """A linked chat receives the account's order updates (pickup codes too): its owner is emailed,
+    so a link made with a token someone else got hold of does not go unnoticed."""
+    account = _account(user_id)
+    if account is not None:
+        queue_email(account.email, "telegram_linked", _l("Telegram was linked to your Aimak account"),
+                    locale=account.locale, recipient=account)
 
 
 def say_unlinked_from_site(chat_id: int, locale: str | None) -> None:
@@ -193,13 +236,17 @@ def handle_update(update: dict) -> str:
     command = command.split("@")[0].lower()
     if command == "/start" and argument.strip():
         user_id = link_by_token(argument.strip(), chat_id)
-        with force_locale(_language(user_id, telegram_language)):
-            if user_id is None:
+        again = user_id is None and _linked_by(argument.strip(), chat_id)
+        with force_locale(_language(user_id or again, telegram_language)):
+            if user_id is None and not again:
+                security_event("telegram_link_refused", outcome="refused", reason="token unknown, used or expired")
                 _reply(chat_id, _("This link has expired or was used already. Open your account page on "
                                   "Aimak and press “Link Telegram” again."))
                 return "refused"
             _reply(chat_id, _("Done: your Aimak account is linked. Messages you chose to get by Telegram "
-                              "will come here. Send /stop to unlink."), user_id)
+                              "will come here. Send /stop to unlink."), user_id or again)
+        if user_id is not None:
+            _tell_owner_of_link(user_id)
         return "linked"
     linked_user = db.session.scalar(select(TelegramLink.user_id).where(TelegramLink.chat_id == chat_id))
     with force_locale(_language(linked_user, telegram_language)):
@@ -231,30 +278,6 @@ def bot_for(config, *, read_timeout: float | None = None) -> Bot:
 
 # --- Delivery -------------------------------------------------------------------------------
 
-def _due(now):
-    return and_(OutboxTelegram.sent_at.is_(None), OutboxTelegram.failed_at.is_(None),
-                or_(OutboxTelegram.next_attempt_at.is_(None), OutboxTelegram.next_attempt_at <= now),
-                or_(OutboxTelegram.claimed_until.is_(None), OutboxTelegram.claimed_until < now))
-
-
-def _claim(ids: list[int] | None, limit: int) -> list[int]:
-    """Take due messages with a lease, as the email outbox does (SKIP LOCKED on PostgreSQL)."""
-    now = utcnow()
-    query = select(OutboxTelegram.id).where(_due(now)).order_by(OutboxTelegram.id).limit(limit)
-    if ids is not None:
-        query = query.where(OutboxTelegram.id.in_(ids))
-    if db.engine.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    found = list(db.session.scalars(query))
-    if found:
-        found = sorted(db.session.execute(
-            update(OutboxTelegram).where(OutboxTelegram.id.in_(found), _due(now))
-            .values(claimed_until=now + LEASE, attempts=OutboxTelegram.attempts + 1)
-            .returning(OutboxTelegram.id)).scalars().all())
-    db.session.commit()
-    return found
-
-
 @dataclass
 class _Outcome:
     sent: bool = False
@@ -270,7 +293,7 @@ def deliver_telegram(ids: list[int] | None = None, limit: int = 100) -> int:
     """Send due Telegram messages (these ids, or the oldest due); returns how many were sent."""
     if (ids is not None and not ids) or not telegram_enabled() or paused_until() is not None:
         return 0
-    claimed = _claim(ids, limit)
+    claimed = claim_due(OutboxTelegram, ids, limit)
     if not claimed:
         return 0
     return run_async(_deliver(claimed, current_app.config))
@@ -289,14 +312,13 @@ def run_async(coroutine):
         return pool.submit(context.run, asyncio.run, coroutine).result()
 
 
-async def _deliver(claimed: list[int], config) -> int:
+async def _deliver(claimed: list[OutboxTelegram], config) -> int:
     bot = bot_for(config)
     spacing = 1.0 / max(int(config.get("TELEGRAM_SENDS_PER_SECOND", 25)), 1)
     last_to_chat: dict[int, float] = {}
     sent = 0
     try:
-        for position, message_id in enumerate(claimed):
-            message = db.session.get(OutboxTelegram, message_id)
+        for position, message in enumerate(claimed):
             if message.user_id is not None and db.session.scalar(select(TelegramLink.id).where(
                     TelegramLink.user_id == message.user_id, TelegramLink.chat_id == message.chat_id)) is None:
                 _finish(message, _Outcome(permanent=True, error="unlinked"))
@@ -309,7 +331,7 @@ async def _deliver(claimed: list[int], config) -> int:
             last_to_chat[message.chat_id] = time.monotonic()
             _finish(message, outcome)
             if outcome.retry_after is not None:
-                _pause_everything(outcome.retry_after, claimed[position + 1:])
+                _pause_everything(outcome.retry_after, [later.id for later in claimed[position + 1:]])
                 break
             sent += outcome.sent
             await asyncio.sleep(spacing)
