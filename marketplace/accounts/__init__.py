@@ -18,4 +18,5 @@ def register(app: Flask) -> None:
     app.register_blueprint(admin_views.bp)
     for command in cli.commands:
         app.cli.add_command(command)
-    add_nav_entries(app, NavEntry(70, "admin", "admin.users", _l("Users")))
+    add_nav_entries(app, NavEntry(65, "admin", "admin.overview", _l("Admin overview")),
+                    NavEntry(70, "admin", "admin.users", _l("Users")))

@@ -108,6 +108,23 @@ class UserRole(db.Model):
     user: Mapped[User] = relationship(back_populates="role_rows")
 
 
+class RoleChange(db.Model):
+    """A role granted or taken away by an admin: who, when; shown on the user's admin page."""
+
+    __tablename__ = "role_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(str_enum(Role))
+    #: True: the role was granted; False: taken away.
+    granted: Mapped[bool]
+    #: The admin who did it (kept as None if that account is deleted).
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    changed_by: Mapped[User | None] = relationship(foreign_keys=[changed_by_id])
+
+
 ROLE_LABELS = {
     Role.CUSTOMER: _l("customer"),
     Role.PRODUCER: _l("producer"),

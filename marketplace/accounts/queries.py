@@ -1,9 +1,13 @@
 """Read-only queries for account lists."""
-from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import or_, select
+from datetime import datetime
 
-from marketplace.accounts.models import User
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload
+
+from marketplace.accounts.models import RoleChange, User
 from marketplace.core.extensions import db
+from marketplace.core.periods import week_bucket
 from marketplace.core.text import folded, like_pattern, normalize_text
 
 
@@ -16,3 +20,18 @@ def search_users(text: str, page: int, per_page: int = 50) -> Pagination:
         pattern = like_pattern(text)
         query = query.where(or_(User.email.like(pattern, escape="\\"), folded(User.name).like(pattern, escape="\\")))
     return db.paginate(query, page=max(page, 1), per_page=per_page, error_out=False)
+
+
+def role_history(user_id: int, limit: int = 50) -> list[RoleChange]:
+    """Role changes of a user, newest first, with the admin who made them."""
+    return list(db.session.scalars(
+        select(RoleChange).where(RoleChange.user_id == user_id).options(joinedload(RoleChange.changed_by))
+        .order_by(RoleChange.created_at.desc(), RoleChange.id.desc()).limit(limit)))
+
+
+def new_users_per_week(starts: list[datetime]) -> list[int]:
+    """Accounts created in each of these weeks (one query)."""
+    bucket = week_bucket(User.created_at, starts)
+    counts = dict(db.session.execute(select(bucket, func.count(User.id)).where(User.created_at >= starts[0])
+                                     .group_by(bucket)).all())
+    return [counts.get(index, 0) for index in range(len(starts))]

@@ -17,7 +17,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
 from marketplace.accounts import throttle
-from marketplace.accounts.models import Role, User, normalize_email
+from marketplace.accounts.models import Role, RoleChange, User, normalize_email
 from marketplace.accounts.signals import user_registered
 from marketplace.core.db import utcnow
 from marketplace.core.errors import DomainError, NotAllowed
@@ -334,6 +334,8 @@ def verify_email(token: str, browser_nonce: str = "") -> Verification | None:
 def grant_role(actor: User, user: User, role: Role) -> None:
     """Give a role; the user's sessions end (a new privilege starts in a fresh session)."""
     _require_admin(actor)
+    if not user.has_role(role):
+        db.session.add(RoleChange(user_id=user.id, role=role, granted=True, changed_by_id=actor.id))
     user.add_role(role)
 
 
@@ -344,6 +346,8 @@ def revoke_role(actor: User, user: User, role: Role) -> None:
         raise DomainError(str(_l("You cannot remove your own admin role.")))
     if role == Role.CUSTOMER:
         raise DomainError(str(_l("Every account keeps the customer role.")))
+    if user.has_role(role):
+        db.session.add(RoleChange(user_id=user.id, role=role, granted=False, changed_by_id=actor.id))
     user.remove_role(role)
 
 

@@ -90,3 +90,15 @@ def vendor_emails(market_id: int) -> list[tuple[str, str | None]]:
         .where(Vendor.market_id == market_id, Vendor.status == VendorStatus.APPROVED, User.active.is_(True))
         .distinct().order_by(User.email))
     return [(email, locale) for email, locale in rows]
+
+
+def latest_held_dates(market_ids: list[int], today: date) -> dict[int, date]:
+    """Per market, the date of its latest day on or before `today` that was not cancelled (one query)."""
+    if not market_ids:
+        return {}
+    rows = db.session.execute(
+        select(MarketDay.market_id, func.max(MarketDay.date))
+        .where(MarketDay.market_id.in_(market_ids), MarketDay.date <= today,
+               MarketDay.status != MarketDayStatus.CANCELLED)
+        .group_by(MarketDay.market_id))
+    return dict(rows.all())

@@ -73,9 +73,20 @@ def index():
 def settlement():
     """The settlement of the organizer's market; with several markets, a choice first."""
     managed = markets_of(current_user)
-    if len(managed) == 1:
-        return redirect(url_for("payments.market_settlement", market_id=managed[0].id))
+    if request.args.get("list") is None:
+        # One market, or the market of today's day, else of the latest market day held.
+        chosen = managed[0] if len(managed) == 1 else latest_market(managed)
+        if chosen is not None:
+            return redirect(url_for("payments.market_settlement", market_id=chosen.id))
     return render_template("pickup/settlement_markets.html", markets=managed)
+
+
+def latest_market(managed) -> object | None:
+    """Of these markets, the one whose latest market day held (today included) is the most recent."""
+    today = max((local_today(market) for market in managed), default=None)
+    dates = markets.latest_held_dates([market.id for market in managed], today) if today else {}
+    found = [market for market in managed if market.id in dates]
+    return max(found, key=lambda market: (dates[market.id], -market.id)) if found else None
 
 
 @bp.route("/days/<int:market_day_id>/no-shows")

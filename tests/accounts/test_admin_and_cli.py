@@ -12,10 +12,10 @@ def test_admin_grants_and_revokes_a_role(client, ctx):
     target_id = target.id
     client.post("/login", data={"email": "admin@example.test", "password": PASSWORD})
     assert "o@example.test" in client.get("/admin/users?q=o@").get_data(as_text=True)
-    client.post(f"/admin/users/{target_id}", data={"role": "organizer", "action": "grant"})
+    client.post(f"/admin/users/{target_id}", data={"role": "organizer", "action": "grant", "confirmed": "yes"})
     db.session.expire_all()
     assert db.session.get(User, target_id).has_role(Role.ORGANIZER)
-    client.post(f"/admin/users/{target_id}", data={"role": "organizer", "action": "revoke"})
+    client.post(f"/admin/users/{target_id}", data={"role": "organizer", "action": "revoke", "confirmed": "yes"})
     db.session.expire_all()
     assert not db.session.get(User, target_id).has_role(Role.ORGANIZER)
 
