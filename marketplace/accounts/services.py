@@ -332,7 +332,7 @@ def verify_email(token: str, browser_nonce: str = "") -> Verification | None:
 # --- Roles (admin) ----------------------------------------------------------------
 
 def grant_role(actor: User, user: User, role: Role) -> None:
-    """Give a role; the user's sessions end (a new privilege starts in a fresh session)."""
+    """Give a role; the user's sessions end (a new privilege starts in a fresh session). Recorded."""
     _require_admin(actor)
     if not user.has_role(role):
         db.session.add(RoleChange(user_id=user.id, role=role, granted=True, changed_by_id=actor.id))
