@@ -37,7 +37,12 @@ from marketplace.accounts.sessions import (
 from marketplace.core.extensions import limiter
 from marketplace.core.locale import LOCALE_COOKIE
 from marketplace.web.headers import is_safe_next_url, private_page, token_page
-from marketplace.web.security import address_key, address_limit, config_limit, limits_off
+from marketplace.web.security import (
+    address_key,
+    address_limit,
+    config_limit,
+    limits_off,
+)
 from marketplace.web.transaction import transaction
 
 bp = Blueprint("accounts", __name__)

@@ -25,7 +25,7 @@ def is_safe_next_url(target: str | None) -> bool:
     """A `next` URL is followed only when it stays on this site."""
     if not target:
         return False
-    if target.startswith("//") or target.startswith("\\") or "\\" in target:
+    if target.startswith(("//", "\\")) or "\\" in target:
         return False
     host_url = request.host_url
     parts = urlsplit(urljoin(host_url, target))

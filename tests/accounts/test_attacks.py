@@ -342,7 +342,7 @@ def test_reset_token_carries_no_part_of_the_password_hash_and_its_page_sends_no_
     token = re.search(r"http://localhost/password/reset#(\S+)", outbox()[0].body_text).group(1)
     payload = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
     assert set(payload) == {"uid", "fp"}
-    for start in range(0, len(user.password_hash) - 8):
+    for start in range(len(user.password_hash) - 8):
         assert user.password_hash[start:start + 8] not in token
     page = client.get("/password/reset")
     assert page.headers["Referrer-Policy"] == "no-referrer"

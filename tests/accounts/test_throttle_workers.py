@@ -77,7 +77,7 @@ class Gunicorn:
         config.write_text("")  # gunicorn's defaults, not the project's gunicorn.conf.py
         env = {**os.environ, "THROTTLE_TEST_DATABASE_URL": database_url, "THROTTLE_TEST_REDIS_URL": redis_url,
                "THROTTLE_TEST_MEDIA_ROOT": str(folder), "PYTHONPATH": str(ROOT)}
-        self.log = open(folder / "gunicorn.log", "w")
+        self.log = open(folder / "gunicorn.log", "w")  # noqa: SIM115 - open while the server runs; stop() closes it
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(config), "-w", "2", "-b", f"127.0.0.1:{self.port}",
              "--timeout", "60", "tests.accounts.throttle_app:app"],

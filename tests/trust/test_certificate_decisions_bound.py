@@ -12,8 +12,19 @@ from sqlalchemy import select
 from marketplace.accounts.models import Role
 from marketplace.core.extensions import db
 from marketplace.media.services import save_document
-from marketplace.trust.models import Certification, CertificationScheme, CertificationStatus
-from tests.factories import MarketFactory, ProducerFactory, UserFactory, VendorFactory, add_organizer, today
+from marketplace.trust.models import (
+    Certification,
+    CertificationScheme,
+    CertificationStatus,
+)
+from tests.factories import (
+    MarketFactory,
+    ProducerFactory,
+    UserFactory,
+    VendorFactory,
+    add_organizer,
+    today,
+)
 from tests.media import pdfdata
 from tests.trust.helpers import tiny_pdf
 
