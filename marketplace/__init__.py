@@ -11,6 +11,7 @@ from marketplace import (
     accounts,
     catalog,
     cli,
+    follows,
     markets,
     media,
     notifications,
@@ -32,7 +33,7 @@ from marketplace.web.security import configure_limiter
 
 #: Every feature, in the order of the layers (docs/architecture.md): each one's register(app)
 #: adds its blueprint, its commands, its signal receivers, its menu entries and template globals.
-FEATURES = (notifications, media, accounts, search, markets, producers, orders, payments, trust, pickup, catalog)
+FEATURES = (notifications, media, accounts, search, markets, producers, follows, orders, payments, trust, pickup, catalog)
 
 
 def create_app(config: type | dict | str | None = None) -> Flask:

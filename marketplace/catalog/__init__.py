@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from marketplace.catalog import views
+from marketplace.catalog import mymarket, views
+from marketplace.web.pagecache import vary_on_cookies
 
 
 def register(app: Flask) -> None:
     app.register_blueprint(views.bp)
+    # Home and lists show the visitor's market first: a cached page is kept per market cookie.
+    vary_on_cookies(app, mymarket.COOKIE)

@@ -3,6 +3,7 @@ from dataclasses import replace
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from flask_login import current_user
 
 from marketplace.catalog import mymarket, queries
 from marketplace.catalog.filters import (
@@ -17,6 +18,7 @@ from marketplace.catalog.filters import (
     shoppers_market,
 )
 from marketplace.core.db import utcnow
+from marketplace.follows import queries as follows
 from marketplace.orders.forms import ActionForm
 from marketplace.search.queries import plan_search
 from marketplace.trust.models import CertificationScheme
@@ -97,6 +99,7 @@ def product(product_id: int):
         "catalog/product.html", product=item, availability=availability, orderable=orderable, chosen=chosen,
         badges=queries.active_badges([item.producer_id])[item.producer_id], now=utcnow(),
         more=queries.more_from_producer(item),
+        favourite=current_user.is_authenticated and follows.is_favourite(current_user.id, item.id),
     )
 
 
@@ -110,6 +113,7 @@ def producer(slug: str):
         badges=queries.active_badges([item.id])[item.id],
         products=queries.producer_products(item, page_arg(MAX_PAGE), current_app.config["PAGE_SIZE"]),
         vendors=queries.producer_markets(item),
+        following=current_user.is_authenticated and follows.follows_producer(current_user.id, item.id),
     )
 
 
@@ -132,4 +136,5 @@ def market(slug: str):
         "catalog/market.html", market=item, offerings=queries.market_day_offerings(item, days),
         producers=producers, badges=queries.active_badges(p.id for p in producers),
         mine=request.cookies.get(mymarket.COOKIE, ""),
+        following=current_user.is_authenticated and follows.follows_market(current_user.id, item.id),
     )

@@ -198,8 +198,15 @@ def _cache() -> PageCache:
     return pages
 
 
+def vary_on_cookies(app: Flask, *names: str) -> None:
+    """A feature whose pages depend on a cookie of its own (catalog: the visitor's market) has the
+    cache keep a page per value of it, as it keeps one per language."""
+    app.extensions.setdefault("pagecache_vary_cookies", []).extend(names)
+
+
 def _key():
-    return request.full_path, str(get_locale())
+    cookies = current_app.extensions.get("pagecache_vary_cookies", ())
+    return (request.full_path, str(get_locale()), *(request.cookies.get(name, "")[:200] for name in cookies))
 
 
 def _anonymous() -> bool:

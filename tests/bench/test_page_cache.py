@@ -80,7 +80,7 @@ def test_each_visitor_gets_a_token_of_their_own(cached, app, honey):
     # Bob's token is the one his session cookie signs: the form works for him.
     app.config["WTF_CSRF_ENABLED"] = True
     try:
-        day_id = int(re.search(r'<option value="(\d+)"', bob_page).group(1))
+        day_id = int(re.search(r'name="market_day_id" value="(\d+)"', bob_page).group(1))
         posted = bob.post("/basket/add", data={"csrf_token": bob_tokens.pop(), "product_id": honey.id,
                                                "market_day_id": day_id, "quantity": "1"})
         refused = alice.post("/basket/add", data={"csrf_token": TOKEN.findall(bob_page)[0], "product_id": honey.id,
