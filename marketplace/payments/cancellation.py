@@ -24,7 +24,8 @@ from marketplace.core.events import business_event
 from marketplace.core.extensions import db
 from marketplace.core.money import money
 from marketplace.markets.models import MarketDay, MarketDayStatus
-from marketplace.notifications.models import OutboxEmail
+from marketplace.notifications.kinds import ORDER_UPDATES
+from marketplace.notifications.models import Notice, OutboxEmail
 from marketplace.orders.models import Order, OrderStatus
 from marketplace.payments import services
 from marketplace.payments.models import (
@@ -164,11 +165,13 @@ def _last_errors(payment_ids: list[int]) -> dict[int, str]:
 
 
 def _told(report: DayCancellationReport, order_ids: list[int]) -> DayCancellationReport:
-    """Customers and producers emailed about the cancellation (each email has its dedupe key)."""
+    """Customers told about their order's cancellation (orders tells them once per order, by
+    the channels they chose: a notice per occasion) and producers emailed (a dedupe key each)."""
     day_id = report.market_day.id
     if order_ids:
-        report.customers_told = db.session.scalar(select(func.count(OutboxEmail.id)).where(
-            OutboxEmail.dedupe_key.in_([f"order-cancelled-{order_id}" for order_id in order_ids]))) or 0
+        report.customers_told = db.session.scalar(select(func.count(Notice.id)).where(
+            Notice.kind == ORDER_UPDATES,
+            Notice.occasion.in_([f"order-{order_id}-cancelled" for order_id in order_ids]))) or 0
     report.producers_told = db.session.scalar(select(func.count(OutboxEmail.id)).where(
         OutboxEmail.dedupe_key.like(f"day-cancelled-{day_id}-producer-%"))) or 0
     return report

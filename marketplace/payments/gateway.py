@@ -82,7 +82,10 @@ ERROR_KINDS: tuple[tuple[type[stripe.StripeError], type[GatewayError]], ...] = (
 def kind_of(exc: stripe.StripeError) -> type[GatewayError]:
     """Ours for one of Stripe's errors. Any other class (the v2 API's, or one a newer
     stripe-python adds) is told by its status: a 4xx refused the request, anything else
-    may have acted."""
+    may have acted. A 409 is a call with the same idempotency key still in flight (stripe-python
+    raises it as an APIError for the v1 API)."""
+    if getattr(exc, "http_status", None) == 409:
+        return GatewayBusy
     for theirs, ours in ERROR_KINDS:
         if isinstance(exc, theirs):
             return ours

@@ -194,6 +194,9 @@ def submit_card(payment: Payment, token: str, email: str) -> gateway.IntentState
         raise InvalidState(str(_l("This order is not waiting for a payment.")))
     if not payment.provider_intent_id:
         raise InvalidState(str(_l("This payment has not been started.")))
+    if order.hold_until is not None and order.hold_until <= utcnow():
+        # Not sent to Stripe: the expiry sweep gives the stock back.
+        raise InvalidState(str(_l("The time to pay for this order has passed; it has expired.")))
     try:
         state = gateway.confirm_with_card_token(payment.provider_intent_id, token, email,
                                                 idempotency_key=f"aimak-payment-{payment.id}-card-{token[-12:]}")
@@ -839,6 +842,7 @@ def reconcile(limit: int = 1000) -> dict[str, int]:
         in_a_row = 0
         db.session.refresh(payment)
         counts["changed"] += payment.status != before
+        counts["released"] += before == PaymentStatus.AUTHORIZED and payment.status == PaymentStatus.CANCELED
         db.session.commit()
     if in_a_row < UNREACHABLE_IN_A_ROW:
         settled = settle(payments_to_settle(limit=limit))

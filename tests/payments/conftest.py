@@ -49,3 +49,17 @@ def _stripe_seems_available():
     gateway.mark_available()
     yield
     gateway.mark_available()
+
+
+# The fault-injecting proxy (tests/standins) in front of localstripe, with Stripe's idempotency
+# replayed (localstripe has none): "drop / fail the Nth call", "succeeded upstream, answer lost".
+from tests.standins.fault_proxy import fault_proxy_factory  # noqa: E402,F401 (a fixture)
+
+
+@pytest.fixture
+def stripe_proxy(app, stripe_on, fault_proxy_factory, monkeypatch):  # noqa: F811
+    """The app talks to localstripe through a fault proxy; the test sets its faults."""
+    proxy = fault_proxy_factory(stripe_on.url, stripe_idempotency=True)
+    monkeypatch.setitem(app.config, "STRIPE_API_BASE", proxy.url)
+    monkeypatch.setitem(app.config, "STRIPE_TIMEOUT_SECONDS", 3)
+    return proxy

@@ -137,9 +137,10 @@ def test_refund_page_refuses_more_than_captured(client, ctx, stripe_on):
     db.session.commit()
     client.post("/login", data={"email": "org@example.test", "password": PASSWORD})
     page = client.post(f"/organize/orders/{order.id}/refund",
-                       data={"amount": "600", "producer_id": "0", "reason": "x"}).get_data(as_text=True)
-    assert "At most" in page
+                       data={"amount": "600", "producer_id": "0", "reason": "x",
+                             "key": "k" * 20}).get_data(as_text=True)
+    assert "At most ₸500" in page  # money in the market's currency, not minor units
     for bad in ("-5", "abc", "1e9"):
         assert client.post(f"/organize/orders/{order.id}/refund",
-                           data={"amount": bad, "producer_id": "0", "reason": "x"}).status_code == 200
+                           data={"amount": bad, "producer_id": "0", "reason": "x", "key": "k" * 20}).status_code == 200
     assert db.session.scalar(select(Payment.amount_refunded_minor)) == 0

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from marketplace.core.extensions import db
 from marketplace.orders.models import Order, OrderStatus
+from marketplace.payments import gateway
 from marketplace.payments import services as payments
 from marketplace.payments.models import Payment, PaymentStatus, WebhookEvent
 from tests.payments.helpers import card_order
@@ -109,3 +110,56 @@ def test_the_webhook_needs_no_csrf_token_but_everything_else_does(database_url, 
     payload, headers = signed({"id": "evt_csrf", "type": "customer.created", "data": {"object": {}}})
     assert client.post("/payments/webhook", data=payload, headers=headers).status_code == 200
     assert client.post("/orders/1/pay", data={"token": "tok_x"}).status_code == 400
+
+
+def test_an_early_event_for_an_intent_not_recorded_yet_is_kept_and_applied_later(client, ctx, stripe_on):
+    """Case 6: not acknowledged as processed (Stripe sends it again), and the reconciliation
+    applies it as soon as the PaymentIntent is ours."""
+    order = card_order(by_weight=False)
+    payment = payments.current_payment(order)
+    intent_id = payment.provider_intent_id
+    # Our record of the intent is not committed yet (the answer to its creation is on its way).
+    payment.provider_intent_id = None
+    db.session.commit()
+    gateway.confirm_with_card_token(intent_id, stripe_on.card_token(), "x@example.test", idempotency_key="early")
+    event = intent_event("evt_early", "payment_intent.amount_capturable_updated", intent_id, "requires_capture")
+
+    assert post(client, event).status_code == 409  # Stripe will send it again
+    stored = db.session.scalar(select(WebhookEvent).where(WebhookEvent.provider_event_id == "evt_early"))
+    assert stored is not None and stored.processed_at is None
+    assert db.session.get(Order, order.id).status == OrderStatus.PENDING_PAYMENT
+
+    db.session.get(Payment, payment.id).provider_intent_id = intent_id  # our record arrives
+    db.session.commit()
+    counts = payments.reconcile()
+    assert counts["events"] == 1 or counts["changed"] == 1
+    assert db.session.get(Order, order.id).status == OrderStatus.CONFIRMED
+    assert db.session.scalar(select(WebhookEvent.processed_at).where(
+        WebhookEvent.provider_event_id == "evt_early")) is not None
+    # Stripe's next delivery of the same event changes nothing more.
+    assert post(client, event).status_code == 200
+    assert db.session.scalar(select(func.count(WebhookEvent.id))) == 1
+
+
+def test_an_event_whose_intent_creation_answer_was_lost_is_known_by_its_metadata(client, ctx, stripe_on):
+    order = card_order(by_weight=False)
+    payment = payments.current_payment(order)
+    intent_id = payment.provider_intent_id
+    payment.provider_intent_id = None  # Stripe created it; the answer never reached us
+    db.session.commit()
+    event = intent_event("evt_meta", "payment_intent.amount_capturable_updated", intent_id, "requires_capture")
+    event["data"]["object"]["metadata"] = {"order_id": str(order.id), "payment_id": str(payment.id)}
+    assert post(client, event).status_code == 200
+    assert db.session.get(Payment, payment.id).provider_intent_id == intent_id
+    assert db.session.get(Order, order.id).status == OrderStatus.CONFIRMED
+    # Metadata naming another order's payment is not trusted to adopt anything.
+    other = card_order(by_weight=False)
+    other_payment = payments.current_payment(other)
+    other_payment.provider_intent_id = None
+    db.session.commit()
+    forged = intent_event("evt_meta2", "payment_intent.amount_capturable_updated", "pi_someone_else",
+                          "requires_capture")
+    forged["data"]["object"]["metadata"] = {"order_id": str(order.id), "payment_id": str(other_payment.id)}
+    assert post(client, forged).status_code == 409
+    assert db.session.get(Payment, other_payment.id).provider_intent_id is None
+
