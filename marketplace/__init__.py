@@ -9,6 +9,7 @@ from flask import Flask
 from config import CONFIGS, INSTANCE_DIR, ProductionConfig
 from marketplace import (
     accounts,
+    alerts,
     catalog,
     cli,
     follows,
@@ -33,7 +34,8 @@ from marketplace.web.security import configure_limiter
 
 #: Every feature, in the order of the layers (docs/architecture.md): each one's register(app)
 #: adds its blueprint, its commands, its signal receivers, its menu entries and template globals.
-FEATURES = (notifications, media, accounts, search, markets, producers, follows, orders, payments, trust, pickup, catalog)
+FEATURES = (notifications, media, accounts, search, markets, producers, follows, orders, payments, trust,
+            pickup, catalog, alerts)
 
 
 def create_app(config: type | dict | str | None = None) -> Flask:

@@ -40,6 +40,7 @@ from marketplace.producers.models import (
     StockMode,
     Unit,
 )
+from marketplace.producers.signals import stock_added
 from marketplace.search.matching import holds, whole
 from marketplace.search.services import record_words
 from marketplace.search.vocabulary import current_vocabulary
@@ -316,6 +317,8 @@ def create_product(producer: Producer, actor: User, data: ProductData) -> Produc
     db.session.add(product)
     refresh_search_text(product)
     db.session.flush()
+    if product.active and product.stock_mode == StockMode.INVENTORY and product.inventory_milli > 0:
+        stock_added.send(producer, market_day_ids=None)
     return product
 
 
@@ -325,6 +328,7 @@ def update_product(product: Product, actor: User, data: ProductData) -> Product:
     errors = check_product_rules(data, product)
     if errors:
         raise FieldErrors(errors)
+    stock_before = product.inventory_milli if product.stock_mode == StockMode.INVENTORY else 0
     product.name = data.name.strip()
     product.description = data.description.strip()
     product.category = db.session.get(Category, data.category_id)
@@ -337,6 +341,8 @@ def update_product(product: Product, actor: User, data: ProductData) -> Product:
     db.session.flush()
     if data.stock_mode == StockMode.INVENTORY and data.inventory_milli is not None:
         _set_inventory(product, data.inventory_milli)
+        if product.active and data.inventory_milli > stock_before:
+            stock_added.send(product.producer, market_day_ids=None)
     refresh_search_text(product)
     db.session.flush()
     return product
@@ -473,6 +479,8 @@ def save_availability(producer: Producer, actor: User, cells: dict[tuple[int, in
         if offer is not None and offer.quantity_milli == quantity and offer.price_minor == price:
             continue
         changes.append((key, offer, quantity, price))
+    added_days = {key[0] for key, offer, quantity, _price in changes
+                  if quantity > (offer.quantity_milli if offer is not None else 0)}
     changed = 0
     for key, offer, quantity, price in changes:
         product = products[key[1]]
@@ -500,6 +508,8 @@ def save_availability(producer: Producer, actor: User, cells: dict[tuple[int, in
     if errors:
         raise GridErrors(errors)
     db.session.flush()
+    if added_days:
+        stock_added.send(producer, market_day_ids=sorted(added_days))
     return changed
 
 
