@@ -1,7 +1,7 @@
 """Believable demo data for our first users (`flask seed-demo`)."""
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import func, select
 
@@ -16,6 +16,26 @@ from marketplace.demo_pictures import (
     demo_picture,
     market_picture,
     producer_look,
+)
+from marketplace.groups.models import (
+    Answer,
+    Decision,
+    Group,
+    GroupCoordinator,
+    GroupKind,
+    GroupPhoto,
+    MarketRecognition,
+    Membership,
+    MembershipEvent,
+    MembershipStatus,
+    Outcome,
+    ReviewerRole,
+    Standard,
+    StandardItem,
+    Visit,
+    VisitAnswer,
+    VisitReviewer,
+    VisitStatus,
 )
 from marketplace.markets.models import (
     Market,
@@ -42,6 +62,7 @@ from marketplace.trust.models import (
     CertificationScheme,
     CertificationStatus,
 )
+from marketplace.trust.services import apply_group_decision, recompute_trust
 
 DEMO_PASSWORD = "aimak-demo-2026"
 DEMO_ACCOUNTS = {
@@ -50,6 +71,10 @@ DEMO_ACCOUNTS = {
     "organizer_kg": ("organizer.kg@aimak.test", "Cholpon Organizer", [Role.ORGANIZER]),
     "customer": ("customer@aimak.test", "Dana Customer", []),
     "producer": ("producer@aimak.test", "Gulnara Sadykova", [Role.PRODUCER]),
+    # Coordinators are a role scoped to their group (GroupCoordinator), not a site-wide role.
+    "coordinator": ("coordinator@aimak.test", "Жылдыз Мамбетова", []),
+    "coordinator_kz": ("school@aimak.test", "Алия Нурпеисова", []),
+    "adviser": ("adviser@aimak.test", "Эркин Садыков", []),
 }
 
 CATEGORIES = [
@@ -77,7 +102,8 @@ MARKETS = [
          stall=["apricot", "apple", "basket", "beans", "flatbread"], awning=((200, 40, 46), (250, 210, 60))),
 ]
 
-# (name, kind, district, organic district, country, currency, markets, story, products)
+# (name, kind, district, organic district (a group, made a member of below), country, currency, markets,
+#  story, products)
 # products: (name, category, unit, price major, by weight, stock mode, description)
 PRODUCERS = [
     ("Gulnara Sadykova", ProducerKind.FARMER, "Шортандинский район", "", "KZ", "KZT", ["stepnogorsk", "astana"],
@@ -251,11 +277,13 @@ def seed_demo(weeks: int = 4, today: date | None = None) -> dict:
     db.session.add_all(categories.values())
     markets = {spec["key"]: _market(spec, users, weeks, today) for spec in MARKETS}
     db.session.flush()
+    producers = {}
     for index, spec in enumerate(PRODUCERS):
         owner = users["producer"] if index == 0 else _user(
             f"producer{index + 1}@aimak.test", spec[0].split("—")[-1].strip(), [Role.PRODUCER])
-        _producer(spec, owner, categories, markets, users)
+        producers[spec[0]] = _producer(spec, owner, categories, markets, users)
     db.session.flush()
+    _groups(users, producers, markets, today)
     return {key: user.email for key, user in users.items()}
 
 
@@ -291,7 +319,7 @@ def _producer(spec, owner: User, categories: dict, markets: dict, users: dict) -
     name, kind, district, organic_district, country, currency, market_keys, story, products = spec
     look = producer_look(kind.value, PRODUCER_PEOPLE.get(name), product_look(products[0][0]), products[0][1])
     producer = Producer(user=owner, kind=kind, name=name, slug=slugify(name), story=story, district=district,
-                        organic_district=organic_district, country=country, currency=currency,
+                        country=country, currency=currency,
                         photo=save_image(demo_picture(look, products[0][1]), owner.id, alt=name))
     db.session.add(producer)
     db.session.flush()
@@ -313,11 +341,164 @@ def _producer(spec, owner: User, categories: dict, markets: dict, users: dict) -
             for key in market_keys:
                 for day in markets[key].days:
                     db.session.add(Offer(product=product, market_day=day, quantity_milli=(20 + position * 5) * 1000))
-    if organic_district or kind == ProducerKind.CRAFTSMAN:
-        scheme = CertificationScheme.ORGANIC_DISTRICT if organic_district else CertificationScheme.HANDMADE
-        issuer = organic_district or "Союз ремесленников"
-        db.session.add(Certification(producer=producer, scheme=scheme, issuer=issuer, number=f"DEMO-{producer.id:04d}",
+    if kind == ProducerKind.CRAFTSMAN:
+        db.session.add(Certification(producer=producer, scheme=CertificationScheme.HANDMADE,
+                                     issuer="Союз ремесленников", number=f"DEMO-{producer.id:04d}",
                                      scope="", valid_from=date(2025, 1, 1), valid_until=date(2027, 12, 31),
                                      status=CertificationStatus.VERIFIED, decided_by_id=users["admin"].id,
                                      decided_at=utcnow()))
     return producer
+
+
+# --- Groups: the Talas organic district and a Kazakh agroecology school -----------------
+
+TALAS = "Талас органик аймагы"
+TALAS_STORY = (
+    "Органический аймак Таласской долины: семейные хозяйства Таласского, Манасского и Кара-Бууринского "
+    "районов, которые работают без синтетических удобрений и пестицидов. Раз в год соседи, покупатели с "
+    "бишкекской ярмарки и агроном объезжают каждое хозяйство, сверяют его со стандартом аймака и вместе "
+    "решают, выдать ли сертификат PGS.\n\n"
+    "Талас өрөөнүнүн органикалык аймагы: химиялык жер семирткичсиз иштеген үй-бүлөлүк чарбалар.")
+TALAS_STANDARD = ("Стандарт органического аймака Талас", [
+    ("Синтетические минеральные удобрения не применяются", "Спросить про покупки удобрений, осмотреть склад"),
+    ("Химические пестициды и гербициды не применяются", "Осмотреть склад и опрыскиватель; поговорить с соседями"),
+    ("Плодородие поддерживается компостом, навозом и севооборотом", "Посмотреть компостную кучу и план полей"),
+    ("Семена местные или без протравителей", "Спросить, откуда семена фасоли и картофеля"),
+    ("Поля отделены от обычных соседних полей полосой не менее 5 м", ""),
+    ("Поливная вода не загрязнена стоками", "Откуда вода: арык, скважина"),
+    ("Животные пасутся на пастбище, корм без антибиотиков-стимуляторов", "Если животных нет — неприменимо"),
+    ("Урожай хранится отдельно от покупного товара", "Осмотреть склад, где хранится урожай для рынка"),
+])
+SCHOOL = "Шортанды агроэкология мектебі"
+SCHOOL_STORY = (
+    "Школа агроэкологии в Шортандинском районе Акмолинской области: фермеры учатся друг у друга "
+    "почвозащитному земледелию, компостированию и выращиванию без химии, а выпускники проверяют хозяйства "
+    "друг друга по стандарту школы.\n\n"
+    "Ақмола облысындағы агроэкология мектебі: фермерлер бір-бірінен үйреніп, бір-бірінің шаруашылығын тексереді.")
+SCHOOL_STANDARD = ("Стандарт школы агроэкологии Шортанды", [
+    ("Без синтетических удобрений и пестицидов на участке", ""),
+    ("Почва покрыта мульчей или сидератами между культурами", "Осмотреть грядки и поля"),
+    ("Ведётся журнал посевов и обработок", "Попросить журнал за этот сезон"),
+    ("Рассада выращена из своих или органических семян", ""),
+    ("Отходы компостируются на участке", ""),
+])
+
+
+def _groups(users: dict, producers: dict, markets: dict, today: date) -> None:
+    """The organic district of Talas (a coordinator, members, a checklist, decided visits) and a
+    Kazakh agroecology school with a member and an application; the Bishkek fair counts Talas."""
+    admin, coordinator = users["admin"], users["coordinator"]
+    talas = _group(TALAS, GroupKind.ORGANIC_DISTRICT, "KG", "Таласская область", TALAS_STORY, admin,
+                   (42.52, 72.24, 45), market_picture(["white-beans", "potato", "basket", "apple", "sheep"],
+                                                      ((46, 125, 70), (245, 230, 200))))
+    db.session.add(GroupCoordinator(group=talas, user_id=coordinator.id, shown_name="Жылдыз М.", added_by_id=admin.id))
+    standard = _standard(talas, TALAS_STANDARD, coordinator, today - timedelta(days=400))
+    bakyt, aigul, nurbek = (producers[name] for name in (
+        "Талас Органик — Бакыт Осмонов", "Айгүл Токтосунова", "Нурбек Абдыкалыков — кымыз"))
+    members = {p.id: _member(talas, p, coordinator, today - timedelta(days=days))
+               for p, days in ((bakyt, 700), (aigul, 500), (nurbek, 90))}
+    # A completed visit of Bakyt's farm: a member, a consumer and an adviser; approved.
+    visit = _visit(talas, members[bakyt.id], standard, today - timedelta(days=6), coordinator, [
+        (aigul.user, ReviewerRole.MEMBER, "Айгүл Т."), (users["customer"], ReviewerRole.CONSUMER, ""),
+        (users["adviser"], ReviewerRole.ADVISER, "Эркин С., агроном")],
+        answers=[Answer.COMPLIES] * 6 + [Answer.NOT_APPLICABLE, Answer.COMPLIES],
+        notes={2: "Компост из навоза и соломы, два бурта.", 6: "Животных в хозяйстве нет."})
+    _decide(visit, members[bakyt.id], coordinator, Outcome.APPROVED, today - timedelta(days=2),
+            "Все требования выполнены; компост и севооборот в порядке. Соседи подтверждают, что химия не "
+            "применяется.", valid_until=today + timedelta(days=363))
+    # Aigul's farm: approved with a condition and a deadline (the beehives of a neighbour).
+    visit = _visit(talas, members[aigul.id], standard, today - timedelta(days=40), coordinator, [
+        (bakyt.user, ReviewerRole.MEMBER, "Бакыт О."), (users["adviser"], ReviewerRole.ADVISER, "Эркин С., агроном")],
+        answers=[Answer.COMPLIES] * 4 + [Answer.DOES_NOT_COMPLY] + [Answer.COMPLIES] * 3,
+        notes={5: "С востока поле соседа без разделительной полосы (около 2 м)."})
+    _decide(visit, members[aigul.id], coordinator, Outcome.APPROVED_WITH_CONDITIONS, today - timedelta(days=35),
+            "Хозяйство соответствует стандарту, кроме разделительной полосы с соседним полем.",
+            valid_until=today + timedelta(days=330), conditions="Посадить живую изгородь или оставить полосу 5 м "
+            "вдоль восточной границы.", conditions_due=today + timedelta(days=60))
+    # Nurbek joined three months ago: his first visit is due, and comes back as a reminder.
+    members[nurbek.id].next_visit_due = today + timedelta(days=10)
+    db.session.add(MarketRecognition(market_id=markets["bishkek"].id, group_id=talas.id,
+                                     recognised_by_id=users["organizer_kg"].id))
+
+    school_coordinator = users["coordinator_kz"]
+    school = _group(SCHOOL, GroupKind.AGROECOLOGY_SCHOOL, "KZ", "Акмолинская область", SCHOOL_STORY, admin,
+                    (51.71, 70.99, 30), demo_picture(Look("seedling", "pile", companion="farmer"), "seeds"))
+    db.session.add(GroupCoordinator(group=school, user_id=school_coordinator.id, shown_name="Алия Н.",
+                                    added_by_id=admin.id))
+    _standard(school, SCHOOL_STANDARD, school_coordinator, today - timedelta(days=200))
+    members[producers["Seedlings by Marat"].id] = _member(school, producers["Seedlings by Marat"],
+                                                          school_coordinator, today - timedelta(days=150))
+    members[producers["Seedlings by Marat"].id].next_visit_due = today + timedelta(days=45)
+    applicant = Membership(group=school, producer=producers["Gulnara Sadykova"],
+                           message="Выращиваю овощи без химии с 2012 года, хочу учиться и пройти проверку школы.",
+                           applied_at=utcnow() - timedelta(days=3))
+    db.session.add(applicant)
+    db.session.flush()
+    db.session.add(MembershipEvent(membership_id=applicant.id, status=MembershipStatus.APPLIED,
+                                   actor_id=applicant.producer.user_id))
+    db.session.flush()
+    for producer_id in members:
+        recompute_trust(producer_id)
+
+
+def _group(name, kind, country, region, story, admin, area, picture) -> Group:
+    lat, lon, radius = area
+    group = Group(name=name, slug=slugify(name), kind=kind, country=country, region=region, story=story,
+                  lat=lat, lon=lon, radius_km=radius, validity_months=12, created_by_id=admin.id)
+    db.session.add(group)
+    db.session.flush()
+    db.session.add(GroupPhoto(group_id=group.id, image=save_image(picture, admin.id, alt=name), position=0))
+    return group
+
+
+def _standard(group: Group, spec, author: User, day: date) -> Standard:
+    title, items = spec
+    standard = Standard(group_id=group.id, version=1, title=title, created_by_id=author.id,
+                        items=[StandardItem(position=n, text=text, guidance=guidance)
+                               for n, (text, guidance) in enumerate(items, start=1)])
+    db.session.add(standard)
+    db.session.flush()
+    return standard
+
+
+def _member(group: Group, producer: Producer, coordinator: User, since: date) -> Membership:
+    membership = Membership(group=group, producer=producer, status=MembershipStatus.ACTIVE,
+                            member_since=datetime.combine(since, time(9, 0), tzinfo=timezone.utc),
+                            decided_by_id=coordinator.id, decided_at=utcnow(), next_visit_due=since)
+    db.session.add(membership)
+    db.session.flush()
+    db.session.add_all([MembershipEvent(membership_id=membership.id, status=MembershipStatus.APPLIED,
+                                        actor_id=producer.user_id),
+                        MembershipEvent(membership_id=membership.id, status=MembershipStatus.ACTIVE,
+                                        actor_id=coordinator.id)])
+    return membership
+
+
+def _visit(group, membership, standard, day, coordinator, reviewers, answers, notes) -> Visit:
+    signed = utcnow() - timedelta(days=max((utcnow().date() - day).days - 1, 0))
+    visit = Visit(group_id=group.id, membership_id=membership.id, producer_id=membership.producer_id,
+                  standard_id=standard.id, scheduled_for=day, status=VisitStatus.SIGNED, created_by_id=coordinator.id,
+                  signed_at=signed,
+                  reviewers=[VisitReviewer(user_id=user.id, role=role, shown_name=shown, signed_off_at=signed)
+                             for user, role, shown in reviewers])
+    db.session.add(visit)
+    db.session.flush()
+    for item, answer in zip(standard.items, answers):
+        db.session.add(VisitAnswer(visit_id=visit.id, item_id=item.id, answer=answer,
+                                   note=notes.get(item.position, ""), updated_by_id=reviewers[0][0].id))
+    return visit
+
+
+def _decide(visit, membership, coordinator, outcome, day, reasons, *, valid_until, conditions="",
+            conditions_due=None) -> Decision:
+    """The group's decision, and the PGS certificate it issues (through trust, as a real decision does)."""
+    decided_at = utcnow() - timedelta(days=(utcnow().date() - day).days)
+    decision = Decision(visit_id=visit.id, group_id=visit.group_id, producer_id=visit.producer_id, outcome=outcome,
+                        reasons=reasons, conditions=conditions, conditions_due=conditions_due,
+                        valid_until=valid_until, decided_by_id=coordinator.id, decided_at=decided_at)
+    visit.status = VisitStatus.DECIDED
+    db.session.add(decision)
+    db.session.flush()
+    membership.next_visit_due = conditions_due or valid_until - timedelta(days=30)
+    apply_group_decision(decision)
+    return decision

@@ -36,8 +36,7 @@ from marketplace.producers.models import (
 )
 from marketplace.search.matching import found_anywhere, found_in_name, holds, start, whole
 from marketplace.search.queries import SearchPlan, WordMatch
-from marketplace.trust.models import Certification, CertificationStatus
-from marketplace.trust.queries import active_badges
+from marketplace.trust.queries import active_badges, producers_with_badge
 
 #: The plan of a list without a search.
 NO_SEARCH = SearchPlan()
@@ -175,10 +174,8 @@ def product_list_conditions(filters: ProductFilters, now: datetime | None = None
     if filters.kind:
         conditions.append(Product.producer_id.in_(select(Producer.id).where(Producer.kind == filters.kind)))
     if filters.badge:
-        conditions.append(Product.producer_id.in_(
-            select(Certification.producer_id)
-            .where(Certification.scheme == filters.badge, Certification.status == CertificationStatus.VERIFIED,
-                   Certification.valid_from <= today, Certification.valid_until >= today)))
+        # Trust says who shows a badge today (a group's badge also needs the membership).
+        conditions.append(Product.producer_id.in_(producers_with_badge(filters.badge, today)))
 
     # The market and market day narrow both "offered" and "available now" to themselves.
     day_scope = [MarketDay.id == filters.market_day] if filters.market_day else []

@@ -134,7 +134,8 @@ def market(slug: str):
     producers = queries.market_vendors(item)
     return render_template(
         "catalog/market.html", market=item, offerings=queries.market_day_offerings(item, days),
-        producers=producers, badges=queries.active_badges(p.id for p in producers),
+        # A group's PGS badge shows here only when this market's organizers count the group.
+        producers=producers, badges=queries.active_badges((p.id for p in producers), market_id=item.id),
         mine=request.cookies.get(mymarket.COOKIE, ""),
         following=current_user.is_authenticated and follows.follows_market(current_user.id, item.id),
     )

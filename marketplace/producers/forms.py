@@ -80,8 +80,6 @@ class ProfileForm(FlaskForm):
     story = TextAreaField(_l("Your story"), validators=[Optional(), Length(max=4000)],
                           description=_l("How you grow or make things; customers read this on your page."))
     district = StringField(_l("District"), validators=[Optional(), Length(max=120)])
-    organic_district = StringField(_l("Organic district (aimak)"), validators=[Optional(), Length(max=120)],
-                                   description=_l("Leave empty if you are not a member of one."))
     country = SelectField(_l("Country"))
     currency = SelectField(_l("Currency of your prices"),
                            description=_l("New products are priced in it; existing products keep theirs."))

@@ -52,9 +52,9 @@ class Producer(db.Model):
     name: Mapped[str] = mapped_column(String(120))
     slug: Mapped[str] = mapped_column(String(140), unique=True)
     story: Mapped[str] = mapped_column(Text, default="")
+    #: Where the farm is (a rayon or town), as the producer writes it. The organic district
+    #: ("aimak") is not typed: it is a group the producer is a member of (marketplace.groups).
     district: Mapped[str] = mapped_column(String(120), default="")
-    #: Name of the organic district ("aimak") the producer belongs to, if any.
-    organic_district: Mapped[str] = mapped_column(String(120), default="", index=True)
     country: Mapped[str] = mapped_column(String(2), default="KZ")
     #: Prices of new products are entered in this currency.
     currency: Mapped[str] = mapped_column(String(3), default="KZT")

@@ -175,7 +175,7 @@ def coarse_coordinate(value: Decimal | None) -> float | None:
 
 
 def update_profile(producer: Producer, actor: User, *, name: str, kind: ProducerKind, story: str,
-                   district: str, organic_district: str, country: str, currency: str,
+                   district: str, country: str, currency: str,
                    lat: Decimal | None, lon: Decimal | None) -> Producer:
     """Change the public profile; a new name is carried into every product's search text."""
     check_owner(producer, actor)
@@ -186,7 +186,6 @@ def update_profile(producer: Producer, actor: User, *, name: str, kind: Producer
     producer.kind = kind
     producer.story = story.strip()
     producer.district = district.strip()
-    producer.organic_district = organic_district.strip()
     producer.country = country.upper()
     # Existing products keep the currency they are priced in; new ones use this.
     producer.currency = currency.upper()

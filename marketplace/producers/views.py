@@ -94,8 +94,7 @@ def profile(producer):
         with transaction(flash_errors=False) as tx:
             services.update_profile(
                 producer, current_user, name=form.name.data, kind=ProducerKind(form.kind.data),
-                story=form.story.data or "", district=form.district.data or "",
-                organic_district=form.organic_district.data or "", country=form.country.data,
+                story=form.story.data or "", district=form.district.data or "", country=form.country.data,
                 currency=form.currency.data, lat=form.lat_value, lon=form.lon_value)
             if form.photo_file.data:
                 services.set_profile_photo(producer, current_user, form.photo_file.data.stream)

@@ -6,6 +6,7 @@ from marketplace.core.extensions import db
 from marketplace.trust.services import (
     mark_expired,
     recompute_all,
+    recompute_group_members,
     send_expiry_reminders,
 )
 
@@ -14,11 +15,13 @@ from marketplace.trust.services import (
 @with_appcontext
 def send_certificate_reminders_command() -> None:
     """Email producers whose verified certificates expire within 30 days (once each), and
-    mark certificates past their end date as expired."""
+    mark certificates past their end date as expired; rescore the members of groups."""
     sent = send_expiry_reminders()
     expired = mark_expired()
+    members = recompute_group_members()
     db.session.commit()
-    click.echo(f"{sent} reminder(s) queued, {expired} certificate(s) marked expired.")
+    click.echo(f"{sent} reminder(s) queued, {expired} certificate(s) marked expired, "
+               f"{members} group member(s) rescored.")
 
 
 @click.command("recompute-trust")

@@ -61,11 +61,16 @@ class Certification(db.Model):
     #: SHA-256 of the document the decision was made on (the verifier saw these bytes).
     decided_sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")
     expiry_reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The group whose decision issued this certificate (a PGS certificate renewed by each
+    #: approval); None for a certificate a producer uploaded. Its badge shows only while the
+    #: producer is an active member of the group and the group stands (groups.queries).
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("pgs_group.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     producer = relationship("Producer")
     document = relationship("Document")
     decided_by = relationship("User")
+    group = relationship("Group")
 
     def is_badge_on(self, day: date) -> bool:
         """A badge shows only while verified and within its validity."""

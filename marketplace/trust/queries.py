@@ -13,6 +13,13 @@ from marketplace.accounts.models import Role, User
 from marketplace.core.db import utcnow
 from marketplace.core.extensions import db
 from marketplace.core.text import slugify
+from marketplace.groups.models import Group, GroupKind, Membership, MembershipStatus
+from marketplace.groups.queries import (
+    group_in_standing,
+    member_in_standing,
+    recognised_group_ids,
+    shown_standing,
+)
 from marketplace.markets.models import Market, MarketDay, MarketOrganizer, Vendor
 from marketplace.orders.models import Order, OrderLine, OrderStatus
 from marketplace.orders.reliability import NO_SHOW_WINDOW_DAYS
@@ -25,15 +32,36 @@ from marketplace.trust.models import (
     ReviewReport,
     ReviewStatus,
 )
-from marketplace.trust.services import REVIEW_WINDOW_DAYS, fulfilment_of
+from marketplace.trust.services import (
+    MEMBER_PRIOR_BONUS,
+    PGS_PRIOR_BONUS,
+    PRIOR_RATING,
+    REVIEW_WINDOW_DAYS,
+    Prior,
+    fulfilment_of,
+    prior_of,
+)
 
 
-def active_badges(producer_ids, on: date | None = None) -> dict[int, list[Certification]]:
-    """Verified certificates valid today, per producer (one query for a whole page).
+def badge_conditions(day: date, market_id: int | None = None) -> list:
+    """What makes a certificate a badge on `day`: verified and within its validity; one a group
+    issued also needs its producer to be an active member of the group, and the group to stand
+    (and, on a market's pages, the market's organizers to count the group's decisions).
 
-    A badge disappears by itself the day after `valid_until`: validity is checked here,
-    not by a job that might not run.
+    Checked in every query that shows or filters badges, not by a job that might not run: a
+    badge disappears by itself the day after `valid_until`, and at once when the membership
+    ends or the group's standing lapses.
     """
+    from_group = member_in_standing(Certification.producer_id, Certification.group_id, day)
+    if market_id is not None:
+        from_group = from_group & Certification.group_id.in_(recognised_group_ids(market_id))
+    return [Certification.status == CertificationStatus.VERIFIED,
+            Certification.valid_from <= day, Certification.valid_until >= day,
+            or_(Certification.group_id.is_(None), from_group)]
+
+
+def active_badges(producer_ids, on: date | None = None, market_id: int | None = None) -> dict[int, list[Certification]]:
+    """Badges per producer (one query for a whole page): see `badge_conditions`."""
     ids = list(set(producer_ids))
     result: dict[int, list[Certification]] = defaultdict(list)
     if not ids:
@@ -41,14 +69,28 @@ def active_badges(producer_ids, on: date | None = None) -> dict[int, list[Certif
     day = on or utcnow().date()
     rows = db.session.scalars(
         select(Certification)
-        .where(Certification.producer_id.in_(ids), Certification.status == CertificationStatus.VERIFIED,
-               Certification.valid_from <= day, Certification.valid_until >= day)
-        .options(joinedload(Certification.producer))
+        .where(Certification.producer_id.in_(ids), *badge_conditions(day, market_id))
+        .options(joinedload(Certification.producer), joinedload(Certification.group))
         .order_by(Certification.scheme, Certification.valid_until.desc())
     )
     for certification in rows:
         result[certification.producer_id].append(certification)
     return result
+
+
+def producers_with_badge(scheme: str, day: date | None = None):
+    """A select of the producers showing a badge of `scheme` on `day` (the catalog's filter).
+
+    "Organic district member" is also every active member of an organic district in standing.
+    """
+    day = day or utcnow().date()
+    holders = select(Certification.producer_id).where(Certification.scheme == scheme, *badge_conditions(day))
+    if scheme == CertificationScheme.ORGANIC_DISTRICT.value:
+        members = (select(Membership.producer_id).join(Group, Group.id == Membership.group_id)
+                   .where(Group.kind == GroupKind.ORGANIC_DISTRICT, Membership.status == MembershipStatus.ACTIVE,
+                          *group_in_standing(day)))
+        holders = holders.union(members)
+    return holders
 
 
 # --- Certificates ------------------------------------------------------------------
@@ -98,44 +140,10 @@ def verification_queue(user, status: str, page: int, per_page: int):
 
 # --- Organic districts -------------------------------------------------------------
 
-def _district_certificates(day: date):
-    """Verified, valid organic-district certificates: their issuer names the district."""
-    return (Certification.scheme == CertificationScheme.ORGANIC_DISTRICT,
-            Certification.status == CertificationStatus.VERIFIED,
-            Certification.valid_from <= day, Certification.valid_until >= day)
-
-
-def district_by_key(key: str, today: date | None = None) -> str | None:
-    """The organic district's name for a URL key (its slug or its exact name), or None.
-
-    A district is named by producers (`Producer.organic_district`) or by the issuer of a
-    verified organic-district membership certificate.
-    """
-    day = today or utcnow().date()
-    names = list(db.session.scalars(select(Producer.organic_district).where(Producer.organic_district != "")
-                                    .distinct()))
-    names += list(db.session.scalars(select(Certification.issuer).where(*_district_certificates(day)).distinct()))
+def district_group(key: str) -> Group | None:
+    """The group an old district link (its name's slug, or the name) now stands for."""
     wanted = slugify(key)
-    for name in names:
-        if name == key or slugify(name) == wanted:
-            return name
-    return None
-
-
-def district_members(name: str, today: date | None = None):
-    """(producer, badges, verified member?) of the district: verified members first, then by name."""
-    day = today or utcnow().date()
-    certified = select(Certification.producer_id).where(*_district_certificates(day), Certification.issuer == name)
-    producers = list(db.session.scalars(
-        select(Producer).where(or_(Producer.organic_district == name, Producer.id.in_(certified)))
-        .options(joinedload(Producer.photo)).order_by(Producer.name)))
-    badges = active_badges([p.id for p in producers], day)
-
-    def verified(producer) -> bool:
-        return any(c.scheme == CertificationScheme.ORGANIC_DISTRICT for c in badges.get(producer.id, []))
-
-    producers.sort(key=lambda p: (not verified(p), p.name.lower()))
-    return [(p, badges.get(p.id, []), verified(p)) for p in producers]
+    return db.session.scalar(select(Group).where(or_(Group.slug == wanted, Group.name == key)).limit(1))
 
 
 # --- Reviews and the trust summary -------------------------------------------------
@@ -181,8 +189,9 @@ def reviewable_for(customer_id: int, producer_id: int | None = None, now=None) -
     return [(order, producer) for order, producer in db.session.execute(query).unique()]
 
 
-def trust_summary_parts(producer, fulfilment, certificate_count: int) -> list[str]:
-    """The trust summary as short phrases, e.g. '4.6 from 23 reviews', '97% of 150 ordered items fulfilled'."""
+def trust_summary_parts(producer, fulfilment, certificate_count: int, prior: Prior | None = None) -> list[str]:
+    """The trust summary as short phrases, e.g. '4.6 from 23 reviews', '97% of 150 ordered items fulfilled',
+    'member of Talas organic district', 'PGS certified by Talas organic district'."""
     parts = []
     if producer.rating_count:
         average = format_decimal(round(producer.rating_sum / producer.rating_count, 1), format="0.0")
@@ -196,14 +205,35 @@ def trust_summary_parts(producer, fulfilment, certificate_count: int) -> list[st
                               fulfilment.counted, pct=fulfilment.percent))
     if certificate_count:
         parts.append(ngettext("%(num)d verified certificate", "%(num)d verified certificates", certificate_count))
+    for name in (prior.member_of if prior else ()):
+        if name in prior.pgs_from:
+            parts.append(str(_l("PGS certified by %(group)s", group=name)))
+        else:
+            parts.append(str(_l("member of %(group)s", group=name)))
     parts.append(str(_l("selling here since %(year)s", year=producer.created_at.year)))
     return parts
+
+
+def prior_explanation(prior: Prior) -> str:
+    """Why the score starts higher, naming the groups: '… 4.50 stars instead of 4.00: member of …'."""
+    if not prior.member_of:
+        return ""
+    reasons = [str(_l("member of %(group)s (+%(n)s)", group=", ".join(prior.member_of),
+                      n=format_decimal(MEMBER_PRIOR_BONUS, format="0.00")))]
+    if prior.pgs_from:
+        reasons.append(str(_l("PGS certified by %(group)s (+%(n)s)", group=", ".join(prior.pgs_from),
+                              n=format_decimal(PGS_PRIOR_BONUS, format="0.00"))))
+    return str(_l("The trust score starts from %(prior)s stars instead of %(base)s: %(why)s.",
+                  prior=format_decimal(prior.rating, format="0.00"), base=format_decimal(PRIOR_RATING, format="0.00"),
+                  why="; ".join(reasons)))
 
 
 def producer_trust(producer, review_limit: int = 5, viewer=None) -> dict:
     """Everything the producer page's trust block shows, in a handful of queries."""
     fulfilment = fulfilment_of([producer.id])[producer.id]
     badges = active_badges([producer.id]).get(producer.id, [])
+    standings = shown_standing(producer.id)
+    prior = prior_of(standings)
     reviews = list(db.session.scalars(
         select(Review).where(Review.producer_id == producer.id, Review.status == ReviewStatus.PUBLISHED)
         .options(*_review_options())
@@ -212,9 +242,13 @@ def producer_trust(producer, review_limit: int = 5, viewer=None) -> dict:
     if viewer is not None and getattr(viewer, "is_authenticated", False):
         can_review = reviewable_for(viewer.id, producer.id)
     return {
-        "parts": trust_summary_parts(producer, fulfilment, len(badges)),
+        # A group's PGS certificate is named with its group below, not counted twice.
+        "parts": trust_summary_parts(producer, fulfilment, sum(1 for b in badges if b.group_id is None), prior),
         "fulfilment": fulfilment,
         "badges": badges,
+        "standings": standings,
+        "prior": prior,
+        "prior_explanation": prior_explanation(prior),
         "reviews": reviews,
         "more_reviews": producer.rating_count > len(reviews),
         "can_review": can_review,

@@ -14,6 +14,13 @@ from marketplace.core.db import utcnow
 from marketplace.core.errors import DomainError, InvalidState, NotAllowed
 from marketplace.core.events import security_event
 from marketplace.core.extensions import db
+from marketplace.groups.models import Decision, Membership, MembershipStatus, Outcome
+from marketplace.groups.queries import standing_of
+from marketplace.groups.signals import (
+    group_standing_changed,
+    membership_changed,
+    visit_decided,
+)
 from marketplace.markets.models import MarketOrganizer, Vendor
 from marketplace.media.services import InvalidUpload, save_document
 from marketplace.notifications.services import queue_email
@@ -48,6 +55,11 @@ PRIOR_RATING = 4.0
 #: Fulfilment prior: as if PRIOR_ITEMS items had been delivered, so one missing item does
 #: not sink a new producer.
 PRIOR_ITEMS = 10
+#: What a group knows of a producer moves the rating's starting point (its prior) up: the
+#: neighbours who vouch for a farm are evidence before any review is. Reviews still outweigh
+#: it as they come: with fifty reviews these add less than a twentieth of a star.
+MEMBER_PRIOR_BONUS = 0.25  #: an active member of an organic district or PGS group in good standing
+PGS_PRIOR_BONUS = 0.25     #: and holding a valid PGS certificate from the group's decision
 
 
 class CertificateError(DomainError):
@@ -109,6 +121,9 @@ def update_certificate(certification: Certification, actor: User, *, scheme, iss
     """Change a certificate; any change to a decided one sends it back to pending."""
     if certification.producer.user_id != actor.id:
         raise NotAllowed(str(_l("You can only change your own certificates.")))
+    if certification.group_id is not None:
+        # Its dates and status are the group's decision: only the group's next decision changes them.
+        raise NotAllowed(str(_l("A certificate issued by a group changes only with the group's decisions.")))
     _check_certificate_fields(scheme, issuer, valid_from, valid_until, today or utcnow().date())
     if stream is not None:
         certification.document_id = _save_document(stream, actor.id, filename).id
@@ -128,8 +143,8 @@ def update_certificate(certification: Certification, actor: User, *, scheme, iss
 
 def can_verify(user: User, certification: Certification) -> bool:
     """Admins, and organizers of a market where the producer is a vendor; never the producer."""
-    if certification.producer.user_id == user.id:
-        return False
+    if certification.producer.user_id == user.id or certification.group_id is not None:
+        return False  # a group's certificate was decided by the group, not checked from a document
     if user.has_role(Role.ADMIN):
         return True
     if not user.has_role(Role.ORGANIZER):
@@ -207,6 +222,8 @@ def send_expiry_reminders(today: date | None = None) -> int:
     due = db.session.scalars(
         select(Certification)
         .where(Certification.status == CertificationStatus.VERIFIED,
+               # A group's certificate is renewed by its next visit, which has its own reminder.
+               Certification.group_id.is_(None),
                Certification.valid_until >= today,
                Certification.valid_until <= today + timedelta(days=EXPIRY_REMINDER_DAYS),
                Certification.expiry_reminder_sent_at.is_(None))
@@ -381,15 +398,34 @@ class Fulfilment:
         return None if not self.counted else (self.delivered * 100) // self.counted
 
 
-def bayesian_rating(rating_sum: int, rating_count: int) -> float:
-    """The average rating pulled towards PRIOR_RATING by PRIOR_REVIEWS imaginary reviews."""
-    return (PRIOR_RATING * PRIOR_REVIEWS + rating_sum) / (PRIOR_REVIEWS + rating_count)
+def bayesian_rating(rating_sum: int, rating_count: int, prior: float = PRIOR_RATING) -> float:
+    """The average rating pulled towards `prior` by PRIOR_REVIEWS imaginary reviews."""
+    return (prior * PRIOR_REVIEWS + rating_sum) / (PRIOR_REVIEWS + rating_count)
 
 
-def trust_score(rating_sum: int, rating_count: int, fulfilment: Fulfilment) -> int:
+def trust_score(rating_sum: int, rating_count: int, fulfilment: Fulfilment, prior: float = PRIOR_RATING) -> int:
     """Hundredths of a 0–5 score: Bayesian rating × smoothed share of items delivered."""
     share = (fulfilment.delivered + PRIOR_ITEMS) / (fulfilment.counted + PRIOR_ITEMS)
-    return round(bayesian_rating(rating_sum, rating_count) * share * 100)
+    return round(bayesian_rating(rating_sum, rating_count, prior) * share * 100)
+
+
+@dataclass(frozen=True)
+class Prior:
+    """Where a producer's rating starts, and the groups that moved it (named in the explanation)."""
+
+    rating: float
+    #: Groups the producer is an active member of (in good standing), by name.
+    member_of: tuple[str, ...]
+    #: Of those, the groups whose valid PGS certificate the producer holds.
+    pgs_from: tuple[str, ...]
+
+
+def prior_of(standings) -> Prior:
+    """The rating prior from a producer's standing in groups (groups.queries.standing_of)."""
+    member_of = tuple(s.group.name for s in standings)
+    pgs_from = tuple(s.group.name for s in standings if s.pgs_until)
+    rating = PRIOR_RATING + (MEMBER_PRIOR_BONUS if member_of else 0) + (PGS_PRIOR_BONUS if pgs_from else 0)
+    return Prior(rating, member_of, pgs_from)
 
 
 def fulfilment_of(producer_ids) -> dict[int, Fulfilment]:
@@ -427,10 +463,20 @@ def recompute_trust(producer_id: int) -> Producer:
     producer = db.session.get(Producer, producer_id)
     producer.rating_count = int(count)
     producer.rating_sum = int(total)
+    prior = prior_of(standing_of([producer_id]).get(producer_id, []))
     producer.trust_score = trust_score(producer.rating_sum, producer.rating_count,
-                                       fulfilment_of([producer_id])[producer_id])
+                                       fulfilment_of([producer_id])[producer_id], prior.rating)
     db.session.flush()
     return producer
+
+
+def recompute_group_members() -> int:
+    """Recompute producers who are or were in a group: a group's standing or a PGS certificate
+    can lapse by date alone, and the stored score (the catalog sorts by it) must follow."""
+    ids = list(db.session.scalars(select(Membership.producer_id).distinct().order_by(Membership.producer_id)))
+    for producer_id in ids:
+        recompute_trust(producer_id)
+    return len(ids)
 
 
 def recompute_all() -> int:
@@ -464,8 +510,78 @@ def invite_to_review(order: Order, **_extra) -> None:
                 days=REVIEW_WINDOW_DAYS)
 
 
+# --- Groups: their decisions become certificates, their members' figures follow -----
+
+
+def _mark_producers_dirty(producer_ids) -> None:
+    db.session.info.setdefault(_DIRTY_KEY, set()).update(producer_ids)
+
+
+def apply_group_decision(decision: Decision, actor=None, **_extra) -> Certification:
+    """An approval issues or renews the producer's PGS certificate from the group (valid until
+    the decision says); a refusal ends it. One certificate per producer and group, renewed."""
+    group = decision.group
+    standard = decision.visit.standard
+    certification = db.session.scalar(
+        select(Certification).where(Certification.producer_id == decision.producer_id,
+                                    Certification.group_id == group.id,
+                                    Certification.scheme == CertificationScheme.ORGANIC_PGS)
+        .order_by(Certification.id.desc()).limit(1))
+    approved = decision.outcome in (Outcome.APPROVED, Outcome.APPROVED_WITH_CONDITIONS)
+    if certification is None:
+        if not approved:
+            _mark_producers_dirty([decision.producer_id])
+            return None
+        day = decision.decided_at.date()
+        certification = Certification(producer_id=decision.producer_id, group_id=group.id,
+                                      scheme=CertificationScheme.ORGANIC_PGS, valid_from=day,
+                                      valid_until=decision.valid_until)
+        db.session.add(certification)
+    day = decision.decided_at.date()
+    certification.issuer = group.name[:160]
+    certification.number = f"PGS-{group.id}-{decision.producer_id}"
+    certification.scope = f"{standard.title} (v{standard.version})"[:255]
+    certification.decided_by_id = decision.decided_by_id
+    certification.decided_at = decision.decided_at
+    certification.expiry_reminder_sent_at = None
+    if approved:
+        certification.status = CertificationStatus.VERIFIED
+        certification.valid_from = day
+        certification.valid_until = decision.valid_until
+        certification.decision_reason = ""
+    else:
+        certification.status = CertificationStatus.REJECTED
+        certification.valid_until = max(certification.valid_from, min(certification.valid_until, day))
+        certification.decision_reason = str(_l("Refused by the group after the visit"))[:255]
+    db.session.flush()
+    _mark_producers_dirty([decision.producer_id])
+    return certification
+
+
+def follow_membership(membership: Membership, previous=None, actor=None, **_extra) -> None:
+    """A removed member's certificates from the group end now (a suspended one's only hide,
+    and come back on reinstatement); the producer's score follows any change."""
+    if membership.status == MembershipStatus.REMOVED:
+        today = utcnow().date()
+        for certification in db.session.scalars(
+                select(Certification).where(Certification.producer_id == membership.producer_id,
+                                            Certification.group_id == membership.group_id,
+                                            Certification.status.in_([CertificationStatus.VERIFIED,
+                                                                      CertificationStatus.PENDING]))):
+            certification.status = CertificationStatus.EXPIRED
+            certification.valid_until = max(certification.valid_from, min(certification.valid_until, today))
+            certification.decision_reason = str(_l("Membership of the group ended"))[:255]
+        db.session.flush()
+    _mark_producers_dirty([membership.producer_id])
+
+
+def follow_group_standing(group, actor=None, **_extra) -> None:
+    _mark_producers_dirty(db.session.scalars(select(Membership.producer_id).where(Membership.group_id == group.id)))
+
+
 def connect_receivers() -> None:
-    """Trust follows orders: a hand-over invites a review, every ending changes the producer's figures.
+    """Trust follows orders and groups: a hand-over invites a review, every ending changes the
+    producer's figures; a group's decision issues its certificate, a membership's end takes it.
 
     Connected once however many apps a process makes (tests make one per session).
     """
@@ -473,6 +589,9 @@ def connect_receivers() -> None:
     order_handing_over.connect(_mark_order_dirty, weak=False)
     order_cancelled.connect(_mark_order_dirty, weak=False)
     order_no_show.connect(_mark_order_dirty, weak=False)
+    visit_decided.connect(apply_group_decision, weak=False)
+    membership_changed.connect(follow_membership, weak=False)
+    group_standing_changed.connect(follow_group_standing, weak=False)
     if not event.contains(db.session, "before_commit", _recompute_dirty):
         event.listen(db.session, "before_commit", _recompute_dirty)
         event.listen(db.session, "after_rollback", _forget_dirty)

@@ -1,4 +1,4 @@
-"""Trust pages: certificates and their verification, reviews, moderation, districts."""
+"""Trust pages: certificates and their verification, reviews, moderation; old district links."""
 from __future__ import annotations
 
 from flask import (
@@ -19,7 +19,6 @@ from marketplace.accounts.decorators import organizer_required
 from marketplace.accounts.models import Role, User, normalize_email
 from marketplace.core.db import utcnow
 from marketplace.core.extensions import db
-from marketplace.core.text import slugify
 from marketplace.media.views import document_response
 from marketplace.orders.models import Order
 from marketplace.orders.reliability import NO_SHOW_WINDOW_DAYS, cash_refusal_reason
@@ -61,14 +60,10 @@ def _producer_url(producer) -> str:
     return url_for("catalog.producer", slug=producer.slug)
 
 
-@bp.app_template_filter("district_key")
-def _district_key(name: str) -> str:
-    return slugify(name)
-
-
 def _own_certificate(cert_id: int) -> Certification:
     certification = db.get_or_404(Certification, cert_id)
-    if certification.producer.user_id != current_user.id:
+    # A group's certificate changes only with the group's decisions: there is nothing to edit.
+    if certification.producer.user_id != current_user.id or certification.group_id is not None:
         abort(404)
     return certification
 
@@ -339,15 +334,17 @@ def customer_reliability(user_id: int):
 
 @bp.route("/districts/<key>")
 def district(key: str):
-    name = queries.district_by_key(key[:200])
-    if name is None:
+    """The old district pages (built from a typed name) live on as their group's page."""
+    group = queries.district_group(key[:200])
+    if group is None:
         abort(404)
-    return render_template("trust/district.html", name=name, members=queries.district_members(name))
+    return redirect(url_for("groups.group", slug=group.slug), 301)
 
 
 @bp.route("/trust/how-it-works")
 def how_it_works():
     return render_template("trust/how_it_works.html", prior_reviews=services.PRIOR_REVIEWS,
                            prior_rating=services.PRIOR_RATING, prior_items=services.PRIOR_ITEMS,
+                           member_bonus=services.MEMBER_PRIOR_BONUS, pgs_bonus=services.PGS_PRIOR_BONUS,
                            window=services.REVIEW_WINDOW_DAYS, reminder_days=services.EXPIRY_REMINDER_DAYS,
                            no_show_limit=current_app.config["NO_SHOW_LIMIT"], today=utcnow().date())

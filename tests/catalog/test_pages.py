@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from marketplace.producers.models import StockMode, Unit
 from marketplace.trust.models import CertificationStatus
 from tests.catalog.conftest import add_photo, certify
+from tests.groups.helpers import add_member, make_group
 from tests.factories import (
     MarketDayFactory,
     MarketFactory,
@@ -109,7 +110,8 @@ def test_standing_stock_is_offered_on_every_upcoming_day_of_approved_markets(cli
 
 
 def test_product_page_producer_card_has_badges_and_link(client, listed, ctx):
-    producer = ProducerFactory(name="Талас Органик", district="Талас", organic_district="Талас органик аймагы")
+    producer = ProducerFactory(name="Талас Органик", district="Талас")
+    add_member(make_group("Талас органик аймагы"), producer)
     certify(producer, issuer="Talas PGS group")
     certify(ProducerFactory(), issuer="Someone else")
     certify(producer, status=CertificationStatus.PENDING, issuer="Not yet verified")
@@ -117,12 +119,13 @@ def test_product_page_producer_card_has_badges_and_link(client, listed, ctx):
     html = html_of(client, f"/products/{product.id}")
     assert f'href="/producers/{producer.slug}"' in html
     assert "Талас" in html and "Talas PGS group" in html and "PGS organic" in html
+    assert "member of Талас органик аймагы" in html
     assert "Someone else" not in html and "Not yet verified" not in html
 
 
 def test_producer_page(client, listed, market, ctx):
-    producer = ProducerFactory(name="Бакыт Осмонов", story="Выращиваем фасоль с 1998 года.",
-                               district="Талас", organic_district="Талас органик аймагы")
+    producer = ProducerFactory(name="Бакыт Осмонов", story="Выращиваем фасоль с 1998 года.", district="Талас")
+    add_member(make_group("Талас органик аймагы"), producer)
     certify(producer, issuer="Talas PGS group", valid_until=datetime(2031, 5, 1).date())
     listed("Фасоль белая", producer=producer)
     listed("Чужой товар")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -197,3 +198,28 @@ def login_as(page: Page, base_url: str, email: str, password: str = DEMO_PASSWOR
 def logout(page: Page) -> None:
     open_menu(page).get_by_role("button", name="Log out", exact=True).click()
     expect(page.get_by_text("You are logged out.")).to_be_visible()
+
+
+@contextmanager
+def connection_lost(page: Page):
+    """The phone loses its connection inside the block (a field with no signal), and gets it back.
+
+    Requests that fail while offline are what the block is about: they are not counted as
+    broken page requests (anything else the page does wrong still is).
+    """
+    guard = _guards[page]
+    page.context.set_offline(True)
+    try:
+        yield
+    finally:
+        page.context.set_offline(False)
+        guard.problems = [p for p in guard.problems if "ERR_INTERNET_DISCONNECTED" not in p]
+
+
+def slow_connection(page: Page, latency_ms: int = 300, kbit_per_s: int = 256) -> None:
+    """A weak mobile connection for this page (Chromium's network emulation)."""
+    session = page.context.new_cdp_session(page)
+    session.send("Network.enable")
+    session.send("Network.emulateNetworkConditions", {
+        "offline": False, "latency": latency_ms,
+        "downloadThroughput": kbit_per_s * 1024 / 8, "uploadThroughput": kbit_per_s * 1024 / 8})

@@ -7,7 +7,7 @@ from marketplace.producers.models import Producer, Product
 
 def profile(**changes):
     data = {"name": "Gulnara Farm", "kind": "farmer", "story": "Since 2012.", "district": "Шортанды",
-            "organic_district": "", "country": "KZ", "currency": "KZT", "lat": "", "lon": ""}
+            "country": "KZ", "currency": "KZT", "lat": "", "lon": ""}
     data.update(changes)
     return data
 
@@ -15,14 +15,12 @@ def profile(**changes):
 def test_profile_saved_with_a_coarse_map_point(app, shop, client, login):
     login(shop.owner_email)
     assert client.get("/shop/profile").status_code == 200
-    response = client.post("/shop/profile", data=profile(kind="processor", organic_district="Талас органик",
-                                                         country="KG", currency="KGS",
+    response = client.post("/shop/profile", data=profile(kind="processor", country="KG", currency="KGS",
                                                          lat="42,52739", lon="72.24381"))
     assert response.status_code == 302
     with app.app_context():
         producer = db.session.get(Producer, shop.producer)
         assert producer.kind.value == "processor" and producer.country == "KG" and producer.currency == "KGS"
-        assert producer.organic_district == "Талас органик"
         assert (producer.lat, producer.lon) == (42.53, 72.24)
         # products keep the currency they were priced in
         assert db.session.get(Product, shop.potatoes).currency == "KZT"
@@ -56,3 +54,23 @@ def test_unknown_country_or_currency_is_refused(app, shop, client, login):
     response = client.post("/shop/profile", data=profile(country="XX", currency="BTC"))
     page = response.get_data(as_text=True)
     assert 'id="country-errors"' in page and 'id="currency-errors"' in page
+
+
+def test_the_organic_district_is_chosen_from_the_groups_not_typed(app, shop, client, login):
+    """The profile offers the groups to apply to; a typed district is not taken any more."""
+    from tests.groups.helpers import make_group
+
+    with app.app_context():
+        make_group("Талас органик аймагы")
+    login(shop.owner_email)
+    page = client.get("/shop/profile").get_data(as_text=True)
+    assert 'name="organic_district"' not in page
+    assert "Талас органик аймагы" in page and 'action="/groups/choose"' in page
+    response = client.post("/shop/profile", data=profile(organic_district="Typed district"))
+    assert response.status_code == 302
+    with app.app_context():
+        assert not hasattr(db.session.get(Producer, shop.producer), "organic_district")
+    response = client.post("/groups/choose", data={"group": "talas-organik-aymagy"})
+    assert response.headers["Location"].endswith("/groups/talas-organik-aymagy/apply")
+    response = client.post("/groups/choose", data={"group": "no-such-group"})
+    assert response.headers["Location"].endswith("/shop/profile")

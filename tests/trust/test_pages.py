@@ -1,4 +1,4 @@
-"""Public trust pages: districts, the formula, the producer page's trust block."""
+"""Public trust pages: old district links, the formula, the producer page's trust block."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -17,6 +17,7 @@ from tests.factories import (
     VendorFactory,
     today,
 )
+from tests.groups.helpers import add_member, approved_member, make_group
 from tests.trust.helpers import make_order
 
 
@@ -28,18 +29,11 @@ def _verified(producer, scheme=CertificationScheme.ORGANIC_DISTRICT, **fields):
     db.session.commit()
 
 
-def test_district_page_lists_members_verified_first(client, ctx):
-    declared = ProducerFactory(name="Aaa Declared", organic_district="Талас аймагы")
-    member = ProducerFactory(name="Zzz Member", organic_district="Талас аймагы")
-    expired = ProducerFactory(name="Mmm Expired", organic_district="Талас аймагы")
-    ProducerFactory(name="Elsewhere", organic_district="Naryn")
-    _verified(member)
-    _verified(expired, valid_from=today() - timedelta(days=90), valid_until=today() - timedelta(days=1))
-    page = client.get("/districts/talas-aymagy").get_data(as_text=True)
-    assert page.index("Zzz Member") < page.index("Aaa Declared")
-    assert "Mmm Expired" in page and "Elsewhere" not in page
-    assert page.count("Verified member") == 1
-    assert client.get("/districts/Талас аймагы").status_code == 200
+def test_old_district_links_lead_to_the_groups_page(client, ctx):
+    make_group("Талас аймагы")
+    response = client.get("/districts/talas-aymagy")
+    assert response.status_code == 301 and response.headers["Location"].endswith("/groups/talas-aymagy")
+    assert client.get("/districts/Талас аймагы").status_code == 301
     assert client.get("/districts/nowhere").status_code == 404
 
 
@@ -53,8 +47,7 @@ def test_producer_page_shows_the_trust_summary_and_newest_reviews_first(client, 
         return  # the catalog's producer page includes the block; its own tests cover the page
     product = ProductFactory()
     producer = product.producer
-    producer.organic_district = "Talas"
-    db.session.commit()
+    add_member(make_group("Talas"), producer)
     VendorFactory(producer=producer)  # the catalog lists producers who sell at a market
     for rating, text in [(3, "older review"), (5, "newest review")]:
         customer = UserFactory()
@@ -62,9 +55,10 @@ def test_producer_page_shows_the_trust_summary_and_newest_reviews_first(client, 
         services.create_review(order, producer.id, customer, rating, text)
         db.session.commit()
     page = client.get(f"/producers/{producer.slug}").get_data(as_text=True)
-    assert "4.0 from 2 reviews · 100% of 2 ordered items fulfilled" in page
+    assert "4.0 from 2 reviews · 100% of 2 ordered items fulfilled · member of Talas" in page
     assert page.index("newest review") < page.index("older review")
-    assert "/districts/talas" in page
+    assert 'href="/groups/talas"' in page
+    assert "starts from 4.25 stars instead of 4.00: member of Talas (+0.25)." in page
 
 
 def test_a_customer_with_a_picked_up_order_is_invited_to_review(client, login, ctx):
@@ -107,17 +101,17 @@ def test_customers_and_producers_see_only_their_own_review_lists(client, login, 
     assert "Write a review" not in client.get("/trust/reviews/write").get_data(as_text=True)
 
 
-def test_a_verified_district_certificate_makes_a_member_and_its_badge_links_the_district(client, ctx):
+def test_a_group_certificate_badge_links_its_public_record(client, ctx):
+    from flask import render_template_string
+
     from marketplace.trust.queries import active_badges
 
-    member = ProducerFactory(name="Certified Only")  # no district on the profile
-    _verified(member, issuer="Issyk-Kul Aimak")
-    ProducerFactory(name="Lapsed", organic_district="")
-    page = client.get("/districts/issyk-kul-aimak").get_data(as_text=True)
-    assert "Certified Only" in page and "Verified member" in page and "Lapsed" not in page
+    group = make_group("Issyk-Kul Aimak")
+    membership, _decision = approved_member(group)
+    producer = membership.producer
+    _verified(producer, issuer="Uploaded district paper")  # an uploaded certificate has no record link
     with client.application.test_request_context("/"):
-        from flask import render_template_string
-
         html = render_template_string('{% from "trust/macros.html" import badges %}{{ badges(b) }}',
-                                      b=active_badges([member.id])[member.id])
-    assert 'href="/districts/issyk-kul-aimak"' in html
+                                      b=active_badges([producer.id])[producer.id])
+    assert html.count("/record/") == 1
+    assert f'href="/groups/issyk-kul-aimak/record/{producer.slug}"' in html
