@@ -35,8 +35,7 @@ from marketplace.web.security import configure_limiter
 
 #: Every feature, in the order of the layers (docs/architecture.md): each one's register(app)
 #: adds its blueprint, its commands, its signal receivers, its menu entries and template globals.
-FEATURES = (notifications, media, accounts, search, markets, producers, follows, orders, groups, payments,
-            trust,
+FEATURES = (notifications, media, accounts, search, markets, producers, follows, orders, groups, payments, trust,
             pickup, catalog, alerts)
 
 
