@@ -391,7 +391,13 @@ def cash_at_pickup_instead(order: Order) -> None:
     if payment is not None and card_charged_minor(payment) > 0:
         raise PaymentError(str(_l("This card was already charged; refund it first if the customer pays in cash.")))
     if payment is not None and payment.status in OPEN_STATUSES:
-        _let_go(_locked_payment(payment.id))
+        payment = _locked_payment(payment.id)
+        _let_go(payment)
+        if card_charged_minor(payment) > 0:
+            # Stripe says the card was charged after all (a capture whose answer was lost):
+            # the order is paid by card; the next hand-over asks Stripe again with its key.
+            raise PaymentError(str(_l("The card was charged after all: press Hand over again, there is "
+                                      "nothing to collect in cash for the card's part.")))
     orders.card_hold_lapsed(order)
 
 

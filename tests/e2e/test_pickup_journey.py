@@ -120,6 +120,12 @@ def test_organizer_hands_over_a_card_order_and_marks_a_no_show(page, live_server
     expect(page.get_by_role("heading", name=f"Order {code}")).to_be_visible()
     expect(page.get_by_text("Paid by card.")).to_be_visible()
     snap(page, "card-order")
+    # Two days before the market opens: the page says so, and refuses until the volunteer confirms.
+    expect(page.get_by_text("The market day has not opened yet").first).to_be_visible()
+    page.get_by_role("button", name="Hand over", exact=True).click()
+    expect(page.get_by_text("Not handed over yet: confirm first")).to_be_visible()
+    snap(page, "hand-over-asks")
+    page.get_by_label("Yes, hand over before the market day opens").check()
     page.get_by_role("button", name="Hand over", exact=True).click()
     expect(page.get_by_text(f"Order {code} is handed over.")).to_be_visible()
     expect(page.get_by_role("button", name="Undo hand-over")).to_be_visible()
