@@ -7,7 +7,11 @@ from sqlalchemy import select
 from marketplace.core.errors import DomainError
 from marketplace.core.extensions import db
 from marketplace.markets.models import MarketDay, MarketSchedule
-from marketplace.markets.services import cancel_market_day, extend_schedule, finish_cancellation
+from marketplace.markets.services import (
+    cancel_market_day,
+    extend_schedule,
+    finish_cancellation,
+)
 
 
 @click.command("cancel-market-day")

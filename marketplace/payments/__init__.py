@@ -11,10 +11,17 @@ from marketplace.orders.signals import (
     order_placed,
     payment_methods_requested,
 )
-from marketplace.payments import cancellation, cli, gateway, queries, services, tasks, views
+from marketplace.payments import (
+    cancellation,
+    cli,
+    gateway,
+    queries,
+    services,
+    tasks,
+    views,
+)
 from marketplace.tasks import add_tasks
-from marketplace.web.templating import add_template_globals
-from marketplace.web.templating import TabEntry, add_tabs
+from marketplace.web.templating import TabEntry, add_tabs, add_template_globals
 
 
 def register(app: Flask) -> None:

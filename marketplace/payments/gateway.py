@@ -19,7 +19,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import stripe
 from flask import current_app
@@ -152,7 +152,7 @@ def _capture_before(data: dict) -> datetime | None:
         return None
     card = ((charge.get("payment_method_details") or {}).get("card") or {})
     stamp = card.get("capture_before")
-    return datetime.fromtimestamp(int(stamp), tz=timezone.utc) if stamp else None
+    return datetime.fromtimestamp(int(stamp), tz=UTC) if stamp else None
 
 
 def state_of(data: dict) -> IntentState:

@@ -287,10 +287,10 @@ def _follow_hold_gone(order: Order, payment: Payment, now: datetime) -> None:
     """The card was declined, or its hold lapsed or was cancelled at Stripe."""
     if order.status == OrderStatus.PENDING_PAYMENT:
         orders.end_unpaid(order, now)
-    elif order.status in OPEN_ORDER_STATES and order.payment_method == PaymentMethod.CARD:
-        if orders.card_hold_lapsed(order, now):
-            business_event("card_hold_lapsed", order_id=order.id, payment_id=payment.id,
-                           market_day_id=order.market_day_id)
+    elif (order.status in OPEN_ORDER_STATES and order.payment_method == PaymentMethod.CARD
+          and orders.card_hold_lapsed(order, now)):
+        business_event("card_hold_lapsed", order_id=order.id, payment_id=payment.id,
+                       market_day_id=order.market_day_id)
 
 
 def _advance(payment: Payment, target: PaymentStatus) -> bool:
@@ -893,7 +893,7 @@ def _apply_waiting_events(limit: int, now: datetime | None = None) -> int:
                 db.session.commit()
             else:
                 db.session.rollback()
-        except Exception:  # noqa: BLE001 - one bad event must not stop the job; it stays waiting
+        except Exception:
             db.session.rollback()
             log.exception("Reconcile: stored event %s could not be applied", stored.provider_event_id)
     return applied

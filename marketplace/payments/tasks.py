@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 from marketplace.markets.models import MarketDay
-from marketplace.payments.cancellation import DayCancellationReport, settle_cancelled_day
+from marketplace.payments.cancellation import (
+    DayCancellationReport,
+    settle_cancelled_day,
+)
 from marketplace.payments.services import reconcile
 from marketplace.tasks import every, periodic, task
 

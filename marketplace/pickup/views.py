@@ -23,7 +23,12 @@ from wtforms.validators import Length, Optional
 from marketplace.core.db import utcnow
 from marketplace.core.errors import DomainError, NotAllowed
 from marketplace.core.extensions import db
-from marketplace.core.money import InvalidAmount, format_price_input, money, parse_price_minor
+from marketplace.core.money import (
+    InvalidAmount,
+    format_price_input,
+    money,
+    parse_price_minor,
+)
 from marketplace.markets.models import MarketDay
 from marketplace.markets.services import can_manage
 from marketplace.orders import services as orders

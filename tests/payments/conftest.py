@@ -53,7 +53,7 @@ def _stripe_seems_available():
 
 # The fault-injecting proxy (tests/standins) in front of localstripe, with Stripe's idempotency
 # replayed (localstripe has none): "drop / fail the Nth call", "succeeded upstream, answer lost".
-from tests.standins.fault_proxy import fault_proxy_factory  # noqa: E402,F401 (a fixture)
+from tests.standins.fault_proxy import fault_proxy_factory  # noqa: F401 (a fixture)
 
 
 @pytest.fixture

@@ -12,13 +12,18 @@ from sqlalchemy import select
 from marketplace.accounts.models import Role
 from marketplace.core.extensions import db
 from marketplace.markets import services as markets
-from marketplace.markets.models import MarketDay, MarketDayStatus
+from marketplace.markets.models import MarketDay
 from marketplace.notifications.models import OutboxEmail
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderStatus, PaymentMethod
 from marketplace.payments import cancellation
 from marketplace.payments import services as payments
-from marketplace.payments.models import Payment, PaymentRefund, PaymentStatus, RefundStatus
+from marketplace.payments.models import (
+    Payment,
+    PaymentRefund,
+    PaymentStatus,
+    RefundStatus,
+)
 from tests.factories import MarketDayFactory, UserFactory, add_organizer
 from tests.payments.helpers import (
     assert_money_invariants,

@@ -34,9 +34,8 @@ def raise_(cls, status=None):
 
 @pytest.mark.parametrize("cls", STRIPE_ERRORS, ids=lambda cls: f"{cls.__module__.split('.')[-1]}.{cls.__name__}")
 def test_every_stripe_error_class_becomes_one_of_ours(app, cls):
-    with app.app_context():
-        with pytest.raises(gateway.GatewayError) as caught:
-            gateway._call(raise_(cls))
+    with app.app_context(), pytest.raises(gateway.GatewayError) as caught:
+        gateway._call(raise_(cls))
     gateway.mark_available()
     assert type(caught.value) in (gateway.CardDeclined, gateway.GatewayRefused, gateway.GatewayUnavailable,
                                   gateway.GatewayOutcomeUnknown, gateway.GatewayBusy, gateway.GatewayMisconfigured)

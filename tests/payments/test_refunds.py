@@ -12,7 +12,12 @@ from marketplace.core.extensions import db
 from marketplace.notifications.models import OutboxEmail
 from marketplace.orders.models import Order, OrderStatus, PaymentMethod
 from marketplace.payments import services as payments
-from marketplace.payments.models import Payment, PaymentRefund, PaymentStatus, RefundStatus
+from marketplace.payments.models import (
+    Payment,
+    PaymentRefund,
+    PaymentStatus,
+    RefundStatus,
+)
 from marketplace.pickup import services as pickup
 from tests.conftest import PASSWORD
 from tests.factories import UserFactory, add_organizer
