@@ -57,7 +57,7 @@ def test_product_page_shows_what_is_left_per_market_day_with_day_price(client, l
     assert "ordering opens" in notes and "₸" not in notes
     # Photos: thumbnails with their size; the main photo loads at once, the others lazily.
     images = re.findall(r"<img [^>]*>", html)
-    assert any("_800.jpg" in tag and 'width="800" height="600"' in tag and "lazy" not in tag for tag in images)
+    assert any("_400.jpg" in tag and 'width="400" height="300"' in tag and "lazy" not in tag for tag in images)
     assert any("_400.jpg" in tag and 'width="267" height="400"' in tag and 'loading="lazy"' in tag for tag in images)
 
 

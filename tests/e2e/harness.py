@@ -223,3 +223,53 @@ def slow_connection(page: Page, latency_ms: int = 300, kbit_per_s: int = 256) ->
     session.send("Network.emulateNetworkConditions", {
         "offline": False, "latency": latency_ms,
         "downloadThroughput": kbit_per_s * 1024 / 8, "uploadThroughput": kbit_per_s * 1024 / 8})
+
+
+# --- The shop's checks on every customer page (issue #20): accessibility and weight ----------
+
+#: axe-core impacts that fail a page; "moderate" and "minor" are reported, not failed.
+AXE_FAILING_IMPACTS = {"serious", "critical"}
+#: Every page of a customer journey stays under this, transferred without images (HTML, CSS, JS).
+MAX_PAGE_BYTES = 100 * 1024
+
+WEIGHT_SCRIPT = """() => {
+  const isImage = (e) => e.initiatorType === 'img' || e.name.includes('/media/') ||
+    /\\.(png|jpe?g|webp|gif|svg|avif|ico)(\\?|$)/i.test(e.name);
+  // Bytes on the wire, or the body's size when the browser had it cached: the page as a first visit.
+  const size = (e) => Math.max(e.transferSize || 0, e.encodedBodySize || 0);
+  const nav = performance.getEntriesByType('navigation')[0];
+  const parts = [[location.pathname, nav ? size(nav) : 0]];
+  for (const e of performance.getEntriesByType('resource')) {
+    if (!isImage(e)) { parts.push([e.name.replace(location.origin, ''), size(e)]); }
+  }
+  return parts;
+}"""
+
+
+def page_weight(page: Page) -> tuple[int, list]:
+    """(bytes of the page without images, [(url, bytes)]) of what the page has loaded so far."""
+    parts = page.evaluate(WEIGHT_SCRIPT)
+    return sum(size for _url, size in parts), parts
+
+
+def axe_violations(page: Page) -> list[dict]:
+    """axe-core's serious and critical violations on the page as it is now."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [v for v in results.response["violations"] if v.get("impact") in AXE_FAILING_IMPACTS]
+
+
+def audit(page: Page, name: str) -> Path:
+    """snap(), then on a phone: no serious or critical axe violation, and under MAX_PAGE_BYTES."""
+    path = snap(page, name)
+    guard = _guards[page]
+    if not guard.viewport.phone:
+        return path
+    violations = axe_violations(page)
+    assert not violations, f"axe on {page.url}:\n" + "\n".join(
+        f"  {v['impact']} {v['id']}: {v['help']} — " + ", ".join(str(n['target']) for n in v['nodes'][:3])
+        for v in violations)
+    total, parts = page_weight(page)
+    assert total < MAX_PAGE_BYTES, f"{page.url} weighs {total} bytes without images: {parts}"
+    return path

@@ -21,11 +21,13 @@ def test_customer_pays_by_card_and_the_weighed_amount_is_captured(page, live_ser
     app.config["CARD_HOLD_WINDOW_DAYS"] = 30  # whichever demo day is first, the card is offered
     login_as(page, live_server.url, "customer@aimak.test")
 
-    page.get_by_role("banner").get_by_role("searchbox", name="Search products").fill(POTATOES)
+    page.get_by_role("banner").get_by_label("Search products").fill(POTATOES)
     page.get_by_role("banner").get_by_role("button", name="Search", exact=True).click()
     page.get_by_role("main").get_by_role("link", name=re.compile("^" + re.escape(POTATOES))).first.click()
     page.get_by_label("Quantity (kg)").fill("2")
     page.get_by_role("button", name="Add to basket").click()
+    expect(page.get_by_role("status").get_by_text(f"{POTATOES} is in your basket")).to_be_visible()
+    page.get_by_role("banner").get_by_role("link", name=re.compile("^Basket")).click()
     page.get_by_role("link", name="Checkout").click()
 
     page.get_by_role("group", name="Pickup time").get_by_role("radio").first.check()

@@ -17,7 +17,7 @@ HONEY = "Мёд донниковый"  # Asel Bekova Honey, standing inventory, 
 
 def open_product(page, name):
     header = page.get_by_role("banner")
-    header.get_by_role("searchbox", name="Search products").fill(name)
+    header.get_by_label("Search products").fill(name)
     header.get_by_role("button", name="Search", exact=True).click()
     expect(page.get_by_role("heading", name=f"Results for “{name}”")).to_be_visible()
     # The product's card (not the "Remove filter" chip that repeats the words searched for).
@@ -41,18 +41,20 @@ def test_customer_orders_from_two_producers_for_cash_then_cancels(page, new_page
     login_as(page, live_server.url, "customer@aimak.test")
 
     open_product(page, POTATOES)
-    day = page.get_by_label("Market day")
-    day_label = day.locator("option").first.inner_text().strip()
-    day_id = int(day.input_value())
+    day = page.get_by_role("group", name="Market day").get_by_role("radio").first
+    expect(day).to_be_checked()
+    day_id = int(day.get_attribute("value"))
+    market_name = page.locator(".day-chip-market").first.inner_text().strip()
     page.get_by_label("Quantity (kg)").fill("1,5")
     page.get_by_role("button", name="Add to basket").click()
-    expect(page.get_by_text(f"{POTATOES} is in your basket.")).to_be_visible()
+    expect(page.get_by_role("status").get_by_text(f"{POTATOES} is in your basket")).to_be_visible()
 
     open_product(page, HONEY)
-    page.get_by_label("Market day").select_option(label=day_label)
+    page.locator(f'input[name=market_day_id][value="{day_id}"]').check()
     page.get_by_label("Quantity (jar)").fill("2")
     page.get_by_role("button", name="Add to basket").click()
-    expect(page.get_by_text(f"{HONEY} is in your basket.")).to_be_visible()
+    expect(page.get_by_role("status").get_by_text(f"{HONEY} is in your basket")).to_be_visible()
+    page.get_by_role("banner").get_by_role("link", name=re.compile("^Basket")).click()
     expect(page.get_by_role("heading", name="Gulnara Sadykova")).to_be_visible()
     expect(page.get_by_role("heading", name="Asel Bekova Honey")).to_be_visible()
     snap(page, "basket")
@@ -87,7 +89,7 @@ def test_customer_orders_from_two_producers_for_cash_then_cancels(page, new_page
     producer = new_page()
     login_as(producer, live_server.url, "producer@aimak.test")
     go_to(producer, "Orders to prepare")
-    producer.get_by_role("link", name=re.compile(re.escape(day_label.split(" · ")[0]))).first.click()
+    producer.get_by_role("link", name=re.compile(re.escape(market_name))).first.click()
     order_card = producer.get_by_role("article").filter(has_text=code)
     expect(order_card).to_be_visible()
     expect(order_card.get_by_text(f"{POTATOES} — 1.5\u00a0kg")).to_be_visible()

@@ -23,7 +23,7 @@ def test_visitor_browses_markets_and_finds_a_product(page, live_server):
     snap(page, "products")
 
     header = page.get_by_role("banner")
-    header.get_by_role("searchbox", name="Search products").fill("КАРТОФЕЛЬ")
+    header.get_by_label("Search products").fill("КАРТОФЕЛЬ")
     header.get_by_role("button", name="Search", exact=True).click()
     expect(page.get_by_text("Картофель молодой").first).to_be_visible()
     expect(page.get_by_text("Мёд донниковый")).to_have_count(0)
