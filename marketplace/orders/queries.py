@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from marketplace.accounts.models import User
 from marketplace.core.db import utcnow
@@ -339,9 +339,12 @@ def producer_sales(producer_id: int, currency: str, weeks: int = 8, now: datetim
     per_day = db.session.execute(
         select(MarketDay, func.sum(OrderLine.line_total_minor))
         .select_from(OrderLine).join(Order, Order.id == OrderLine.order_id)
-        .join(MarketDay, MarketDay.id == Order.market_day_id).where(*sold)
-        .group_by(MarketDay.id).order_by(MarketDay.date, MarketDay.id)
-        .options(joinedload(MarketDay.market))).all()
+        .join(MarketDay, MarketDay.id == Order.market_day_id).join(Market, Market.id == MarketDay.market_id)
+        .where(*sold)
+        # PostgreSQL wants every selected table's key in GROUP BY: the market is joined and grouped
+        # by its id, not loaded through a joinedload's alias the GROUP BY cannot name.
+        .group_by(MarketDay.id, Market.id).order_by(MarketDay.date, MarketDay.id)
+        .options(contains_eager(MarketDay.market))).all()
     per_product = db.session.execute(
         select(OrderLine.product_id, func.min(OrderLine.product_name), func.min(OrderLine.unit),
                func.sum(OrderLine.line_total_minor),
