@@ -17,7 +17,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from marketplace.core.db import UTCDateTime, str_enum, utcnow
 from marketplace.core.extensions import db
 
-
 #: The zone of the countries our groups are in; times of a group's decisions are shown in it.
 COUNTRY_ZONES = {"KG": "Asia/Bishkek", "KZ": "Asia/Almaty", "UZ": "Asia/Tashkent", "TJ": "Asia/Dushanbe"}
 

@@ -91,7 +91,7 @@ def standing_of(producer_ids, day: date | None = None) -> dict[int, list[Standin
     latest: dict[tuple[int, int], Decision] = {}
     for decision in db.session.scalars(
             select(Decision).where(Decision.producer_id.in_(ids),
-                                   Decision.group_id.in_({g.id for _m, g in memberships}))
+                                   Decision.group_id.in_({group.id for _m, group in memberships}))
             .order_by(Decision.decided_at.desc(), Decision.id.desc())):
         latest.setdefault((decision.producer_id, decision.group_id), decision)
     for membership, group in memberships:

@@ -771,8 +771,8 @@ def send_visit_reminders(today: date | None = None) -> int:
         .order_by(Membership.id)))
     for membership in due:
         group, producer = membership.group, membership.producer
-        context = dict(group=group, producer=producer, due=membership.next_visit_due,
-                       overdue=membership.next_visit_due < today)
+        context = {"group": group, "producer": producer, "due": membership.next_visit_due,
+                   "overdue": membership.next_visit_due < today}
         for link in group.coordinators:
             _email(link.user, "visit_due", _l("A farm visit is due"),
                    f"visit-due-{membership.id}-{membership.next_visit_due.isoformat()}-{link.user_id}",

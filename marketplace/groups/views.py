@@ -28,7 +28,6 @@ from marketplace.core.db import utcnow
 from marketplace.core.errors import NotAllowed, NotFound
 from marketplace.core.extensions import db
 from marketplace.groups import queries, services
-from marketplace.groups.labels import membership_label
 from marketplace.groups.forms import (
     ApplyForm,
     ChooseGroupForm,
@@ -42,6 +41,7 @@ from marketplace.groups.forms import (
     StandingForm,
     VisitForm,
 )
+from marketplace.groups.labels import membership_label
 from marketplace.groups.models import (
     Group,
     GroupKind,

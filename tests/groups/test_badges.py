@@ -8,15 +8,14 @@ import pytest
 from sqlalchemy import select
 
 from marketplace.core.errors import NotAllowed
-
 from marketplace.core.extensions import db
 from marketplace.groups import services
 from marketplace.groups.models import GroupKind, GroupStatus, MembershipStatus
 from marketplace.groups.queries import standing_of
 from marketplace.producers.models import Producer
+from marketplace.trust import services as trust_services
 from marketplace.trust.models import Certification, CertificationScheme, CertificationStatus
 from marketplace.trust.queries import active_badges, producer_trust, producers_with_badge
-from marketplace.trust import services as trust_services
 from marketplace.trust.services import PRIOR_RATING, recompute_trust
 from tests.factories import MarketFactory, ProducerFactory, UserFactory, add_organizer, today
 from tests.groups.helpers import add_member, approved_member, coordinator_of, make_group

@@ -226,7 +226,7 @@ def test_the_group_decides_only_once_every_reviewer_signed_and_only_once(ctx):
     with pytest.raises(InvalidState):
         services.decide(coordinator, visit, Outcome.APPROVED, "Fine")
     visit = signed_visit(group, add_member(group))
-    decision = services.decide(coordinator, visit, Outcome.APPROVED, "Fine")
+    services.decide(coordinator, visit, Outcome.APPROVED, "Fine")
     db.session.commit()
     with pytest.raises(InvalidState):  # a double submit
         services.decide(coordinator, visit, Outcome.REFUSED, "Changed my mind")
