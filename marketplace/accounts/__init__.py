@@ -12,6 +12,8 @@ from marketplace.web.templating import NavEntry, add_nav_entries
 def register(app: Flask) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.login_message_category = "info"
+    # Flask-Login's own message is English whatever the page's language (a checkout sends people here).
+    login_manager.login_message = _l("Log in to go on; your basket is kept.")
     login_manager.user_loader(services.load_user_by_session_token)
     services.dummy_hash(app.config.get("PASSWORD_HASH_METHOD", "scrypt"))  # see its docstring
     app.register_blueprint(views.bp)

@@ -512,6 +512,46 @@ def save_availability(producer: Producer, actor: User, cells: dict[tuple[int, in
     return changed
 
 
+class StockErrors(DomainError):
+    """Messages per product id for the standing-stock form; nothing was changed."""
+
+    def __init__(self, errors: dict[int, str]):
+        super().__init__(str(_l("Nothing was saved: correct the stock marked below.")))
+        self.errors = errors
+
+
+def save_standing_stock(producer: Producer, actor: User, values: dict[int, str]) -> int:
+    """Standing stock of several products in one go (product id -> typed quantity); all or nothing.
+
+    Each product's stock is refused below what customers reserved, by its own conditional
+    UPDATE (_set_inventory). The caller rolls back on StockErrors. Returns how many changed.
+    """
+    check_owner(producer, actor)
+    products = {product.id: product for product in queries.inventory_products(producer)}
+    if not set(values) <= set(products):
+        raise NotFound()  # not one of this producer's standing-stock products
+    errors: dict[int, str] = {}
+    changed = 0
+    for product_id, text in sorted(values.items()):
+        product = products[product_id]
+        quantity, message = parse_inventory_field(text, product.sold_by_weight)
+        if message:
+            errors[product_id] = message
+            continue
+        if quantity == product.inventory_milli:
+            continue
+        try:
+            _set_inventory(product, quantity)
+        except FieldErrors as exc:
+            errors[product_id] = exc.message
+            continue
+        changed += 1
+    if errors:
+        raise StockErrors(errors)
+    db.session.flush()
+    return changed
+
+
 # --- Selling at markets ------------------------------------------------------------------
 
 def apply_to_market(producer: Producer, actor: User, market: Market, message: str) -> Vendor:

@@ -273,6 +273,36 @@ def availability(producer):
                            is_low=queries.is_low)
 
 
+_STOCK = re.compile(r"^s-(\d{1,12})$")
+
+
+@bp.route("/availability/stock", methods=["POST"])
+@producer_required
+def standing_stock(producer):
+    """Every standing-stock product's quantity in one form (What I bring, below the day)."""
+    values = {int(match.group(1)): value[:40] for name, value in request.form.items()
+              if (match := _STOCK.match(name))}
+    with transaction(flash_errors=False) as tx:
+        changed = services.save_standing_stock(producer, current_user, values)
+    if tx.ok:
+        flash(ngettext("Saved: %(num)s change.", "Saved: %(num)s changes.", changed) if changed
+              else _("Nothing changed."), "success")
+        return redirect(url_for("producers.availability", day=request.form.get("day") or None) + "#stock")
+    if not isinstance(tx.error, services.StockErrors):
+        raise tx.error  # NotFound: another producer's product, the blueprint's 404
+    flash(tx.error.message, "error")
+    days = queries.grid_days(producer)
+    day = _grid_day(days, request.form.get("day"))
+    products = queries.grid_products(producer)
+    return render_template("producers/availability.html", producer=producer, days=days, day=day,
+                           products=products, offers=queries.offers_for([day.id] if day else [],
+                                                                        [p.id for p in products]),
+                           errors={}, values=None, notice=None, stock_errors=tx.error.errors, stock_values=values,
+                           can_copy=bool(day and products and queries.has_previous_day(producer, day)),
+                           inventory=queries.inventory_products(producer), price_input=format_price_input,
+                           is_low=queries.is_low), 400
+
+
 @bp.route("/markets")
 @producer_required
 def markets(producer):

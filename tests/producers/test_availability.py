@@ -218,3 +218,26 @@ def test_a_product_is_only_offered_at_markets_of_its_currency(app, shop, client,
     assert f'id="e-{som_day}-{shop.potatoes}"' in response.get_data(as_text=True)
     with app.app_context():
         assert offer(shop.potatoes, som_day) is None
+
+
+def test_standing_stock_of_every_product_in_one_form(app, shop, client, login):
+    from marketplace.producers.models import Product
+
+    login(shop.owner_email)
+    page = client.get("/shop/availability").get_data(as_text=True)
+    assert f'name="s-{shop.honey}"' in page and "Save stock" in page
+    response = client.post("/shop/availability/stock", data={f"s-{shop.honey}": "12"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("#stock")
+    with app.app_context():
+        assert db.session.get(Product, shop.honey).inventory_milli == 12_000
+        db.session.execute(update(Product).where(Product.id == shop.honey).values(inventory_reserved_milli=5_000))
+        db.session.commit()
+    refused = client.post("/shop/availability/stock", data={f"s-{shop.honey}": "3"})
+    assert refused.status_code == 400 and "already reserved 5" in refused.get_data(as_text=True)
+    bad = client.post("/shop/availability/stock", data={f"s-{shop.honey}": "lots"})
+    assert bad.status_code == 400
+    with app.app_context():
+        assert db.session.get(Product, shop.honey).inventory_milli == 12_000
+    # Another producer's product, or a per-day one, is not this form's.
+    assert client.post("/shop/availability/stock", data={f"s-{shop.rival_product}": "1"}).status_code == 404
+    assert client.post("/shop/availability/stock", data={f"s-{shop.potatoes}": "1"}).status_code == 404
