@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import and_, case, false, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import aliased, contains_eager, joinedload, lazyload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -34,7 +34,7 @@ from marketplace.producers.models import (
     ProductPhoto,
     StockMode,
 )
-from marketplace.search.matching import found_anywhere, found_in_name, holds, start, whole
+from marketplace.search.matching import Alternatives, Part, holds
 from marketplace.search.queries import SearchPlan, WordMatch
 from marketplace.trust.queries import active_badges, producers_with_badge
 
@@ -74,8 +74,8 @@ def _upcoming_day(now: datetime):
 #   descriptions), then loads those 24 rows in full;
 # - the total counts product ids only, with no join the filters do not need, from the
 #   covering index (producer_id, active, created_at), and stops counting at COUNT_CAP;
-# - words are looked up in a trigram index (pg_trgm on PostgreSQL, FTS5 on SQLite) as whole
-#   terms of the search column (search.matching), each with its few alternatives.
+# - a search's words are looked up as whole terms of the search column, each with its few
+#   alternatives, in an index of terms (GIN on PostgreSQL, FTS5 on SQLite; search.matching).
 
 def _offered_on(day_conditions, market_slug: str, *, with_stock_left: bool):
     """Condition: the product is offered on some market day matching `day_conditions` (on
@@ -114,11 +114,8 @@ def _matches(plan: SearchPlan):
     """Condition: the product's search column holds, for every word of the search, one of
     its terms (as typed, as the start of a term, or a typo's correction); a search of no
     word at all ("%", "1=1 --": numbers and punctuation are not words) finds nothing."""
-    if not plan.words:
-        return false()
     return holds(Product.id, Product.search_text,
-                 [[*(whole(t) for t in word.exact), *(start(p) for p in word.prefixes), *(whole(t) for t in word.fuzzy)]
-                  for word in plan.words])
+                 [Alternatives((*word.exact, *word.fuzzy), word.prefixes) for word in plan.words])
 
 
 def _category_ids(slug: str):
@@ -156,11 +153,12 @@ def product_list_conditions(filters: ProductFilters, now: datetime | None = None
     a page sorted by trust (producer joined) walks producers in trust order with an EXISTS
     per producer; a page sorted by price or date walks that index with an EXISTS per
     product; the count uses an IN over the approved producers and reads the product index
-    alone.
+    alone. A search reads every product it finds (to rank them), from its own index: an IN
+    too, made once, instead of an EXISTS for each of thousands of rows.
     """
     now = now or utcnow()
     today = now.date()
-    if for_count:
+    if for_count or plan:
         listed = Product.producer_id.in_(_listed_producer_ids(filters.market or None))
     else:
         listed = _approved_vendor(Producer.id if producer_joined else Product.producer_id, market_slug=filters.market)
@@ -188,34 +186,34 @@ def product_list_conditions(filters: ProductFilters, now: datetime | None = None
 
 def _relevance(plan: SearchPlan, market_id: int | None) -> list:
     """Best match first: words found as typed before typo corrections, then words found in
-    the name before words found only in the description, producer or category (a word as
-    typed in the name counts more than its start or its correction there), then the
-    shopper's market."""
+    the name before words found in the description before words found only in the
+    producer's or category's name, then the shopper's market."""
     order = []
     if plan.has_fuzzy:
-        order.append(sum((case((found_anywhere(Product.search_text, _as_typed(word)), 1), else_=0)
-                          for word in plan.words), literal(0)).desc())
-    name_hits = sum((_name_score(word) for word in plan.words), literal(0))
-    order.append(name_hits.desc())
+        order.append(sum((case((_holds(_as_typed(word)), 1), else_=0) for word in plan.words), literal(0)).desc())
+    order.append(sum((_where_found(word) for word in plan.words), literal(0)).desc())
     if market_id is not None:
         order.append(case((_approved_vendor(Product.producer_id, market_id=market_id), 1), else_=0).desc())
     return order
 
 
-def _name_score(word: WordMatch):
-    """2 when the word is in the name as typed, 1 when its start or its correction is, else 0."""
-    whens = [(found_in_name(Product.search_text, [whole(t) for t in word.exact]), 2)]
-    if _loose(word):
-        whens.append((found_in_name(Product.search_text, _loose(word)), 1))
+def _holds(alternatives: Alternatives, part: Part = Part.ANYWHERE):
+    return holds(Product.id, Product.search_text, [alternatives], part)
+
+
+def _where_found(word: WordMatch):
+    """4 when the word is in the name as typed, 3 when its start or its correction is, 2 when
+    it is in the description, else 0 (the producer's or category's name)."""
+    loose = Alternatives(word.fuzzy, word.prefixes)
+    whens = [(_holds(Alternatives(word.exact), Part.NAME), 4)]
+    if loose:
+        whens.append((_holds(loose, Part.NAME), 3))
+    whens.append((_holds(Alternatives((*word.exact, *word.fuzzy), word.prefixes), Part.NAME_OR_DESCRIPTION), 2))
     return case(*whens, else_=0)
 
 
-def _as_typed(word: WordMatch) -> list[str]:
-    return [*(whole(t) for t in word.exact), *(start(p) for p in word.prefixes)]
-
-
-def _loose(word: WordMatch) -> list[str]:
-    return [*(start(p) for p in word.prefixes), *(whole(t) for t in word.fuzzy)]
+def _as_typed(word: WordMatch) -> Alternatives:
+    return Alternatives(word.exact, word.prefixes)
 
 
 def _order(filters: ProductFilters, plan: SearchPlan, market_id: int | None = None) -> list:

@@ -1,5 +1,4 @@
 """What differs between SQLite and PostgreSQL: connection settings, and the search indexes each has."""
-import re
 from contextvars import ContextVar
 
 from sqlalchemy import event
@@ -52,19 +51,17 @@ def disable_jit(engine: Engine) -> None:
         dbapi_connection.commit()
 
 
-#: Trigram indexes made by the migrations, one per database, so not in the models; each
-#: lets a search use an index. PostgreSQL: GIN indexes (pg_trgm) on the product's search
-#: column (0002) and on the search word list's words and keys (0005).
-POSTGRESQL_ONLY_INDEXES = frozenset({"ix_product_search_text_trgm", "ix_search_word_word_trgm",
-                                     "ix_search_word_key_trgm"})
-#: SQLite: FTS5 tables with the trigram tokenizer (and the shadow tables FTS5 makes), over
-#: the product's search column (0003) and over the search word list (0005).
-SQLITE_SEARCH_TABLE = "product_search"
+#: Search indexes made by the migrations, one kind per database, so not in the models.
+#: PostgreSQL: GIN indexes on the product's search column, over its terms as an array (0013)
+#: and over its trigrams (pg_trgm, 0002: a word's start), and on the search word list's
+#: words and keys (0006: typo candidates, suggestions).
+POSTGRESQL_ONLY_INDEXES = frozenset({"ix_product_search_text_trgm", "ix_product_search_terms",
+                                     "ix_search_word_word_trgm", "ix_search_word_key_trgm"})
+#: SQLite: FTS5 tables (and the shadow tables FTS5 makes) over the product's search column,
+#: a term a token (0013), and over the search word list, by trigrams (0006).
+SQLITE_TERMS_TABLE = "product_terms"
 SQLITE_WORD_TABLE = "search_word_fts"
-SQLITE_ONLY_TABLES = (SQLITE_SEARCH_TABLE, SQLITE_WORD_TABLE)
-#: Words the FTS5 index can answer: three characters at least (a trigram), and none of
-#: LIKE's own characters, which it cannot escape.
-_INDEXABLE_WORD = re.compile(r"^[^%_\\]{3,}$")
+SQLITE_ONLY_TABLES = (SQLITE_TERMS_TABLE, SQLITE_WORD_TABLE)
 
 
 def include_in_schema_comparison(name, type_, _parent_names) -> bool:
@@ -75,6 +72,3 @@ def include_in_schema_comparison(name, type_, _parent_names) -> bool:
         return not (name or "").startswith(SQLITE_ONLY_TABLES)
     return True
 
-
-def sqlite_index_can_answer(word: str) -> bool:
-    return bool(_INDEXABLE_WORD.match(word))

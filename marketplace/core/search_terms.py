@@ -4,10 +4,11 @@ product vocabulary put together.
 A product's search column holds, for every word of its texts, the word, its stems and its
 Latin sound key, and for every vocabulary group its words belong to, one group term
 ("~potato") and the words of the group's phrases ("таба нан": таба, нан; so "нан", bread,
-finds a flatbread). The name's terms come first, then NAME_END, then the terms of the other texts
-(description, producer, category names), so a match can be told to be in the name:
+finds a flatbread). The name's terms come first, then NAME_END, the description's terms,
+DESCRIPTION_END and those of the producer's and category's names, so a match can be told
+to be in the name, or in the description:
 
-    " картофель картофел kartofel ~potato молодой молод molodoi | от ot ... "
+    " картофель картофел kartofel ~potato молодой молод molodoi | новый ... || гульнара ... ~vegetables "
 
 A query word becomes the set of its own forms and its groups' terms; the product matches
 the word when its column holds any one of them, as a whole term. So "картоп", "potatoes",
@@ -18,6 +19,8 @@ in the group.
 """
 from __future__ import annotations
 
+import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from marketplace.core.text import words
@@ -26,8 +29,9 @@ from marketplace.core.wordforms import Token, analyse
 
 #: Marks a group term; no word can hold it (words are letters and digits only).
 GROUP_MARK = "~"
-#: The term between the name's terms and the other texts' terms.
+#: The term between the name's terms and the description's, and the one after the description's.
 NAME_END = "|"
+DESCRIPTION_END = "||"
 
 #: How much a word of the product's texts says about the product, for the word list that
 #: suggestions and typo corrections come from: a word of its name, a word of a vocabulary
@@ -77,51 +81,91 @@ class IndexedText:
     words: dict[str, int]
 
 
+class _Reading(enum.Enum):
+    """How much of a text's meaning goes into the column."""
+
+    #: its words' forms, the groups of its phrases and of each word, their phrases' words
+    FULL = "full"
+    #: its words' forms only: a producer named "… — кымыз" sells more than kymyz
+    WORDS = "words"
+    #: a category's name: its groups only when the vocabulary knows every word ("Сүт
+    #: өнімдері" is dairy, not milk), else read in full
+    GROUPS = "groups"
+
+
+def _also_meant(token: Token, claimed: frozenset[str], vocabulary: Vocabulary) -> set[str]:
+    """A phrase claims its words ("абрикосы сушёные" is dried apricots), yet the product is
+    also what each word says when it is the same kind of thing (apricots: "өрүк" finds it),
+    not when it is another ("bee bread" is no bread). A query's "қара өрік" (plum) is only
+    plum: this is for products, never for queries."""
+    kinds = {vocabulary.groups[group_id].category for group_id in claimed}
+    return {group_id for group_id in vocabulary.groups_of_word(token) - claimed
+            if vocabulary.groups[group_id].category in kinds}
+
+
 def _text_terms(text: str | None, vocabulary: Vocabulary, weight: int, found_words: dict[str, int],
-                own_groups: bool) -> list[str]:
+                reading: _Reading) -> tuple[list[str], list[str]]:
+    """(the text's terms, the words of its groups' phrases: said by the group, not by the text)."""
     tokens = [analyse(word) for word in words(text)]
+    groups = vocabulary.match(tokens) if reading is not _Reading.WORDS else []
     terms: list[str] = []
-    for token in tokens:
-        terms.extend(_own_terms(token, vocabulary))
-        found_words[token.word] = max(weight, found_words.get(token.word, 0))
-    groups = vocabulary.match(tokens)
-    if own_groups:
-        # A phrase claims its words ("абрикосы сушёные" is dried apricots), yet the product
-        # is also what each word says (apricots): "өрүк" finds it. Not so for a query, whose
-        # "қара өрік" (plum) must not find apricots.
-        groups = [claimed | vocabulary.groups_of_word(token) for claimed, token in zip(groups, tokens)]
+    phrase_words: list[str] = []
+    if reading is not _Reading.GROUPS or not all(groups):
+        reading = _Reading.FULL if reading is _Reading.GROUPS else reading
+        for token in tokens:
+            terms.extend(_own_terms(token, vocabulary))
+            found_words[token.word] = max(weight, found_words.get(token.word, 0))
+    if reading is _Reading.FULL:
+        groups = [claimed | _also_meant(token, claimed, vocabulary)
+                  for claimed, token in zip(groups, tokens, strict=True)]
     for group_ids in groups:
         for group_id in sorted(group_ids):  # sorted: the column does not depend on set order
             terms.append(group_term(group_id))
-            terms.extend(vocabulary.phrase_word_terms(group_id))
+            if reading is _Reading.FULL:
+                phrase_words.extend(vocabulary.phrase_word_terms(group_id))
             for word in vocabulary.single_words(group_id):
                 found_words[word] = max(WEIGHT_GROUP, found_words.get(word, 0))
-    return terms
+    return terms, phrase_words
 
 
-def index_text(name: str | None, description: str | None = None, *others: str | None,
-               vocabulary: Vocabulary | None = None) -> IndexedText:
-    """The search column and word list of a product named `name`, with its description and
-    other texts (producer's name, category names), each term once, in the order given. The
-    words of the name and description also stand for their own groups when a phrase claims
-    them; the other texts only for what they say as a whole."""
+def index_text(name: str | None, description: str | None = None, producer: str | None = None,
+               categories: Iterable[str | None] = (), vocabulary: Vocabulary | None = None) -> IndexedText:
+    """The search column and word list of a product: its name's terms, NAME_END, then the
+    terms of its description, DESCRIPTION_END, those of its producer's name and its
+    category's names and the words of its groups' phrases, each term once.
+
+    The name and description are read in full; the producer's name for its words (the
+    producer's other products are no synonym of them); a category's name for its groups.
+    The words of a group's phrases come last: "нан" finds a flatbread ("таба нан"), after
+    the breads that say "нан" themselves.
+    """
     vocabulary = vocabulary or default_vocabulary()
     found_words: dict[str, int] = {}
-    name_terms = list(dict.fromkeys(_text_terms(name, vocabulary, WEIGHT_NAME, found_words, True)))
-    seen = set(name_terms)
-    other_terms: dict[str, None] = {}
-    for text, own_groups in ((description, True), *((other, False) for other in others)):
-        other_terms.update(dict.fromkeys(
-            term for term in _text_terms(text, vocabulary, WEIGHT_OTHER, found_words, own_groups)
-            if term not in seen))
-    return IndexedText(column=f" {' '.join([*name_terms, NAME_END, *other_terms])} ", words=found_words)
+    parts: list[list[str]] = []
+    phrase_words: list[str] = []
+    seen: set[str] = set()
+    texts = [[(name, WEIGHT_NAME, _Reading.FULL)], [(description, WEIGHT_OTHER, _Reading.FULL)],
+             [(producer, WEIGHT_OTHER, _Reading.WORDS),
+              *((category, WEIGHT_OTHER, _Reading.GROUPS) for category in categories)]]
+    for part in texts:
+        terms: list[str] = []
+        for text, weight, reading in part:
+            own, of_phrases = _text_terms(text, vocabulary, weight, found_words, reading)
+            terms.extend(own)
+            phrase_words.extend(of_phrases)
+        if part is texts[-1]:
+            terms.extend(phrase_words)
+        parts.append([term for term in dict.fromkeys(terms) if term not in seen])
+        seen.update(parts[-1])
+    name_terms, description_terms, other_terms = parts
+    column = [*name_terms, NAME_END, *description_terms, DESCRIPTION_END, *other_terms]
+    return IndexedText(column=f" {' '.join(column)} ", words=found_words)
 
 
 def index_terms(*texts: str | None, vocabulary: Vocabulary | None = None) -> str:
-    """The column `index_text` makes of these texts, the first one being the name."""
-    if not texts:
-        return index_text(None, vocabulary=vocabulary).column
-    return index_text(texts[0], *texts[1:], vocabulary=vocabulary).column
+    """The column `index_text` makes of these texts: name, description, producer, categories."""
+    name, description, producer, *categories = [*texts, None, None, None][:max(3, len(texts))]
+    return index_text(name, description, producer, categories, vocabulary=vocabulary).column
 
 
 @dataclass(frozen=True)
@@ -150,7 +194,7 @@ def query_words(query: str | None, vocabulary: Vocabulary | None = None) -> list
                        terms=tuple(dict.fromkeys([*_own_terms(token, vocabulary),
                                                   *(group_term(g) for g in sorted(group_ids))])),
                        groups=frozenset(group_ids))
-             for token, group_ids in zip(tokens, vocabulary.match(tokens))]
+             for token, group_ids in zip(tokens, vocabulary.match(tokens), strict=True)]
     meaningful = [word for word in found if word.word not in STOPWORDS]
     return meaningful or found
 

@@ -41,7 +41,7 @@ from marketplace.producers.models import (
     Unit,
 )
 from marketplace.producers.signals import stock_added
-from marketplace.search.matching import holds, whole
+from marketplace.search.matching import Alternatives, holds
 from marketplace.search.services import record_words
 from marketplace.search.vocabulary import current_vocabulary
 
@@ -103,7 +103,7 @@ def refresh_search_text(product: Product, *, vocabulary: Vocabulary | None = Non
     category_names = (_category_names(product.category.name, tuple(current_app.config["LANGUAGES"]))
                       if product.category else [])
     indexed = index_text(product.name, product.description, product.producer.name if product.producer else "",
-                         *category_names, vocabulary=vocabulary or current_vocabulary())
+                         category_names, vocabulary=vocabulary or current_vocabulary())
     product.search_text = indexed.column
     if record:
         record_words(indexed.words)
@@ -123,7 +123,7 @@ def _holding_words(words: list[str]):
     """Condition: the product's search column holds a form of one of the words (or of a
     word of one of the phrases) — the products a vocabulary change may concern."""
     forms = {form for text in words for word in words_of(text) for form in word_forms(word)}
-    return holds(Product.id, Product.search_text, [[whole(form) for form in sorted(forms)]])
+    return holds(Product.id, Product.search_text, [Alternatives(tuple(sorted(forms)))])
 
 
 def reindex_search_text(words: list[str] | None = None, groups: list[str] = (),
@@ -152,9 +152,8 @@ def reindex_search_text(words: list[str] | None = None, groups: list[str] = (),
         if after_batch is not None:
             after_batch()
     for group_id in groups:
-        if group_id in vocabulary.groups and db.session.scalar(
-                select(Product.id).where(holds(Product.id, Product.search_text, [[whole(group_term(group_id))]]))
-                .limit(1)) is not None:
+        in_group = holds(Product.id, Product.search_text, [Alternatives((group_term(group_id),))])
+        if group_id in vocabulary.groups and db.session.scalar(select(Product.id).where(in_group).limit(1)):
             group_words = {word: WEIGHT_GROUP for word in vocabulary.single_words(group_id)}
             record_words(group_words)
             seen.update(group_words)

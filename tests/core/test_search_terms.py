@@ -5,7 +5,16 @@ from pathlib import Path
 import pytest
 
 from marketplace.core.search_terms import (
-    NAME_END, WEIGHT_GROUP, WEIGHT_NAME, WEIGHT_OTHER, index_terms, index_text, query_terms, query_words, word_forms,
+    DESCRIPTION_END,
+    NAME_END,
+    WEIGHT_GROUP,
+    WEIGHT_NAME,
+    WEIGHT_OTHER,
+    index_terms,
+    index_text,
+    query_terms,
+    query_words,
+    word_forms,
 )
 
 CORE = Path(__file__).resolve().parents[2] / "marketplace" / "core"
@@ -64,16 +73,18 @@ def test_index_text_puts_the_name_first_then_the_other_texts_each_term_once():
     column = indexed.column
     assert column.startswith(" мед ") and column.endswith(" ")
     name, other = column.split(f" {NAME_END} ")
+    description = other.split(f" {DESCRIPTION_END} ")[0]
+    assert set(description.split()) >= {"эспарцетовый", "кг"}
     assert {"мед", "горный", "~honey"} <= set(name.split())
     assert "эспарцетовый" in other.split() and "мед" not in other.split()  # each term once
     terms = column.split()
     assert len(terms) == len(set(terms))
     assert index_terms("Мёд горный", "Эспарцетовый мёд, 1 кг.") == column
-    assert index_terms(None, "") == f" {NAME_END} "
+    assert index_terms(None, "") == f" {NAME_END} {DESCRIPTION_END} "
 
 
 def test_index_text_lists_its_words_by_weight_for_the_word_list():
-    indexed = index_text("Мёд горный", "с пасеки", "Asel Honey", "Honey")
+    indexed = index_text("Мёд горный", "с пасеки", "Asel Honey", ["Honey"])
     assert indexed.words["мед"] == WEIGHT_NAME and indexed.words["горный"] == WEIGHT_NAME
     assert indexed.words["бал"] == WEIGHT_GROUP and indexed.words["honey"] == WEIGHT_GROUP  # synonyms
     assert indexed.words["пасеки"] == WEIGHT_OTHER and indexed.words["asel"] == WEIGHT_OTHER
@@ -82,6 +93,12 @@ def test_index_text_lists_its_words_by_weight_for_the_word_list():
 def test_a_word_claimed_by_a_phrase_still_stands_for_its_own_group_in_a_product_not_in_a_query():
     assert finds("өрүк", "Абрикосы сушёные")  # dried apricots are apricots
     assert not finds("қара өрік", "Абрикосы сушёные")  # but plums are not
+
+
+def test_a_producer_is_read_for_its_words_and_a_category_for_its_groups():
+    column = index_text("Айран", None, "Нурбек — кымыз", ["Dairy", "Сүт өнімдері"]).column
+    assert " кымыз " in column and " ~kymyz " not in column  # the producer sells more than kymyz
+    assert " ~dairy " in column and " сүт " not in column  # dairy products, not milk
 
 
 def test_word_forms_are_every_term_a_column_may_hold_for_a_word():

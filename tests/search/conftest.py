@@ -7,6 +7,7 @@ from marketplace.catalog import queries
 from marketplace.catalog.filters import ProductFilters
 from marketplace.search import vocabulary
 from marketplace.search.queries import plan_search
+from tests.catalog.conftest import listed, market  # noqa: F401 - the catalog's fixtures, used here too
 
 
 def found(q: str, per_page: int = 10, market_id: int | None = None, **filters) -> list[str]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 import pytest
 
 from marketplace.search import views
-from tests.catalog.conftest import listed  # noqa: F401 - the fixture
-from tests.catalog.conftest import market  # noqa: F401 - the fixture
 from tests.catalog.conftest import names_on
 
 

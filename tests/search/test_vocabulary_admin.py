@@ -10,8 +10,6 @@ from marketplace.accounts.models import Role
 from marketplace.core.extensions import db
 from marketplace.search import services, tasks
 from marketplace.search.models import SearchWord, VocabularyEntry
-from tests.catalog.conftest import listed  # noqa: F401 - the fixture
-from tests.catalog.conftest import market  # noqa: F401 - the fixture
 from tests.factories import UserFactory
 from tests.search.conftest import found
 

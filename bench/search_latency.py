@@ -1,0 +1,98 @@
+"""Search latency at country scale, uncached, in-process: the search itself, the whole
+product list page of a search, and a suggestion.
+
+    python bench/search_latency.py [--database-url URL] [--repeat 3]
+
+Uses the data set bench/generate.py last loaded into that database (the same URL rules as
+the benchmark: BENCH_DATABASE_URL, else bench/results/bench.sqlite). Every query of
+bench/search_queries.tsv is timed `--repeat` times, with nothing cached between the runs
+but what the database keeps in memory:
+
+- search: planning the query (the word-list lookup for words the vocabulary does not know)
+  and the product list's statements for page 1 (ids, rows, count, badges), as the page runs
+  them — catalog.queries.product_page with search.queries.plan_search;
+- page: GET /products?q=… through the test client, as a visitor without cookies, the page
+  cache off (PAGE_CACHE_SECONDS=0): the search, the page's other statements and the HTML;
+- suggest: search.queries.suggest for each prefix of 2–5 letters of each query (the
+  endpoint's in-process answers are not used).
+
+Printed: p50, p90, p99 and the slowest, in milliseconds, and the slowest queries.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# The project's packages come after the path above (E402).
+from bench.generate import database_url  # noqa: E402
+from bench.search_quality import read_queries  # noqa: E402
+from marketplace import create_app  # noqa: E402
+from marketplace.catalog import queries  # noqa: E402
+from marketplace.catalog.filters import ProductFilters  # noqa: E402
+from marketplace.core.extensions import db  # noqa: E402
+from marketplace.search.queries import plan_search, suggest  # noqa: E402
+
+
+def percentiles(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    pick = lambda share: ordered[min(len(ordered) - 1, int(share * len(ordered)))]  # noqa: E731
+    return (f"p50 {statistics.median(ordered):.1f} · p90 {pick(0.9):.1f} · p99 {pick(0.99):.1f} · "
+            f"max {ordered[-1]:.1f} ms ({len(ordered)} runs)")
+
+
+def timed(function, *args) -> float:
+    started = time.perf_counter()
+    function(*args)
+    return (time.perf_counter() - started) * 1000
+
+
+def search_once(query: str) -> None:
+    page = queries.product_page(ProductFilters(q=query), 24, plan=plan_search(query))
+    page.pagination.items  # noqa: B018 - loaded already; read as the page reads it
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    app = create_app({"BASE_CONFIG": "development", "SQLALCHEMY_DATABASE_URI": database_url(args.database_url),
+                      "PAGE_CACHE_SECONDS": 0, "RATE_LIMITS_ON": False})
+    texts = list(dict.fromkeys(query.text for query in read_queries()))
+    client = app.test_client()
+    searches, pages, suggestions, slowest = [], [], [], []
+    with app.app_context():
+        dialect, products = db.engine.dialect.name, db.session.execute(db.text("SELECT count(*) FROM product")).scalar()
+        for text in texts[:20]:  # warm up: the vocabulary, the database's caches
+            search_once(text)
+        for _ in range(args.repeat):
+            for text in texts:
+                spent = timed(search_once, text)
+                searches.append(spent)
+                slowest.append((spent, text))
+                db.session.rollback()
+                for length in range(2, min(5, len(text)) + 1):
+                    suggestions.append(timed(suggest, text[:length]))
+    for _ in range(args.repeat):
+        for text in texts:
+            started = time.perf_counter()
+            response = client.get("/products", query_string={"q": text})
+            pages.append((time.perf_counter() - started) * 1000)
+            if response.status_code != 200:
+                raise SystemExit(f"/products?q={text} answered {response.status_code}")
+    print(f"Search latency on {dialect}, {products:,} products, {len(texts)} queries × {args.repeat}, uncached:")
+    print(f"  search   {percentiles(searches)}")
+    print(f"  page     {percentiles(pages)}")
+    print(f"  suggest  {percentiles(suggestions)}")
+    print("  slowest searches: " + ", ".join(f"{text!r} {spent:.0f} ms" for spent, text in sorted(slowest)[-5:]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
