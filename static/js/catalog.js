@@ -20,9 +20,34 @@
   // The market page shows its address as text and a link to OpenStreetMap; this adds the
   // map itself when Leaflet is loaded (tiles that cannot be fetched leave a grey map).
   var el = document.getElementById("market-map");
-  if (!el || typeof window.L === "undefined") {
+  if (!el) {
     return;
   }
+  // Leaflet (150 KB) is loaded when the visitor asks for the map, not with every market page.
+  if (typeof window.L === "undefined") {
+    var show = document.getElementById("show-map");
+    if (!show) {
+      return;
+    }
+    show.hidden = false;
+    show.addEventListener("click", function () {
+      show.disabled = true;
+      var css = document.createElement("link");
+      css.rel = "stylesheet";
+      css.href = el.getAttribute("data-leaflet-css");
+      document.head.appendChild(css);
+      var script = document.createElement("script");
+      script.src = el.getAttribute("data-leaflet-js");
+      script.onload = function () { show.hidden = true; drawMap(el); };
+      document.head.appendChild(script);
+    });
+    return;
+  }
+  drawMap(el);
+})();
+
+function drawMap(el) {
+  "use strict";
   var lat = parseFloat(el.getAttribute("data-lat"));
   var lon = parseFloat(el.getAttribute("data-lon"));
   if (!isFinite(lat) || !isFinite(lon)) {
@@ -43,4 +68,4 @@
     popup.textContent = label;
     marker.bindPopup(popup);
   }
-})();
+}
