@@ -1,5 +1,5 @@
 """A producer, on a phone or a desktop, adds a product with a photo, says what they bring to the
-next two market days, and sees it on their shop's overview."""
+next two market days (one at a time, through the day picker), and sees it on their shop's overview."""
 import io
 import uuid
 
@@ -43,25 +43,28 @@ def test_producer_adds_a_product_with_a_photo_and_brings_it_to_two_market_days(p
     snap(page, "product-with-photo")
 
     page.get_by_role("link", name="What I bring").click()
-    days = page.locator("fieldset.grid-day")
-    expect(days.first).to_be_visible()
-    assert days.count() >= 2
-    chosen = []
-    for index, quantity in ((0, "12"), (1, "8,5")):
-        day = days.nth(index)
-        chosen.append(day.get_attribute("id"))
-        day.get_by_label(f"Quantity of {name} on").fill(quantity)
-    days.nth(1).get_by_label(f"Price of {name} on").fill("110")
+    # One market day at a time: the next one first, the others through the day picker.
+    picker = page.get_by_label("Market day")
+    options = picker.locator("option")
+    assert options.count() >= 2
+    chosen = [options.nth(0).get_attribute("value"), options.nth(1).get_attribute("value")]
+    page.get_by_label(f"Quantity of {name} on").fill("12")
     snap(page, "availability-filled")
     page.get_by_role("button", name="Save", exact=True).first.click()
-    expect(page.get_by_text("Saved: 2 change(s).")).to_be_visible()
-    expect(days.nth(1).get_by_label(f"Quantity of {name} on")).to_have_value("8.5")
+    expect(page.get_by_text("Saved: 1 change.")).to_be_visible()
+    picker.select_option(chosen[1])
+    expect(picker).to_have_value(chosen[1])
+    page.get_by_label(f"Quantity of {name} on").fill("8,5")
+    page.get_by_label(f"Price of {name} on").fill("110")
+    page.get_by_role("button", name="Save", exact=True).first.click()
+    expect(page.get_by_text("Saved: 1 change.")).to_be_visible()
+    expect(page.get_by_label(f"Quantity of {name} on")).to_have_value("8.5")
 
     page.get_by_role("link", name="Overview").click()
     expect(page.get_by_role("heading", name="My shop")).to_be_visible()
-    for day_id, shown in zip(chosen, ("12\u00a0kg", "8.5\u00a0kg")):
-        row = page.locator(f"li#{day_id} tr", has_text=name)
-        expect(row).to_be_visible()
-        expect(row.locator("td").nth(1)).to_have_text(shown)
-        expect(row.locator("td").nth(2)).to_have_text("0\u00a0kg")
+    # The next market day leads with what to bring; the later ones are a line each.
+    row = page.locator("table tr", has_text=name).first
+    expect(row).to_be_visible()
+    expect(row.locator("td").nth(1)).to_have_text("12\u00a0kg")
+    expect(row.locator("td").nth(2)).to_have_text("0\u00a0kg")
     snap(page, "dashboard")
