@@ -284,9 +284,27 @@ def cancel_day(day_id: int):
         with transaction(form) as tx:
             services.cancel_market_day(current_user, market_day, form.reason.data)
         if tx.ok:
-            flash(_("The market day is cancelled; producers and customers are being told."), "success")
+            services.finish_cancellation(current_user, market_day)  # the card money, after the commit
+            flash(_("The market day is cancelled; producers and customers are being told. Card holds are "
+                    "released and card payments refunded: the report below shows where that stands."), "success")
             return redirect(url_for("markets.day", day_id=day_id))
     return render_template("markets/cancel_day.html", market_day=market_day, market=market_day.market, form=form)
+
+
+@bp.route("/days/<int:day_id>/cancel/again", methods=["POST"])
+@organizer_required
+def cancel_day_again(day_id: int):
+    """Run a day's cancellation again: what failed (a card Stripe did not answer for) is tried again."""
+    market_day = _day_or_404(day_id)
+    if market_day.status != MarketDayStatus.CANCELLED or not EmptyForm().validate_on_submit():
+        return redirect(url_for("markets.day", day_id=day_id))
+    with transaction() as tx:
+        services.cancel_market_day(current_user, market_day, "")
+    if tx.ok:
+        services.finish_cancellation(current_user, market_day)
+        flash(_("The cancellation was run again: whatever had failed was tried again. The report below shows "
+                "where it stands."), "success")
+    return redirect(url_for("markets.day", day_id=day_id))
 
 
 @bp.route("/days/<int:day_id>/slots", methods=["POST"])
