@@ -38,11 +38,11 @@ from marketplace.orders.queries import market_day_for_basket
 from marketplace.payments import gateway
 from marketplace.payments import services as payments
 from marketplace.pickup import services as pickup
+from marketplace.web.args import id_arg
 from marketplace.web.transaction import transaction
 
 bp = Blueprint("pickup", __name__, url_prefix="/organize/days/<int:market_day_id>/pickup")
 #: Ids in the query string fit the database's integer (32 bits on PostgreSQL); larger is a 404.
-MAX_ID = 2147483647
 
 
 @bp.context_processor
@@ -87,9 +87,7 @@ def _slot_arg() -> int | None:
     value = request.args.get("slot", "")
     if not value:
         return None
-    if not value.isdigit() or len(value) > 10 or int(value) > MAX_ID:
-        abort(404)
-    return int(value)
+    return id_arg(value) or abort(404)
 
 
 def _summary(market_day: MarketDay):
@@ -166,6 +164,16 @@ def _refused(market_day_id: int, order_id: int, exc: DomainError):
     return _back_to(market_day_id, order_id)
 
 
+def _act(market_day_id: int, order_id: int, action, success_message):
+    """Run one pickup action in a transaction; another market's order is a 404, a refusal a message."""
+    with transaction(flash_errors=False) as tx:
+        action()
+    if isinstance(tx.error, NotAllowed):
+        abort(404)
+    flash(tx.error.message if tx.error else success_message(), "error" if tx.error else "success")
+    return _back_to(market_day_id, order_id)
+
+
 @bp.route("/orders/<int:order_id>/hand-over", methods=["POST"])
 @login_required
 def hand_over(market_day_id: int, order_id: int):
@@ -224,14 +232,9 @@ def take_cash(market_day_id: int, order_id: int):
     _market_day, found = _order(market_day_id, order_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        pickup.take_cash_instead(found, current_user)
-    except DomainError as exc:
-        return _refused(market_day_id, order_id, exc)
-    db.session.commit()
-    flash(_("Order %(code)s is now paid in cash: collect %(amount)s. The customer is told.",
-            code=found.pickup_code, amount=money(found.total_minor, found.currency)), "success")
-    return _back_to(market_day_id, order_id)
+    return _act(market_day_id, order_id, lambda: pickup.take_cash_instead(found, current_user),
+                lambda: _("Order %(code)s is now paid in cash: collect %(amount)s. The customer is told.",
+                          code=found.pickup_code, amount=money(found.total_minor, found.currency)))
 
 
 @bp.route("/orders/<int:order_id>/undo", methods=["POST"])
@@ -241,14 +244,10 @@ def undo(market_day_id: int, order_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     was_card = found.payment_method == PaymentMethod.CARD
-    try:
-        pickup.undo_hand_over(found, current_user)
-    except DomainError as exc:
-        return _refused(market_day_id, order_id, exc)
-    db.session.commit()
-    flash(_("Hand-over undone. The card payment was refunded: take the payment in cash at the hand-over.")
-          if was_card else _("Hand-over undone; the order is waiting to be handed over again."), "success")
-    return _back_to(market_day_id, order_id)
+    return _act(market_day_id, order_id, lambda: pickup.undo_hand_over(found, current_user),
+                lambda: _("Hand-over undone. The card payment was refunded: take the payment in cash at the "
+                          "hand-over.") if was_card
+                else _("Hand-over undone; the order is waiting to be handed over again."))
 
 
 @bp.route("/orders/<int:order_id>/no-show", methods=["POST"])
@@ -257,13 +256,8 @@ def no_show(market_day_id: int, order_id: int):
     _market_day, found = _order(market_day_id, order_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        pickup.mark_no_show(found, current_user)
-    except DomainError as exc:
-        return _refused(market_day_id, order_id, exc)
-    db.session.commit()
-    flash(_("Order %(code)s is marked as not picked up; the customer is told.", code=found.pickup_code), "success")
-    return _back_to(market_day_id, order_id)
+    return _act(market_day_id, order_id, lambda: pickup.mark_no_show(found, current_user),
+                lambda: _("Order %(code)s is marked as not picked up; the customer is told.", code=found.pickup_code))
 
 
 @bp.route("/lines/<int:line_id>/missing", methods=["POST"])
@@ -275,14 +269,9 @@ def line_missing(market_day_id: int, line_id: int):
         abort(404)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        pickup.mark_line_missing(line, current_user)
-    except DomainError as exc:
-        return _refused(market_day_id, line.order_id, exc)
-    db.session.commit()
-    flash(_("%(name)s is marked as not brought; the customer does not pay for it.", name=line.product_name),
-          "success")
-    return _back_to(market_day_id, line.order_id)
+    return _act(market_day_id, line.order_id, lambda: pickup.mark_line_missing(line, current_user),
+                lambda: _("%(name)s is marked as not brought; the customer does not pay for it.",
+                          name=line.product_name))
 
 
 @bp.route("/close", methods=["POST"])
@@ -291,15 +280,13 @@ def close(market_day_id: int):
     market_day = _day(market_day_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
+    with transaction(flash_errors=False) as tx:
         result = pickup.close_market_day(market_day, current_user)
-    except DomainError as exc:
-        db.session.rollback()
-        if isinstance(exc, NotAllowed):
-            abort(404)
-        flash(exc.message, "error")
+    if isinstance(tx.error, NotAllowed):
+        abort(404)
+    if tx.error:
+        flash(tx.error.message, "error")
     else:
-        db.session.commit()
         flash(_("The market day is closed; %(n)s order(s) not picked up, each customer is told.",
                 n=result.no_shows), "success")
     return redirect(url_for("pickup.day", market_day_id=market_day.id))
@@ -310,9 +297,9 @@ def close(market_day_id: int):
 def labels(market_day_id: int):
     market_day = _day(market_day_id)
     order_id = request.args.get("order", "")
-    if order_id and (not order_id.isdigit() or len(order_id) > 10 or int(order_id) > MAX_ID):
+    if order_id and id_arg(order_id) is None:
         abort(404)
-    found = pickup.packing_labels(market_day, current_user, order_id=int(order_id) if order_id else None,
+    found = pickup.packing_labels(market_day, current_user, order_id=id_arg(order_id) if order_id else None,
                                   slot_id=_slot_arg())
     if order_id and not found:
         abort(404)
