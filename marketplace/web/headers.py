@@ -27,6 +27,13 @@ def is_safe_next_url(target: str | None) -> bool:
         return False
     if target.startswith(("//", "\\")) or "\\" in target:
         return False
+    # Control characters (a CRLF would split the Location header) and anything with a scheme
+    # or a host of its own (`http:evil.example` is a path to urljoin, a host to browsers).
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        return False
+    own = urlsplit(target)
+    if own.scheme or own.netloc:
+        return False
     host_url = request.host_url
     parts = urlsplit(urljoin(host_url, target))
     return parts.scheme in ("http", "https") and parts.netloc == urlsplit(host_url).netloc
