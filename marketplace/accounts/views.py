@@ -34,7 +34,7 @@ from marketplace.accounts.sessions import (
     remember_device,
     start_session,
 )
-from marketplace.core.extensions import limiter
+from marketplace.core.extensions import csrf, limiter
 from marketplace.core.locale import LOCALE_COOKIE
 from marketplace.web.headers import is_safe_next_url, private_page, token_page
 from marketplace.web.security import (
@@ -172,12 +172,24 @@ def forgot_password():
     return render_template("accounts/forgot_password.html", form=form)
 
 
+def _token_page_csrf() -> None:
+    """The token pages send `Referrer-Policy: no-referrer`, so their own form arrives with no
+    Referer and Flask-WTF's WTF_CSRF_SSL_STRICT would refuse it over HTTPS (400). They are
+    exempt from CSRFProtect's Referer check; their forms still check the session-bound CSRF
+    token (FlaskForm), and a browser's Sec-Fetch-Site, where sent, must say this site."""
+    if request.method == "POST" and request.headers.get("Sec-Fetch-Site", "same-origin") not in (
+            "same-origin", "none"):
+        abort(400)
+
+
 @bp.route("/password/reset", methods=["GET", "POST"])
+@csrf.exempt  # see _token_page_csrf
 @address_limit("PASSWORD_RESET_RATE_LIMIT", methods=["POST"], scope="password-reset")
 @token_page
 def reset_password():
     # The token comes after `#` in the emailed link (never sent to a server, so never in a log);
     # the page's script puts it into the form.
+    _token_page_csrf()
     form = ResetPasswordForm()
     if form.validate_on_submit():
         with transaction(form) as tx:
@@ -194,8 +206,10 @@ def reset_password():
 
 
 @bp.route("/verify", methods=["GET", "POST"])
+@csrf.exempt  # see _token_page_csrf
 @token_page
 def verify_email():
+    _token_page_csrf()
     form = VerifyEmailForm()
     if not form.validate_on_submit():
         return render_template("accounts/verify_email.html", form=form)
