@@ -10,7 +10,7 @@ from wtforms import (
     StringField,
     SubmitField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, StopValidation, ValidationError
 
 from marketplace.core.locale import LANGUAGE_NAMES
 
@@ -23,9 +23,21 @@ ACCOUNT_TYPES = [("customer", _l("I buy at markets")), ("producer", _l("I sell w
 PRODUCER_KINDS = [("farmer", _l("Farmer")), ("craftsman", _l("Craftsman")), ("processor", _l("Small processor"))]
 
 
+
+class MaxLength(Length):
+    """Length that stops the field's validation: placed before Email(), a 1 MB address is refused
+    by its length and never parsed (email-validator's parsing is quadratic)."""
+
+    def __call__(self, form, field):
+        try:
+            super().__call__(form, field)
+        except ValidationError as error:
+            raise StopValidation(str(error)) from None
+
+
 class RegisterForm(FlaskForm):
     name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
-    email = EmailField(_l("Email"), filters=[strip], validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(_l("Email"), filters=[strip], validators=[DataRequired(), MaxLength(max=254), Email()])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)],
                              description=_l("At least 8 characters."))
     confirm = PasswordField(_l("Repeat password"),
@@ -51,7 +63,7 @@ class LoginForm(FlaskForm):
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField(_l("Email"), filters=[strip], validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(_l("Email"), filters=[strip], validators=[DataRequired(), MaxLength(max=254), Email()])
     submit = SubmitField(_l("Send reset link"))
 
 

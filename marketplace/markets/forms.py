@@ -30,6 +30,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from marketplace.accounts.forms import MaxLength
 from marketplace.core.money import InvalidAmount, parse_decimal
 from marketplace.markets import services
 from marketplace.markets.models import VendorStatus
@@ -102,7 +103,7 @@ class MarketForm(FlaskForm):
 
 
 class OrganizerForm(FlaskForm):
-    email = EmailField(_l("Email of their account"), validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(_l("Email of their account"), validators=[DataRequired(), MaxLength(max=254), Email()])
     submit = SubmitField(_l("Add organizer"))
 
 
