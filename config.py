@@ -217,6 +217,9 @@ class ProductionConfig(Config):
     REDIS_REQUIRED = True
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    #: A database error's message (and so the error log) never carries the statement's
+    #: parameters: password hashes, session tokens, personal data.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {**Config.SQLALCHEMY_ENGINE_OPTIONS, "hide_parameters": True}
 
     @classmethod
     def check(cls) -> None:

@@ -7,7 +7,8 @@
   one count), and falls back to counting in memory while Redis is away — never a 500. Limits
   are keyed by the client's address (`address_key`: an IPv6 client by its /64 network).
 - Input: every submitted value (form fields and query arguments) is NFC-normalised as the
-  request is parsed, before any form or view reads it; number fields take ASCII digits only.
+  request is parsed, before any form or view reads it, and NUL characters are dropped; number
+  fields take ASCII digits only.
 - Events: a 403/404 shown to a signed-in user on a real page (another user's object, a page
   of another role) and every 429 leave a security event line.
 - Sessions: `keep_at_login(app, key)` names a session key that survives the fresh session a
@@ -164,7 +165,9 @@ class HostPrefixedCookies:
 # --- Input -----------------------------------------------------------------------------
 
 def nfc(value):
-    return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
+    """NFC, and no NUL: PostgreSQL refuses NUL in text (a 500 whose log line carried the
+    statement's parameters), and no honest form holds one."""
+    return unicodedata.normalize("NFC", value).replace("\x00", "") if isinstance(value, str) else value
 
 
 class NFCMultiDict(ImmutableMultiDict):
