@@ -123,5 +123,5 @@ def _end_request(response):
                     "%s %s %s", request.method, request.path, response.status_code,
                     extra={"event": "request", "request_id": g.get("request_id"), "method": request.method, "path": request.path,
                            "status": response.status_code, "duration_ms": duration_ms,
-                           "user_id": user.get_id() if user is not None and user.is_authenticated else None})
+                           "user_id": getattr(user, "id", None) if user is not None and user.is_authenticated else None})
     return response
