@@ -34,8 +34,9 @@ from marketplace.core.errors import DomainError
 
 #: Dictionary keys that carry scripts, automatic actions, forms with scripts or attachments.
 REFUSED_KEYS = frozenset({"/JS", "/JavaScript", "/AA", "/EmbeddedFiles", "/EF", "/XFA", "/RichMediaContent"})
-#: Action types (/S) that run code, open other files or programs, or send data away.
-REFUSED_ACTIONS = frozenset({"/JavaScript", "/Launch", "/SubmitForm", "/ImportData", "/GoToE",
+#: Action types (/S) that run code, open other files (/GoToR: a UNC path leaks NTLM credentials)
+#: or programs, or send data away. /URI stays: a certificate may link to its issuer's register.
+REFUSED_ACTIONS = frozenset({"/JavaScript", "/Launch", "/SubmitForm", "/ImportData", "/GoToE", "/GoToR",
                              "/RichMediaExecute", "/Rendition"})
 #: /Type and /Subtype values of embedded files and media.
 REFUSED_TYPES = frozenset({"/EmbeddedFile", "/FileAttachment", "/RichMedia", "/Movie", "/Sound", "/Screen"})
