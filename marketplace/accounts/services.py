@@ -49,6 +49,15 @@ def common_passwords() -> set[str]:
     return _COMMON_PASSWORDS
 
 
+#: Rows of the Russian (ЙЦУКЕН) keyboard, which zxcvbn's keyboard patterns do not know.
+_CYRILLIC_ROWS = ("ё1234567890-=", "йцукенгшщзхъ", "фывапролджэ", "ячсмитьбю.")
+
+
+def _keyboard_run(lowered: str) -> bool:
+    """A run along a Russian keyboard row, forwards or backwards ('йцукенгшщз', 'джлорпавыф')."""
+    return any(lowered in row or lowered in row[::-1] for row in _CYRILLIC_ROWS)
+
+
 def check_password_strength(password: str, email: str = "", name: str = "") -> None:
     """Raise WeakPassword unless the password is long enough and hard to guess.
 
@@ -59,8 +68,10 @@ def check_password_strength(password: str, email: str = "", name: str = "") -> N
     if len(password) < MIN_PASSWORD_LENGTH:
         raise WeakPassword(str(_l("Use at least %(n)s characters.", n=MIN_PASSWORD_LENGTH)))
     lowered = password.lower()
-    known = [part for part in (normalize_email(email), *normalize_email(email).split("@"), name) if part]
-    if lowered in common_passwords() or lowered in known:
+    # The name's words count one by one too: "Айгуль Сапарова" gives "айгуль" and "сапарова".
+    known = [part for part in (normalize_email(email), *normalize_email(email).split("@"), name,
+                               *name.lower().split()) if part]
+    if lowered in common_passwords() or lowered in known or _keyboard_run(lowered):
         raise WeakPassword(str(_l("This password is too common. Choose one that is harder to guess.")))
     score = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=known)["score"]
     if score < current_app.config.get("PASSWORD_MIN_SCORE", 3):
