@@ -60,6 +60,8 @@ class DayCancellationReport:
     refunded: list[MoneyLine] = field(default_factory=list)
     #: Holds still held or captures still kept (or a refund still unanswered): the next run tries them.
     failed: list[MoneyLine] = field(default_factory=list)
+    #: Stripe has no such payment: never retried; an organizer has to look at these.
+    missing: list[MoneyLine] = field(default_factory=list)
     #: Stripe calls that needed more than one try before they went through (or have not yet).
     retried: int = 0
     customers_told: int = 0
@@ -84,10 +86,14 @@ class DayCancellationReport:
                str(_l("Card payments refunded in full: %(n)s (%(amount)s).", n=len(self.refunded),
                       amount=money(self.total("refunded"), self.currency))),
                str(_l("Failed, to try again: %(n)s.", n=len(self.failed))),
+               str(_l("Missing at Stripe, for an organizer to look at: %(n)s.", n=len(self.missing))),
                str(_l("Calls retried: %(n)s.", n=self.retried)),
                str(_l("Customers told: %(n)s; producers told: %(m)s.", n=self.customers_told,
                       m=self.producers_told))]
         for line in self.failed:
+            out.append(f"  {line.pickup_code} (#{line.order_id}): {line.what} {money(line.amount_minor, self.currency)}"
+                       + (f" — {line.error}" if line.error else ""))
+        for line in self.missing:
             out.append(f"  {line.pickup_code} (#{line.order_id}): {line.what} {money(line.amount_minor, self.currency)}"
                        + (f" — {line.error}" if line.error else ""))
         return out
@@ -105,7 +111,7 @@ def settle_cancelled_day(market_day_id: int) -> DayCancellationReport | None:
     business_event("market_day_cancellation_settled", market_day_id=market_day_id,
                    tried=sum(counts.values()) - counts["untried"], untried=counts["untried"],
                    cancelled=report.cancelled, released=len(report.released), refunded=len(report.refunded),
-                   failed=len(report.failed), retried=report.retried, complete=report.complete)
+                   failed=len(report.failed), missing=len(report.missing), retried=report.retried, complete=report.complete)
     return report
 
 
@@ -128,7 +134,11 @@ def day_report(market_day: MarketDay) -> DayCancellationReport:
     for payment in payments:
         code = codes[payment.order_id]
         kept = payment.amount_captured_minor - payment.amount_refunded_minor
-        if payment.status in services.OPEN_STATUSES and payment.provider_intent_id:
+        if payment.status == PaymentStatus.MISSING:
+            report.missing.append(MoneyLine(
+                payment.order_id, code, kept if payment.amount_captured_minor else payment.amount_authorized_minor,
+                str(_l("missing at Stripe, an organizer has to check it:")), errors.get(payment.id, "")))
+        elif payment.status in services.OPEN_STATUSES and payment.provider_intent_id:
             held = payment.status == PaymentStatus.AUTHORIZED
             report.failed.append(MoneyLine(
                 payment.order_id, code, payment.amount_authorized_minor if held else 0,

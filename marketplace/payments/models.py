@@ -20,6 +20,8 @@ class PaymentStatus(str, enum.Enum):
     FAILED = "failed"
     REFUNDED = "refunded"
     PARTIALLY_REFUNDED = "partially_refunded"
+    #: Stripe answers it has no such PaymentIntent: no retry can settle it, an organizer must look.
+    MISSING = "missing"
 
 
 #: Payments only move forward: an event that arrives late or twice never moves one back.
@@ -32,6 +34,7 @@ PAYMENT_STATUS_RANK = {
     PaymentStatus.CAPTURED: 3,
     PaymentStatus.PARTIALLY_REFUNDED: 4,
     PaymentStatus.REFUNDED: 5,
+    PaymentStatus.MISSING: 6,
 }
 
 

@@ -81,6 +81,8 @@ _REACHED_FROM = {
                              PaymentStatus.AUTHORIZED},
     PaymentStatus.PARTIALLY_REFUNDED: {PaymentStatus.CAPTURED},
     PaymentStatus.REFUNDED: {PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED},
+    PaymentStatus.MISSING: {PaymentStatus.CREATED, PaymentStatus.REQUIRES_ACTION, PaymentStatus.AUTHORIZED,
+                            PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED},
 }
 #: A refund whose answer was lost is asked again (same key) by `reconcile` after this long, so
 #: a request still waiting for Stripe's answer is not overtaken.
@@ -107,6 +109,8 @@ class Settled(str, enum.Enum):
     RELEASED = "released"
     REFUNDED = "refunded"
     FAILED = "failed"
+    #: Stripe has no such PaymentIntent: not retried; the report asks an organizer to look.
+    MISSING = "missing"
 
 
 # --- Locks ---------------------------------------------------------------------------------
@@ -454,9 +458,13 @@ def settle_payment(payment: Payment) -> Settled:
     """The money of an order that ended: release the hold, or refund what was captured and not
     given back; ask again (same key) for a refund whose answer was lost. Never raises for
     Stripe; the caller holds the order's lock."""
+    if payment.status == PaymentStatus.MISSING:
+        return Settled.MISSING
     if payment.status in OPEN_STATUSES:
         if _let_go(payment):
             return Settled.RELEASED
+        if payment.status == PaymentStatus.MISSING:
+            return Settled.MISSING
         if payment.status in OPEN_STATUSES:
             return Settled.FAILED
         # Stripe says it was captured meanwhile: then it is refunded below.
@@ -474,7 +482,21 @@ def settle_payment(payment: Payment) -> Settled:
             _send_refund(record)
         outcome = Settled.REFUNDED if record.status == RefundStatus.SUCCEEDED and outcome != Settled.FAILED \
             else Settled.FAILED
+    if payment.status == PaymentStatus.MISSING:
+        return Settled.MISSING
     return outcome
+
+
+def _is_missing(exc: gateway.GatewayError) -> bool:
+    """Stripe's 404 "No such payment_intent": no retry will ever find it."""
+    return isinstance(exc, gateway.GatewayRefused) and exc.code == "resource_missing"
+
+
+def _mark_missing(payment: Payment, operation: str, message: str) -> None:
+    """The intent is missing at Stripe: stop retrying; an organizer has to look at it."""
+    if _advance(payment, PaymentStatus.MISSING):
+        business_event("card_payment_missing_at_stripe", payment_id=payment.id, order_id=payment.order_id,
+                       intent_id=payment.provider_intent_id, operation=operation, error=message[:255])
 
 
 def _let_go(payment: Payment) -> bool:
@@ -488,10 +510,16 @@ def _let_go(payment: Payment) -> bool:
     try:
         gateway.cancel(payment.provider_intent_id, idempotency_key=key)
     except gateway.GatewayRefused as refused:
+        if _is_missing(refused):
+            _attempt(payment, "release", key, held, ok=False, error=refused.message)
+            _mark_missing(payment, "release", refused.message)
+            return False
         try:
             state = gateway.retrieve(payment.provider_intent_id)
         except gateway.GatewayError as exc:
             _attempt(payment, "release", key, held, ok=False, error=exc.message)
+            if _is_missing(exc):
+                _mark_missing(payment, "release", exc.message)
             return False
         _attempt(payment, "release", key, held, ok=state.status == "canceled",
                  error="" if state.status == "canceled" else refused.message)
@@ -654,6 +682,8 @@ def _send_refund(record: PaymentRefund) -> bool:
                                    updated_at=utcnow()).execution_options(synchronize_session=False))
         db.session.flush()
         db.session.refresh(payment)
+        if _is_missing(exc):
+            _mark_missing(payment, "refund", exc.message)
         return False
     except gateway.GatewayError as exc:
         log.warning("Refund %s of payment %s not confirmed by Stripe: %s", record.id, payment.id, exc.message)
@@ -782,9 +812,11 @@ def _payment_for_intent(intent: dict) -> Payment | None:
 
 def _money_kept_condition():
     """Payments that still hold or keep money (or wait for a refund's answer)."""
-    return or_(Payment.status.in_(OPEN_STATUSES),
-               Payment.amount_captured_minor > Payment.amount_refunded_minor,
-               exists().where(PaymentRefund.payment_id == Payment.id, PaymentRefund.status == RefundStatus.PENDING))
+    return and_(Payment.status != PaymentStatus.MISSING,  # no retry can settle those: an organizer looks
+                or_(Payment.status.in_(OPEN_STATUSES),
+                    Payment.amount_captured_minor > Payment.amount_refunded_minor,
+                    exists().where(PaymentRefund.payment_id == Payment.id,
+                                   PaymentRefund.status == RefundStatus.PENDING)))
 
 
 def payments_to_settle(market_day_id: int | None = None, limit: int = 1000) -> list[int]:

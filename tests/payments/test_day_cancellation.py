@@ -247,3 +247,31 @@ def test_a_card_order_switched_to_cash_keeps_no_hold_even_when_stripe_was_down(c
     payments.reconcile()
     assert stripe_on.intent(payment.provider_intent_id)["status"] == "canceled"
     assert_money_invariants(stripe_on)
+
+
+MISSING_BODY = dict(status=404, type="invalid_request_error", code="resource_missing",
+                    message="No such payment_intent: 'pi_gone'")
+
+
+def test_an_intent_missing_at_stripe_is_not_retried_and_is_reported_for_an_organizer(day, stripe_proxy, stripe_on, app):
+    held = authorised_order(stripe_on, market_day=day)
+    charged = captured_early(stripe_on, market_day=day, by_weight=False, quantity_milli=1000, price_minor=20_000)
+    stripe_proxy.fail("POST", CANCEL, **MISSING_BODY)
+    stripe_proxy.fail("POST", REFUNDS, **MISSING_BODY)
+
+    result = invoke(app, "cancel-market-day", str(day.id), "--reason", "Flood")
+    assert result.exit_code == 0, result.output  # nothing a rerun could do is left
+    assert "Failed, to try again: 0" in result.output
+    assert "Missing at Stripe, for an organizer to look at: 2" in result.output
+    for order in (held, charged):
+        assert payments.current_payment(order).status == PaymentStatus.MISSING
+    report = cancellation.day_report(db.session.get(MarketDay, day.id))
+    assert report.failed == [] and sorted(line.order_id for line in report.missing) == sorted([held.id, charged.id])
+    assert {line.order_id: line.amount_minor for line in report.missing}[charged.id] == 20_000
+    assert all("No such payment_intent" in line.error for line in report.missing)
+
+    stripe_proxy.reset()
+    again = invoke(app, "cancel-market-day", str(day.id))
+    assert again.exit_code == 0, again.output
+    assert stripe_proxy.calls("POST") == []  # a missing intent is not asked again
+    assert payments.payments_to_settle(day.id) == []
