@@ -7,7 +7,7 @@ fixed number of queries (eager loading, one badge query per page), whatever its 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from flask_sqlalchemy.pagination import Pagination
@@ -34,7 +34,7 @@ from marketplace.producers.models import (
     ProductPhoto,
     StockMode,
 )
-from marketplace.search.matching import Alternatives, Part, holds
+from marketplace.search.matching import Alternatives, Part, found, holds
 from marketplace.search.queries import SearchPlan, WordMatch
 from marketplace.trust.queries import active_badges, producers_with_badge
 
@@ -112,10 +112,9 @@ def _offered_on(day_conditions, market_slug: str, *, with_stock_left: bool):
 
 def _matches(plan: SearchPlan):
     """Condition: the product's search column holds, for every word of the search, one of
-    its terms (as typed, as the start of a term, or a typo's correction); a search of no
+    its terms (as typed, the words it begins, or a typo's correction); a search of no
     word at all ("%", "1=1 --": numbers and punctuation are not words) finds nothing."""
-    return holds(Product.id, Product.search_text,
-                 [Alternatives((*word.exact, *word.fuzzy), word.prefixes) for word in plan.words])
+    return holds(Product.__table__, [_everything(word) for word in plan.words])
 
 
 def _category_ids(slug: str):
@@ -190,30 +189,34 @@ def _relevance(plan: SearchPlan, market_id: int | None) -> list:
     producer's or category's name, then the shopper's market."""
     order = []
     if plan.has_fuzzy:
-        order.append(sum((case((_holds(_as_typed(word)), 1), else_=0) for word in plan.words), literal(0)).desc())
+        order.append(sum((case((_found(_as_typed(word)), 1), else_=0) for word in plan.words), literal(0)).desc())
     order.append(sum((_where_found(word) for word in plan.words), literal(0)).desc())
     if market_id is not None:
         order.append(case((_approved_vendor(Product.producer_id, market_id=market_id), 1), else_=0).desc())
     return order
 
 
-def _holds(alternatives: Alternatives, part: Part = Part.ANYWHERE):
-    return holds(Product.id, Product.search_text, [alternatives], part)
+def _found(alternatives: Alternatives, part: Part = Part.ANYWHERE):
+    return found(Product.__table__, alternatives, part)
 
 
 def _where_found(word: WordMatch):
-    """4 when the word is in the name as typed, 3 when its start or its correction is, 2 when
+    """4 when the word is in the name as typed, 3 when a word it begins or its correction is, 2 when
     it is in the description, else 0 (the producer's or category's name)."""
-    loose = Alternatives(word.fuzzy, word.prefixes)
-    whens = [(_holds(Alternatives(word.exact), Part.NAME), 4)]
+    loose = Alternatives((*word.completions, *word.fuzzy))
+    whens = [(_found(Alternatives(word.exact), Part.NAME), 4)]
     if loose:
-        whens.append((_holds(loose, Part.NAME), 3))
-    whens.append((_holds(Alternatives((*word.exact, *word.fuzzy), word.prefixes), Part.NAME_OR_DESCRIPTION), 2))
+        whens.append((_found(loose, Part.NAME), 3))
+    whens.append((_found(_everything(word), Part.NAME_OR_DESCRIPTION), 2))
     return case(*whens, else_=0)
 
 
+def _everything(word: WordMatch) -> Alternatives:
+    return Alternatives((*word.exact, *word.completions, *word.fuzzy))
+
+
 def _as_typed(word: WordMatch) -> Alternatives:
-    return Alternatives(word.exact, word.prefixes)
+    return Alternatives((*word.exact, *word.completions))
 
 
 def _order(filters: ProductFilters, plan: SearchPlan, market_id: int | None = None) -> list:
@@ -244,11 +247,16 @@ class ProductListPagination(Pagination):
     """Flask-SQLAlchemy's pagination with the list's cheap queries (see above).
 
     `total` is exact up to COUNT_CAP; beyond it `total_is_lower_bound` is set, `total` is
-    COUNT_CAP, and whether there is a next page is known from one extra id on this page.
+    COUNT_CAP, and whether there is a next page is known from one extra id on this page. When
+    that extra id is missing, this page is the last and the total is known without a count.
     """
 
     total_is_lower_bound = False
     _more = False
+    #: how many products this page found (None until it looked)
+    _on_page: int | None = None
+    #: how many products a search found in all, counted with its page (None: not counted yet)
+    _counted: int | None = None
 
     def _query_items(self) -> list:
         filters, now, plan = self._query_args["filters"], self._query_args["now"], self._query_args["plan"]
@@ -259,8 +267,17 @@ class ProductListPagination(Pagination):
             ids = select(Product.id)
         ids = ids.where(*product_list_conditions(filters, now, plan=plan, producer_joined=by_producer))
         order = _order(filters, plan, self._query_args["market_id"])
-        page_ids = list(db.session.scalars(ids.order_by(*order).limit(self.per_page + 1).offset(self._query_offset)))
+        counting = bool(plan) and filters.sort == "relevance"
+        if counting:
+            # A search by relevance ranks every product it finds before taking a page:
+            # counting them on the way costs nothing more, and saves the count's own statement.
+            ids = ids.add_columns(func.count().over().label("found"))
+        rows = db.session.execute(ids.order_by(*order).limit(self.per_page + 1).offset(self._query_offset)).all()
+        if counting and rows:
+            self._counted = rows[0][1]
+        page_ids = [row[0] for row in rows]
         self._more, page_ids = len(page_ids) > self.per_page, page_ids[:self.per_page]
+        self._on_page = len(page_ids)
         if not page_ids:
             return []
         rows = db.session.scalars(
@@ -271,10 +288,15 @@ class ProductListPagination(Pagination):
         return [by_id[i] for i in page_ids if i in by_id]
 
     def _query_count(self) -> int:
-        filters, now, plan = self._query_args["filters"], self._query_args["now"], self._query_args["plan"]
-        counted = (select(Product.id).where(*product_list_conditions(filters, now, plan=plan, for_count=True))
-                   .limit(COUNT_CAP + 1).subquery())
-        total = db.session.scalar(select(func.count()).select_from(counted))
+        if self._on_page is not None and not self._more and (self._on_page or self.page == 1):
+            # The last page is on screen: what it holds tells the total, no count needed.
+            return self._query_offset + self._on_page
+        total = self._counted
+        if total is None:
+            filters, now, plan = self._query_args["filters"], self._query_args["now"], self._query_args["plan"]
+            counted = (select(Product.id).where(*product_list_conditions(filters, now, plan=plan, for_count=True))
+                       .limit(COUNT_CAP + 1).subquery())
+            total = db.session.scalar(select(func.count()).select_from(counted))
         self.total_is_lower_bound = total > COUNT_CAP
         return COUNT_CAP if self.total_is_lower_bound else total
 
@@ -301,6 +323,15 @@ def product_page(filters: ProductFilters, per_page: int, offers_day: int | None 
             select(Offer).where(Offer.market_day_id == day_id,
                                 Offer.product_id.in_([p.id for p in items])))}
     return ProductPage(pagination=pagination, badges=badges, day_offers=day_offers)
+
+
+def found_at_other_markets(filters: ProductFilters, plan: SearchPlan) -> int:
+    """How many products (up to COUNT_CAP) the search finds at any market, when it found
+    none at the one chosen."""
+    counted = (select(Product.id).where(*product_list_conditions(replace(filters, market=""), plan=plan,
+                                                                 for_count=True))
+               .limit(COUNT_CAP).subquery())
+    return db.session.scalar(select(func.count()).select_from(counted))
 
 
 def all_categories() -> list[Category]:

@@ -77,8 +77,11 @@ def products():
     page = queries.product_page(filters.for_query(), current_app.config["PAGE_SIZE"], offers_day=offers_day,
                                 plan=plan, market_id=shoppers_market(filters.for_query(), request.cookies, markets))
     market_days = queries.upcoming_market_days(limit=30, market_slug=filters.for_query().market)
+    # A search that finds nothing at one market says what the others have (one count, only then).
+    elsewhere = (queries.found_at_other_markets(filters.for_query(), plan)
+                 if plan and filters.for_query().market and not page.pagination.total else 0)
     return render_template(
-        "catalog/products.html", filters=filters, page=page, sorts=SORTS, kinds=KIND_LABELS,
+        "catalog/products.html", filters=filters, page=page, elsewhere=elsewhere, sorts=SORTS, kinds=KIND_LABELS,
         badge_schemes=[s.value for s in CertificationScheme], day_label=market_day_label,
         categories=categories, markets=markets, market_days=market_days, mine=mine, plan=plan,
         shown_market=shown_market, offers_day=offers_day,

@@ -52,14 +52,16 @@ def disable_jit(engine: Engine) -> None:
 
 
 #: Search indexes made by the migrations, one kind per database, so not in the models.
-#: PostgreSQL: GIN indexes on the product's search column, over its terms as an array (0013)
-#: and over its trigrams (pg_trgm, 0002: a word's start), and on the search word list's
-#: words and keys (0006: typo candidates, suggestions).
-POSTGRESQL_ONLY_INDEXES = frozenset({"ix_product_search_text_trgm", "ix_product_search_terms",
-                                     "ix_search_word_word_trgm", "ix_search_word_key_trgm"})
+#: PostgreSQL: a GIN index over the product's search column's terms as an array (0013, made
+#: on POSTGRESQL_TERMS_FUNCTION by 0014), and GIN trigram indexes (pg_trgm) on the search
+#: word list's words and keys (0006: typo candidates, suggestions).
+POSTGRESQL_ONLY_INDEXES = frozenset({"ix_product_search_terms", "ix_search_word_word_trgm",
+                                     "ix_search_word_key_trgm"})
 #: SQLite: FTS5 tables (and the shadow tables FTS5 makes) over the product's search column,
 #: a term a token (0013), and over the search word list, by trigrams (0006).
 SQLITE_TERMS_TABLE = "product_terms"
+#: PostgreSQL: the function that splits a search column into its terms (migration 0014).
+POSTGRESQL_TERMS_FUNCTION = "aimak_search_terms"
 SQLITE_WORD_TABLE = "search_word_fts"
 SQLITE_ONLY_TABLES = (SQLITE_TERMS_TABLE, SQLITE_WORD_TABLE)
 

@@ -179,21 +179,27 @@ class QueryWord:
     groups: frozenset[str]
 
 
+def _query_terms(token: Token, group_ids: frozenset[str], vocabulary: Vocabulary) -> tuple[str, ...]:
+    if not group_ids:
+        return _own_terms(token, vocabulary)
+    own = (token.word, token.key)
+    return tuple(dict.fromkeys(term for term in (*own, *(group_term(g) for g in sorted(group_ids))) if term))
+
+
 def query_words(query: str | None, vocabulary: Vocabulary | None = None) -> list[QueryWord]:
     """The words of a query, each with its alternatives; joining words are left out when
     the query has others.
 
     A query word stands for its group by the group's term; the product's column holds it
-    when one of the product's words or phrases belongs to the group (see index_text). A
-    phrase of the vocabulary ("қара өрік", plum) claims its words, so өрік there does not
-    stand for apricots.
+    when one of the product's words or phrases belongs to the group, in any of its forms
+    (see index_text). So a word of a group needs no stems of its own: the word as typed (a
+    producer's name holds words, not groups) and its key are enough, and every alternative
+    more would only make the database guess more rows. A phrase of the vocabulary ("қара
+    өрік", plum) claims its words, so өрік there does not stand for apricots.
     """
     vocabulary = vocabulary or default_vocabulary()
     tokens = [analyse(word) for word in words(query)]
-    found = [QueryWord(word=token.word,
-                       terms=tuple(dict.fromkeys([*_own_terms(token, vocabulary),
-                                                  *(group_term(g) for g in sorted(group_ids))])),
-                       groups=frozenset(group_ids))
+    found = [QueryWord(word=token.word, terms=_query_terms(token, group_ids, vocabulary), groups=frozenset(group_ids))
              for token, group_ids in zip(tokens, vocabulary.match(tokens), strict=True)]
     meaningful = [word for word in found if word.word not in STOPWORDS]
     return meaningful or found

@@ -123,7 +123,7 @@ def _holding_words(words: list[str]):
     """Condition: the product's search column holds a form of one of the words (or of a
     word of one of the phrases) — the products a vocabulary change may concern."""
     forms = {form for text in words for word in words_of(text) for form in word_forms(word)}
-    return holds(Product.id, Product.search_text, [Alternatives(tuple(sorted(forms)))])
+    return holds(Product.__table__, [Alternatives(tuple(sorted(forms)))])
 
 
 def reindex_search_text(words: list[str] | None = None, groups: list[str] = (),
@@ -152,7 +152,7 @@ def reindex_search_text(words: list[str] | None = None, groups: list[str] = (),
         if after_batch is not None:
             after_batch()
     for group_id in groups:
-        in_group = holds(Product.id, Product.search_text, [Alternatives((group_term(group_id),))])
+        in_group = holds(Product.__table__, [Alternatives((group_term(group_id),))])
         if group_id in vocabulary.groups and db.session.scalar(select(Product.id).where(in_group).limit(1)):
             group_words = {word: WEIGHT_GROUP for word in vocabulary.single_words(group_id)}
             record_words(group_words)

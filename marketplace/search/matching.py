@@ -2,18 +2,19 @@
 
 A column (core.search_terms) is space-separated terms, a space at each end, the name's terms
 before NAME_END and the description's before DESCRIPTION_END. A word of a search matches a
-product when the column holds one of its terms whole, or a term that begins with one of its
-prefixes. Where it is held matters to the ranking: in the name, in the name or description,
-anywhere.
+product when the column holds one of its terms, whole (a word still being typed has become
+the words it begins in search.queries). Where it is held matters to the ranking: in the
+name, in the name or description, anywhere.
 
 - SQLite: an FTS5 table of the column's three parts, tokenised at spaces with `~` and `_`
-  kept in tokens (group terms), with prefix indexes (migration 0013; triggers keep it in
-  step with product.search_text). A search is one MATCH per part asked for: every word an
-  OR of its terms (`"мед" OR "~honey" OR "эспарц"*`), the words joined by AND.
-- PostgreSQL: the column's terms as an array (`string_to_array`), its overlap with a word's
-  terms answered by a GIN index on that expression (migration 0013); a prefix by LIKE on the
-  trigram GIN index of the column (0002). The name's and the description's parts are cut
-  out of the column for the ranking of the rows found.
+  kept in tokens (group terms) (migration 0013; triggers keep it in step with
+  product.search_text). A search is one MATCH per part asked for: every word an OR of its
+  terms (`"мед" OR "med" OR "~honey"`), the words joined by AND.
+- PostgreSQL: the column's terms as an array (`aimak_search_terms`, string_to_array in a
+  function the planner is told is costly), its overlap with a word's terms answered by a
+  GIN index on that expression (migrations 0013, 0014). The rows found are
+  ranked by where " term " stands in the column (strpos before NAME_END or DESCRIPTION_END):
+  no array is built per row for that.
 """
 from __future__ import annotations
 
@@ -21,10 +22,10 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Text, and_, cast, column, false, func, literal_column, or_, select, table
+from sqlalchemy import Text, and_, cast, column, false, func, or_, select, table
 from sqlalchemy.dialects.postgresql import ARRAY, array
 
-from marketplace.core.dialects import SQLITE_TERMS_TABLE
+from marketplace.core.dialects import POSTGRESQL_TERMS_FUNCTION, SQLITE_TERMS_TABLE
 from marketplace.core.extensions import db
 from marketplace.core.search_terms import DESCRIPTION_END, NAME_END
 
@@ -33,13 +34,12 @@ _sqlite_terms = table(SQLITE_TERMS_TABLE, column("rowid"), column(SQLITE_TERMS_T
 
 @dataclass(frozen=True)
 class Alternatives:
-    """What one word of a search may match: whole terms, or terms beginning with a prefix."""
+    """What one word of a search may match: any of these terms, whole."""
 
     terms: tuple[str, ...] = ()
-    prefixes: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.terms or self.prefixes)
+        return bool(self.terms)
 
 
 class Part(enum.Enum):
@@ -52,7 +52,7 @@ class Part(enum.Enum):
 
 #: The FTS5 columns of each part (SQLite).
 _SQLITE_COLUMNS = {Part.ANYWHERE: "", Part.NAME: "{name}: ", Part.NAME_OR_DESCRIPTION: "{name description}: "}
-#: The term that ends each part (PostgreSQL: the column is cut before it).
+#: The term that ends each part (PostgreSQL: a term of the part stands before it).
 _END = {Part.NAME: NAME_END, Part.NAME_OR_DESCRIPTION: DESCRIPTION_END}
 
 
@@ -66,42 +66,46 @@ def _quoted(term: str) -> str:
 
 
 def _sqlite_match(words: Sequence[Alternatives], part: Part) -> str:
-    alternatives = (" OR ".join([*(_quoted(t) for t in word.terms), *(_quoted(p) + "*" for p in word.prefixes)])
-                    for word in words)
+    alternatives = (" OR ".join(_quoted(term) for term in word.terms) for word in words)
     return _SQLITE_COLUMNS[part] + "(" + ") AND (".join(alternatives) + ")"
 
 
 def _terms_array(text):
-    # Written as the expression index is (migration 0013), with the separator as a literal.
-    return func.string_to_array(text, literal_column("' '"))
-
-
-def _postgresql_part(text_column, part: Part):
-    if part is Part.ANYWHERE:
-        return text_column
-    return func.split_part(text_column, literal_column(f"' {_END[part]} '"), 1)
-
-
-def _like_start(prefix: str) -> str:
-    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"% {escaped}%"
+    # As the expression index is written (migration 0014): the column split at spaces, by a
+    # function the planner is told is costly, so it reads the index instead of every column.
+    return getattr(func, POSTGRESQL_TERMS_FUNCTION)(text)
 
 
 def _postgresql_word(text, word: Alternatives):
-    conditions = []
-    if word.terms:
-        conditions.append(_terms_array(text).op("&&")(cast(array(word.terms), ARRAY(Text))))
-    conditions.extend(text.like(_like_start(prefix), escape="\\") for prefix in word.prefixes)
-    return or_(*conditions)
+    return _terms_array(text).op("&&")(cast(array(word.terms), ARRAY(Text)))
 
 
-def holds(id_column, text_column, words: Sequence[Alternatives], part: Part = Part.ANYWHERE):
-    """Condition: the product's column holds, in `part`, a match for every word."""
+def holds(products, words: Sequence[Alternatives]):
+    """Condition on the table `products` (its `id` and `search_text`), answered from the
+    index: the product's column holds a match for every word."""
     words = [word for word in words if word]
     if not words:
         return false()
     if _dialect() == "sqlite":
-        return id_column.in_(select(_sqlite_terms.c.rowid)
+        return _sqlite_holds(products, words, Part.ANYWHERE)
+    return and_(*(_postgresql_word(products.c.search_text, word) for word in words))
+
+
+def found(products, word: Alternatives, part: Part = Part.ANYWHERE):
+    """Condition for ranking the rows a search found: the column holds one of the word's
+    terms in `part` (SQLite: a set made once per statement from the index; PostgreSQL: where
+    the term stands in the row's column)."""
+    if not word:
+        return false()
+    if _dialect() == "sqlite":
+        return _sqlite_holds(products, [word], part)
+    positions = [func.strpos(products.c.search_text, f" {term} ") for term in word.terms]
+    if part is Part.ANYWHERE:
+        return or_(*(position > 0 for position in positions))
+    end = func.strpos(products.c.search_text, f" {_END[part]} ")
+    return or_(*(position.between(1, end) for position in positions))
+
+
+def _sqlite_holds(products, words: Sequence[Alternatives], part: Part):
+    return products.c.id.in_(select(_sqlite_terms.c.rowid)
                              .where(_sqlite_terms.c[SQLITE_TERMS_TABLE].op("MATCH")(_sqlite_match(words, part))))
-    text = _postgresql_part(text_column, part)
-    return and_(*(_postgresql_word(text, word) for word in words))

@@ -3,10 +3,11 @@ the vocabulary for the admin's page.
 
 `plan_search` turns a query into words with their alternatives. A word of the vocabulary
 (in any of its forms, in either alphabet) matches its own forms and its groups' terms. A word
-the vocabulary does not know is looked up in the word list in one statement: a word some
-product holds matches as it is; any other is taken as typed so far (it may begin a term)
-and, when it is one slip of the finger away from known words, as those words too — a typo,
-ranked below what matches as typed.
+the vocabulary does not know is looked up in the word list, all such words in one statement:
+a word some product holds matches as it is; any other is taken as typed so far (the words it
+begins, "эспарц" → эспарцетовый, match too) and, when it is one slip of the finger away from
+known words, as those words — a typo, ranked below what matches as typed. Every alternative
+is a whole term of the products' search columns, so every search is answered from an index.
 """
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ MAX_QUERY_CHARS = 200
 MIN_PREFIX = 2
 #: Typo candidates read per word, best trigram matches first.
 CANDIDATES = 40
+#: Words a word being typed may begin, read per word: the weightiest (names) first, then the shortest.
+COMPLETIONS = 30
 #: Corrections kept per word: equally near known words (two spellings of one food).
 MAX_CORRECTIONS = 3
 
@@ -43,8 +46,8 @@ class WordMatch:
     word: str
     #: terms that match as typed: the word's forms, its groups' terms
     exact: tuple[str, ...]
-    #: the word may be the start of a term (a word no product holds: perhaps still being typed)
-    prefixes: tuple[str, ...] = ()
+    #: terms of the known words it begins (a word no product holds: perhaps still being typed)
+    completions: tuple[str, ...] = ()
     #: terms of the known words one slip away (a typo): ranked below the others
     fuzzy: tuple[str, ...] = ()
     #: the nearest known word, for "did you mean"
@@ -89,7 +92,7 @@ def _probe_pg(index: int, word: str, key: str):
     conditions = [row.word == word, row.letters == letters_key(key or word), row.word.op("%")(word)]
     if key:
         conditions += [row.key == key, row.key.op("%")(key)]
-    return (select(literal(index).label("n"), row.word, row.key, row.weight)
+    return (select(literal(index).label("n"), literal(False).label("begun"), row.word, row.key, row.weight)
             .where(or_(*conditions)).order_by(score.desc()).limit(CANDIDATES))
 
 
@@ -111,19 +114,47 @@ def _probe_sqlite(index: int, word: str, key: str):
         similar = (select(_sqlite_words.c.rowid).where(_sqlite_words.c[SQLITE_WORD_TABLE].op("MATCH")(match))
                    .order_by(text("rank")).limit(CANDIDATES))
         conditions.append(row.id.in_(similar))
-    return select(literal(index).label("n"), row.word, row.key, row.weight).where(or_(*conditions))
+    return (select(literal(index).label("n"), literal(False).label("begun"), row.word, row.key, row.weight)
+            .where(or_(*conditions)))
 
 
-def _candidates(unknown: list[str]) -> dict[str, list[_Candidate]]:
-    """Known words near each unknown query word, from the word list (one statement)."""
+def _prefix_condition(column, prefix: str):
+    if db.session.get_bind().dialect.name == "postgresql":
+        # The trigram index answers a LIKE that starts with the prefix (a word has no %, _ or \).
+        return column.like(f"{prefix}%")
+    # SQLite's LIKE ignores ASCII case and so skips the index; a range on the index does not.
+    return (column >= prefix) & (column < prefix + "\U0010ffff")
+
+
+def _begun_by(word: str, key: str):
+    """Condition: a word of the list that begins with `word`, or whose sound begins with its sound."""
+    conditions = [_prefix_condition(SearchWord.word, word)]
+    if key and len(key) >= MIN_PREFIX:
+        conditions.append(_prefix_condition(SearchWord.key, key))
+    return or_(*conditions)
+
+
+def _completions(index: int, word: str, key: str):
+    return (select(literal(index).label("n"), literal(True).label("begun"), SearchWord.word, SearchWord.key,
+                   SearchWord.weight)
+            .where(_begun_by(word, key), SearchWord.word != word)
+            .order_by(SearchWord.weight.desc(), func.length(SearchWord.word), SearchWord.word).limit(COMPLETIONS))
+
+
+def _candidates(unknown: list[str]) -> dict[str, tuple[list[_Candidate], list[_Candidate]]]:
+    """For each unknown query word: (known words near it, known words it begins), from the
+    word list, all in one statement."""
     if not unknown:
         return {}
     probe = _probe_pg if db.session.get_bind().dialect.name == "postgresql" else _probe_sqlite
-    parts = [probe(index, word, sound_key(word)) for index, word in enumerate(unknown)]
-    statement = parts[0] if len(parts) == 1 else union_all(*(part.subquery().select() for part in parts))
-    found: dict[str, list[_Candidate]] = {word: [] for word in unknown}
-    for n, word, key, weight in db.session.execute(statement):
-        found[unknown[n]].append(_Candidate(word, key, weight))
+    parts = []
+    for index, word in enumerate(unknown):
+        key = sound_key(word)
+        parts += [probe(index, word, key), _completions(index, word, key)]
+    statement = union_all(*(part.subquery().select() for part in parts))
+    found: dict[str, tuple[list[_Candidate], list[_Candidate]]] = {word: ([], []) for word in unknown}
+    for n, begun, word, key, weight in db.session.execute(statement):
+        found[unknown[n]][1 if begun else 0].append(_Candidate(word, key, weight))
     return found
 
 
@@ -160,35 +191,32 @@ def plan_search(query: str | None) -> SearchPlan:
     candidates = _candidates(unknown)
     planned = []
     for word in found:
-        near = candidates.get(word.word)
-        if word.groups or near is None:
+        if word.groups or word.word not in candidates:
             planned.append(WordMatch(word.word, word.terms))
             continue
+        near, begun = candidates[word.word]
         key = sound_key(word.word)
         if any(c.word == word.word or (key and c.key == key) for c in near):
             planned.append(WordMatch(word.word, word.terms))  # some product holds it as typed
             continue
-        prefixes = tuple(dict.fromkeys(p for p in (word.word, key) if len(p) >= MIN_PREFIX))
         corrected = _corrections(word.word, near)
-        fuzzy = tuple(dict.fromkeys(term for c in corrected for w in query_words(c.word, vocabulary)
-                                    for term in w.terms if term not in word.terms))
-        planned.append(WordMatch(word.word, word.terms, prefixes, fuzzy,
-                                 corrected[0].word if corrected else None))
+        planned.append(WordMatch(
+            word.word, word.terms, completions=_terms_of([c.word for c in begun], word.terms, vocabulary),
+            fuzzy=_terms_of([c.word for c in corrected], word.terms, vocabulary),
+            correction=corrected[0].word if corrected else None))
     return SearchPlan(tuple(planned), typed=bool(query.strip()))
+
+
+def _terms_of(known: list[str], own: tuple[str, ...], vocabulary) -> tuple[str, ...]:
+    """The terms of known words (their forms and groups), but those the query word has already."""
+    return tuple(dict.fromkeys(term for text in known for found in query_words(text, vocabulary)
+                               for term in found.terms if term not in own))
 
 
 # --- Suggestions as you type ---------------------------------------------------------------
 
 #: Suggestions answered per request.
 MAX_SUGGESTIONS = 8
-
-
-def _prefix_condition(column, prefix: str):
-    if db.session.get_bind().dialect.name == "postgresql":
-        # The trigram index answers a LIKE that starts with the prefix (no %, _ or \ in a word).
-        return column.like(f"{prefix}%")
-    # SQLite's LIKE ignores ASCII case and so skips the index; a range on the index does not.
-    return (column >= prefix) & (column < prefix + "\U0010ffff")
 
 
 def suggest(query: str | None) -> list[str]:
@@ -200,12 +228,10 @@ def suggest(query: str | None) -> list[str]:
         return []
     head, last = typed[:-1], typed[-1]
     key = sound_key(last)
-    conditions = [_prefix_condition(SearchWord.word, last)]
-    if key and len(key) >= MIN_PREFIX:
-        conditions.append(_prefix_condition(SearchWord.key, key))
     own_alphabet = case((_prefix_condition(SearchWord.word, last), 0), else_=1)
+    # A word that only sounds like what is typed ("sut" for "сүт") is what is typed already.
     rows = db.session.scalars(
-        select(SearchWord.word).where(or_(*conditions), SearchWord.word != last)
+        select(SearchWord.word).where(_begun_by(last, key), SearchWord.word != last, SearchWord.key != key)
         .order_by(own_alphabet, SearchWord.weight.desc(), func.length(SearchWord.word), SearchWord.word)
         .limit(MAX_SUGGESTIONS))
     return [" ".join([*head, word]) for word in rows]

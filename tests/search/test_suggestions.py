@@ -61,3 +61,19 @@ def test_nothing_found_still_offers_the_correction(client, listed):
     html = response.get_data(as_text=True)
     assert names_on(response) == [] and "Nothing found." in html and "Did you mean:" in html
     assert "Did you mean:" not in client.get("/products", query_string={"q": "картофель"}).get_data(as_text=True)
+
+
+def test_a_word_that_only_sounds_like_what_is_typed_is_not_suggested(client, listed):
+    listed("Молоко коровье", description="сүт")
+    assert "sut" not in suggestions(client, "сүт") and "süt" not in suggestions(client, "сүт")
+
+
+def test_nothing_found_at_one_market_says_what_the_others_have(client, listed, ctx):
+    from tests.factories import MarketFactory, ProducerFactory, VendorFactory
+
+    other = MarketFactory(slug="osh-bazaar")
+    VendorFactory(market=other, producer=ProducerFactory())  # a market with a vendor, but no honey
+    listed("Мёд горный")
+    html = client.get("/products", query_string={"q": "мёд", "market": "osh-bazaar"}).get_data(as_text=True)
+    assert "Nothing found." in html and "1 product at other markets" in html
+    assert "at other markets" not in client.get("/products", query_string={"q": "мёд"}).get_data(as_text=True)
