@@ -42,6 +42,7 @@ compile-translations: $(VENV)/.installed
 
 migrate: install
 	$(BIN)/flask db upgrade
+	$(BIN)/flask reindex-search --if-changed
 
 seed: migrate
 	$(BIN)/flask seed-demo

@@ -172,6 +172,8 @@ class Config:
     VERIFY_RESEND_LIMIT = os.environ.get("VERIFY_RESEND_LIMIT", "3 per hour")
     #: Product searches (?q=) from one address.
     SEARCH_RATE_LIMIT = os.environ.get("SEARCH_RATE_LIMIT", "120 per minute")
+    #: Suggestions asked from one address while typing (one per pause of a few letters).
+    SUGGEST_RATE_LIMIT = os.environ.get("SUGGEST_RATE_LIMIT", "600 per minute")
     #: zxcvbn's score (0-4) a new password needs: 3 is "safely unguessable" online and offline.
     PASSWORD_MIN_SCORE = _env_int("PASSWORD_MIN_SCORE", 3)
     #: Redirect plain HTTP to HTTPS (the proxy says which scheme the client used: TRUSTED_PROXIES).

@@ -15,8 +15,9 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from marketplace.catalog.mymarket import ALL_MARKETS
 from marketplace.core.locale import format_local_datetime, format_local_time
+from marketplace.catalog.mymarket import ALL_MARKETS
+from marketplace.catalog.mymarket import COOKIE as MARKET_COOKIE
 from marketplace.producers.models import ProducerKind
 from marketplace.trust.labels import scheme_label
 from marketplace.trust.models import CertificationScheme
@@ -128,10 +129,6 @@ class ProductFilters:
         the list shows every market, also to a visitor whose own market it would otherwise show."""
         default = ALL_MARKETS if key == "market" else next(f.default for f in fields(self) if f.name == key)
         return self.url(**{key: default})
-
-
-#: The cookie that names the shopper's own market (its slug), set by the "my market" choice.
-MARKET_COOKIE = "market"
 
 
 def shoppers_market(filters: ProductFilters, cookies, markets) -> int | None:

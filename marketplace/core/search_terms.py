@@ -27,6 +27,10 @@ from marketplace.core.text import words
 from marketplace.core.vocabulary import Vocabulary, default_vocabulary
 from marketplace.core.wordforms import Token, analyse
 
+#: The form of the search column this module writes; raise it with any change to what
+#: index_text writes, so `flask reindex-search --if-changed` indexes every product again.
+INDEX_FORMAT = 1
+
 #: Marks a group term; no word can hold it (words are letters and digits only).
 GROUP_MARK = "~"
 #: The term between the name's terms and the description's, and the one after the description's.

@@ -9,6 +9,7 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -84,9 +85,7 @@ def add_word(actor: User, group_id: str, language: str, written: str) -> Vocabul
     written, normalised = _checked_word(language, written, "word")
     entry = VocabularyEntry(group_id=group_id, language=language, written=written, word=normalised,
                             created_by_id=actor.id, created_at=utcnow())
-    db.session.add(entry)
-    db.session.flush()
-    vocabulary.forget()
+    _save([entry], "word")
     return entry
 
 
@@ -108,10 +107,18 @@ def add_group(actor: User, written: dict[str, str], category: str = "") -> list[
     entries = [VocabularyEntry(group_id=group_id, language=language, written=text, word=normalised,
                                category=category, created_by_id=actor.id, created_at=utcnow())
                for language, (text, normalised) in checked.items()]
-    db.session.add_all(entries)
-    db.session.flush()
-    vocabulary.forget()
+    _save(entries, "en")
     return entries
+
+
+def _save(entries: list[VocabularyEntry], field: str) -> None:
+    """Add the rows; another admin adding the same word a moment earlier is a refusal, not an error."""
+    try:
+        with db.session.begin_nested():
+            db.session.add_all(entries)
+    except IntegrityError:
+        raise VocabularyRefused(str(_l("This word was added to the vocabulary a moment ago.")), field=field) from None
+    vocabulary.forget()
 
 
 def remove_word(actor: User, entry: VocabularyEntry) -> str:

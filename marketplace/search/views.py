@@ -18,6 +18,7 @@ from marketplace.search.forms import CATEGORY_CHOICES, LANGUAGE_CHOICES, AddWord
 from marketplace.search.vocabulary import forget as forget_vocabulary
 from marketplace.web.access import role_required
 from marketplace.web.args import page_arg
+from marketplace.web.security import address_limit
 from marketplace.web.transaction import transaction
 
 bp = Blueprint("search", __name__)
@@ -56,6 +57,7 @@ _suggestions = _SuggestionCache()
 
 
 @bp.route("/search/suggest")
+@address_limit("SUGGEST_RATE_LIMIT", scope="suggest")
 def suggest():
     typed = " ".join(words((request.args.get("q") or "")[:MAX_SUGGEST_CHARS]))
     found = _suggestions.get(typed)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from marketplace.core.extensions import db
+from marketplace.core.search_terms import INDEX_FORMAT
 from marketplace.core.vocabulary import VOCABULARY_PATH, Vocabulary, default_vocabulary
 from marketplace.search.models import VocabularyEntry
 
@@ -64,8 +65,11 @@ def forget() -> None:
 
 
 def file_fingerprint() -> str:
-    """What the products' search columns depend on, one: the vocabulary file's bytes."""
-    return hashlib.sha256(VOCABULARY_PATH.read_bytes()).hexdigest()
+    """What every product's search column depends on: the form of the column
+    (core.search_terms.INDEX_FORMAT) and the vocabulary file's bytes."""
+    digest = hashlib.sha256(f"format {INDEX_FORMAT}\n".encode())
+    digest.update(VOCABULARY_PATH.read_bytes())
+    return digest.hexdigest()
 
 
 def rows_fingerprint() -> str:

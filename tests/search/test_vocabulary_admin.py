@@ -4,7 +4,7 @@ once (their index is rebuilt by the reindex task), a new group, a word taken out
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from marketplace.accounts.models import Role
 from marketplace.core.extensions import db
@@ -114,3 +114,15 @@ def test_the_hourly_check_reindexes_only_after_a_change(listed, admin):
     assert not services.index_is_current()
     assert tasks.reindex_search_if_changed().startswith("indexed")
     assert services.index_is_current()
+
+
+def test_a_word_another_admin_added_a_moment_ago_is_refused_not_an_error(admin, ctx):
+    from marketplace.search.vocabulary import current_vocabulary
+
+    current_vocabulary()  # this process read the rows before the other admin's word came
+    db.session.add(VocabularyEntry(group_id="potato", language="ru", written="бульба", word="бульба"))
+    db.session.commit()
+    with pytest.raises(services.VocabularyRefused):
+        services.add_word(admin, "potato", "ru", "Бульба")
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(VocabularyEntry.id))) == 1
