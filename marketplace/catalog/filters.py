@@ -15,9 +15,9 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from marketplace.core.locale import format_local_datetime, format_local_time
 from marketplace.catalog.mymarket import ALL_MARKETS
 from marketplace.catalog.mymarket import COOKIE as MARKET_COOKIE
+from marketplace.core.locale import format_local_datetime, format_local_time
 from marketplace.producers.models import ProducerKind
 from marketplace.trust.labels import scheme_label
 from marketplace.trust.models import CertificationScheme

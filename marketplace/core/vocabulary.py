@@ -58,7 +58,7 @@ def parse_rows(lines: Iterable[str]) -> list[dict[str, str]]:
             continue
         if len(cells) > len(COLUMNS):
             raise VocabularyError(f"line {number}: {len(cells)} columns, at most {len(COLUMNS)} expected")
-        rows.append(dict(zip(COLUMNS, (cell.strip() for cell in cells))))
+        rows.append(dict(zip(COLUMNS, (cell.strip() for cell in cells), strict=False)))  # short rows: empty cells
     return rows
 
 

@@ -9,9 +9,9 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts.models import Role, User
 from marketplace.core.db import utcnow
