@@ -33,28 +33,27 @@ def _active(model, object_id: int):
     return item
 
 
+def _follow(target, page_url: str, **which):
+    """Follow or stop following a market or producer (`follow=0` stops), then back to its page."""
+    following = request.form.get("follow") != "0"
+    with transaction():
+        (services.follow if following else services.unfollow)(current_user, **which)
+    return _done(_("You follow %(name)s.", name=target.name) if following
+                 else _("You no longer follow %(name)s.", name=target.name), page_url)
+
+
 @bp.route("/follows/markets/<int:market_id>", methods=["POST"])
 @login_required
 def follow_market(market_id: int):
     market = _active(Market, market_id)
-    following = request.form.get("follow") != "0"
-    with transaction():
-        (services.follow if following else services.unfollow)(current_user, market=market)
-    return _done(_("You follow %(name)s.", name=market.name) if following
-                 else _("You no longer follow %(name)s.", name=market.name),
-                 url_for("catalog.market", slug=market.slug))
+    return _follow(market, url_for("catalog.market", slug=market.slug), market=market)
 
 
 @bp.route("/follows/producers/<int:producer_id>", methods=["POST"])
 @login_required
 def follow_producer(producer_id: int):
     producer = _active(Producer, producer_id)
-    following = request.form.get("follow") != "0"
-    with transaction():
-        (services.follow if following else services.unfollow)(current_user, producer=producer)
-    return _done(_("You follow %(name)s.", name=producer.name) if following
-                 else _("You no longer follow %(name)s.", name=producer.name),
-                 url_for("catalog.producer", slug=producer.slug))
+    return _follow(producer, url_for("catalog.producer", slug=producer.slug), producer=producer)
 
 
 @bp.route("/favourites/<int:product_id>", methods=["POST"])
