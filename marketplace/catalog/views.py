@@ -24,6 +24,7 @@ from marketplace.search.queries import plan_search
 from marketplace.trust.models import CertificationScheme
 from marketplace.web.args import page_arg
 from marketplace.web.headers import is_safe_next_url
+from marketplace.web.security import search_throttle
 
 bp = Blueprint("catalog", __name__)
 
@@ -65,6 +66,7 @@ def choose_market():
 
 
 @bp.route("/products")
+@search_throttle
 def products():
     filters = ProductFilters.from_args(request.args)
     markets, categories = queries.active_markets(), queries.all_categories()

@@ -17,6 +17,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from marketplace.notifications.telegram import run_async  # a browser test may leave a loop running here
 from tests.standins.telegram_server import TelegramBotAPI, TelegramUser, telegram_api  # noqa: F401 (fixture)
 
 AIGERIM = TelegramUser(id=5550001, first_name="Айгерим", username="aigerim_farm", language_code="kk")
@@ -30,7 +31,7 @@ def run(coroutine_function, api: TelegramBotAPI):
         async with Bot(api.token, base_url=api.base_url) as bot:
             return await coroutine_function(bot)
 
-    return asyncio.run(main())
+    return run_async(main())
 
 
 def test_a_real_bot_sends_a_message_and_reads_a_deep_link_start(telegram_api):
@@ -82,7 +83,7 @@ def test_an_application_answers_start_with_its_payload(telegram_api):
             await application.updater.stop()
             await application.stop()
 
-    asyncio.run(main())
+    run_async(main())
     [reply] = telegram_api.sent
     assert (reply.chat_id, reply.text) == (BOLOT.id, "Linked with link-77")
     methods = [call.method for call in telegram_api.calls]
@@ -272,4 +273,4 @@ def test_a_wrong_token_is_unauthorized(telegram_api):
             await bot.get_me()
 
     with pytest.raises(InvalidToken):
-        asyncio.run(scenario())
+        run_async(scenario())

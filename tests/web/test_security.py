@@ -196,14 +196,10 @@ print(json.dumps({"codes": codes, "retry_after": refused.headers.get("Retry-Afte
 """
 
 
-@pytest.mark.xfail(strict=False, reason="KNOWN DEFECT, see the session 3 note: after tests/search in the same "
-                   "run the limit is not applied even in a fresh process with its own database and environment; "
-                   "passes alone. Marked so it stays visible (XFAIL/XPASS) while the cause is found.")
 def test_search_is_throttled_per_address_and_browsing_is_not(tmp_path):
     # A database of its own too: nothing another test left behind takes part.
     own_database = f"sqlite:///{tmp_path / 'throttle.sqlite'}"
-    # ... and an environment of its own: in a full run some variable left in os.environ by an
-    # earlier test switched the limit off even in a fresh process (not yet found which).
+    # ... and an environment of its own: the limit must hold with nothing but the app's defaults.
     result = subprocess.run([sys.executable, "-c", SEARCH_THROTTLE_SCRIPT, own_database, str(tmp_path)],
                             cwd=ROOT, capture_output=True, text=True, timeout=120,
                             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
