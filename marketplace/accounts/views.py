@@ -35,7 +35,7 @@ from marketplace.accounts.sessions import (
     start_session,
 )
 from marketplace.core.extensions import csrf, limiter
-from marketplace.core.locale import LOCALE_COOKIE
+from marketplace.core.locale import LOCALE_COOKIE, select_locale
 from marketplace.web.headers import is_safe_next_url, private_page, token_page
 from marketplace.web.security import (
     address_key,
@@ -78,7 +78,7 @@ def register():
         nonce = new_registration_nonce()
         with transaction(form) as tx:
             services.register_user(form.email.data, form.password.data, form.name.data, role=role,
-                                   locale=request.cookies.get(LOCALE_COOKIE), data=form.data,
+                                   locale=select_locale(), data=form.data,
                                    browser_nonce=nonce)
         if tx.ok:
             # The same page whether the email was free or taken (its owner got an email instead).

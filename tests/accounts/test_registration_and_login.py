@@ -39,6 +39,17 @@ def test_customer_registers_confirms_the_email_in_the_same_browser_and_is_logged
     assert "My account" in client.get("/").get_data(as_text=True)
 
 
+def test_a_new_user_gets_emails_in_the_language_the_site_spoke_to_them(client, app, outbox):
+    # Never chose a language: the browser asked for Kazakh, so the pages were in Kazakh — and so are the emails.
+    client.post("/register", headers={"Accept-Language": "kk-KZ,kk;q=0.9,ru;q=0.8"},
+                data={"name": "Dana", "email": "dana@example.test", "password": PASSWORD, "confirm": PASSWORD,
+                      "account_type": "customer", "producer_kind": "farmer"})
+    [email] = outbox("dana@example.test")
+    assert email.subject == "Aimak үшін электрондық поштаңызды растаңыз"
+    with app.app_context():
+        assert db.session.scalar(select(User.locale).where(User.email == "dana@example.test")) == "kk"
+
+
 def test_the_confirmation_link_in_another_browser_confirms_but_does_not_log_in(client, app, outbox):
     register(client)
     other = app.test_client()
