@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import Flask, g, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from marketplace.core.extensions import db
+from marketplace.core.extensions import db, limiter
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +44,22 @@ def init_app(app: Flask) -> None:
             return render_error(error.code) if error.code >= 500 else (
                 render_template("errors/error.html", code=error.code, title=error.name,
                                 message=error.description), error.code)
-        return render_error(error.code)
+        return render_error(error.code, _wait_to_retry() if error.code == 429 else None)
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
         log.exception("Unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
         return render_error(500)
+
+
+def _wait_to_retry() -> str | None:
+    """How long the refused visitor must wait, in whole minutes: the limiter's window ends at
+    reset_at (registration and password-reset windows are ten minutes; "a minute" sent people
+    back too early)."""
+    current = limiter.current_limit
+    if current is None:
+        return None
+    minutes = max(1, int(current.reset_at - time.time() + 59) // 60)
+    return ngettext("Too many requests. Please try again in %(num)s minute.",
+                    "Too many requests. Please try again in %(num)s minutes.", minutes)

@@ -193,6 +193,12 @@ def test_registration_is_rate_limited_per_address(guarded, ctx, monkeypatch):
                          environ_base={"REMOTE_ADDR": "10.6.0.1"}).status_code for i in range(8)]
     assert codes == [302] * 5 + [429] * 3
     assert db.session.scalar(select(db.func.count(User.id))) == 5
+    # The refusal says how long to wait, as the Retry-After header does: the window is ten minutes.
+    refused = client.post("/register", data={"name": "Bot", "email": "bot9@example.test"},
+                          environ_base={"REMOTE_ADDR": "10.6.0.1"}, headers={"Accept-Language": "ru"})
+    assert 540 < int(refused.headers["Retry-After"]) <= 600
+    assert "Please wait a minute" not in refused.get_data(as_text=True)
+    assert "10 минут" in refused.get_data(as_text=True)
 
 
 def test_reset_requests_are_limited_per_address_and_per_email(guarded, ctx, outbox):
