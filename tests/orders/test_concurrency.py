@@ -24,33 +24,9 @@ from marketplace.orders.models import (
 )
 from marketplace.orders.signals import order_cancelled
 from marketplace.producers.models import Offer, Product
+from tests.concurrency import run_together
 from tests.factories import UserFactory
 from tests.orders.helpers import World, place
-
-
-def run_together(app, jobs):
-    """Start every job at the same instant; returns each job's result or the exception it raised."""
-    barrier = threading.Barrier(len(jobs))
-    results = [None] * len(jobs)
-
-    def worker(index, job):
-        with app.app_context():
-            barrier.wait()
-            try:
-                results[index] = job()
-                db.session.commit()
-            except Exception as exc:  # noqa: BLE001 - the test inspects what each one got
-                db.session.rollback()
-                results[index] = exc
-
-    threads = [threading.Thread(target=worker, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a checkout hung (deadlock?)"
-    db.session.rollback()  # end the test's own read snapshot so it sees what the threads committed
-    return results
 
 
 def checkout_job(customer_id, day_id, items, slot_id):

@@ -5,7 +5,6 @@ with my bank" check, to the webhook, to the expiry sweep) never releases the hol
 confirmed order and never answers 500; only an order that really expired gives its hold back."""
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -21,36 +20,11 @@ from marketplace.payments import gateway
 from marketplace.payments import services as payments
 from marketplace.payments.models import Payment, PaymentAttempt, PaymentStatus
 from tests.conftest import PASSWORD
+from tests.concurrency import run_together
 from tests.payments.helpers import assert_money_invariants, card_order, invoke
 from tests.payments.test_webhooks import intent_event
 
 ROUNDS = 5
-
-
-def run_together(app, jobs) -> list:
-    """Start every job at the same instant, each in its own app context (its own connection);
-    each job's result, or the exception it raised."""
-    barrier = threading.Barrier(len(jobs))
-    results: list = [None] * len(jobs)
-
-    def worker(index, job):
-        with app.app_context():
-            barrier.wait()
-            try:
-                results[index] = job()
-                db.session.commit()
-            except Exception as exc:  # noqa: BLE001 - the test inspects what each one got
-                db.session.rollback()
-                results[index] = exc
-
-    threads = [threading.Thread(target=worker, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a confirmation hung (deadlock?)"
-    db.session.rollback()  # see what the threads committed
-    return results
 
 
 def crashes(results) -> list:
