@@ -67,7 +67,7 @@ e2e: install
 	env -u TEST_DATABASE_URL $(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
 clean-db:
-	rm -f instance/aimak.sqlite instance/aimak.sqlite-wal instance/aimak.sqlite-shm
+	rm -f instance/aimak.sqlite instance/aimak.sqlite-wal instance/aimak.sqlite-shm instance/localstripe/state.pickle
 
 # The load benchmark, short: SQLite (or BENCH_DATABASE_URL), data set at BENCH_SCALE,
 # BENCH_DURATION seconds per page, BENCH_ROUNDS rounds of anchor/page pairs (medians);

@@ -13,6 +13,7 @@ import requests
 WEBHOOK_SECRET = "whsec_aimak_test_secret"
 SECRET_KEY = "sk_test_aimak"
 PUBLISHABLE_KEY = "pk_test_aimak"
+LAUNCHER = Path(__file__).resolve().parent.parent / "scripts" / "localstripe_own_state.py"
 
 
 def free_port() -> int:
@@ -22,12 +23,14 @@ def free_port() -> int:
 
 
 class LocalStripe:
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, state: str = ""):
+        """`state`: the file (in `workdir`) its store is kept in, as the demo's; empty: memory only."""
+        workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        executable = Path(sys.executable).with_name("localstripe")
-        # It keeps its state in a pickle in the working directory: give it its own.
-        self.process = subprocess.Popen([str(executable), "--port", str(self.port), "--from-scratch"],
+        # Through our launcher: plain localstripe writes every change to /tmp/localstripe.pickle,
+        # shared with every other instance on the machine (and loaded by a demo starting).
+        self.process = subprocess.Popen([sys.executable, str(LAUNCHER), "--port", str(self.port), "--state", state],
                                         cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
         self._wait_until_up()
