@@ -49,6 +49,10 @@ def pay(order_id: int):
     payment = services.current_payment(order)
     if order.status != OrderStatus.PENDING_PAYMENT or payment is None:
         return redirect(url_for("orders.order_detail", order_id=order.id))
+    if request.method == "GET" and not gateway.seems_available():
+        # Stripe just failed to answer: no card form whose button would only wait for the same
+        # timeout; the customer is offered cash (where the market takes it) or to try later.
+        return unavailable(order)
     form = CardTokenForm()
     if form.validate_on_submit():
         try:
@@ -68,9 +72,7 @@ def pay(order_id: int):
                                    client_secret=state.client_secret, form=CheckForm())
         return redirect(url_for("orders.order_detail", order_id=order.id))
     return render_template("payments/pay.html", order=order, payment=payment, form=form,
-                           cash_form=CheckForm(), cash_reason=services.cash_instead_refusal(order),
-                           card_reason=None if gateway.seems_available() else _(
-                               "Card payment is unavailable right now."))
+                           cash_form=CheckForm(), cash_reason=services.cash_instead_refusal(order))
 
 
 def unavailable(order: Order | None = None):

@@ -9,6 +9,7 @@ import pytest
 import stripe
 import stripe._error as stripe_errors
 import stripe.oauth_error as stripe_oauth_errors
+from flask_babel import force_locale, gettext
 
 from marketplace.core.extensions import db
 from marketplace.orders.models import Order, OrderStatus, PaymentMethod
@@ -154,3 +155,27 @@ def test_checkout_stops_offering_the_card_after_stripe_failed(app, ctx, stripe_p
     db.session.rollback()
     assert "unavailable right now" in payments.card_refusal_reason(order.market_day)
     assert payments.current_payment(order).status == PaymentStatus.CREATED
+
+
+@pytest.mark.parametrize("locale", ["ru", "kk", "ky", "en"])
+def test_the_pay_page_while_stripe_is_known_down_offers_cash_or_later_not_a_live_button(app, ctx, stripe_on, locale):
+    order = card_order(by_weight=False)
+    order.customer.locale = locale
+    db.session.commit()
+    client, headers = customer_client(app, order, locale)
+    gateway.mark_unavailable()  # a call to Stripe just went unanswered
+
+    page = client.get(f"/orders/{order.id}/pay", headers=headers)
+    assert page.status_code == 503 and page.headers["Retry-After"] == "60"
+    assert 'id="card-form"' not in page.text and "js.stripe.com" not in page.text  # no button to wait on
+    with app.test_request_context(), force_locale(locale):
+        said = [gettext("Card payment is unavailable right now"),
+                gettext("You can pay in cash when you pick up your order, or try the card again in a few minutes."),
+                gettext("Pay in cash at pickup instead"), gettext("Try the card again")]
+    assert all(text in page.text for text in said), said
+    if locale != "en":
+        assert "Card payment is unavailable right now" not in page.text
+
+    gateway.mark_available()  # Stripe answers again: the card form is back
+    page = client.get(f"/orders/{order.id}/pay", headers=headers)
+    assert page.status_code == 200 and 'id="card-form"' in page.text
