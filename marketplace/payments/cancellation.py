@@ -44,9 +44,11 @@ class MoneyLine:
     order_id: int
     pickup_code: str
     amount_minor: int
-    #: For a line still to do: what is left and Stripe's last word about it.
+    #: What is left ("card hold not released yet:") or kept, in words.
     what: str = ""
-    error: str = ""
+    #: Why, in a plain sentence in the reader's language; Stripe's own words stay in the logs
+    #: (and in `PaymentAttempt.error`): an organizer cannot act on a host, port or exception.
+    why: str = ""
 
 
 @dataclass
@@ -58,10 +60,16 @@ class DayCancellationReport:
     expired: int = 0
     released: list[MoneyLine] = field(default_factory=list)
     refunded: list[MoneyLine] = field(default_factory=list)
-    #: Holds still held or captures still kept (or a refund still unanswered): the next run tries them.
+    #: Holds still held or captures still kept whose last release or refund Stripe did not
+    #: do (no answer, or a refusal): the next run tries them again.
     failed: list[MoneyLine] = field(default_factory=list)
+    #: Holds still held or captures still kept that no run has asked Stripe about yet (the
+    #: job is queued, or a run stopped early because Stripe could not be reached).
+    not_tried: list[MoneyLine] = field(default_factory=list)
     #: Stripe has no such payment: never retried; an organizer has to look at these.
     missing: list[MoneyLine] = field(default_factory=list)
+    #: Orders handed over before the day was cancelled: left as they are, they keep what was charged.
+    kept: list[MoneyLine] = field(default_factory=list)
     #: Stripe calls that needed more than one try before they went through (or have not yet).
     retried: int = 0
     customers_told: int = 0
@@ -69,7 +77,7 @@ class DayCancellationReport:
 
     @property
     def complete(self) -> bool:
-        return self.market_day.status == MarketDayStatus.CANCELLED and not self.failed
+        return self.market_day.status == MarketDayStatus.CANCELLED and not self.failed and not self.not_tried
 
     def total(self, name: str) -> int:
         return sum(line.amount_minor for line in getattr(self, name))
@@ -86,17 +94,29 @@ class DayCancellationReport:
                str(_l("Card payments refunded in full: %(n)s (%(amount)s).", n=len(self.refunded),
                       amount=money(self.total("refunded"), self.currency))),
                str(_l("Failed, to try again: %(n)s.", n=len(self.failed))),
+               str(_l("Not tried yet: %(n)s.", n=len(self.not_tried))),
                str(_l("Missing at Stripe, for an organizer to look at: %(n)s.", n=len(self.missing))),
+               str(_l("Handed over before the cancellation, left as they are: %(n)s (%(amount)s kept).",
+                      n=len(self.kept), amount=money(self.total("kept"), self.currency))),
                str(_l("Calls retried: %(n)s.", n=self.retried)),
                str(_l("Customers told: %(n)s; producers told: %(m)s.", n=self.customers_told,
                       m=self.producers_told))]
-        for line in self.failed:
-            out.append(f"  {line.pickup_code} (#{line.order_id}): {line.what} {money(line.amount_minor, self.currency)}"
-                       + (f" — {line.error}" if line.error else ""))
-        for line in self.missing:
-            out.append(f"  {line.pickup_code} (#{line.order_id}): {line.what} {money(line.amount_minor, self.currency)}"
-                       + (f" — {line.error}" if line.error else ""))
+        for line in self.failed + self.not_tried + self.missing + self.kept:
+            out.append(f"  {line.pickup_code} (#{line.order_id}): {line.what} "
+                       f"{money(line.amount_minor, self.currency)} — {line.why}")
+        out.append(self.verdict())
         return out
+
+    def verdict(self) -> str:
+        """One sentence: whether any cancelled order still holds or keeps card money, and what else keeps some."""
+        if not self.complete:
+            return str(_l("Not finished: the card service did not settle some orders yet. They are tried again "
+                          "automatically every hour, or now by running the cancellation again."))
+        if self.kept:
+            return str(_l("Done for the cancelled orders: none holds or keeps card money. %(n)s order(s) handed "
+                          "over before the cancellation keep %(amount)s, as listed.",
+                          n=len(self.kept), amount=money(self.total("kept"), self.currency)))
+        return str(_l("Done: no card holds or keeps money for this day's orders."))
 
 
 def settle_cancelled_day(market_day_id: int) -> DayCancellationReport | None:
@@ -111,7 +131,8 @@ def settle_cancelled_day(market_day_id: int) -> DayCancellationReport | None:
     business_event("market_day_cancellation_settled", market_day_id=market_day_id,
                    tried=sum(counts.values()) - counts["untried"], untried=counts["untried"],
                    cancelled=report.cancelled, released=len(report.released), refunded=len(report.refunded),
-                   failed=len(report.failed), missing=len(report.missing), retried=report.retried, complete=report.complete)
+                   failed=len(report.failed), not_tried=len(report.not_tried), missing=len(report.missing),
+                   kept=len(report.kept), retried=report.retried, complete=report.complete)
     return report
 
 
@@ -121,57 +142,85 @@ def day_report(market_day: MarketDay) -> DayCancellationReport:
     orders = db.session.execute(
         select(Order.id, Order.pickup_code, Order.status).where(
             Order.market_day_id == market_day.id,
-            Order.status.in_([OrderStatus.CANCELLED, OrderStatus.EXPIRED]))).all()
+            Order.status.in_([OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.PICKED_UP]))).all()
     report.cancelled = sum(status == OrderStatus.CANCELLED for _, _, status in orders)
     report.expired = sum(status == OrderStatus.EXPIRED for _, _, status in orders)
     codes = {order_id: code for order_id, code, _ in orders}
+    handed_over = {order_id for order_id, _, status in orders if status == OrderStatus.PICKED_UP}
+    ended = [order_id for order_id in codes if order_id not in handed_over]
     if not codes:
         return _told(report, [])
     payments = db.session.scalars(select(Payment).where(Payment.order_id.in_(codes)).order_by(Payment.id)).all()
-    pending = set(db.session.scalars(select(PaymentRefund.payment_id).where(
-        PaymentRefund.payment_id.in_([p.id for p in payments]), PaymentRefund.status == RefundStatus.PENDING)))
-    errors = _last_errors([p.id for p in payments])
+    payment_ids = [p.id for p in payments]
+    pending = _pending_sums(payment_ids)
+    last_call_failed = _last_call_failed(payment_ids)
+    refused = set(db.session.scalars(select(PaymentRefund.payment_id).where(
+        PaymentRefund.payment_id.in_(payment_ids), PaymentRefund.status == RefundStatus.FAILED)))
     for payment in payments:
         code = codes[payment.order_id]
         kept = payment.amount_captured_minor - payment.amount_refunded_minor
+        if payment.order_id in handed_over:
+            if kept > 0:
+                report.kept.append(MoneyLine(payment.order_id, code, kept, str(_l("keeps")),
+                                             str(_l("handed over before the day was cancelled, so left as it is"))))
+            continue
         if payment.status == PaymentStatus.MISSING:
             report.missing.append(MoneyLine(
                 payment.order_id, code, kept if payment.amount_captured_minor else payment.amount_authorized_minor,
-                str(_l("missing at Stripe, an organizer has to check it:")), errors.get(payment.id, "")))
-        elif payment.status in services.OPEN_STATUSES and payment.provider_intent_id:
+                str(_l("missing at Stripe, an organizer has to check it:")),
+                str(_l("the card service has no record of this payment"))))
+            continue
+        if payment.status in services.OPEN_STATUSES and payment.provider_intent_id:
             held = payment.status == PaymentStatus.AUTHORIZED
-            report.failed.append(MoneyLine(
-                payment.order_id, code, payment.amount_authorized_minor if held else 0,
-                str(_l("card hold not released yet:")) if held else str(_l("payment not closed yet:")),
-                errors.get(payment.id, "")))
+            line = MoneyLine(payment.order_id, code, payment.amount_authorized_minor if held else 0,
+                             str(_l("card hold not released yet:")) if held else str(_l("payment not closed yet:")))
         elif kept > 0 or payment.id in pending:
-            report.failed.append(MoneyLine(payment.order_id, code, kept + _pending_sum(payment.id),
-                                           str(_l("not refunded yet:")), errors.get(payment.id, "")))
-        elif payment.amount_captured_minor > 0:
-            report.refunded.append(MoneyLine(payment.order_id, code, payment.amount_captured_minor))
-        elif payment.status == PaymentStatus.CANCELED and payment.authorized_at is not None:
-            report.released.append(MoneyLine(payment.order_id, code, payment.amount_authorized_minor))
+            line = MoneyLine(payment.order_id, code, kept + pending.get(payment.id, 0), str(_l("not refunded yet:")))
+        else:
+            if payment.amount_captured_minor > 0:
+                report.refunded.append(MoneyLine(payment.order_id, code, payment.amount_captured_minor))
+            elif payment.status == PaymentStatus.CANCELED and payment.authorized_at is not None:
+                report.released.append(MoneyLine(payment.order_id, code, payment.amount_authorized_minor))
+            continue
+        if last_call_failed.get(payment.id):
+            line.why = _why_failed(payment, refused)
+            report.failed.append(line)
+        else:
+            line.why = str(_l("not tried yet: the job is on its way"))
+            report.not_tried.append(line)
     report.retried = db.session.scalar(
         select(func.count()).select_from(
-            select(PaymentAttempt.idempotency_key).where(PaymentAttempt.payment_id.in_([p.id for p in payments]))
+            select(PaymentAttempt.idempotency_key).where(PaymentAttempt.payment_id.in_(payment_ids))
             .group_by(PaymentAttempt.idempotency_key).having(func.count(PaymentAttempt.id) > 1).subquery())) or 0
-    return _told(report, list(codes))
+    return _told(report, ended)
 
 
-def _pending_sum(payment_id: int) -> int:
-    return db.session.scalar(select(func.coalesce(func.sum(PaymentRefund.amount_minor), 0)).where(
-        PaymentRefund.payment_id == payment_id, PaymentRefund.status == RefundStatus.PENDING)) or 0
+def _why_failed(payment: Payment, refused: set[int]) -> str:
+    if payment.id in refused and payment.status not in services.OPEN_STATUSES:
+        return str(_l("the card service refused the refund; check it in the Stripe dashboard"))
+    if payment.status in services.OPEN_STATUSES:
+        return str(_l("the card service did not release the hold when asked; it is asked again"))
+    return str(_l("the card service did not confirm the refund when asked; it is asked again"))
 
 
-def _last_errors(payment_ids: list[int]) -> dict[int, str]:
-    """Each payment's last failed Stripe call, in Stripe's words."""
+def _pending_sums(payment_ids: list[int]) -> dict[int, int]:
+    """Each payment's refunds still waiting for Stripe's answer."""
+    return dict(db.session.execute(
+        select(PaymentRefund.payment_id, func.sum(PaymentRefund.amount_minor)).where(
+            PaymentRefund.payment_id.in_(payment_ids), PaymentRefund.status == RefundStatus.PENDING)
+        .group_by(PaymentRefund.payment_id)).all())
+
+
+def _last_call_failed(payment_ids: list[int]) -> dict[int, bool]:
+    """Whether each payment's last call to release or refund it went wrong (payments never
+    asked about are absent): what a run tried and failed, told apart from what no run tried yet."""
     if not payment_ids:
         return {}
-    last = (select(PaymentAttempt.payment_id, func.max(PaymentAttempt.id).label("id"))
-            .where(PaymentAttempt.payment_id.in_(payment_ids), PaymentAttempt.ok.is_(False))
-            .group_by(PaymentAttempt.payment_id).subquery())
-    return dict(db.session.execute(select(PaymentAttempt.payment_id, PaymentAttempt.error)
-                                   .join(last, last.c.id == PaymentAttempt.id)).all())
+    last = (select(func.max(PaymentAttempt.id))
+            .where(PaymentAttempt.payment_id.in_(payment_ids), PaymentAttempt.operation.in_(("release", "refund")))
+            .group_by(PaymentAttempt.payment_id))
+    return {payment_id: not ok for payment_id, ok in db.session.execute(
+        select(PaymentAttempt.payment_id, PaymentAttempt.ok).where(PaymentAttempt.id.in_(last))).all()}
 
 
 def _told(report: DayCancellationReport, order_ids: list[int]) -> DayCancellationReport:

@@ -378,8 +378,10 @@ def capture_at_handover(payment: Payment | None, amount_minor: int, actor: User 
         raise HoldGone(str(_l("The card could not be charged (%(why)s). Take cash instead.",
                               why=exc.message[:120]))) from exc
     except gateway.GatewayError as exc:
-        raise PaymentError(str(_l("The card could not be charged right now (%(why)s). Try again in a "
-                                  "minute, or take cash.", why=exc.message[:120]))) from exc
+        log.warning("Stripe capture of payment %s (order %s) did not go through: %s", payment.id,
+                    payment.order_id, exc.message)
+        raise PaymentError(str(_l("The card could not be charged right now: the card service did not answer. "
+                                  "Try again in a minute, or take cash."))) from exc
     _attempt(payment, "capture", key, amount, ok=True)
     db.session.execute(update(Payment).where(Payment.id == payment.id)
                        .values(amount_captured_minor=amount, updated_at=utcnow()))
@@ -423,9 +425,12 @@ def _require_sent(record: PaymentRefund) -> None:
     the same key asks again next time, and Stripe refunds once)."""
     if record.status == RefundStatus.PENDING:
         _send_refund(record)
+    if record.status == RefundStatus.FAILED:
+        raise PaymentError(str(_l("Stripe refused the refund (%(why)s). Nothing was changed.",
+                                  why=_last_error(record.payment_id)[:120])))
     if record.status != RefundStatus.SUCCEEDED:
-        raise PaymentError(str(_l("The card could not be refunded right now (%(why)s). Nothing was changed; "
-                                  "try again in a minute.", why=_last_error(record.payment_id)[:120])))
+        raise PaymentError(str(_l("The card could not be refunded right now: the card service did not answer. "
+                                  "Nothing was changed; try again in a minute.")))
 
 
 # --- After the order moves (receivers of the orders signals, connected in register) --------
@@ -542,6 +547,11 @@ def _let_go(payment: Payment) -> bool:
 
 
 def _attempt(payment: Payment, operation: str, key: str, amount_minor: int, *, ok: bool, error: str = "") -> None:
+    """Record a money-moving call. Stripe's words (or the network's: host, port, exception)
+    stay here and in the log; pages and reports say what happened in a plain sentence."""
+    if not ok:
+        log.warning("Stripe %s of payment %s (order %s, key %s) did not go through: %s", operation, payment.id,
+                    payment.order_id, key, error)
     db.session.add(PaymentAttempt(payment_id=payment.id, operation=operation, idempotency_key=key[:255],
                                   amount_minor=amount_minor, ok=ok, error=(error or "")[:255]))
     db.session.flush()
@@ -613,9 +623,8 @@ def _release_instead(order: Order, payment: Payment) -> RefundResult:
     if payment.status != PaymentStatus.AUTHORIZED:
         raise PaymentError(str(_l("Nothing was charged on this order's card, so there is nothing to refund.")))
     if not _let_go(payment):
-        why = _last_error(payment.id) or str(_l("the card service did not answer"))
-        raise PaymentError(str(_l("The card hold could not be released right now (%(why)s). Try again in a minute.",
-                                  why=why[:120])))
+        raise PaymentError(str(_l("The card hold could not be released right now: the card service did not "
+                                  "release it. Try again in a minute.")))
     if order.status in OPEN_ORDER_STATES and order.payment_method == PaymentMethod.CARD:
         orders.card_hold_lapsed(order)
     return RefundResult(payment.amount_authorized_minor, payment.currency, released=True)

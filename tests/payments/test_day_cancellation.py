@@ -4,9 +4,11 @@ per-operation key; Stripe failing part-way (through the fault proxy) leaves a re
 failed, and running the cancellation again retries exactly that, and nothing else."""
 from __future__ import annotations
 
+import logging
 import uuid
 
 import pytest
+from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
 from marketplace.accounts.models import Role
@@ -24,6 +26,7 @@ from marketplace.payments.models import (
     PaymentStatus,
     RefundStatus,
 )
+from marketplace.pickup import services as pickup
 from tests.factories import MarketDayFactory, UserFactory, add_organizer
 from tests.payments.helpers import (
     assert_money_invariants,
@@ -110,19 +113,24 @@ def test_running_it_again_does_nothing_more_and_tells_nobody_twice(day, stripe_p
     assert_money_invariants(stripe_on)
 
 
-def test_a_failed_release_is_retried_by_the_next_run_and_only_it(day, stripe_proxy, stripe_on, app):
+def test_a_failed_release_is_retried_by_the_next_run_and_only_it(day, stripe_proxy, stripe_on, app, caplog):
     first, second, third = (authorised_order(stripe_on, market_day=day) for _ in range(3))
     stripe_proxy.fail("POST", CANCEL, nth=2, status=500)  # Stripe fails the second release
 
-    result = invoke(app, "cancel-market-day", str(day.id), "--reason", "Flood")
+    with caplog.at_level(logging.WARNING, logger="marketplace.payments.services"):
+        result = invoke(app, "cancel-market-day", str(day.id), "--reason", "Flood")
     assert result.exit_code == 1, result.output
     assert "Card holds released: 2" in result.output and "Failed, to try again: 1" in result.output
+    assert "Not tried yet: 0" in result.output
+    # Stripe's words are in the log; the organizer reads a plain sentence.
+    assert "Injected failure" not in result.output and "Injected failure" in caplog.text
+    assert "did not release the hold when asked" in result.output
     failed_intent = stripe_proxy.calls("POST", CANCEL)[1].path.split("/")[3]
     failed = db.session.scalar(select(Payment).where(Payment.provider_intent_id == failed_intent))
     assert failed.status == PaymentStatus.AUTHORIZED  # still held: the report says so
     assert stripe_on.intent(failed_intent)["status"] == "requires_capture"
     report = cancellation.day_report(db.session.get(MarketDay, day.id))
-    assert [line.order_id for line in report.failed] == [failed.order_id] and "Injected failure" in report.failed[0].error
+    assert [line.order_id for line in report.failed] == [failed.order_id] and report.not_tried == []
     assert failed.order_id in {first.id, second.id, third.id}
 
     stripe_proxy.reset()
@@ -163,9 +171,15 @@ def test_an_unreachable_stripe_stops_the_run_early_and_the_next_run_finishes(day
 
     report = cancel(day)
     # Two calls in a row found Stripe unreachable: the other two were not tried (each would
-    # have waited for the timeout); all four are in the report, to try again.
-    assert len(stripe_proxy.calls("POST", CANCEL)) == 2
-    assert len(report.failed) == 4 and not report.complete
+    # have waited for the timeout); the report says which failed and which were not tried yet.
+    tried = stripe_proxy.calls("POST", CANCEL)
+    assert len(tried) == 2
+    tried_intents = {call.path.split("/")[3] for call in tried}
+    assert {payments.current_payment(db.session.get(Order, line.order_id)).provider_intent_id
+            for line in report.failed} == tried_intents
+    assert len(report.not_tried) == 2 and not report.complete
+    assert not tried_intents & {payments.current_payment(db.session.get(Order, line.order_id)).provider_intent_id
+                                for line in report.not_tried}
 
     stripe_proxy.reset()
     from marketplace.payments import gateway
@@ -268,10 +282,88 @@ def test_an_intent_missing_at_stripe_is_not_retried_and_is_reported_for_an_organ
     report = cancellation.day_report(db.session.get(MarketDay, day.id))
     assert report.failed == [] and sorted(line.order_id for line in report.missing) == sorted([held.id, charged.id])
     assert {line.order_id: line.amount_minor for line in report.missing}[charged.id] == 20_000
-    assert all("No such payment_intent" in line.error for line in report.missing)
+    assert all(line.why == "the card service has no record of this payment" for line in report.missing)
+    assert "No such payment_intent" not in result.output
 
     stripe_proxy.reset()
     again = invoke(app, "cancel-market-day", str(day.id))
     assert again.exit_code == 0, again.output
     assert stripe_proxy.calls("POST") == []  # a missing intent is not asked again
     assert payments.payments_to_settle(day.id) == []
+
+
+def handed_over(stripe, market_day, **kwargs) -> Order:
+    """A card order handed over (its card captured) at the pickup point of this day."""
+    order = authorised_order(stripe, market_day=market_day, by_weight=False, **kwargs)
+    pickup.hand_over(order, market_day.organizer, confirm=pickup.ANYWAY)
+    db.session.commit()
+    return db.session.get(Order, order.id)
+
+
+def test_orders_handed_over_before_the_cancellation_are_listed_with_what_they_keep(
+        day, stripe_on, app, client, login):
+    collected = handed_over(stripe_on, day, quantity_milli=3000, price_minor=10_000)
+    held = authorised_order(stripe_on, market_day=day)
+
+    result = invoke(app, "cancel-market-day", str(day.id), "--reason", "Storm")
+    assert result.exit_code == 0, result.output
+    # Handed over: rightly left alone, with its money; every other order keeps nothing.
+    assert db.session.get(Order, collected.id).status == OrderStatus.PICKED_UP
+    assert payments.current_payment(collected).amount_captured_minor == 30_000
+    assert payments.current_payment(held).status == PaymentStatus.CANCELED
+    assert "Done: no card holds or keeps money" not in result.output
+    assert "Handed over before the cancellation, left as they are: 1 (₸300 kept)" in result.output
+    assert f"{collected.pickup_code} (#{collected.id}): keeps ₸300 — handed over before the day was cancelled" \
+        in result.output
+
+    report = cancellation.day_report(db.session.get(MarketDay, day.id))
+    assert report.complete and [(line.order_id, line.amount_minor) for line in report.kept] == [(collected.id, 30_000)]
+    assert report.cancelled == 1 and [line.order_id for line in report.released] == [held.id]
+    assert report.customers_told == 1  # the customer whose order was handed over is not told it was cancelled
+    login(day.organizer.email)
+    page = client.get(f"/organize/days/{day.id}").text
+    assert "Done: no card holds or keeps money" not in page
+    assert collected.pickup_code in page and "₸300" in page and "handed over before the day was cancelled" in page
+    assert f"/organize/orders/{collected.id}/refund" in page
+    assert_money_invariants(stripe_on)
+
+
+def test_orders_no_run_has_tried_yet_are_not_tried_not_failed(day, stripe_on, client, login):
+    held = [authorised_order(stripe_on, market_day=day) for _ in range(2)]
+    charged = captured_early(stripe_on, market_day=day, by_weight=False, quantity_milli=1000, price_minor=40_000)
+    # The cancellation committed; its job is queued and has not run yet.
+    markets.cancel_market_day(day.organizer, day, "Storm")
+    db.session.commit()
+
+    report = cancellation.day_report(db.session.get(MarketDay, day.id))
+    assert report.failed == [] and not report.complete
+    assert sorted(line.order_id for line in report.not_tried) == sorted([o.id for o in held] + [charged.id])
+    # What the report counts is what the database holds: every one of them still to settle.
+    assert len(report.not_tried) == len(payments.payments_to_settle(day.id))
+    assert "Failed, to try again: 0." in report.lines() and "Not tried yet: 3." in report.lines()
+    login(day.organizer.email)
+    page = client.get(f"/organize/days/{day.id}").text
+    assert "not tried yet: the job is on its way" in page and "did not release the hold" not in page
+
+
+@pytest.mark.parametrize("locale", ["ru", "kk", "ky", "en"])
+def test_a_network_error_reaches_the_organizer_as_a_plain_sentence_in_their_language(
+        day, stripe_on, app, client, login, caplog, monkeypatch, locale):
+    authorised_order(stripe_on, market_day=day)
+    # Stripe is down: nothing listens where it should, and the error names host, port and exception.
+    monkeypatch.setitem(app.config, "STRIPE_API_BASE", "http://127.0.0.1:9")
+    with caplog.at_level(logging.WARNING, logger="marketplace.payments.services"):
+        report = cancel(day)
+    assert len(report.failed) == 1
+    assert "host='127.0.0.1', port=9" in caplog.text  # the detail is kept, in the log
+
+    day.organizer.locale = locale
+    db.session.commit()
+    login(day.organizer.email)
+    page = client.get(f"/organize/days/{day.id}", headers={"Accept-Language": locale}).text
+    assert "127.0.0.1" not in page and "port=" not in page and "Error" not in page and "Connection" not in page
+    with app.test_request_context(), force_locale(locale):
+        sentence = gettext("the card service did not release the hold when asked; it is asked again")
+    assert sentence in page
+    if locale != "en":
+        assert "the card service did not release" not in page
