@@ -345,6 +345,10 @@ def test_orders_no_run_has_tried_yet_are_not_tried_not_failed(day, stripe_on, cl
     page = client.get(f"/organize/days/{day.id}").text
     assert "not tried yet: the job is on its way" in page and "did not release the hold" not in page
 
+    report = cancel(day, reason="")  # the job runs
+    assert report.complete and report.not_tried == [] and len(report.released) == 2 and len(report.refunded) == 1
+    assert_money_invariants(stripe_on)
+
 
 @pytest.mark.parametrize("locale", ["ru", "kk", "ky", "en"])
 def test_a_network_error_reaches_the_organizer_as_a_plain_sentence_in_their_language(
