@@ -3,6 +3,7 @@ import pytest
 from sqlalchemy import select
 
 from marketplace.accounts.models import Role
+from marketplace.core.dialects import write_intent
 from marketplace.core.extensions import db
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderStatus
@@ -49,11 +50,19 @@ def test_authorise_then_capture_the_weighed_amount(ctx, webhooks_on):
     assert db.session.get(Order, order.id).status == OrderStatus.CONFIRMED
     assert payment.status == PaymentStatus.AUTHORIZED
 
-    line = order.lines[0]
-    organizer = UserFactory(roles=[Role.ADMIN])
-    orders.record_weight(line, line.producer, line.producer.user, 2150)  # 2.15 kg weighed
-    pickup.hand_over(db.session.get(Order, order.id), organizer, confirm=pickup.ANYWAY)
-    db.session.commit()
+    # Webhooks about the authorisation are being stored by the live server meanwhile: on SQLite
+    # a deferred transaction that read before such a commit cannot write after it ("database is
+    # locked" at once), so these writes take the write lock up front, as a POST request does.
+    db.session.rollback()
+    token = write_intent.set(True)
+    try:
+        line = db.session.get(Order, order.id).lines[0]
+        organizer = UserFactory(roles=[Role.ADMIN])
+        orders.record_weight(line, line.producer, line.producer.user, 2150)  # 2.15 kg weighed
+        pickup.hand_over(db.session.get(Order, order.id), organizer, confirm=pickup.ANYWAY)
+        db.session.commit()
+    finally:
+        write_intent.reset(token)
 
     payment = db.session.get(Payment, payment.id)
     assert payment.status == PaymentStatus.CAPTURED
