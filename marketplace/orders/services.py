@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.accounts.models import Role, User
+from marketplace.core.changes import STOCK_ONLY, mark_catalog_changed
 from marketplace.core.db import utcnow
 from marketplace.core.extensions import db
 from marketplace.core.money import InvalidAmount, line_total_minor
@@ -411,28 +412,36 @@ def _insert_with_unique_code(order: Order) -> None:
 
 
 def _reserve_offer(line: OrderLine, product: Product) -> None:
-    result = db.session.execute(
-        update(Offer).where(Offer.id == line.offer_id,
-                            Offer.quantity_milli - Offer.reserved_milli >= line.quantity_milli)
+    left = Offer.quantity_milli - Offer.reserved_milli
+    taken = db.session.execute(
+        update(Offer).where(Offer.id == line.offer_id, left >= line.quantity_milli)
         .values(reserved_milli=Offer.reserved_milli + line.quantity_milli)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
-        left = db.session.scalar(select(Offer.quantity_milli - Offer.reserved_milli).where(Offer.id == line.offer_id))
+        .returning(left).execution_options(synchronize_session=False, **{STOCK_ONLY: True})).first()
+    if taken is None:
+        left = db.session.scalar(select(left).where(Offer.id == line.offer_id))
         raise OutOfStock(queries.short_message(product, left or 0), product_id=product.id,
                          available_milli=max(left or 0, 0))
+    _note_sold_out(taken[0])
 
 
 def _reserve_inventory(line: OrderLine, product: Product) -> None:
-    result = db.session.execute(
-        update(Product).where(Product.id == line.product_id,
-                              Product.inventory_milli - Product.inventory_reserved_milli >= line.quantity_milli)
+    left = Product.inventory_milli - Product.inventory_reserved_milli
+    taken = db.session.execute(
+        update(Product).where(Product.id == line.product_id, left >= line.quantity_milli)
         .values(inventory_reserved_milli=Product.inventory_reserved_milli + line.quantity_milli)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
-        left = db.session.scalar(select(Product.inventory_milli - Product.inventory_reserved_milli)
-                                 .where(Product.id == line.product_id))
+        .returning(left).execution_options(synchronize_session=False, **{STOCK_ONLY: True})).first()
+    if taken is None:
+        left = db.session.scalar(select(left).where(Product.id == line.product_id))
         raise OutOfStock(queries.short_message(product, left or 0), product_id=product.id,
                          available_milli=max(left or 0, 0))
+    _note_sold_out(taken[0])
+
+
+def _note_sold_out(left_after: int) -> None:
+    # A reservation changes stock only (the page cache refills its figures); the one that takes
+    # the last unit changes what the catalog lists ("can be ordered now", counts) as well.
+    if left_after <= 0:
+        mark_catalog_changed(db.session.connection())
 
 
 def order_by_key_for(key: str | None, customer: User) -> Order | None:
