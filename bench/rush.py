@@ -23,11 +23,14 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 
+#: The real app with CSRF and rate limits off, so scripted buyers can post forms.
+RUSH_SETTINGS = {"BASE_CONFIG": "development", "WTF_CSRF_ENABLED": False, "RATE_LIMITS_ON": False}
+
+
 def create_rush_app():
-    """The real app with CSRF and rate limits off, so scripted buyers can post forms."""
     from marketplace import create_app
 
-    return create_app({"BASE_CONFIG": "development", "WTF_CSRF_ENABLED": False, "RATE_LIMITS_ON": False})
+    return create_app(dict(RUSH_SETTINGS))
 
 
 def reset_rush(database_url: str, rush: dict) -> list[int]:

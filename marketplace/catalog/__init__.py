@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from marketplace.catalog import mymarket, views
+from marketplace.catalog import mymarket, stock, views
 from marketplace.web.pagecache import vary_on_cookies
 
 
@@ -11,3 +11,5 @@ def register(app: Flask) -> None:
     app.register_blueprint(views.bp)
     # Home and lists show the visitor's market first: a cached page is kept per market cookie.
     vary_on_cookies(app, mymarket.COOKIE)
+    # What is left of a product is filled into cached pages after a sale (web.pagecache).
+    stock.register(app)

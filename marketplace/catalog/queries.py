@@ -387,6 +387,10 @@ class DayAvailability:
     left_milli: int
     price_minor: int
     orderable: bool
+    #: Where the figure is read again after a sale (catalog/stock.py): ("offer", offer id) or
+    #: ("inventory", product id).
+    stock_kind: str = "offer"
+    stock_id: int = 0
 
 
 def listed_product(product_id: int) -> Product | None:
@@ -411,7 +415,8 @@ def product_availability(product: Product, limit: int = 8) -> list[DayAvailabili
     if product.stock_mode == StockMode.INVENTORY:
         left = product.inventory_milli - product.inventory_reserved_milli
         for day in days:
-            result.append(DayAvailability(day, left, product.price_minor, is_ordering_open(day, now) and left > 0))
+            result.append(DayAvailability(day, left, product.price_minor, is_ordering_open(day, now) and left > 0,
+                                          "inventory", product.id))
         return result
     offers = {offer.market_day_id: offer for offer in db.session.scalars(
         select(Offer).where(Offer.product_id == product.id, Offer.market_day_id.in_([d.id for d in days])))} \
@@ -421,7 +426,8 @@ def product_availability(product: Product, limit: int = 8) -> list[DayAvailabili
         if offer is None or offer.quantity_milli <= 0:
             continue
         left = offer.available_milli
-        result.append(DayAvailability(day, left, offer.effective_price_minor, is_ordering_open(day, now) and left > 0))
+        result.append(DayAvailability(day, left, offer.effective_price_minor, is_ordering_open(day, now) and left > 0,
+                                      "offer", offer.id))
     return result
 
 

@@ -1,8 +1,13 @@
 """Orders: the basket, checkout reserving stock and slot, every order transition, reminders, pick lists."""
 from __future__ import annotations
 
-from flask import Flask
+import logging
+
+from flask import Flask, g, has_app_context
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import event
+
+from marketplace.core.extensions import db
 
 from marketplace.markets.signals import market_day_cancelled
 from marketplace.orders import basket, cli, queries, services, tasks, views
@@ -21,7 +26,8 @@ def register(app: Flask) -> None:
     app.register_blueprint(views.bp)
     for command in cli.commands:
         app.cli.add_command(command)
-    add_tasks(app, tasks.expire_reservations, tasks.send_reminders)
+    add_tasks(app, tasks.confirm_orders, tasks.confirm_missed_orders, tasks.expire_reservations, tasks.send_reminders)
+    _confirm_after_commit(app)
     market_day_cancelled.connect(services.cancel_orders_of_cancelled_day, weak=False)
     keep_at_login(app, basket.KEY)  # a basket filled before logging in is still there after
     add_nav_entries(app, NavEntry(10, None, "orders.my_orders", _l("My orders")),
@@ -35,3 +41,40 @@ def register(app: Flask) -> None:
                          weights_to_enter=queries.weights_to_enter,
                          # The admin's overview (accounts, below): orders and sales per week.
                          orders_per_week=queries.orders_per_week)
+
+
+log = logging.getLogger(__name__)
+
+
+def _confirm_after_commit(app: Flask) -> None:
+    """The cash orders a request or command committed are confirmed by the worker once it ends
+    (confirm-orders); if the queue is away, confirm-missed-orders finds them within a minute."""
+
+    @event.listens_for(db.session, "after_commit")
+    def _committed(session):
+        if session.in_nested_transaction():
+            return
+        ids = session.info.pop(services.TO_CONFIRM, None)
+        if ids and has_app_context():
+            g.setdefault(services.TO_CONFIRM, []).extend(ids)
+
+    @event.listens_for(db.session, "after_rollback")
+    def _rolled_back(session):
+        session.info.pop(services.TO_CONFIRM, None)
+
+    @app.teardown_appcontext
+    def _queue_confirmations(_exc):
+        queue_committed_confirmations()
+
+
+def queue_committed_confirmations() -> None:
+    """Hand the cash orders committed so far to the worker (confirm-orders): what a request or
+    command does once it ends, and a test or script does right after its commit."""
+    ids = g.pop(services.TO_CONFIRM, None)
+    if not ids:
+        return
+    db.session.rollback()  # the work is committed; a task run here (immediate mode) starts afresh
+    try:
+        tasks.confirm_orders.delay(ids)
+    except Exception:  # queuing must never break a response
+        log.exception("Queuing the confirmation of orders %s failed", ids)

@@ -18,11 +18,12 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import String, cast, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.accounts.models import Role, User
+from marketplace.core.changes import STOCK_ONLY, mark_catalog_changed
 from marketplace.core.db import utcnow
 from marketplace.core.extensions import db
 from marketplace.core.money import InvalidAmount, line_total_minor
@@ -31,6 +32,7 @@ from marketplace.markets.models import MarketDay, PickupSlot
 from marketplace.markets.services import can_manage
 from marketplace.notifications.channels import Recipient, notify
 from marketplace.notifications.kinds import ORDER_UPDATES
+from marketplace.notifications.models import Notice
 from marketplace.notifications.services import queue_email
 from marketplace.orders import queries
 from marketplace.orders.errors import (
@@ -323,16 +325,45 @@ def place_order(customer: User, market_day_id: int, items: dict[int, int], *, sl
             order, lines, found = _place(customer, market_day, items, slot, payment_method, phone,
                                          idempotency_key, now)
             order_placed.send(order)
-            if order.status == OrderStatus.CONFIRMED:
-                _email_confirmation(order)
             # The conditional UPDATEs of stock and slot come last: the rows they lock stay
             # locked only until the commit, so buyers racing for one product wait on each
-            # other for a millisecond, not for each other's confirmation email. If one
-            # fails, the savepoint takes the order, its lines and its email back with it.
+            # other for a millisecond. If one fails, the savepoint takes the order and its
+            # lines back with it.
             _reserve(lines, found, slot)
     except _AlreadyPlaced as placed:
         return _same_customer(db.session.get(Order, placed.order_id), customer)
+    if order.status == OrderStatus.CONFIRMED:
+        # Told by the worker once this transaction commits (orders.tasks.confirm_orders), not
+        # rendered here: a checkout rush spends its time on reservations, not on emails.
+        db.session.info.setdefault(TO_CONFIRM, []).append(order.id)
     return order
+
+
+#: Session info key: the cash orders this transaction placed, to be confirmed after its commit.
+TO_CONFIRM = "orders_to_confirm"
+#: The sweep looks this far back for confirmed orders nobody was told about (a lost queue).
+CONFIRM_SWEEP = timedelta(days=1)
+
+
+def confirm_orders(order_ids: list[int]) -> int:
+    """Tell each customer their order is confirmed, once (notify keeps one notice per occasion);
+    an order cancelled meanwhile is not confirmed. Returns how many were told now."""
+    told = 0
+    for order in db.session.scalars(select(Order).where(Order.id.in_(order_ids), Order.status.in_(OPEN_STATES),
+                                                        Order.confirmed_at.is_not(None))):
+        told += _email_confirmation(order) is not None
+    return told
+
+
+def unconfirmed_order_ids(now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Confirmed orders of the last day whose customer was not told yet (the queue was away)."""
+    now = now or utcnow()
+    occasion = literal("order-") + cast(Order.id, String) + literal("-confirmed")
+    told = select(Notice.id).where(Notice.user_id == Order.customer_id, Notice.kind == ORDER_UPDATES,
+                                   Notice.occasion == occasion)
+    return list(db.session.scalars(
+        select(Order.id).where(Order.confirmed_at >= now - CONFIRM_SWEEP, Order.status.in_(OPEN_STATES),
+                               ~told.exists()).order_by(Order.id).limit(limit)))
 
 
 def _place(customer, market_day, items, slot, payment_method, phone, key, now):
@@ -411,28 +442,36 @@ def _insert_with_unique_code(order: Order) -> None:
 
 
 def _reserve_offer(line: OrderLine, product: Product) -> None:
-    result = db.session.execute(
-        update(Offer).where(Offer.id == line.offer_id,
-                            Offer.quantity_milli - Offer.reserved_milli >= line.quantity_milli)
+    left = Offer.quantity_milli - Offer.reserved_milli
+    taken = db.session.execute(
+        update(Offer).where(Offer.id == line.offer_id, left >= line.quantity_milli)
         .values(reserved_milli=Offer.reserved_milli + line.quantity_milli)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
-        left = db.session.scalar(select(Offer.quantity_milli - Offer.reserved_milli).where(Offer.id == line.offer_id))
+        .returning(left).execution_options(synchronize_session=False, **{STOCK_ONLY: True})).first()
+    if taken is None:
+        left = db.session.scalar(select(left).where(Offer.id == line.offer_id))
         raise OutOfStock(queries.short_message(product, left or 0), product_id=product.id,
                          available_milli=max(left or 0, 0))
+    _note_sold_out(taken[0])
 
 
 def _reserve_inventory(line: OrderLine, product: Product) -> None:
-    result = db.session.execute(
-        update(Product).where(Product.id == line.product_id,
-                              Product.inventory_milli - Product.inventory_reserved_milli >= line.quantity_milli)
+    left = Product.inventory_milli - Product.inventory_reserved_milli
+    taken = db.session.execute(
+        update(Product).where(Product.id == line.product_id, left >= line.quantity_milli)
         .values(inventory_reserved_milli=Product.inventory_reserved_milli + line.quantity_milli)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
-        left = db.session.scalar(select(Product.inventory_milli - Product.inventory_reserved_milli)
-                                 .where(Product.id == line.product_id))
+        .returning(left).execution_options(synchronize_session=False, **{STOCK_ONLY: True})).first()
+    if taken is None:
+        left = db.session.scalar(select(left).where(Product.id == line.product_id))
         raise OutOfStock(queries.short_message(product, left or 0), product_id=product.id,
                          available_milli=max(left or 0, 0))
+    _note_sold_out(taken[0])
+
+
+def _note_sold_out(left_after: int) -> None:
+    # A reservation changes stock only (the page cache refills its figures); the one that takes
+    # the last unit changes what the catalog lists ("can be ordered now", counts) as well.
+    if left_after <= 0:
+        mark_catalog_changed(db.session.connection())
 
 
 def order_by_key_for(key: str | None, customer: User) -> Order | None:
@@ -895,8 +934,8 @@ def _tell_customer(order: Order, template: str, occasion: str, subject, **contex
                   order=order, customer=customer, **context)
 
 
-def _email_confirmation(order: Order) -> None:
-    _tell_customer(order, "order_confirmed", "confirmed",
+def _email_confirmation(order: Order) -> int | None:
+    return _tell_customer(order, "order_confirmed", "confirmed",
                    _l("Your order %(code)s for %(market)s", code=order.pickup_code, market=order.market_day.market.name))
 
 

@@ -1,9 +1,27 @@
-"""Orders' scheduled jobs: unpaid card holds given back, pickup reminders."""
+"""Orders' jobs: confirmations of placed orders, unpaid card holds given back, pickup reminders."""
 from __future__ import annotations
 
 from marketplace.core.extensions import db
-from marketplace.orders.services import expire_due_holds, send_reminders as queue_reminders
-from marketplace.tasks import daily, every, periodic
+from marketplace.orders.services import confirm_orders as tell_confirmed
+from marketplace.orders.services import expire_due_holds, unconfirmed_order_ids
+from marketplace.orders.services import send_reminders as queue_reminders
+from marketplace.tasks import daily, every, periodic, task
+
+
+@task("confirm-orders", retries=3, retry_delay=30)
+def confirm_orders(ids: list[int]) -> int:
+    """Tell the customers of these committed orders that they are confirmed (each once)."""
+    count = tell_confirmed(ids)
+    db.session.commit()
+    return count
+
+
+@periodic(every(minutes=1))
+def confirm_missed_orders() -> str:
+    """Confirm the orders a lost queue left untold (the checkout queues confirm-orders after its commit)."""
+    count = tell_confirmed(unconfirmed_order_ids())
+    db.session.commit()
+    return f"{count} confirmation(s) queued"
 
 
 @periodic(every(minutes=1))

@@ -201,17 +201,27 @@ def checkout():
                 current_user, market_day.id, items, slot_id=form.pickup_slot.data,
                 payment_method=PaymentMethod(form.payment_method.data), phone=form.phone.data,
                 idempotency_key=form.idempotency_key.data)
+            # Read before the commit expires the order: the redirect needs no statement more.
+            placed_id, pending = order.id, order.status == OrderStatus.PENDING_PAYMENT
         if tx.ok:
             baskets.pop(day_id, None)
             basket.write_all(baskets)
-            if order.status == OrderStatus.PENDING_PAYMENT:
-                return redirect(url_for(CARD_PAYMENT_ENDPOINT, order_id=order.id))
+            if pending:
+                return redirect(url_for(CARD_PAYMENT_ENDPOINT, order_id=placed_id))
             flash(_("Thank you! Your order is placed."), "success")
-            return redirect(url_for("orders.order_detail", order_id=order.id))
+            return redirect(url_for("orders.order_detail", order_id=placed_id))
+        if isinstance(tx.error, OutOfStock):
+            # Sold out (the rush's usual answer): the basket must change before anything can be
+            # ordered, so the page says what is left and leads to the basket — no second pricing
+            # of the basket, no slots, no form (docs/performance.md).
+            form.form_errors.append(tx.error.message)
+            return render_template("orders/checkout.html", form=form, basket=None, slots=[], methods=[],
+                                   market_day=market_day, other_baskets=len(baskets) - 1, ordering_open=True,
+                                   sold_out=True), 409
         slot_full = isinstance(tx.error, SlotUnavailable)
         (form.pickup_slot.errors if slot_full else form.form_errors).append(tx.error.message)
-        status = 409 if slot_full or isinstance(tx.error, OutOfStock) else 400
-        # Show the page again with fresh numbers (what is left, places left).
+        status = 409 if slot_full else 400
+        # Show the page again with fresh numbers (places left, what is left).
         slots = queries.slots_with_places(market_day)
     elif request.method == "POST":
         status = 400

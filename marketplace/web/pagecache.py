@@ -6,13 +6,21 @@ rendered for visitors without cookies and serves them again while nothing they s
 have changed:
 
 - Any write to a table the catalog shows (products, offers, producers, markets, market
-  days, vendors, certificates, reviews, ...) bumps a version kept in the shared cache
-  (Flask-Caching: Redis when REDIS_URL is set, so every worker of every host sees it at
-  once; else a folder in the instance folder, shared by the host's workers; in-process
+  days, vendors, certificates, reviews, ...) bumps the catalog version kept in the shared
+  cache (Flask-Caching: Redis when REDIS_URL is set, so every worker of every host sees it
+  at once; else a folder in the instance folder, shared by the host's workers; in-process
   under testing), when the statement runs and again when its transaction commits; a page
-  rendered under an older version is not served again.
-  The writes are seen at the engine, so ORM flushes, bulk UPDATEs (the stock reservations
-  of a checkout) and Core statements all count.
+  rendered under an older catalog version is not served again.
+  The writes are seen at the engine, so ORM flushes, bulk UPDATEs and Core statements all
+  count.
+- A checkout's reservation changes what is left, not the catalog: its statement carries
+  `core.changes.STOCK_ONLY` and bumps the stock version instead. Figures that follow stock
+  ("7 kg left") are live figures (`add_live_figure`, `live_figure`): a stored page keeps a
+  marker for each, with the value it was rendered with, and a hit after the stock version
+  moved reads those values again (one primary-key query per kind) and fills them in. A
+  figure that crossed zero (sold out, or back) has the page rendered anew; a reservation
+  that sells out also marks its transaction (`core.changes.mark_catalog_changed`), so lists
+  that leave sold-out products out are rendered anew as well.
 - What changes with the clock alone (an ordering window opening or closing, a certificate
   expiring at midnight, a market day passing) is bounded by a short lifetime,
   PAGE_CACHE_SECONDS (10 s by default, 0 turns the cache off; off under testing).
@@ -36,13 +44,17 @@ import secrets
 import time
 from collections import OrderedDict
 
+from dataclasses import dataclass, replace
+
 from flask import Flask, current_app, g, request, session
 from flask.globals import request_ctx
 from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 from sqlalchemy import event
 from sqlalchemy.exc import InvalidRequestError
 
+from marketplace.core.changes import CATALOG_CHANGED, STOCK_CHANGED, STOCK_ONLY
 from marketplace.core.extensions import cache, db
 
 log = logging.getLogger(__name__)
@@ -65,6 +77,9 @@ _WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', r
 
 
 VERSION_KEY = "pagecache-version"
+STOCK_VERSION_KEY = "pagecache-stock-version"
+#: A live figure's place in a stored page (no rendered text can hold a NUL).
+_FIGURE = re.compile(rb"\x00fig(\d+)\x00")
 #: After the shared cache failed, this process leaves it alone for so many seconds.
 PAUSE_AFTER_FAILURE = 5.0
 
@@ -85,7 +100,7 @@ def cache_config(app: Flask) -> dict:
 
 
 class SharedVersion:
-    """The catalog's version in the shared cache; None while the cache cannot be reached."""
+    """The catalog's and the stock's versions in the shared cache; None while it cannot be reached."""
 
     def __init__(self, app: Flask):
         self.app = app
@@ -99,27 +114,34 @@ class SharedVersion:
             log.warning("Page cache off for %s s: the shared cache failed: %s", PAUSE_AFTER_FAILURE, exc)
         self.paused_until = time.monotonic() + PAUSE_AFTER_FAILURE
 
-    def bump(self) -> None:
-        """Invalidate every page cached under the current version, on every worker and host."""
+    def bump(self, key: str = VERSION_KEY) -> None:
+        """Invalidate every page cached under the current catalog version (or refill the live
+        figures of pages stored under the current stock version), on every worker and host."""
         if time.monotonic() < self.paused_until:
             return
         try:
-            self._backend().set(VERSION_KEY, f"{time.time_ns()}-{os.getpid()}-{secrets.token_hex(4)}", timeout=0)
+            self._backend().set(key, f"{time.time_ns()}-{os.getpid()}-{secrets.token_hex(4)}", timeout=0)
         except Exception as exc:  # noqa: BLE001 - Redis down: pages are not cached meanwhile
             self._failed(exc)
 
-    def current(self) -> str | None:
+    def bump_stock(self) -> None:
+        self.bump(STOCK_VERSION_KEY)
+
+    def current(self) -> tuple[str, str] | None:
+        """(catalog version, stock version), read in one round trip."""
         if time.monotonic() < self.paused_until:
             return None
         try:
-            version = self._backend().get(VERSION_KEY)
-            if version is None:
-                self.bump()
-                version = self._backend().get(VERSION_KEY)
+            versions = self._backend().get_many(VERSION_KEY, STOCK_VERSION_KEY)
+            if None in versions:
+                for key, version in zip((VERSION_KEY, STOCK_VERSION_KEY), versions):
+                    if version is None:
+                        self.bump(key)
+                versions = self._backend().get_many(VERSION_KEY, STOCK_VERSION_KEY)
         except Exception as exc:  # noqa: BLE001
             self._failed(exc)
             return None
-        return version
+        return None if None in versions else (versions[0], versions[1])
 
 
 def shared_version(app: Flask) -> SharedVersion:
@@ -129,6 +151,20 @@ def shared_version(app: Flask) -> SharedVersion:
     return version
 
 
+@dataclass(frozen=True)
+class Entry:
+    """A stored page: `template` holds a marker per live figure, `body` the figures filled in."""
+
+    version: str
+    stock: str
+    expires: float
+    status: int
+    headers: list
+    template: bytes
+    figures: tuple  # (kind, id, value, args) per marker, in marker order
+    body: bytes
+
+
 class PageCache:
     """Rendered pages of one app in one process, least recently used first out."""
 
@@ -136,22 +172,71 @@ class PageCache:
         self.version = shared_version(app)
         self.entries: OrderedDict = OrderedDict()
 
-    def get(self, key, current: str):
+    def get(self, key, current: str) -> Entry | None:
         entry = self.entries.get(key)
         if entry is None:
             return None
-        version, expires, response = entry
-        if time.monotonic() >= expires or version != current:
+        if time.monotonic() >= entry.expires or entry.version != current:
             self.entries.pop(key, None)
             return None
         self.entries.move_to_end(key)
-        return response
+        return entry
 
-    def put(self, key, version: str, seconds: float, response) -> None:
-        self.entries[key] = (version, time.monotonic() + seconds, response)
+    def put(self, key, entry: Entry) -> None:
+        self.entries[key] = entry
         self.entries.move_to_end(key)
         while len(self.entries) > MAX_ENTRIES:
             self.entries.popitem(last=False)
+
+    def drop(self, key) -> None:
+        self.entries.pop(key, None)
+
+
+# --- Live figures ----------------------------------------------------------------------
+
+def add_live_figure(app: Flask, kind: str, load, render) -> None:
+    """A figure that changes more often than the page around it (what is left of a product).
+
+    `load(ids)` returns {id: value} for the ids still there; `render(value, *args)` the text
+    shown (plain text, escaped here). A feature registers its kinds in `register(app)` and
+    writes them with `live_figure(kind, id, value, *args)`.
+    """
+    app.extensions.setdefault("pagecache_live", {})[kind] = (load, render)
+
+
+def live_figure(kind: str, id_: int, value, *args) -> Markup:
+    """The figure's text; while a page is rendered to be cached, a marker the cache fills in."""
+    _load, render = current_app.extensions["pagecache_live"][kind]
+    if g.get("pagecache_seconds") is None:
+        return escape(render(value, *args))
+    figures = g.setdefault("pagecache_figures", [])
+    figures.append((kind, id_, value, args))
+    return Markup(f"\x00fig{len(figures) - 1}\x00")
+
+
+def _fill(template: bytes, figures) -> bytes:
+    live = current_app.extensions["pagecache_live"]
+    texts = [str(escape(live[kind][1](value, *args))).encode() for kind, _id, value, args in figures]
+    return _FIGURE.sub(lambda match: texts[int(match.group(1))], template)
+
+
+def _refreshed(entry: Entry, stock: str) -> Entry | None:
+    """The entry with its figures read again under this stock version; None when one crossed
+    zero (sold out, or back), which changes more of the page than the figure."""
+    live = current_app.extensions["pagecache_live"]
+    current = {}
+    for kind in {kind for kind, *_rest in entry.figures}:
+        ids = sorted({id_ for figure_kind, id_, _value, _args in entry.figures if figure_kind == kind})
+        current[kind] = live[kind][0](ids)
+    figures = []
+    for kind, id_, value, args in entry.figures:
+        now = current[kind].get(id_)
+        if now is None or (now > 0) != (value > 0):
+            return None
+        figures.append((kind, id_, now, args))
+    figures = tuple(figures)
+    body = entry.body if figures == entry.figures else _fill(entry.template, figures)
+    return replace(entry, stock=stock, figures=figures, body=body)
 
 
 def init_app(app: Flask) -> None:
@@ -164,24 +249,33 @@ def init_app(app: Flask) -> None:
 
 
 def _watch_catalog_writes(engine, app: Flask) -> None:
-    # Seen at the engine, so ORM flushes, bulk UPDATEs (a checkout's stock reservations) and
-    # Core statements all count; bumped when the statement runs and again at its commit.
+    # Seen at the engine, so ORM flushes, bulk UPDATEs and Core statements all count; bumped
+    # when the statement runs and again at its commit. A reservation (STOCK_ONLY) bumps the
+    # stock version only; a transaction the services mark (a sell-out) the catalog's at commit.
     @event.listens_for(engine, "before_cursor_execute")
-    def _note_catalog_write(conn, _cursor, statement, _parameters, _context, _executemany):
+    def _note_catalog_write(conn, _cursor, statement, _parameters, context, _executemany):
         match = _WRITE.match(statement)
-        if match and match.group(1).lower() in CATALOG_TABLES:
-            conn.info["catalog_written"] = True
+        if not match or match.group(1).lower() not in CATALOG_TABLES:
+            return
+        if context is not None and context.execution_options.get(STOCK_ONLY):
+            conn.info[STOCK_CHANGED] = True
+            shared_version(app).bump_stock()
+        else:
+            conn.info[CATALOG_CHANGED] = True
             shared_version(app).bump()
 
     @event.listens_for(engine, "commit")
     def _committed(conn):
-        if conn.info.pop("catalog_written", False):
+        if conn.info.pop(CATALOG_CHANGED, False):
             shared_version(app).bump()
+        if conn.info.pop(STOCK_CHANGED, False):
+            shared_version(app).bump_stock()
 
     @event.listens_for(engine, "rollback")
     def _rolled_back(conn):
         try:
-            conn.info.pop("catalog_written", None)
+            conn.info.pop(CATALOG_CHANGED, None)
+            conn.info.pop(STOCK_CHANGED, None)
         except InvalidRequestError:
             pass  # the connection is being invalidated (a failed or interrupted statement): nothing to keep
 
@@ -221,24 +315,36 @@ def _serve_cached():
     if seconds <= 0:
         return None
     pages = _cache()
-    # The version is read before the page is rendered: a write during rendering makes the
+    # The versions are read before the page is rendered: a write during rendering makes the
     # stored page old at once instead of letting it pass for new.
-    version = pages.version.current()
-    if version is None:
+    versions = pages.version.current()
+    if versions is None:
         return None  # the shared cache is away: render, and keep nothing
-    g.pagecache_version = version
-    cached = pages.get(_key(), version)
-    if cached is not None:
-        status, headers, body = cached
+    g.pagecache_versions = versions
+    key = _key()
+    entry = pages.get(key, versions[0])
+    if entry is not None and entry.stock != versions[1]:
+        entry = _refreshed(entry, versions[1]) if entry.figures else replace(entry, stock=versions[1])
+        if entry is None:
+            pages.drop(key)
+        else:
+            pages.put(key, entry)
+    if entry is not None:
+        body = entry.body
         if TOKEN_PLACEHOLDER in body:
             body = body.replace(TOKEN_PLACEHOLDER, generate_csrf().encode())
-        return current_app.response_class(body, status=status, headers=headers)
+        return current_app.response_class(body, status=entry.status, headers=entry.headers)
     g.pagecache_seconds = seconds
     return None
 
 
 def _store(response):
     seconds = g.pop("pagecache_seconds", None)
+    figures = tuple(g.pop("pagecache_figures", ()))
+    template = None
+    if figures and not response.direct_passthrough:
+        template = response.get_data()
+        response.set_data(_fill(template, figures))
     if (seconds is None or response.status_code != 200 or response.direct_passthrough
             or "Set-Cookie" in response.headers or not _anonymous()):
         return response
@@ -246,6 +352,9 @@ def _store(response):
     token = g.get("csrf_token")
     if token:
         body = body.replace(token.encode(), TOKEN_PLACEHOLDER)
+        template = template.replace(token.encode(), TOKEN_PLACEHOLDER) if template is not None else None
     headers = [(name, value) for name, value in response.headers.items() if name.lower() != "content-length"]
-    _cache().put(_key(), g.pagecache_version, seconds, (response.status_code, headers, body))
+    catalog, stock = g.pagecache_versions
+    _cache().put(_key(), Entry(catalog, stock, time.monotonic() + seconds, response.status_code, headers,
+                               template if template is not None else body, figures, body))
     return response

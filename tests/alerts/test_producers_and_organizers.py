@@ -14,6 +14,7 @@ from marketplace.core.extensions import db
 from marketplace.follows import services as follows
 from marketplace.markets.models import VendorStatus
 from marketplace.notifications.models import Notice, OutboxEmail
+from marketplace.orders import queue_committed_confirmations
 from marketplace.orders import services as orders
 from marketplace.orders.models import PaymentMethod
 from marketplace.payments.models import Payment, PaymentRefund
@@ -39,6 +40,7 @@ def place(w: Market, customer, grams: int, now=None):
                                payment_method=PaymentMethod.CASH, phone="+7 701 000 00 00",
                                idempotency_key=uuid.uuid4().hex, now=now or at(THURSDAY, 12))
     db.session.commit()
+    queue_committed_confirmations()  # the confirmation, as at a request's end (run at once under testing)
     return order
 
 

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 
 import pytest
 from sqlalchemy import update
 
+from marketplace import create_app
+from marketplace.accounts.models import User
 from marketplace.core.extensions import db
+from marketplace.orders.models import PaymentMethod
+from marketplace.orders.services import place_order
 from marketplace.producers.models import Offer, Product
+from marketplace.web.pagecache import shared_version
 from tests.catalog.conftest import count_queries, listed, market  # noqa: F401 (fixtures)
+from tests.deployment.test_faults import own_redis  # noqa: F401 (fixture)
 from tests.factories import MarketDayFactory, OfferFactory, UserFactory
+from tests.orders.helpers import World, place
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 LEFT_7, LEFT_2 = re.compile(r"\b7\s*kg left"), re.compile(r"\b2\s*kg left")
@@ -125,3 +133,111 @@ def test_off_under_testing_by_default(app, client, honey):
     with count_queries(app) as statements:
         client.get("/products")
     assert statements
+
+
+# --- A sale changes stock, not the catalog (issue 23) ----------------------------------
+
+LEFT = re.compile(r"(\d+(?:[.,]\d+)?)\s*kg left")
+
+
+@pytest.fixture
+def world(cached, ctx):
+    return World()
+
+
+def _left(page: str) -> list[str]:
+    """The stock figures shown, in kg."""
+    return LEFT.findall(page)
+
+
+def test_a_sale_keeps_the_cached_list_and_its_stock_figure_is_right_on_the_next_request(cached, client, world):
+    day_list = f"/products?market_day={world.day.id}"
+    assert _left(client.get(day_list).text) == ["10", "10"]  # honey, potatoes
+    client.get("/products")
+
+    place(world, {world.potatoes: 1000})
+
+    with count_queries(cached) as statements:
+        page = client.get(day_list).text
+    # Not rendered again: one look-up of what is left of the page's offers, nothing else.
+    assert len(statements) == 1 and "offer" in statements[0].lower()
+    assert _left(page) == ["10", "9"]
+    with count_queries(cached) as statements:
+        again = client.get(day_list).text
+        client.get("/products")  # shows no stock figure: not even the look-up
+    assert statements == []
+    assert _left(again) == ["10", "9"] and "\x00" not in again
+
+
+def test_a_sale_keeps_the_cached_product_page_with_the_day_s_stock_right(cached, client, world):
+    url = f"/products/{world.slippers.id}"
+    assert re.search(r"\b5\s*pc\.? left", client.get(url).text)
+    place(world, {world.slippers: 2000})
+    with count_queries(cached) as statements:
+        page = client.get(url).text
+    assert len(statements) == 1 and "product" in statements[0].lower()
+    assert re.search(r"\b3\s*pc\.? left", page) and not re.search(r"\b5\s*pc\.? left", page)
+
+
+def test_the_sale_of_the_last_unit_renders_the_page_anew(cached, client, ctx):
+    world = World(stock_milli=1000)
+    url = f"/products/{world.potatoes.id}"
+    assert 'name="market_day_id"' in client.get(url).text
+    place(world, {world.potatoes: 1000})
+    with count_queries(cached) as statements:
+        page = client.get(url).text
+    assert len(statements) > 1
+    assert 'name="market_day_id"' not in page  # no order form for what is gone
+
+
+def test_a_price_edit_renders_the_cached_list_anew(cached, client, world):
+    assert "200" in client.get("/products").text
+    db.session.get(Product, world.potatoes.id).price_minor = 23700
+    db.session.commit()
+    with count_queries(cached) as statements:
+        page = client.get("/products").text
+    assert len(statements) > 1
+    assert "237" in page
+
+
+def _versions(app):
+    with app.app_context():
+        versions = shared_version(app).current()
+    assert versions is not None
+    return versions
+
+
+def test_two_apps_sharing_redis_see_one_version(database_url, tmp_path, own_redis):
+    settings = {"BASE_CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": database_url, "MEDIA_ROOT": str(tmp_path),
+                "REDIS_URL": own_redis.url, "PAGE_CACHE_SECONDS": 60}
+    first, second = create_app(settings), create_app(settings)
+    try:
+        with first.app_context():
+            world = World()
+            product_id, day_id, slot_id, customer_id = world.honey.id, world.day.id, world.slot.id, world.customer.id
+        visitor = second.test_client()
+        assert "Honey" in visitor.get("/products").text
+        assert _versions(first) == _versions(second)
+
+        with first.app_context():
+            db.session.get(Product, product_id).name = "Mountain honey"
+            db.session.commit()
+
+        assert _versions(first) == _versions(second)
+        page = visitor.get("/products").text
+        assert "Mountain honey" in page
+
+        # A sale on one host: the other keeps its page and shows what is left.
+        day_list = f"/products?market_day={day_id}"
+        assert _left(visitor.get(day_list).text) == ["10", "10"]
+        with first.app_context():
+            place_order(db.session.get(User, customer_id), day_id, {product_id: 2000}, slot_id=slot_id,
+                        payment_method=PaymentMethod.CASH, phone="+7 701 000 00 00", idempotency_key=uuid.uuid4().hex)
+            db.session.commit()
+        with count_queries(second) as statements:
+            page = visitor.get(day_list).text
+        assert len(statements) == 1 and _left(page) == ["8", "10"]
+    finally:
+        for app in (first, second):
+            with app.app_context():
+                db.engine.dispose()

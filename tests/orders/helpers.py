@@ -9,7 +9,7 @@ from sqlalchemy import select
 from marketplace.core.db import utcnow
 from marketplace.core.extensions import db
 from marketplace.markets.models import PickupSlot
-from marketplace.orders import services
+from marketplace.orders import queue_committed_confirmations, services
 from marketplace.orders.models import Order, OrderStatus, PaymentMethod
 from marketplace.producers.models import Offer, Product, StockMode
 from tests.factories import (
@@ -53,7 +53,9 @@ def place(world: World, items: dict, *, customer=None, slot=None, method=Payment
                                  slot_id=(slot or world.slot).id, payment_method=method, phone="+7 701 000 00 00",
                                  idempotency_key=key or uuid.uuid4().hex, now=now)
     db.session.commit()
-    return order
+    order_id = order.id
+    queue_committed_confirmations()  # as the request's end does: the confirmation (the queue runs it at once)
+    return db.session.get(Order, order_id)
 
 
 def reserved(offer_or_product) -> int:

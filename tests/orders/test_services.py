@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from flask import g
 from sqlalchemy import func, select
 
 from marketplace.accounts.models import Role
@@ -23,6 +24,7 @@ from marketplace.orders.errors import (
 )
 from marketplace.orders.models import LineStatus, Order, OrderStatus, PaymentMethod
 from marketplace.orders.signals import order_cancelled, order_handing_over
+from marketplace.orders.tasks import confirm_missed_orders
 from marketplace.producers.models import Product
 from tests.factories import (
     MarketDayFactory,
@@ -203,6 +205,25 @@ def test_the_same_checkout_form_twice_places_one_order(ctx):
     assert first.id == second.id and order_count() == 1 and reserved(w.potato_offer) == 1000
     with pytest.raises(NotAllowed):
         place(w, {w.potatoes: 1000}, key="k" * 32, customer=UserFactory())
+
+
+def test_a_confirmation_the_queue_lost_is_sent_by_the_minute_job_once(ctx, outbox):
+    w = World()
+    lost = services.place_order(w.customer, w.day.id, {w.potatoes.id: 1000}, slot_id=w.slot.id,
+                                payment_method=PaymentMethod.CASH, phone="+7 701 000 00 00", idempotency_key="lost-1")
+    db.session.commit()
+    g.pop(services.TO_CONFIRM)  # the queue was away when the request ended
+    cancelled = place(w, {w.potatoes: 1000}, customer=UserFactory())
+    services.cancel_by_customer(cancelled, cancelled.customer)
+    db.session.commit()
+    assert outbox(w.customer.email) == []
+
+    assert services.unconfirmed_order_ids() == [lost.id]
+    confirm_missed_orders()
+    confirm_missed_orders()
+    emails = outbox(w.customer.email)
+    assert len(emails) == 1 and lost.pickup_code in emails[0].body_text
+    assert services.unconfirmed_order_ids() == []
 
 
 def test_cancelling_twice_gives_stock_and_slot_back_once(ctx, outbox):
