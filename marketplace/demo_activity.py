@@ -172,16 +172,16 @@ def _weigh(order: Order) -> None:
 def _application(producer: Producer, market: Market, now: datetime) -> None:
     """The applicant uploads a certificate (a scanned page: a PDF holding a picture) and applies."""
     today = now.date()
-    upload_certificate(producer, producer.user, valid_from=today - timedelta(days=120),
-                       valid_until=today + timedelta(days=245), stream=io.BytesIO(certificate_pdf(
-                           producer.name, today - timedelta(days=120), today + timedelta(days=245))),
-                       filename="сертификат-органик.pdf", today=today, **CERTIFICATE)
+    valid_from, valid_until = today - timedelta(days=120), today + timedelta(days=245)
+    scan = certificate_pdf(producer.name, producer.district, valid_from, valid_until)
+    upload_certificate(producer, producer.user, valid_from=valid_from, valid_until=valid_until,
+                       stream=io.BytesIO(scan), filename="сертификат-органик.pdf", today=today, **CERTIFICATE)
     apply_to_market(producer, producer.user, market, APPLICATION_MESSAGE)
 
 
 # --- The certificate's scan --------------------------------------------------------------
 
-def certificate_pdf(holder: str, valid_from: date, valid_until: date) -> bytes:
+def certificate_pdf(holder: str, district: str, valid_from: date, valid_until: date) -> bytes:
     """A one-page certificate as a scanner would make it: a picture inside a PDF (Pillow writes both)."""
     page = PILImage.new("RGB", (620, 877), (252, 250, 242))
     draw = ImageDraw.Draw(page)
@@ -190,10 +190,10 @@ def certificate_pdf(holder: str, valid_from: date, valid_until: date) -> bytes:
     lines = [
         (40, "СЕРТИФИКАТ", 60), (22, "органического производства", 112),
         (18, f"№ {CERTIFICATE['number']}", 170),
-        (18, "Выдан:", 240), (24, holder, 272), (16, "Целиноградский район, Акмолинская область", 310),
+        (18, "Выдан:", 240), (24, holder, 272), (16, f"{district}, Акмолинская область", 310),
         (18, "Продукция:", 370), (16, CERTIFICATE["scope"], 400),
-        (16, "соответствует требованиям Закона РК «О производстве органической продукции»", 450),
-        (18, f"Действителен с {valid_from:%d.%m.%Y} по {valid_until:%d.%m.%Y}", 520),
+        (16, "соответствует требованиям Закона РК", 450), (16, "«О производстве органической продукции»", 474),
+        (18, f"Действителен с {valid_from:%d.%m.%Y} по {valid_until:%d.%m.%Y}", 530),
         (16, f"Орган по сертификации: {CERTIFICATE['issuer']}", 700),
     ]
     for size, text, y in lines:

@@ -102,3 +102,6 @@ def test_the_organizer_reaches_today_and_the_settlement_and_decides_with_context
     picture = client.get(preview.group(1))
     assert picture.status_code == 200 and picture.mimetype == "image/jpeg" and len(picture.data) > 5_000
     assert "Approve" in page
+    # Every picture of the applicant's products is there (a thumbnail size that is never made is not).
+    pictures = re.findall(r'<img src="(/media/i/[^"]+)"', page)
+    assert len(pictures) >= 5 and all(client.get(src).status_code == 200 for src in pictures)
