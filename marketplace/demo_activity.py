@@ -125,7 +125,8 @@ def add_activity(users: dict[str, User], markets: dict[str, Market], producers: 
         order = _order(customer, day, {products[name]: milli for name, milli in basket.items()}, slots[when])
         if handed_over:
             _weigh(order)
-            pickup.hand_over(order, organizer, now=now)
+            # Seeded after midnight into the schedule's own morning day, the customer came early.
+            pickup.hand_over(order, organizer, now=now, confirm={pickup.EARLY})
     _application(producers[APPLICANT], markets[APPLICATION_MARKET], now)
 
 
