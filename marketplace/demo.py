@@ -10,6 +10,7 @@ from marketplace.accounts.services import hash_password
 from marketplace.core.db import utcnow
 from marketplace.core.extensions import db
 from marketplace.core.text import slugify
+from marketplace.demo_activity import add_activity, add_days
 from marketplace.demo_pictures import (
     FALLBACK,
     Look,
@@ -76,6 +77,8 @@ DEMO_ACCOUNTS = {
     "coordinator_kz": ("school@aimak.test", "Алия Нурпеисова", []),
     "adviser": ("adviser@aimak.test", "Эркин Садыков", []),
 }
+#: Checkout fills in the phone number a customer keeps on their account.
+DEMO_PHONES = {"customer": "+7 701 234 56 78"}
 
 CATEGORIES = [
     ("vegetables", "Vegetables"), ("fruit", "Fruit"), ("dairy", "Dairy"), ("meat", "Meat"),
@@ -271,12 +274,15 @@ def database_is_empty() -> bool:
 
 def seed_demo(weeks: int = 4, today: date | None = None) -> dict:
     """Fill an empty database with the demo; returns the accounts made."""
-    today = today or utcnow().date()
-    users = {key: _user(email, name, roles) for key, (email, name, roles) in DEMO_ACCOUNTS.items()}
+    now = utcnow() if today is None else datetime.combine(today, time(6, 0), tzinfo=timezone.utc)
+    today = today or now.date()
+    users = {key: _user(email, name, roles, DEMO_PHONES.get(key)) for key, (email, name, roles) in DEMO_ACCOUNTS.items()}
     categories = {slug: Category(slug=slug, name=name, position=i) for i, (slug, name) in enumerate(CATEGORIES)}
     db.session.add_all(categories.values())
     markets = {spec["key"]: _market(spec, users, weeks, today) for spec in MARKETS}
     db.session.flush()
+    # Days held before today and a day today: made before the producers, who bring something to every day.
+    add_days(markets, now)
     producers = {}
     for index, spec in enumerate(PRODUCERS):
         owner = users["producer"] if index == 0 else _user(
@@ -284,12 +290,13 @@ def seed_demo(weeks: int = 4, today: date | None = None) -> dict:
         producers[spec[0]] = _producer(spec, owner, categories, markets, users)
     db.session.flush()
     _groups(users, producers, markets, today)
+    add_activity(users, markets, producers, now)
     return {key: user.email for key, user in users.items()}
 
 
-def _user(email: str, name: str, roles: list[Role]) -> User:
+def _user(email: str, name: str, roles: list[Role], phone: str | None = None) -> User:
     user = User(email=email, name=name, password_hash=hash_password(DEMO_PASSWORD), email_verified_at=utcnow(),
-                locale=None)
+                locale=None, phone=phone)
     user.add_role(Role.CUSTOMER)
     for role in roles:
         user.add_role(role)

@@ -4,9 +4,15 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from marketplace.markets import cli, tasks, views
+from marketplace.markets import cli, queries, tasks, views
 from marketplace.tasks import add_tasks
-from marketplace.web.templating import NavEntry, TabEntry, add_nav_entries, add_tabs
+from marketplace.web.templating import (
+    NavEntry,
+    TabEntry,
+    add_nav_entries,
+    add_tabs,
+    add_template_globals,
+)
 
 
 def register(app: Flask) -> None:
@@ -22,3 +28,5 @@ def register(app: Flask) -> None:
              TabEntry(40, "markets.vendors", _l("Vendors"), also=("markets.vendor",), args=("market_id",)),
              TabEntry(50, "markets.edit_market", _l("Settings"), args=("market_id",)),
              TabEntry(60, "markets.organizers", _l("Organizers"), args=("market_id",)))
+    # The tabs' market switch: an organizer of several markets goes to the same page of another.
+    add_template_globals(app, organized_markets=queries.organized_markets)

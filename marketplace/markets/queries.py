@@ -11,8 +11,10 @@ from marketplace.core.db import utcnow
 from marketplace.core.extensions import db
 from marketplace.accounts.models import User
 from marketplace.markets.models import (
+    Market,
     MarketDay,
     MarketDayStatus,
+    MarketOrganizer,
     MarketSchedule,
     Vendor,
     VendorStatus,
@@ -102,3 +104,10 @@ def latest_held_dates(market_ids: list[int], today: date) -> dict[int, date]:
                MarketDay.status != MarketDayStatus.CANCELLED)
         .group_by(MarketDay.market_id))
     return dict(rows.all())
+
+
+def organized_markets(user_id: int) -> list[Market]:
+    """The markets this person is an organizer of, by name (an admin's are theirs only, not all)."""
+    return list(db.session.scalars(
+        select(Market).join(MarketOrganizer, MarketOrganizer.market_id == Market.id)
+        .where(MarketOrganizer.user_id == user_id).order_by(Market.name, Market.id)))

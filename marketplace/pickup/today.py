@@ -71,13 +71,12 @@ def index():
 @bp.route("/settlement")
 @organizer_required
 def settlement():
-    """The settlement of the organizer's market; with several markets, a choice first."""
+    """Straight to a settlement: of the market whose latest day held is the most recent, else of
+    the first market; its tabs switch to the organizer's other markets in one tap."""
     managed = markets_of(current_user)
-    if request.args.get("list") is None:
-        # One market, or the market of today's day, else of the latest market day held.
-        chosen = managed[0] if len(managed) == 1 else latest_market(managed)
-        if chosen is not None:
-            return redirect(url_for("payments.market_settlement", market_id=chosen.id))
+    if managed and request.args.get("list") is None:
+        chosen = latest_market(managed) or managed[0]
+        return redirect(url_for("payments.market_settlement", market_id=chosen.id))
     return render_template("pickup/settlement_markets.html", markets=managed)
 
 

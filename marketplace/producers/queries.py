@@ -225,6 +225,11 @@ class Onboarding:
         """Organizers decide on something: a profile with a story and at least one product."""
         return self.story and self.product
 
+    @property
+    def essentials(self) -> bool:
+        """Everything but a certificate (not every producer has one): the checklist steps aside."""
+        return self.story and self.photo and self.product and self.application
+
 
 def onboarding(producer: Producer) -> Onboarding:
     has_product = db.session.scalar(select(Product.id).where(Product.producer_id == producer.id).limit(1))

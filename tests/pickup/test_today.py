@@ -12,7 +12,7 @@ from marketplace.notifications.models import OutboxEmail
 from marketplace.orders import services as orders
 from marketplace.orders.models import OrderStatus
 from marketplace.pickup import messages
-from tests.factories import UserFactory
+from tests.factories import MarketDayFactory, MarketFactory, UserFactory, add_organizer
 from tests.pickup.helpers import Day
 
 
@@ -66,6 +66,41 @@ def test_settlement_from_the_menu_opens_on_the_period_of_the_latest_market_day(c
     day = held.day.date
     assert f'value="{day.replace(day=1).isoformat()}"' in page  # the month of the latest day held
     assert "Settlement" in page and f"/organize/markets/{held.market.id}/calendar" in page  # in the market's tabs
+
+
+def test_settlement_from_the_menu_of_several_markets_none_held_yet_is_a_settlement_with_a_switch(client, login, ctx):
+    """Two taps (Menu, Settlement) land on a settlement even before any market held a day; the
+    other market's settlement is one tap further, from the market's tabs."""
+    organizer = UserFactory(roles=[Role.ORGANIZER])
+    first, second = MarketFactory(name="Aksu Bazaar"), MarketFactory(name="Zhana Bazaar")
+    for market in (first, second):
+        add_organizer(market, organizer)
+        MarketDayFactory(market=market)  # coming, not held
+    login(organizer.email)
+    response = client.get("/organize/settlement")
+    assert response.status_code == 302 and response.headers["Location"].endswith(
+        f"/organize/markets/{first.id}/settlement")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    switch = page[page.index('class="market-others"'):]
+    assert f'href="/organize/markets/{second.id}/settlement">Zhana Bazaar</a>' in switch
+    assert "Aksu Bazaar</a>" not in switch  # the market shown is not offered again
+    listed = client.get("/organize/settlement?list").get_data(as_text=True)  # the list stays reachable
+    assert "Aksu Bazaar" in listed and "Zhana Bazaar" in listed
+
+
+def test_the_market_switch_keeps_the_page_and_is_not_shown_with_one_market(client, login, ctx):
+    held = Day()
+    other = MarketFactory(name="Second Bazaar")
+    add_organizer(other, held.organizer)
+    login(held.organizer.email)
+    calendar = client.get(f"/organize/markets/{held.market.id}/calendar").get_data(as_text=True)
+    assert f'href="/organize/markets/{other.id}/calendar">Second Bazaar</a>' in calendar
+    vendor = client.get(f"/organize/markets/{held.market.id}/vendors").get_data(as_text=True)
+    assert f'href="/organize/markets/{other.id}/vendors">Second Bazaar</a>' in vendor
+    client.post("/logout")
+    alone = Day()
+    login(alone.organizer.email)
+    assert 'class="market-others"' not in client.get(f"/organize/markets/{alone.market.id}").get_data(as_text=True)
 
 
 def test_no_shows_and_missing_items_of_a_day(client, login, ctx):

@@ -1,12 +1,16 @@
 """The producer's overview: coming market days with what is reserved, open orders, certificates, markets."""
 from __future__ import annotations
 
+import io
 import re
 from datetime import date
 
+from PIL import Image as PILImage
+
 from marketplace.core.extensions import db
 from marketplace.markets.models import Vendor, VendorStatus
-from marketplace.producers.models import Offer
+from marketplace.media.services import save_image
+from marketplace.producers.models import Offer, Producer
 from marketplace.trust.models import (
     Certification,
     CertificationScheme,
@@ -73,3 +77,44 @@ def test_dashboard_of_a_new_producer_guides_them(app, shop, client, login):
     page = client.get("/shop/").get_data(as_text=True)
     assert "You have not said what you bring yet" in page
     assert "Gulnara" not in page
+
+
+def _with_photo(producer_id: int) -> None:
+    picture = io.BytesIO()
+    PILImage.new("RGB", (64, 48), (90, 140, 60)).save(picture, "PNG")
+    picture.seek(0)
+    producer = db.session.get(Producer, producer_id)
+    producer.photo = save_image(picture, producer.user_id, alt=producer.name)
+    db.session.commit()
+
+
+def test_a_producer_selling_already_sees_the_next_days_orders_before_the_checklist(app, shop, client, login):
+    """Story, photo, product and market done; only the optional certificate left: the checklist
+    folds into one line below the next market day, whose orders come first on the phone."""
+    with app.app_context():
+        _with_photo(shop.producer)
+        db.session.add(Offer(product_id=shop.potatoes, market_day_id=shop.day1, quantity_milli=20_000))
+        db.session.commit()
+        add_order(shop.potatoes, shop.day1, 2_500, shop.customer)
+    login(shop.owner_email)
+    page = client.get("/shop/").get_data(as_text=True)
+    assert page.index('id="next-day-title"') < page.index("Getting started")
+    folded = re.search(r"<details class=\"onboarding onboarding-folded\">\s*<summary>([^<]+)</summary>", page)
+    assert folded and folded.group(1) == "Getting started: 4 of 5 done"
+    assert 'id="start-title"' not in page
+
+
+def test_a_producer_with_every_step_done_has_no_checklist(app, shop, client, login):
+    with app.app_context():
+        _with_photo(shop.producer)
+        db.session.add(Certification(producer_id=shop.producer, scheme=CertificationScheme.HALAL, issuer="Halal KZ",
+                                     valid_from=date(2025, 1, 1), valid_until=date(2027, 1, 1)))
+        db.session.commit()
+    login(shop.owner_email)
+    assert "Getting started" not in client.get("/shop/").get_data(as_text=True)
+
+
+def test_a_new_producer_starts_with_the_checklist_on_top(app, shop, client, login):
+    login(shop.rival_email)  # no photo yet
+    page = client.get("/shop/").get_data(as_text=True)
+    assert page.index('id="start-title"') < page.index('id="next-day-title"')
