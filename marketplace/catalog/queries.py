@@ -26,6 +26,7 @@ from marketplace.markets.models import (
     VendorStatus,
 )
 from marketplace.markets.services import is_ordering_open, ordering_open_condition
+from marketplace.media.models import Image
 from marketplace.producers.models import (
     Category,
     Offer,
@@ -63,6 +64,79 @@ def _listed_producer_ids(market_slug: str | None = None):
 def _upcoming_day(now: datetime):
     """A market day customers can still come to: scheduled and not over."""
     return and_(MarketDay.status == MarketDayStatus.SCHEDULED, MarketDay.closes_at > now)
+
+
+# --- Cards: the columns a product card shows ---------------------------------------
+#
+# The list, search, producer and product pages show products as cards. They read the
+# card's columns with one Core statement into small frozen rows, not ORM objects with their
+# relationships: no identity map, no lazy loaders, and a row is hashable, so the card's
+# rendered fragment is kept under the row itself (web/fragments.py).
+
+@dataclass(frozen=True, slots=True)
+class CardImage:
+    """The product's first photo, as the img macro reads it."""
+
+    key: str
+    width: int
+    height: int
+    alt: str
+
+
+@dataclass(frozen=True, slots=True)
+class CardProducer:
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProductCard:
+    """What a product card shows (templates/catalog/_macros.html, product_card)."""
+
+    id: int
+    name: str
+    price_minor: int
+    currency: str
+    unit: object
+    producer_id: int
+    producer: CardProducer
+    photo: CardImage | None
+
+
+@dataclass(frozen=True, slots=True)
+class DayOffer:
+    """A product's offer on one market day, as a card shows it (its price and what is left)."""
+
+    product_id: int
+    price_minor: int | None
+    available_milli: int
+
+
+def _first_photo_image_id():
+    return (select(ProductPhoto.image_id).where(ProductPhoto.product_id == Product.id)
+            .order_by(ProductPhoto.position, ProductPhoto.id).limit(1).correlate(Product).scalar_subquery())
+
+
+def _card_select():
+    """SELECT of a card's columns: the product, its producer, its first photo's image (if any)."""
+    return (select(Product.id, Product.name, Product.price_minor, Product.currency, Product.unit,
+                   Product.producer_id, Producer.slug, Producer.name, Image.key, Image.width, Image.height,
+                   Image.alt)
+            .join(Producer, Producer.id == Product.producer_id)
+            .outerjoin(Image, Image.id == _first_photo_image_id()))
+
+
+def _card(row) -> ProductCard:
+    (product_id, name, price_minor, currency, unit, producer_id, producer_slug, producer_name,
+     image_key, width, height, alt) = row
+    photo = CardImage(image_key, width, height, alt) if image_key is not None else None
+    return ProductCard(product_id, name, price_minor, currency, unit, producer_id,
+                       CardProducer(producer_slug, producer_name), photo)
+
+
+def product_cards(query) -> list[ProductCard]:
+    """Cards for a `_card_select()` narrowed and ordered by the caller."""
+    return [_card(row) for row in db.session.execute(query)]
 
 
 # --- The product list ---------------------------------------------------------------
@@ -280,11 +354,7 @@ class ProductListPagination(Pagination):
         self._on_page = len(page_ids)
         if not page_ids:
             return []
-        rows = db.session.scalars(
-            select(Product).join(Product.producer).join(Product.category).where(Product.id.in_(page_ids))
-            .options(contains_eager(Product.producer), contains_eager(Product.category),
-                     joinedload(Product.photos).joinedload(ProductPhoto.image))).unique()
-        by_id = {product.id: product for product in rows}
+        by_id = {card.id: card for card in product_cards(_card_select().where(Product.id.in_(page_ids)))}
         return [by_id[i] for i in page_ids if i in by_id]
 
     def _query_count(self) -> int:
@@ -319,9 +389,9 @@ def product_page(filters: ProductFilters, per_page: int, offers_day: int | None 
     day_offers = {}
     day_id = filters.market_day or offers_day
     if day_id and items:
-        day_offers = {offer.product_id: offer for offer in db.session.scalars(
-            select(Offer).where(Offer.market_day_id == day_id,
-                                Offer.product_id.in_([p.id for p in items])))}
+        day_offers = {row.product_id: DayOffer(*row) for row in db.session.execute(
+            select(Offer.product_id, Offer.price_minor, (Offer.quantity_milli - Offer.reserved_milli).label("left"))
+            .where(Offer.market_day_id == day_id, Offer.product_id.in_([p.id for p in items])))}
     return ProductPage(pagination=pagination, badges=badges, day_offers=day_offers)
 
 
@@ -434,11 +504,23 @@ def listed_producer(slug: str) -> Producer | None:
         .options(joinedload(Producer.photo)))
 
 
-def producer_products(producer: Producer, page: int, per_page: int):
-    query = (select(Product).where(Product.producer_id == producer.id, Product.active.is_(True))
-             .options(joinedload(Product.category), _with_photos())
-             .order_by(Product.name, Product.id))
-    return db.paginate(query, page=page, per_page=per_page, max_per_page=per_page, error_out=False, count=True)
+class CardPagination(Pagination):
+    """A page of cards for `_card_select()` narrowed by `where` and ordered by `order`."""
+
+    def _query_items(self) -> list[ProductCard]:
+        query = (_card_select().where(*self._query_args["where"]).order_by(*self._query_args["order"])
+                 .limit(self.per_page).offset(self._query_offset))
+        return product_cards(query)
+
+    def _query_count(self) -> int:
+        return db.session.scalar(select(func.count(Product.id)).where(*self._query_args["where"]))
+
+
+def producer_products(producer: Producer, page: int, per_page: int) -> CardPagination:
+    """The producer's products on sale as cards, by name."""
+    return CardPagination(page=page, per_page=per_page, max_per_page=per_page, error_out=False, count=True,
+                          where=[Product.producer_id == producer.id, Product.active.is_(True)],
+                          order=[Product.name, Product.id])
 
 
 def producer_markets(producer: Producer) -> list[Vendor]:
@@ -488,12 +570,12 @@ def next_shopping_day_per_market(markets: list[Market]) -> dict[int, MarketDay]:
     return days
 
 
-def more_from_producer(product: Product, limit: int = 4) -> list[Product]:
-    """Other products on sale from the same producer, with photos, by name."""
-    return list(db.session.scalars(
-        select(Product).where(Product.producer_id == product.producer_id, Product.id != product.id,
-                              Product.active.is_(True))
-        .options(_with_photos()).order_by(Product.name, Product.id).limit(limit)))
+def more_from_producer(product: Product, limit: int = 4) -> list[ProductCard]:
+    """Other products on sale from the same producer, as cards, by name."""
+    return product_cards(
+        _card_select().where(Product.producer_id == product.producer_id, Product.id != product.id,
+                             Product.active.is_(True))
+        .order_by(Product.name, Product.id).limit(limit))
 
 
 def market_vendors(market: Market) -> list[Producer]:
