@@ -5,7 +5,7 @@ rendered from memory) cannot drift apart: the ceiling captures exactly what the 
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from marketplace.catalog import mymarket, queries
 from marketplace.catalog.filters import (
@@ -20,6 +20,25 @@ from marketplace.search.queries import plan_search
 from marketplace.trust.models import CertificationScheme
 
 BADGE_SCHEMES = [s.value for s in CertificationScheme]
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    """Keys of the filter form's option lists: everything their options show, so a rendered
+    list is reused while they stay the same (templates/catalog/products.html)."""
+
+    categories: tuple
+    markets: tuple
+    market_days: tuple
+
+
+def filter_choices(categories, markets, market_days) -> FilterChoices:
+    return FilterChoices(
+        categories=tuple((c.slug, c.name, c.parent_id is not None) for c in categories),
+        markets=tuple((m.slug, m.name) for m in markets),
+        # What market_day_label shows: the market's name, its zone, the day's hours.
+        market_days=tuple((d.id, d.market.name, d.market.timezone, d.opens_at, d.closes_at) for d in market_days),
+    )
 
 
 def my_market(markets, cookies, locale: str) -> mymarket.MyMarket:
@@ -52,6 +71,6 @@ def product_list_page(args, cookies, locale: str, page_size: int) -> dict:
         filters=filters, page=page, elsewhere=elsewhere, sorts=SORTS, kinds=KIND_LABELS,
         badge_schemes=BADGE_SCHEMES, day_label=market_day_label,
         categories=categories, markets=markets, market_days=market_days, mine=mine, plan=plan,
-        shown_market=shown_market, offers_day=offers_day,
+        shown_market=shown_market, offers_day=offers_day, choices=filter_choices(categories, markets, market_days),
         labels=describe(filters, categories, markets, market_days, page.pagination.items),
     )
