@@ -63,7 +63,7 @@ def product_list_page(args, cookies, locale: str, page_size: int) -> dict:
     wanted = filters.for_query()
     page = queries.product_page(wanted, page_size, offers_day=offers_day, plan=plan,
                                 market_id=shoppers_market(wanted, cookies, markets))
-    market_days = queries.upcoming_market_days(limit=30, market_slug=wanted.market)
+    market_days = queries.market_day_choices(limit=30, market_slug=wanted.market)
     # A search that finds nothing at one market says what the others have (one count, only then).
     elsewhere = (queries.found_at_other_markets(wanted, plan)
                  if plan and wanted.market and not page.pagination.total else 0)

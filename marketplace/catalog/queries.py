@@ -439,6 +439,35 @@ def upcoming_market_days(limit: int = 6, market_id: int | None = None,
     return list(db.session.scalars(query))
 
 
+@dataclass(frozen=True, slots=True)
+class DayChoiceMarket:
+    name: str
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class DayChoice:
+    """A market day as the list's filter offers it (filters.market_day_label reads these)."""
+
+    id: int
+    opens_at: datetime
+    closes_at: datetime
+    market: DayChoiceMarket
+
+
+def market_day_choices(limit: int = 30, market_slug: str | None = None) -> list[DayChoice]:
+    """The next scheduled market days of active markets (or of one), soonest first: the list's
+    market day filter, read as rows (no MarketDay and Market objects for thirty options)."""
+    query = (select(MarketDay.id, MarketDay.opens_at, MarketDay.closes_at, Market.name, Market.timezone)
+             .join(Market, Market.id == MarketDay.market_id)
+             .where(Market.active.is_(True), _upcoming_day(utcnow()))
+             .order_by(MarketDay.opens_at, MarketDay.id).limit(limit))
+    if market_slug:
+        query = query.where(Market.slug == market_slug)
+    return [DayChoice(day_id, opens_at, closes_at, DayChoiceMarket(name, timezone))
+            for day_id, opens_at, closes_at, name, timezone in db.session.execute(query)]
+
+
 def featured_producers(limit: int = 6) -> list[Producer]:
     """Approved vendors with the best trust, for the home page."""
     return list(db.session.scalars(
