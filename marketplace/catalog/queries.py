@@ -107,6 +107,7 @@ class ProductCard:
 class DayOffer:
     """A product's offer on one market day, as a card shows it (its price and what is left)."""
 
+    id: int
     product_id: int
     price_minor: int | None
     available_milli: int
@@ -151,7 +152,7 @@ def product_cards(query) -> list[ProductCard]:
 # - a search's words are looked up as whole terms of the search column, each with its few
 #   alternatives, in an index of terms (GIN on PostgreSQL, FTS5 on SQLite; search.matching).
 
-def _offered_on(day_conditions, market_slug: str, *, with_stock_left: bool):
+def _offered_on(day_conditions, market_slug: str, *, with_stock_left: bool, orderable_at: datetime | None = None):
     """Condition: the product is offered on some market day matching `day_conditions` (on
     MarketDay), of an active market (with that slug, if one is given).
 
@@ -160,6 +161,10 @@ def _offered_on(day_conditions, market_slug: str, *, with_stock_left: bool):
     of first listing every open offer (70,000 at country scale). Standing stock (inventory)
     is offered on every day of the markets where its producer is an approved vendor: those
     producers are few and are listed once per statement.
+
+    With `orderable_at` (can be ordered at that instant), a harvest product is first compared
+    with its `orderable_until` (the latest cutoff of any day it was offered on, indexed): only
+    products that pass are checked offer by offer.
     """
     left = Offer.quantity_milli - Offer.reserved_milli if with_stock_left else Offer.quantity_milli
     active_markets = select(Market.id).where(Market.active.is_(True))
@@ -181,7 +186,8 @@ def _offered_on(day_conditions, market_slug: str, *, with_stock_left: bool):
     standing = [Product.stock_mode == StockMode.INVENTORY, Product.producer_id.in_(standing_producers)]
     if with_stock_left:
         standing.append(Product.inventory_milli - Product.inventory_reserved_milli > 0)
-    return or_(and_(Product.stock_mode == StockMode.PER_MARKET_DAY, harvest), and_(*standing))
+    still_orderable = [Product.orderable_until > orderable_at] if orderable_at is not None else []
+    return or_(and_(Product.stock_mode == StockMode.PER_MARKET_DAY, *still_orderable, harvest), and_(*standing))
 
 
 def _matches(plan: SearchPlan):
@@ -253,7 +259,8 @@ def product_list_conditions(filters: ProductFilters, now: datetime | None = None
     if filters.market_day:
         conditions.append(_offered_on([*day_scope, _upcoming_day(now)], filters.market, with_stock_left=False))
     if filters.available:
-        conditions.append(_offered_on([*day_scope, ordering_open_condition(now)], filters.market, with_stock_left=True))
+        conditions.append(_offered_on([*day_scope, ordering_open_condition(now)], filters.market, with_stock_left=True,
+                                      orderable_at=now))
     return conditions
 
 
@@ -390,7 +397,7 @@ def product_page(filters: ProductFilters, per_page: int, offers_day: int | None 
     day_id = filters.market_day or offers_day
     if day_id and items:
         day_offers = {row.product_id: DayOffer(*row) for row in db.session.execute(
-            select(Offer.product_id, Offer.price_minor, (Offer.quantity_milli - Offer.reserved_milli).label("left"))
+            select(Offer.id, Offer.product_id, Offer.price_minor, (Offer.quantity_milli - Offer.reserved_milli).label("left"))
             .where(Offer.market_day_id == day_id, Offer.product_id.in_([p.id for p in items])))}
     return ProductPage(pagination=pagination, badges=badges, day_offers=day_offers)
 
