@@ -3,7 +3,6 @@ market days, never below the cutoff of a day the product is offered on, so "can 
 now" compares it first and still answers exactly as the offers say."""
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -16,7 +15,8 @@ from marketplace.markets.services import cancel_market_day, update_market_day
 from marketplace.producers import services as producers
 from marketplace.producers.models import Offer, Product
 from tests.catalog.test_filters import day_at, names
-from tests.factories import OfferFactory
+from tests.concurrency import run_together
+from tests.factories import MarketDayFactory, OfferFactory
 
 
 def orderable_until(product) -> datetime | None:
@@ -44,7 +44,7 @@ def test_an_offer_saved_by_the_producer_sets_it_to_the_days_cutoff_and_a_later_d
 def test_a_cutoff_moved_later_raises_it_and_the_product_can_be_ordered_until_then(client, listed, market, ctx):
     now = datetime.now(timezone.utc).replace(microsecond=0)
     # Ordering for this day closed an hour ago; the organizer reopens it until tomorrow.
-    day = day_at(market, 3, cutoff_at=now - timedelta(hours=1), ordering_opens_at=now - timedelta(days=5))
+    day = MarketDayFactory(market=market, cutoff_at=now - timedelta(hours=1), ordering_opens_at=now - timedelta(days=5))
     product = listed("Мёд")
     OfferFactory(product=product, market_day=day)
     assert orderable_until(product) == day.cutoff_at
@@ -87,28 +87,13 @@ def test_two_producers_windows_adding_days_at_once_keep_the_latest_cutoff(app, l
     days = [day_at(market, 3), day_at(market, 17)]
     product_id, day_ids = product.id, [d.id for d in days]
     db.session.commit()
-    barrier = threading.Barrier(2)
-    errors = []
 
     def add_offer(day_id):
-        with app.app_context():
-            try:
-                barrier.wait(timeout=30)
-                # The trigger's UPDATE of the product row makes the second wait for the first's
-                # commit, then compare with the value the first left.
-                db.session.add(Offer(product_id=product_id, market_day_id=day_id, quantity_milli=1000))
-                db.session.commit()
-            except Exception as exc:  # noqa: BLE001 - the test reports it
-                errors.append(exc)
-                db.session.rollback()
+        # The trigger's UPDATE of the product row makes the second wait for the first's commit,
+        # then compare with the value the first left.
+        return lambda: db.session.add(Offer(product_id=product_id, market_day_id=day_id, quantity_milli=1000))
 
-    threads = [threading.Thread(target=add_offer, args=(day_id,)) for day_id in day_ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    db.session.rollback()
-    assert not errors
+    assert run_together(app, [add_offer(day_id) for day_id in day_ids]) == [None, None]
     committed = db.session.scalars(select(Offer.market_day_id).where(Offer.product_id == product_id)).all()
     assert sorted(committed) == sorted(day_ids)
     assert orderable_until(product) == days[1].cutoff_at
