@@ -2,8 +2,8 @@
 
 It is our real application (same templates, macros, filters, locale selection, security
 headers) with one extra route, `/ceiling`, that renders `catalog/products.html` with the
-24 product cards, badges, categories, markets and market days that `/products` shows —
-loaded once at start-up, then kept as plain detached objects. So the HTML is the same page
+24 product cards, badges, categories, markets and market days that `/products` shows (the
+view's own `catalog.listing.product_list_page`) — loaded once at start-up, then kept as plain detached objects. So the HTML is the same page
 and the only difference from `/products` is the per-request database work and the Python
 that drives it: the ratio to this route says what our queries cost.
 
@@ -11,9 +11,11 @@ that drives it: the ratio to this route says what our queries cost.
 """
 from __future__ import annotations
 
-from flask import current_app, render_template
+from flask import current_app, render_template, request
 
 from marketplace import create_app
+from marketplace.catalog.listing import product_list_page
+from marketplace.core.extensions import db
 
 
 def create_ceiling_app(config=None):
@@ -30,27 +32,7 @@ def create_ceiling_app(config=None):
 
 def _products_page_data() -> dict:
     """What the catalog's product list view passes to its template, loaded once."""
-    from flask import request
-
-    from marketplace.catalog import queries
-    from marketplace.catalog.filters import (
-        KIND_LABELS,
-        SORTS,
-        ProductFilters,
-        describe,
-        market_day_label,
-    )
-    from marketplace.core.extensions import db
-    from marketplace.trust.models import CertificationScheme
-
-    filters = ProductFilters.from_args(request.args)
-    page = queries.product_page(filters, current_app.config["PAGE_SIZE"])
-    categories, markets = queries.all_categories(), queries.market_choices()
-    market_days = queries.upcoming_market_days(limit=30)
-    data = dict(filters=filters, page=page, sorts=SORTS, kinds=KIND_LABELS,
-                badge_schemes=[s.value for s in CertificationScheme], day_label=market_day_label,
-                categories=categories, markets=markets, market_days=market_days,
-                labels=describe(filters, categories, markets, market_days))
+    data = product_list_page(request.args, request.cookies, "en", current_app.config["PAGE_SIZE"])
     # Render once while the session is open, so every attribute the page reads is loaded;
     # then detach everything: later renders cannot reach the database.
     render_template("catalog/products.html", **data)

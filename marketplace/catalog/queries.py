@@ -26,6 +26,7 @@ from marketplace.markets.models import (
     VendorStatus,
 )
 from marketplace.markets.services import is_ordering_open, ordering_open_condition
+from marketplace.media.models import Image
 from marketplace.producers.models import (
     Category,
     Offer,
@@ -65,6 +66,80 @@ def _upcoming_day(now: datetime):
     return and_(MarketDay.status == MarketDayStatus.SCHEDULED, MarketDay.closes_at > now)
 
 
+# --- Cards: the columns a product card shows ---------------------------------------
+#
+# The list, search, producer and product pages show products as cards. They read the
+# card's columns with one Core statement into small frozen rows, not ORM objects with their
+# relationships: no identity map, no lazy loaders, and a row is hashable, so the card's
+# rendered fragment is kept under the row itself (web/fragments.py).
+
+@dataclass(frozen=True, slots=True)
+class CardImage:
+    """The product's first photo, as the img macro reads it."""
+
+    key: str
+    width: int
+    height: int
+    alt: str
+
+
+@dataclass(frozen=True, slots=True)
+class CardProducer:
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProductCard:
+    """What a product card shows (templates/catalog/_macros.html, product_card)."""
+
+    id: int
+    name: str
+    price_minor: int
+    currency: str
+    unit: object
+    producer_id: int
+    producer: CardProducer
+    photo: CardImage | None
+
+
+@dataclass(frozen=True, slots=True)
+class DayOffer:
+    """A product's offer on one market day, as a card shows it (its price and what is left)."""
+
+    id: int
+    product_id: int
+    price_minor: int | None
+    available_milli: int
+
+
+def _first_photo_image_id():
+    return (select(ProductPhoto.image_id).where(ProductPhoto.product_id == Product.id)
+            .order_by(ProductPhoto.position, ProductPhoto.id).limit(1).correlate(Product).scalar_subquery())
+
+
+def _card_select():
+    """SELECT of a card's columns: the product, its producer, its first photo's image (if any)."""
+    return (select(Product.id, Product.name, Product.price_minor, Product.currency, Product.unit,
+                   Product.producer_id, Producer.slug, Producer.name, Image.key, Image.width, Image.height,
+                   Image.alt)
+            .join(Producer, Producer.id == Product.producer_id)
+            .outerjoin(Image, Image.id == _first_photo_image_id()))
+
+
+def _card(row) -> ProductCard:
+    (product_id, name, price_minor, currency, unit, producer_id, producer_slug, producer_name,
+     image_key, width, height, alt) = row
+    photo = CardImage(image_key, width, height, alt) if image_key is not None else None
+    return ProductCard(product_id, name, price_minor, currency, unit, producer_id,
+                       CardProducer(producer_slug, producer_name), photo)
+
+
+def product_cards(query) -> list[ProductCard]:
+    """Cards for a `_card_select()` narrowed and ordered by the caller."""
+    return [_card(row) for row in db.session.execute(query)]
+
+
 # --- The product list ---------------------------------------------------------------
 #
 # The list is the busiest page, and at country scale (50,000 products) it must not walk
@@ -77,7 +152,7 @@ def _upcoming_day(now: datetime):
 # - a search's words are looked up as whole terms of the search column, each with its few
 #   alternatives, in an index of terms (GIN on PostgreSQL, FTS5 on SQLite; search.matching).
 
-def _offered_on(day_conditions, market_slug: str, *, with_stock_left: bool):
+def _offered_on(day_conditions, market_slug: str, *, with_stock_left: bool, orderable_at: datetime | None = None):
     """Condition: the product is offered on some market day matching `day_conditions` (on
     MarketDay), of an active market (with that slug, if one is given).
 
@@ -86,6 +161,10 @@ def _offered_on(day_conditions, market_slug: str, *, with_stock_left: bool):
     of first listing every open offer (70,000 at country scale). Standing stock (inventory)
     is offered on every day of the markets where its producer is an approved vendor: those
     producers are few and are listed once per statement.
+
+    With `orderable_at` (can be ordered at that instant), a harvest product is first compared
+    with its `orderable_until` (the latest cutoff of any day it was offered on, indexed): only
+    products that pass are checked offer by offer.
     """
     left = Offer.quantity_milli - Offer.reserved_milli if with_stock_left else Offer.quantity_milli
     active_markets = select(Market.id).where(Market.active.is_(True))
@@ -107,7 +186,8 @@ def _offered_on(day_conditions, market_slug: str, *, with_stock_left: bool):
     standing = [Product.stock_mode == StockMode.INVENTORY, Product.producer_id.in_(standing_producers)]
     if with_stock_left:
         standing.append(Product.inventory_milli - Product.inventory_reserved_milli > 0)
-    return or_(and_(Product.stock_mode == StockMode.PER_MARKET_DAY, harvest), and_(*standing))
+    still_orderable = [Product.orderable_until > orderable_at] if orderable_at is not None else []
+    return or_(and_(Product.stock_mode == StockMode.PER_MARKET_DAY, *still_orderable, harvest), and_(*standing))
 
 
 def _matches(plan: SearchPlan):
@@ -179,7 +259,8 @@ def product_list_conditions(filters: ProductFilters, now: datetime | None = None
     if filters.market_day:
         conditions.append(_offered_on([*day_scope, _upcoming_day(now)], filters.market, with_stock_left=False))
     if filters.available:
-        conditions.append(_offered_on([*day_scope, ordering_open_condition(now)], filters.market, with_stock_left=True))
+        conditions.append(_offered_on([*day_scope, ordering_open_condition(now)], filters.market, with_stock_left=True,
+                                      orderable_at=now))
     return conditions
 
 
@@ -280,11 +361,7 @@ class ProductListPagination(Pagination):
         self._on_page = len(page_ids)
         if not page_ids:
             return []
-        rows = db.session.scalars(
-            select(Product).join(Product.producer).join(Product.category).where(Product.id.in_(page_ids))
-            .options(contains_eager(Product.producer), contains_eager(Product.category),
-                     joinedload(Product.photos).joinedload(ProductPhoto.image))).unique()
-        by_id = {product.id: product for product in rows}
+        by_id = {card.id: card for card in product_cards(_card_select().where(Product.id.in_(page_ids)))}
         return [by_id[i] for i in page_ids if i in by_id]
 
     def _query_count(self) -> int:
@@ -319,9 +396,9 @@ def product_page(filters: ProductFilters, per_page: int, offers_day: int | None 
     day_offers = {}
     day_id = filters.market_day or offers_day
     if day_id and items:
-        day_offers = {offer.product_id: offer for offer in db.session.scalars(
-            select(Offer).where(Offer.market_day_id == day_id,
-                                Offer.product_id.in_([p.id for p in items])))}
+        day_offers = {row.product_id: DayOffer(*row) for row in db.session.execute(
+            select(Offer.id, Offer.product_id, Offer.price_minor, (Offer.quantity_milli - Offer.reserved_milli).label("left"))
+            .where(Offer.market_day_id == day_id, Offer.product_id.in_([p.id for p in items])))}
     return ProductPage(pagination=pagination, badges=badges, day_offers=day_offers)
 
 
@@ -367,6 +444,35 @@ def upcoming_market_days(limit: int = 6, market_id: int | None = None,
     if market_slug:
         query = query.where(Market.slug == market_slug)
     return list(db.session.scalars(query))
+
+
+@dataclass(frozen=True, slots=True)
+class DayChoiceMarket:
+    name: str
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class DayChoice:
+    """A market day as the list's filter offers it (filters.market_day_label reads these)."""
+
+    id: int
+    opens_at: datetime
+    closes_at: datetime
+    market: DayChoiceMarket
+
+
+def market_day_choices(limit: int = 30, market_slug: str | None = None) -> list[DayChoice]:
+    """The next scheduled market days of active markets (or of one), soonest first: the list's
+    market day filter, read as rows (no MarketDay and Market objects for thirty options)."""
+    query = (select(MarketDay.id, MarketDay.opens_at, MarketDay.closes_at, Market.name, Market.timezone)
+             .join(Market, Market.id == MarketDay.market_id)
+             .where(Market.active.is_(True), _upcoming_day(utcnow()))
+             .order_by(MarketDay.opens_at, MarketDay.id).limit(limit))
+    if market_slug:
+        query = query.where(Market.slug == market_slug)
+    return [DayChoice(day_id, opens_at, closes_at, DayChoiceMarket(name, timezone))
+            for day_id, opens_at, closes_at, name, timezone in db.session.execute(query)]
 
 
 def featured_producers(limit: int = 6) -> list[Producer]:
@@ -440,11 +546,23 @@ def listed_producer(slug: str) -> Producer | None:
         .options(joinedload(Producer.photo)))
 
 
-def producer_products(producer: Producer, page: int, per_page: int):
-    query = (select(Product).where(Product.producer_id == producer.id, Product.active.is_(True))
-             .options(joinedload(Product.category), _with_photos())
-             .order_by(Product.name, Product.id))
-    return db.paginate(query, page=page, per_page=per_page, max_per_page=per_page, error_out=False, count=True)
+class CardPagination(Pagination):
+    """A page of cards for `_card_select()` narrowed by `where` and ordered by `order`."""
+
+    def _query_items(self) -> list[ProductCard]:
+        query = (_card_select().where(*self._query_args["where"]).order_by(*self._query_args["order"])
+                 .limit(self.per_page).offset(self._query_offset))
+        return product_cards(query)
+
+    def _query_count(self) -> int:
+        return db.session.scalar(select(func.count(Product.id)).where(*self._query_args["where"]))
+
+
+def producer_products(producer: Producer, page: int, per_page: int) -> CardPagination:
+    """The producer's products on sale as cards, by name."""
+    return CardPagination(page=page, per_page=per_page, max_per_page=per_page, error_out=False, count=True,
+                          where=[Product.producer_id == producer.id, Product.active.is_(True)],
+                          order=[Product.name, Product.id])
 
 
 def producer_markets(producer: Producer) -> list[Vendor]:
@@ -494,12 +612,12 @@ def next_shopping_day_per_market(markets: list[Market]) -> dict[int, MarketDay]:
     return days
 
 
-def more_from_producer(product: Product, limit: int = 4) -> list[Product]:
-    """Other products on sale from the same producer, with photos, by name."""
-    return list(db.session.scalars(
-        select(Product).where(Product.producer_id == product.producer_id, Product.id != product.id,
-                              Product.active.is_(True))
-        .options(_with_photos()).order_by(Product.name, Product.id).limit(limit)))
+def more_from_producer(product: Product, limit: int = 4) -> list[ProductCard]:
+    """Other products on sale from the same producer, as cards, by name."""
+    return product_cards(
+        _card_select().where(Product.producer_id == product.producer_id, Product.id != product.id,
+                             Product.active.is_(True))
+        .order_by(Product.name, Product.id).limit(limit))
 
 
 def market_vendors(market: Market) -> list[Producer]:

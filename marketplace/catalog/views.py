@@ -1,27 +1,14 @@
 """The customer side: home, product list and page, producer and market pages (read-only)."""
-from dataclasses import replace
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 
-from marketplace.catalog import mymarket, queries
-from marketplace.catalog.filters import (
-    KIND_LABELS,
-    KIND_SINGULAR,
-    MAX_PAGE,
-    SORTS,
-    ProductFilters,
-    clean_text,
-    describe,
-    market_day_label,
-    shoppers_market,
-)
+from marketplace.catalog import listing, mymarket, queries
+from marketplace.catalog.filters import KIND_SINGULAR, MAX_PAGE, clean_text
 from marketplace.core.db import utcnow
 from marketplace.follows import queries as follows
 from marketplace.orders.forms import ActionForm
-from marketplace.search.queries import plan_search
-from marketplace.trust.models import CertificationScheme
 from marketplace.web.args import page_arg
 from marketplace.web.headers import is_safe_next_url
 from marketplace.web.security import search_throttle
@@ -29,17 +16,10 @@ from marketplace.web.security import search_throttle
 bp = Blueprint("catalog", __name__)
 
 
-def _my_market(markets) -> mymarket.MyMarket:
-    cookie, locale = request.cookies.get(mymarket.COOKIE), str(get_locale())
-    if not cookie and locale not in mymarket.LOCALE_CURRENCY:
-        return mymarket.NONE  # nothing chosen, nothing to suggest: no query
-    return mymarket.pick(markets, queries.next_shopping_day_per_market(markets), cookie, locale)
-
-
 @bp.route("/")
 def home():
     markets = queries.active_markets()
-    mine = _my_market(markets)
+    mine = listing.my_market(markets, request.cookies, str(get_locale()))
     week = queries.market_day_offerings(mine.market, [mine.next_day], cap=12) if mine.next_day else []
     producers = queries.market_vendors(mine.market)[:6] if mine.market else queries.featured_producers()
     return render_template(
@@ -68,27 +48,9 @@ def choose_market():
 @bp.route("/products")
 @search_throttle
 def products():
-    filters = ProductFilters.from_args(request.args)
-    markets, categories = queries.active_markets(), queries.all_categories()
-    mine = _my_market(markets) if not filters.market_day and filters.market != mymarket.ALL_MARKETS else mymarket.NONE
-    if mine.market and not filters.market:
-        filters = replace(filters, market=mine.slug)  # links from this page carry it: they stay on it
-    shown_market = next((m for m in markets if m.slug == filters.market), None)
-    offers_day = mine.next_day.id if mine.next_day and shown_market is mine.market else None
-    plan = plan_search(filters.q) if filters.q else queries.NO_SEARCH
-    page = queries.product_page(filters.for_query(), current_app.config["PAGE_SIZE"], offers_day=offers_day,
-                                plan=plan, market_id=shoppers_market(filters.for_query(), request.cookies, markets))
-    market_days = queries.upcoming_market_days(limit=30, market_slug=filters.for_query().market)
-    # A search that finds nothing at one market says what the others have (one count, only then).
-    elsewhere = (queries.found_at_other_markets(filters.for_query(), plan)
-                 if plan and filters.for_query().market and not page.pagination.total else 0)
-    return render_template(
-        "catalog/products.html", filters=filters, page=page, elsewhere=elsewhere, sorts=SORTS, kinds=KIND_LABELS,
-        badge_schemes=[s.value for s in CertificationScheme], day_label=market_day_label,
-        categories=categories, markets=markets, market_days=market_days, mine=mine, plan=plan,
-        shown_market=shown_market, offers_day=offers_day,
-        labels=describe(filters, categories, markets, market_days, page.pagination.items),
-    )
+    context = listing.product_list_page(request.args, request.cookies, str(get_locale()),
+                                        current_app.config["PAGE_SIZE"])
+    return render_template("catalog/products.html", **context)
 
 
 @bp.route("/products/<int:product_id>")

@@ -104,6 +104,8 @@ class Product(db.Model):
         # The catalog's count and page ids come from this index alone (listed producers'
         # active products, newest first) without reading the product rows.
         Index("ix_product_producer_active_created", "producer_id", "active", "created_at"),
+        # "Can be ordered now" first compares orderable_until with the clock (see the column).
+        Index("ix_product_active_orderable_until", "active", "orderable_until"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -125,6 +127,13 @@ class Product(db.Model):
     search_text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    #: The latest ordering cutoff of any market day the product was ever offered on (None: never
+    #: offered): a harvest product can be ordered now only while now < orderable_until, so the
+    #: catalog's "can be ordered now" compares this first and checks offers only for what passes.
+    #: Kept by the database itself (triggers of migration 0015 on offer and market_day, whoever
+    #: writes them) and only ever raised: a cancelled day or a removed offer leaves it high
+    #: until the cutoff passes, which costs a check, never a wrong answer.
+    orderable_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     producer: Mapped[Producer] = relationship(back_populates="products")
     category: Mapped[Category] = relationship()

@@ -27,7 +27,7 @@ def register(app: Flask) -> None:
     add_tabs(app, "shop", TabEntry(60, "trust.my_certificates", _l("Certificates"),
                                    also=("trust.new_certificate", "trust.edit_certificate", "trust.my_reviews")))
     # The producer's dashboard (a lower feature) lists the shop's certificates.
-    add_template_globals(app, scheme_label=labels.scheme_label,
+    add_template_globals(app, scheme_label=labels.scheme_label, badges_key=queries.badges_key,
                          certificates_of_producer=queries.certificates_of_producer,
                          # The customer's order pages (orders, below) link to the reviews still to write.
                          reviewable_for=queries.reviewable_for,

@@ -78,6 +78,14 @@ def active_badges(producer_ids, on: date | None = None, market_id: int | None = 
     return result
 
 
+def badges_key(certifications) -> tuple:
+    """What the badges macro (templates/trust/macros.html) shows of these badges: a cached
+    fragment holding them is kept under this, so a changed badge is a new fragment."""
+    return tuple((c.id, c.scheme, c.issuer, c.number, c.valid_until, c.group_id,
+                  c.group.slug if c.group_id and c.group else "", c.producer.slug if c.producer else "")
+                 for c in certifications)
+
+
 def producers_with_badge(scheme: str, day: date | None = None):
     """A select of the producers showing a badge of `scheme` on `day` (the catalog's filter).
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from marketplace.web import errors, headers, health, pagecache, security, templating
+from marketplace.web import errors, fragments, headers, health, pagecache, security, templating
 from marketplace.web.args import BoundedIntConverter
 
 
@@ -14,5 +14,6 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     headers.init_app(app)
     templating.init_app(app)
+    fragments.init_app(app)
     pagecache.init_app(app)
     health.init_app(app)
