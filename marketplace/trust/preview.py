@@ -27,6 +27,8 @@ MAX_PREVIEW_PAGES = 3
 #: Longest side of a preview picture, and the most pixels a source picture may have.
 MAX_SIDE = 1400
 MAX_SOURCE_PIXELS = 40_000_000
+#: Names of a page's XObjects read when looking for its picture (a scan has one).
+MAX_XOBJECTS = 16
 #: Text shown per page of a generated PDF.
 MAX_TEXT_CHARS = 3000
 PDF = "application/pdf"
@@ -57,15 +59,48 @@ def _reader(data: bytes) -> PdfReader:
     return PdfReader(io.BytesIO(data), strict=False)
 
 
-def _largest_picture(page) -> PILImage.Image | None:
-    best = None
-    for picture in page.images:
-        image = picture.image
-        if image is None or image.width * image.height > MAX_SOURCE_PIXELS:
+def _declared_pixels(xobject) -> int:
+    try:
+        return int(xobject.get("/Width", 0)) * int(xobject.get("/Height", 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _largest_picture_name(page) -> str | None:
+    """The name of the page's largest picture by the size it declares, read without decoding any.
+
+    Decoding every picture pypdf lists cost about half a second per large one, and a 50 KB PDF
+    can name one large picture hundreds of times: minutes of a worker per page view. So each
+    picture is counted once (by its object), only the first MAX_XOBJECTS names are read, and
+    only the chosen picture is decoded.
+    """
+    resources = page.get("/Resources")
+    xobjects = resources.get_object().get("/XObject") if resources is not None else None
+    if xobjects is None:
+        return None
+    best, best_pixels, seen = None, 0, set()
+    for name, reference in list(xobjects.get_object().items())[:MAX_XOBJECTS]:
+        identity = getattr(reference, "idnum", None) or id(reference)
+        if identity in seen:
             continue
-        if best is None or image.width * image.height > best.width * best.height:
-            best = image
+        seen.add(identity)
+        xobject = reference.get_object()
+        if xobject.get("/Subtype") != "/Image":
+            continue
+        pixels = _declared_pixels(xobject)
+        if 0 < pixels <= MAX_SOURCE_PIXELS and pixels > best_pixels:
+            best, best_pixels = name, pixels
     return best
+
+
+def _largest_picture(page) -> PILImage.Image | None:
+    name = _largest_picture_name(page)
+    if name is None:
+        return None
+    image = page.images[name].image
+    if image is None or image.width * image.height > MAX_SOURCE_PIXELS:
+        return None
+    return image
 
 
 def preview_of(document: Document | None) -> Preview:
