@@ -13,7 +13,10 @@ from marketplace.core.extensions import db
 from marketplace.markets.models import Market, PickupSlot
 from marketplace.notifications.models import OutboxEmail
 from marketplace.notifications.services import deliver
-from tests.factories import ProducerFactory, UserFactory, VendorFactory
+from marketplace.pickup import messages
+from tests.concurrency import run_together
+from tests.conftest import PASSWORD
+from tests.factories import ProducerFactory, UserFactory, VendorFactory, add_organizer
 from tests.pickup.helpers import Day
 from tests.smtp_server import SmtpSink
 
@@ -183,3 +186,50 @@ def test_an_admin_cannot_take_their_own_admin_role_nor_change_a_role_without_the
     db.session.expire_all()
     assert not db.session.get(User, target.id).has_role(Role.ADMIN)
     assert db.session.get(User, admin.id).has_role(Role.ADMIN)
+
+
+def logged_in(app, email: str):
+    other = app.test_client()
+    assert other.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
+    return other
+
+
+def test_a_double_submit_racing_itself_sends_once(app, day):
+    """Two taps on Send arriving together (two workers): each customer gets the message once."""
+    url = f"/organize/days/{day.day.id}/message"
+    first, second = logged_in(app, day.organizer.email), logged_in(app, day.organizer.email)
+    form = {"audience": "customers", "subject": "Rain", "body": "Umbrellas.", "nonce": nonce(first, url)}
+    results = run_together(app, [lambda: first.post(url, data=form).status_code,
+                                 lambda: second.post(url, data=form).status_code])
+    assert sorted(results) == [302, 302], results
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(OutboxEmail.id)).where(OutboxEmail.template == "day_message")) == 1
+
+
+def test_the_day_s_message_limit_holds_when_messages_arrive_together(app, day):
+    """Two organizers (or a script) sending different messages at once: still at most the limit."""
+    url = f"/organize/days/{day.day.id}/message"
+    extra = 4
+    clients = [logged_in(app, day.organizer.email) for _ in range(messages.MAX_MESSAGES_PER_DAY + extra)]
+    forms = [{"audience": "customers", "subject": f"Note {i}", "body": "Row B.", "nonce": nonce(c, url)}
+             for i, c in enumerate(clients)]
+    run_together(app, [lambda c=c, f=f: c.post(url, data=f).status_code for c, f in zip(clients, forms)])
+    db.session.expire_all()
+    sent = db.session.scalar(select(func.count(OutboxEmail.id)).where(OutboxEmail.template == "day_message"))
+    assert sent <= messages.MAX_MESSAGES_PER_DAY, sent
+
+
+def test_two_organizers_saving_one_slot_at_once_get_an_answer_not_an_error(app, day):
+    """One removes a slot while the other changes its capacity: one wins, the other is told; no 500."""
+    second = UserFactory(roles=[Role.ORGANIZER])
+    add_organizer(day.market, second)
+    db.session.commit()
+    slot_id = day.slots[-1].id  # the first holds the order
+    url = f"/organize/days/{day.day.id}/slots/save"
+    one, two = logged_in(app, day.organizer.email), logged_in(app, second.email)
+    results = run_together(app, [lambda: one.post(url, data={f"remove-{slot_id}": "1"}).status_code,
+                                 lambda: two.post(url, data={f"capacity-{slot_id}": "3"}).status_code])
+    assert all(status in (302, 400) for status in results), results
+    db.session.expire_all()
+    left = db.session.get(PickupSlot, slot_id)
+    assert left is None or left.capacity == 3
