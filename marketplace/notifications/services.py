@@ -56,7 +56,9 @@ def queue_email(to: str, template: str, subject, *, locale: str | None = None,
         if unsubscribe_url:
             body_text = body_text.rstrip() + "\n\n" + render_template(
                 "email/_unsubscribe.txt", unsubscribe_url=unsubscribe_url, **context)
-        subject_text = str(subject)
+        # One line: a subject holds what people typed (a market's name, an organizer's message), and
+        # a line break in a header is refused by the mail library, or worse, read as another header.
+        subject_text = " ".join(str(subject).split())
     email = OutboxEmail(to=to, subject=subject_text, template=template, body_text=body_text,
                         body_html=body_html, dedupe_key=dedupe_key, list_unsubscribe=unsubscribe_url)
     if dedupe_key is None:
@@ -147,10 +149,12 @@ def _attempt(email: OutboxEmail) -> int:
     email_id, template, attempts = email.id, email.template, email.attempts
     try:
         _send(email)
-    except (OSError, smtplib.SMTPException) as exc:
+    except (OSError, smtplib.SMTPException, ValueError) as exc:
+        # ValueError: the message cannot even be built (a header the mail library refuses); sending it
+        # again cannot help, and raising would stop every email claimed after it in this batch.
         error = f"{type(exc).__name__}: {exc}"[:500]
         now = utcnow()
-        give_up = isinstance(exc, _PERMANENT) or attempts >= MAX_ATTEMPTS
+        give_up = isinstance(exc, (*_PERMANENT, ValueError)) or attempts >= MAX_ATTEMPTS
         values = {"last_error": error, "claimed_until": None}
         if give_up:
             values["failed_at"] = now

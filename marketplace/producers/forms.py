@@ -36,7 +36,7 @@ UNIT_CHOICES = [(Unit.KG.value, _l("kilogram (kg)")), (Unit.G.value, _l("gram (g
                 (Unit.DOZEN.value, _l("dozen"))]
 STOCK_CHOICES = [(StockMode.PER_MARKET_DAY.value, _l("I say how much I bring to each market day (harvest)")),
                  (StockMode.INVENTORY.value, _l("I have a standing stock (crafts, honey, preserves)"))]
-_COORDINATE = re.compile(r"^-?\d{1,3}(?:[.,]\d{1,8})?$")
+_COORDINATE = re.compile(r"^-?[0-9]{1,3}(?:[.,][0-9]{1,8})?$")  # ASCII digits, as every number field
 
 
 #: Two-letter territories of the locale data that are no country one lives in: unions and zones

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from dataclasses import dataclass, field
 
 from PIL import Image as PILImage
@@ -27,8 +28,15 @@ MAX_PREVIEW_PAGES = 3
 #: Longest side of a preview picture, and the most pixels a source picture may have.
 MAX_SIDE = 1400
 MAX_SOURCE_PIXELS = 40_000_000
+#: Names of a page's XObjects read when looking for its picture (a scan has one).
+MAX_XOBJECTS = 16
 #: Text shown per page of a generated PDF.
 MAX_TEXT_CHARS = 3000
+#: Form drawings a page's text may expand to (forms drawing forms): a generated certificate
+#: draws a few; 30 forms each drawing 30, five levels deep, is 24 million, and pypdf walks them.
+MAX_FORM_DRAWINGS = 500
+MAX_FORM_DEPTH = 4
+DRAWING = re.compile(rb"/[^\s/\[\]()<>{}%]+\s+Do\b")
 PDF = "application/pdf"
 PICTURES = ("image/jpeg", "image/png")
 
@@ -57,15 +65,79 @@ def _reader(data: bytes) -> PdfReader:
     return PdfReader(io.BytesIO(data), strict=False)
 
 
-def _largest_picture(page) -> PILImage.Image | None:
-    best = None
-    for picture in page.images:
-        image = picture.image
-        if image is None or image.width * image.height > MAX_SOURCE_PIXELS:
+def _declared_pixels(xobject) -> int:
+    try:
+        return int(xobject.get("/Width", 0)) * int(xobject.get("/Height", 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _largest_picture_name(page) -> str | None:
+    """The name of the page's largest picture by the size it declares, read without decoding any.
+
+    Decoding every picture pypdf lists cost about half a second per large one, and a 50 KB PDF
+    can name one large picture hundreds of times: minutes of a worker per page view. So each
+    picture is counted once (by its object), only the first MAX_XOBJECTS names are read, and
+    only the chosen picture is decoded.
+    """
+    resources = page.get("/Resources")
+    xobjects = resources.get_object().get("/XObject") if resources is not None else None
+    if xobjects is None:
+        return None
+    best, best_pixels, seen = None, 0, set()
+    for name, reference in list(xobjects.get_object().items())[:MAX_XOBJECTS]:
+        identity = getattr(reference, "idnum", None) or id(reference)
+        if identity in seen:
             continue
-        if best is None or image.width * image.height > best.width * best.height:
-            best = image
+        seen.add(identity)
+        xobject = reference.get_object()
+        if xobject.get("/Subtype") != "/Image":
+            continue
+        pixels = _declared_pixels(xobject)
+        if 0 < pixels <= MAX_SOURCE_PIXELS and pixels > best_pixels:
+            best, best_pixels = name, pixels
     return best
+
+
+def _largest_picture(page) -> PILImage.Image | None:
+    name = _largest_picture_name(page)
+    if name is None:
+        return None
+    image = page.images[name].image
+    if image is None or image.width * image.height > MAX_SOURCE_PIXELS:
+        return None
+    return image
+
+
+def _forms(resources) -> list:
+    """The form XObjects a content stream may draw (the first MAX_XOBJECTS names)."""
+    resources = resources.get_object() if resources is not None else None
+    xobjects = resources.get("/XObject") if resources is not None else None
+    if xobjects is None:
+        return []
+    named = [reference.get_object() for _, reference in list(xobjects.get_object().items())[:MAX_XOBJECTS]]
+    return [xobject for xobject in named if xobject.get("/Subtype") == "/Form"]
+
+
+def _drawings(content: bytes, resources, depth: int = 0) -> int:
+    """How many form drawings showing this content expands to, at most: each drawing (`/Name Do`)
+    times the costliest form it could be. Past MAX_FORM_DEPTH it counts as too many."""
+    calls = len(DRAWING.findall(content))
+    forms = _forms(resources) if calls else []
+    if not forms:
+        return calls
+    if depth >= MAX_FORM_DEPTH:
+        return MAX_FORM_DRAWINGS + 1
+    inner = max(_drawings(form.get_data(), form.get("/Resources"), depth + 1) for form in forms)
+    return calls * max(1, inner)
+
+
+def _page_text(page) -> str:
+    """The text of a generated page, unless its forms would have pypdf walk them for seconds."""
+    contents = page.get_contents()
+    if contents is not None and _drawings(contents.get_data(), page.get("/Resources")) > MAX_FORM_DRAWINGS:
+        return ""
+    return (page.extract_text() or "").strip()[:MAX_TEXT_CHARS]
 
 
 def preview_of(document: Document | None) -> Preview:
@@ -87,7 +159,7 @@ def preview_of(document: Document | None) -> Preview:
             if _largest_picture(page) is not None:
                 preview.pages.append(number)
             else:
-                preview.texts.append((page.extract_text() or "").strip()[:MAX_TEXT_CHARS])
+                preview.texts.append(_page_text(page))
     except Exception:  # noqa: BLE001 - any unreadable or hostile PDF: no preview, the download stays
         log.info("No preview for certificate document %s", document.id, exc_info=True)
         return Preview()

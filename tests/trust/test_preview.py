@@ -45,7 +45,8 @@ def bomb_pdf() -> bytes:
         b"/BitsPerComponent 8 /Filter /FlateDecode /Length %d >>\nstream\n" % len(data) + data + b"\nendstream",
         b"<< /Length 22 >>\nstream\nq 200 0 0 100 0 0 cm /Im1 Do Q\nendstream",
     ]
-    out = io.BytesIO(b"%PDF-1.4\n")
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")  # io.BytesIO(initial) would write the objects over it: no PDF at all
     offsets = []
     for number, body in enumerate(objects, start=1):
         offsets.append(out.tell())
