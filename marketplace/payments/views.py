@@ -58,8 +58,9 @@ def pay(order_id: int):
         try:
             state = _send_card(payment, form.token.data)
         except gateway.CardDeclined as exc:
-            flash(_("Your card was declined: %(why)s The reservation is released; you can order again.",
-                    why=exc.message), "error")
+            # Stripe's sentence is English and names codes: it goes to the log, ours to the customer.
+            log.info("Card of order %s declined: %s", order.id, exc.message)
+            flash(_("Your card was declined. The reservation is released; you can order again."), "error")
             return redirect(url_for("orders.order_detail", order_id=order.id))
         except gateway.GatewayUnavailable:
             return unavailable(order)
@@ -71,8 +72,16 @@ def pay(order_id: int):
             return render_template("payments/authenticate.html", order=order, payment=payment,
                                    client_secret=state.client_secret, form=CheckForm())
         return redirect(url_for("orders.order_detail", order_id=order.id))
+    cash_reason = services.cash_instead_refusal(order)
+    if request.method == "POST" and not form.token.data and "csrf_token" not in form.errors:
+        # The form came without a card: Stripe.js never loaded (the card service out of reach
+        # from the phone), so the page says so instead of coming back unchanged.
+        flash(_("The card could not be read: the card service may be out of reach. Try again in a few minutes.")
+              if cash_reason else
+              _("The card could not be read: the card service may be out of reach. "
+                "Try again in a few minutes, or pay in cash at pickup."), "error")
     return render_template("payments/pay.html", order=order, payment=payment, form=form,
-                           cash_form=CheckForm(), cash_reason=services.cash_instead_refusal(order))
+                           cash_form=CheckForm(), cash_reason=cash_reason)
 
 
 def unavailable(order: Order | None = None):
@@ -140,6 +149,10 @@ def check(order_id: int):
                 services.refresh_from_stripe(payment)
         except gateway.GatewayError:  # rolled back by transaction()
             return unavailable(db.session.get(Order, order_id))
+        if db.session.get(Order, order_id).status == OrderStatus.EXPIRED:
+            # The bank's check failed (or was abandoned): the order ended; say why, not just "expired".
+            flash(_("Your bank did not confirm the payment. The reservation is released; you can order again."),
+                  "error")
     return redirect(url_for("orders.order_detail", order_id=order.id))
 
 

@@ -2,9 +2,15 @@
 // The server decides whether the order is paid by asking Stripe itself.
 (function () {
   "use strict";
-  if (typeof window.Stripe !== "function") { return; }
-
   var cardForm = document.getElementById("card-form");
+  if (typeof window.Stripe !== "function") {
+    // Stripe.js did not load (the card service out of reach): say so where the card would be.
+    if (cardForm) {
+      document.getElementById("card-errors").textContent = cardForm.getAttribute("data-unreadable");
+    }
+    return;
+  }
+
   if (cardForm) {
     var stripe = window.Stripe(cardForm.getAttribute("data-stripe-key"));
     var card = stripe.elements().create("card");
@@ -19,7 +25,7 @@
       errors.textContent = "";
       stripe.createToken(card).then(function (result) {
         if (result.error || !result.token) {
-          errors.textContent = (result.error && result.error.message) || "The card could not be read.";
+          errors.textContent = (result.error && result.error.message) || cardForm.getAttribute("data-unreadable");
           submitting = false;
           cardForm.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
           return;
