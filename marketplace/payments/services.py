@@ -40,7 +40,7 @@ from marketplace.markets.models import MarketDay, MarketDayStatus
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderStatus, PaymentMethod
 from marketplace.orders.reliability import cash_refusal_reason
-from marketplace.payments import gateway
+from marketplace.payments import gateway, settlement
 from marketplace.payments.models import (
     Payment,
     PaymentAttempt,
@@ -607,14 +607,25 @@ def refund(actor: User, order: Order, amount_minor: int, reason: str, producer_i
     payment = _locked_payment(payment.id)
     if payment.amount_captured_minor == 0:
         return _release_instead(order, payment)
-    record = _claim_refund(payment, amount_minor, reason, key=f"aimak-refund-{key or new_refund_key()}",
-                           actor=actor, producer_id=producer_id)
+    key = f"aimak-refund-{key or new_refund_key()}"
+    if producer_id is not None and _refund_by_key(key) is None:
+        _require_within_producers_sale(order, producer_id, amount_minor)
+    record = _claim_refund(payment, amount_minor, reason, key=key, actor=actor, producer_id=producer_id)
     if record.status == RefundStatus.PENDING:
         _send_refund(record)
     if record.status == RefundStatus.FAILED:
         raise PaymentError(str(_l("Stripe refused the refund (%(why)s). Nothing was refunded.",
                                   why=_last_error(payment.id)[:120])))
     return RefundResult(record.amount_minor, payment.currency, record)
+
+
+def _require_within_producers_sale(order: Order, producer_id: int, amount_minor: int) -> None:
+    """A refund put on one producer's sale is at most what they sold in the order (less what
+    was refunded on it): above that, the settlement would owe them a negative amount."""
+    left = settlement.refundable_for_producer(order.id, producer_id)
+    if amount_minor > left:
+        raise PaymentError(str(_l("At most %(left)s can still be refunded on this producer's sale.",
+                                  left=money(left, order.currency))), left=left)
 
 
 def _release_instead(order: Order, payment: Payment) -> RefundResult:

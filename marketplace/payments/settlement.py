@@ -182,6 +182,22 @@ def _line_shares(order_ids: list[int]) -> dict[int, dict[int, int]]:
     return shares
 
 
+def refundable_for_producer(order_id: int, producer_id: int) -> int:
+    """What a refund put on one producer's sale in this order may still give back: their sold
+    lines, less the refunds already counted against them here (their own, and their share of
+    whole-order ones), as the settlement counts them, so their row never goes below zero."""
+    shares = _line_shares([order_id]).get(order_id, {})
+    refunds = db.session.execute(
+        select(PaymentRefund.amount_minor, PaymentRefund.producer_id)
+        .join(Payment, Payment.id == PaymentRefund.payment_id)
+        .where(Payment.order_id == order_id, PaymentRefund.status != RefundStatus.FAILED)).all()
+    counted = sum(amount for amount, producer in refunds if producer == producer_id)
+    for amount, producer in refunds:
+        if producer is None:
+            counted += split_by_shares(amount, shares).get(producer_id, 0)
+    return max(shares.get(producer_id, 0) - counted, 0)
+
+
 def split_by_shares(amount: int, shares: dict[int, int]) -> dict[int, int]:
     """Split an amount in proportion to shares; the parts always add up to the amount."""
     total = sum(shares.values())
