@@ -188,6 +188,11 @@ def day_report(market_day: MarketDay) -> DayCancellationReport:
         else:
             line.why = str(_l("not tried yet: the job is on its way"))
             report.not_tried.append(line)
+    if report.failed:
+        # A run met Stripe unreachable and stopped: no job is on its way to these any more.
+        for line in report.not_tried:
+            line.why = str(_l("not tried yet: the last run stopped before it, the card service being out of "
+                              "reach; it is tried again every hour, or now with the button below"))
     report.retried = db.session.scalar(
         select(func.count()).select_from(
             select(PaymentAttempt.idempotency_key).where(PaymentAttempt.payment_id.in_(payment_ids))
