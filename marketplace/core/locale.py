@@ -56,6 +56,17 @@ def format_day(day: date | None, fmt: str = "EEEE d MMMM") -> str:
     return _day_text(day, fmt, str(get_locale() or "en"))
 
 
+class DayText:
+    """A date formatted when the text around it is rendered: an email subject made now and
+    rendered in its reader's language (`queue_email` renders it under the reader's locale)."""
+
+    def __init__(self, day: date):
+        self.day = day
+
+    def __str__(self) -> str:
+        return format_day(self.day)
+
+
 @lru_cache(maxsize=8192)
 def _day_text(day: date, fmt: str, locale: str) -> str:
     return dates.format_date(day, fmt, locale=locale)

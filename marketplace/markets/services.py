@@ -23,6 +23,7 @@ from marketplace.accounts.models import Role, User, normalize_email
 from marketplace.core.db import utcnow
 from marketplace.core.errors import DomainError, InvalidState, NotAllowed, NotFound
 from marketplace.core.extensions import db
+from marketplace.core.locale import DayText
 from marketplace.core.text import unique_slug
 from marketplace.markets.models import (
     Market,
@@ -682,7 +683,7 @@ def _email_vendors_day_cancelled(market_day: MarketDay) -> None:
         user = vendor.owner
         queue_email(user.email, "market_day_cancelled_producer",
                     _l("%(market)s on %(date)s is cancelled", market=market_day.market.name,
-                       date=market_day.date.isoformat()),
+                       date=DayText(market_day.date)),
                     locale=user.locale, dedupe_key=f"day-cancelled-{market_day.id}-producer-{vendor.producer_id}",
                     user=user, producer=vendor.producer, market=market_day.market, market_day=market_day)
 
