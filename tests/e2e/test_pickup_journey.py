@@ -118,7 +118,7 @@ def test_organizer_hands_over_a_card_order_and_marks_a_no_show(page, live_server
     page.get_by_label("Pickup code").fill(f"{code[:3].lower()} {code[3:].lower()}")
     page.get_by_role("button", name="Find order").click()
     expect(page.get_by_role("heading", name=f"Order {code}")).to_be_visible()
-    expect(page.get_by_text("Paid by card.")).to_be_visible()
+    expect(page.get_by_text("Held on the customer's card.")).to_be_visible()
     snap(page, "card-order")
     # Two days before the market opens: the page says so, and refuses until the volunteer confirms.
     expect(page.get_by_text("The market day has not opened yet").first).to_be_visible()

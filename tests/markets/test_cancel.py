@@ -151,6 +151,14 @@ def test_cancel_through_the_page_twice(client, login, day_with_vendors, receiver
         assert db.session.scalar(select(MarketDay.status).where(MarketDay.id == day.id)) == MarketDayStatus.CANCELLED
 
 
+def test_the_cancel_page_warns_that_handed_over_orders_stay(client, login, day_with_vendors):
+    day, organizer, _ = day_with_vendors
+    login(organizer.email)
+    page = client.get(f"/organize/days/{day.id}/cancel").get_data(as_text=True)
+    assert "refunded in full" in page
+    assert "Orders already handed over to their customers are not cancelled" in page
+
+
 def test_cancel_without_reason_through_the_page_changes_nothing(client, login, day_with_vendors, outbox):
     day, organizer, _ = day_with_vendors
     login(organizer.email)

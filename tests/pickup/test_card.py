@@ -172,7 +172,9 @@ def test_the_order_page_says_what_goes_on_the_card_and_what_undo_does(app, ctx, 
     login(organizer.email)
     url = f"/organize/days/{order.market_day_id}/pickup/orders/{order.id}"
     page = client.get(url)
-    assert "Paid by card" in page.text and 'name="cash_received"' not in page.text
+    # Nothing is charged yet: the page says the card holds it, not that it was paid.
+    assert "Held on the customer's card." in page.text and "Paid by card" not in page.text
+    assert 'name="cash_received"' not in page.text
     done = client.post(url + "/hand-over", data={"confirm": ["early"]}, follow_redirects=True)
     assert "is handed over" in done.text and "Undo refunds what was charged to the card" in done.text
     undone = client.post(url + "/undo", follow_redirects=True)
