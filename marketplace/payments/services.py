@@ -328,6 +328,10 @@ def switch_to_cash(order: Order, customer: User) -> Order:
     if reason:
         raise PaymentError(reason)
     order = _locked_order(order.id)
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        # Checked before Stripe is asked: a confirmed order's hold (an old tab's "pay in cash"
+        # after the card went through) is the hand-over's, and a refusal rolls back only our side.
+        raise InvalidState(str(_l("This order is not waiting for a payment.")))
     payment = current_payment(order)
     if payment is not None and payment.status in OPEN_STATUSES:
         _let_go(_locked_payment(payment.id))
