@@ -4,16 +4,27 @@ whose answers are lost, and pages submitted from an old tab. After each sequence
 invariants hold in our database and at localstripe (`assert_money_invariants`)."""
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import func, select
+from datetime import timedelta
 
+import pytest
+from sqlalchemy import func, select, update
+
+from marketplace.accounts.models import User
+from marketplace.core.db import utcnow
+from marketplace.core.errors import DomainError
 from marketplace.core.extensions import db
+from marketplace.markets import services as markets
+from marketplace.markets.models import MarketDay
+from marketplace.notifications.models import Notice, OutboxEmail
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderStatus, PaymentMethod
 from marketplace.payments import services as payments
-from marketplace.payments.models import PaymentStatus
+from marketplace.payments.cancellation import settle_cancelled_day
+from marketplace.payments.models import Payment, PaymentAttempt, PaymentStatus
 from marketplace.pickup import services as pickup
-from tests.payments.helpers import assert_money_invariants, authorised_order
+from tests.concurrency import run_together
+from tests.factories import MarketDayFactory
+from tests.payments.helpers import assert_money_invariants, authorised_order, captured_early, card_order
 from tests.payments.test_refunds import organizer_of
 
 CAPTURE = r"/v1/payment_intents/[^/]+/capture"
@@ -65,4 +76,143 @@ def test_a_capture_whose_answer_was_lost_is_not_lost_when_the_line_is_weighed_ag
     # Stripe holds nothing any more: whatever our side says, it must say what Stripe did.
     assert stripe_on.intent(payment.provider_intent_id)["status"] == "succeeded"
     assert payment.status != PaymentStatus.AUTHORIZED, "Stripe captured, our payment still says only authorised"
+    assert_money_invariants(stripe_on)
+
+
+# --- Races (a barrier; repeated; meant for PostgreSQL, run on SQLite too) -------------------------
+
+ROUNDS = 5
+
+
+def _told_once(order_id: int) -> None:
+    """A cancelled order's customer got one cancellation notice and one email, however the race went."""
+    occasion = f"order-{order_id}-cancelled"
+    assert db.session.scalar(select(func.count(Notice.id)).where(Notice.occasion == occasion)) <= 1
+    order = db.session.get(Order, order_id)
+    emails = db.session.scalar(select(func.count(OutboxEmail.id)).where(
+        OutboxEmail.template == "order_cancelled", OutboxEmail.to == order.customer.email))
+    assert emails == (1 if order.status == OrderStatus.CANCELLED else 0), (order.status, emails)
+
+
+def _card_consistent(order_id: int) -> None:
+    """A picked-up card order was charged; a cash order holds nothing; an ended one keeps nothing."""
+    order = db.session.get(Order, order_id)
+    payment = payments.current_payment(order)
+    if order.status == OrderStatus.PICKED_UP and order.payment_method == PaymentMethod.CARD:
+        assert payment.amount_captured_minor > 0, "handed over by card, never charged"
+    if order.payment_method == PaymentMethod.CASH:
+        assert payment.status not in payments.OPEN_STATUSES
+
+
+def _by_id(order_id: int) -> Order:
+    return db.session.get(Order, order_id)
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_a_refund_that_releases_the_hold_racing_the_hand_over(app, ctx, stripe_on, round_):
+    order = authorised_order(stripe_on, by_weight=False, quantity_milli=1000, price_minor=100_000)
+    organizer = organizer_of(order)
+    order_id, organizer_id = order.id, organizer.id
+    db.session.commit()
+
+    def refund():
+        return payments.refund(db.session.get(User, organizer_id), _by_id(order_id), 0, "no card",
+                               key=f"race-release-{round_}-0123456789")
+
+    def hand_over():
+        return pickup.hand_over(_by_id(order_id), db.session.get(User, organizer_id), confirm=pickup.ANYWAY)
+
+    results = run_together(app, [refund, hand_over])
+    assert not any(isinstance(r, Exception) and not isinstance(r, DomainError) for r in results), results
+    _card_consistent(order_id)
+    assert_money_invariants(stripe_on)
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_the_customer_cancelling_racing_the_hand_over(app, ctx, stripe_on, round_):
+    order = authorised_order(stripe_on, by_weight=False, quantity_milli=1000, price_minor=100_000)
+    organizer = organizer_of(order)
+    order_id, organizer_id, customer_id = order.id, organizer.id, order.customer_id
+    db.session.commit()
+
+    def cancel():
+        return orders.cancel_by_customer(_by_id(order_id), db.session.get(User, customer_id))
+
+    def hand_over():
+        return pickup.hand_over(_by_id(order_id), db.session.get(User, organizer_id), confirm=pickup.ANYWAY)
+
+    results = run_together(app, [cancel, hand_over])
+    assert not any(isinstance(r, Exception) and not isinstance(r, DomainError) for r in results), results
+    assert sum(isinstance(r, Exception) for r in results) == 1, results
+    _card_consistent(order_id)
+    _told_once(order_id)
+    assert_money_invariants(stripe_on)
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_the_day_cancelled_racing_a_hand_over_a_confirmation_and_the_expiry_sweep(app, ctx, stripe_on, round_):
+    day = MarketDayFactory()
+    confirmed = authorised_order(stripe_on, by_weight=False, market_day=day)
+    confirming = card_order(by_weight=False, market_day=day)  # the card is being entered
+    expiring = card_order(by_weight=False, market_day=day)  # its time to pay has just passed
+    organizer = organizer_of(confirmed)
+    db.session.execute(update(Order).where(Order.id == expiring.id)
+                       .values(hold_until=utcnow() - timedelta(seconds=1)))
+    ids = confirmed.id, confirming.id, expiring.id
+    day_id, organizer_id = day.id, organizer.id
+    confirming_payment = payments.current_payment(confirming).id
+    token, email = stripe_on.card_token(), confirming.customer.email
+    db.session.commit()
+
+    def cancel_day():
+        actor = db.session.get(User, organizer_id)
+        markets.cancel_market_day(actor, db.session.get(MarketDay, day_id), "Storm")
+        db.session.commit()
+        return markets.finish_cancellation(actor, db.session.get(MarketDay, day_id), wait=True)
+
+    def hand_over():
+        return pickup.hand_over(_by_id(ids[0]), db.session.get(User, organizer_id), confirm=pickup.ANYWAY)
+
+    def confirm():
+        return payments.submit_card(db.session.get(Payment, confirming_payment), token, email)
+
+    def sweep():
+        return orders.expire_due_holds()
+
+    results = run_together(app, [cancel_day, hand_over, confirm, sweep])
+    assert not any(isinstance(r, Exception) and not isinstance(r, DomainError) for r in results), results
+    # Whatever ran first, running the day's job again finishes what is left, and changes nothing else.
+    report = settle_cancelled_day(day_id)
+    db.session.commit()
+    assert report.complete, report.lines()
+    for order_id in ids:
+        _card_consistent(order_id)
+        _told_once(order_id)
+    assert_money_invariants(stripe_on)
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_two_runs_of_the_day_job_at_once_while_stripe_fails_then_a_rerun(app, ctx, stripe_on, stripe_proxy, round_):
+    day = MarketDayFactory()
+    held = [authorised_order(stripe_on, by_weight=False, market_day=day) for _ in range(3)]
+    early = captured_early(stripe_on, by_weight=False, market_day=day)
+    organizer = organizer_of(held[0])
+    markets.cancel_market_day(organizer, day, "Flood")
+    db.session.commit()
+    day_id = day.id
+    stripe_proxy.fail("POST", r"/v1/payment_intents/[^/]+/cancel", status=500, nth=2)
+    stripe_proxy.drop_response("POST", r"/v1/refunds")
+    results = run_together(app, [lambda: settle_cancelled_day(day_id), lambda: settle_cancelled_day(day_id)])
+    assert not any(isinstance(r, Exception) for r in results), results
+    report = settle_cancelled_day(day_id)  # the rerun: only what failed
+    db.session.commit()
+    assert report.complete, report.lines()
+    ok_calls = db.session.execute(select(PaymentAttempt.payment_id, PaymentAttempt.operation, func.count())
+                                  .where(PaymentAttempt.ok.is_(True))
+                                  .group_by(PaymentAttempt.payment_id, PaymentAttempt.operation)).all()
+    assert all(count == 1 for _, _, count in ok_calls), ok_calls
+    refunds = [c for c in stripe_proxy.calls("POST", r"/v1/refunds") if c.outcome in ("forwarded", "response_dropped")]
+    assert len(refunds) == 1, refunds  # Stripe refunded once; the retry was replayed
+    for order in held + [early]:
+        _told_once(order.id)
     assert_money_invariants(stripe_on)
