@@ -216,3 +216,53 @@ def test_two_runs_of_the_day_job_at_once_while_stripe_fails_then_a_rerun(app, ct
     for order in held + [early]:
         _told_once(order.id)
     assert_money_invariants(stripe_on)
+
+
+# --- Bad luck: an answer lost, and nobody presses again --------------------------------------
+
+def test_an_undo_whose_refund_answer_was_lost_is_known_after_the_reconciliation(ctx, stripe_on, stripe_proxy):
+    """The organizer undoes a card hand-over; Stripe refunds, the answer is lost, the undo is
+    refused ("try again in a minute") and nobody tries again (the customer paid in cash, the
+    window passed). The hourly reconciliation must then know what Stripe did: our figures
+    equal Stripe's, whatever the order's state."""
+    order = authorised_order(stripe_on, by_weight=False, quantity_milli=1000, price_minor=100_000)
+    organizer = organizer_of(order)
+    pickup.hand_over(order, organizer, confirm=pickup.ANYWAY)
+    db.session.commit()
+    stripe_proxy.drop_response("POST", r"/v1/refunds")
+    with pytest.raises(payments.PaymentError):
+        pickup.undo_hand_over(db.session.get(Order, order.id), organizer)
+    db.session.rollback()
+    payments.reconcile()
+    db.session.commit()
+    assert_money_invariants(stripe_on)
+
+
+# --- Hostile input on the refund form ------------------------------------------------------------
+
+def test_odd_amounts_and_keys_on_the_refund_form_refund_only_what_parses(client, login, ctx, stripe_on):
+    order = authorised_order(stripe_on, by_weight=False, quantity_milli=1000, price_minor=100_000)  # 1000.00
+    organizer = organizer_of(order)
+    pickup.hand_over(order, organizer, confirm=pickup.ANYWAY)
+    db.session.commit()
+    login(organizer.email)
+    url = f"/organize/orders/{order.id}/refund"
+    base = {"producer_id": "0", "reason": "odd"}
+    for n, amount in enumerate(["-5", "0", "0,00", "1e9", "1E2", "６", "٦", "NaN", "Infinity", "1_0", "0x10", "5.555",
+                                "99999999999999999999999", "1000.01", "  ", "5;DROP", "½", "+5", "5-", "1,000.00"]):
+        response = client.post(url, data={**base, "amount": amount, "key": f"odd-amount-{n:02d}-0123456789"})
+        assert response.status_code == 200, (amount, response.status_code)
+    assert payments.current_payment(order).amount_refunded_minor == 0
+    for key in ["", "short", "x" * 65, "../../etc/passwd-0123", "key with spaces 0123", "ключ-0123456789abcdef"]:
+        response = client.post(url, data={**base, "amount": "1", "key": key})
+        assert response.status_code == 200, key
+    for field in ({"producer_id": "999999"}, {"producer_id": "x"}, {"producer_id": str(2 ** 40)}, {"currency": "USD"}):
+        response = client.post(url, data={**base, "amount": "1", "key": "odd-field-0123456789", **field})
+        assert response.status_code in (200, 302), field
+    refunded = payments.current_payment(order).amount_refunded_minor
+    assert refunded in (0, 100), refunded  # at most the one well-formed 1.00 (the currency field is ignored)
+    # "6,10" is 6.10 and the page says so in tenge, not in tiyn.
+    page = client.post(url, data={**base, "amount": "6,10", "key": "comma-amount-0123456789"}, follow_redirects=True)
+    assert "₸6.10 is refunded" in page.text, page.text[:2000]
+    assert payments.current_payment(order).amount_refunded_minor == refunded + 610
+    assert_money_invariants(stripe_on)
