@@ -266,3 +266,41 @@ def test_odd_amounts_and_keys_on_the_refund_form_refund_only_what_parses(client,
     assert "₸6.10 is refunded" in page.text, page.text[:2000]
     assert payments.current_payment(order).amount_refunded_minor == refunded + 610
     assert_money_invariants(stripe_on)
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_two_refunds_with_different_keys_at_once_never_refund_more_than_was_charged(app, ctx, stripe_on, round_):
+    order = authorised_order(stripe_on, by_weight=False, quantity_milli=1000, price_minor=100_000)  # 1000.00
+    organizer = organizer_of(order)
+    pickup.hand_over(order, organizer, confirm=pickup.ANYWAY)
+    order_id, organizer_id = order.id, organizer.id
+    db.session.commit()
+
+    def refund(key):
+        return lambda: payments.refund(db.session.get(User, organizer_id), _by_id(order_id), 60_000, "two tabs",
+                                       key=f"{key}-{round_}-0123456789")
+
+    results = run_together(app, [refund("tab-one"), refund("tab-two"), refund("tab-one")])
+    assert not any(isinstance(r, Exception) and not isinstance(r, DomainError) for r in results), results
+    assert payments.current_payment(_by_id(order_id)).amount_refunded_minor == 60_000
+    assert_money_invariants(stripe_on)
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_the_customer_cancelling_while_the_card_is_being_authorised(app, ctx, stripe_on, round_):
+    order = card_order(by_weight=False)
+    order_id, customer_id = order.id, order.customer_id
+    payment_id = payments.current_payment(order).id
+    token, email = stripe_on.card_token(), order.customer.email
+    db.session.commit()
+
+    def confirm():
+        return payments.submit_card(db.session.get(Payment, payment_id), token, email)
+
+    def cancel():
+        return orders.cancel_by_customer(_by_id(order_id), db.session.get(User, customer_id))
+
+    results = run_together(app, [confirm, cancel])
+    assert not any(isinstance(r, Exception) and not isinstance(r, DomainError) for r in results), results
+    _told_once(order_id)
+    assert_money_invariants(stripe_on)
