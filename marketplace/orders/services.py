@@ -514,6 +514,14 @@ def _check_state(order: Order, allowed) -> None:
                              status=status_label(order.status)), status=order.status)
 
 
+def _lock_open(order: Order) -> None:
+    """A change of what a confirmed or ready order costs (a weight, a missing line) locks the
+    order's row as a transition does, and only while the order is as read: a hand-over that
+    charged the card meanwhile refuses the change, one still to come reads the new total."""
+    _check_state(order, [OrderStatus.CONFIRMED, OrderStatus.READY])
+    _move(order, [order.status], order.status)
+
+
 def expire_if_due(order: Order, now: datetime | None = None) -> bool:
     """Release a payment hold that has passed (whoever touches the order first does it)."""
     now = now or utcnow()
@@ -727,7 +735,7 @@ def record_weight(line: OrderLine, producer: Producer, actor: User, quantity_mil
     _check_producer(producer, actor)
     if line.producer_id != producer.id:
         raise NotAllowed()
-    _check_state(line.order, [OrderStatus.CONFIRMED, OrderStatus.READY])
+    _lock_open(line.order)
     if not line.sold_by_weight:
         raise InvalidState(_("Only products sold by weight are weighed."))
     if line.status not in (LineStatus.RESERVED, LineStatus.PACKED):
@@ -745,7 +753,7 @@ def mark_line_missing(line: OrderLine, actor: User, now: datetime | None = None)
     order = line.order
     if not (_owns_line(actor, line) or _manages_market(actor, order.market_day)):
         raise NotAllowed()
-    _check_state(order, [OrderStatus.CONFIRMED, OrderStatus.READY])
+    _lock_open(order)
     if line.status not in (LineStatus.RESERVED, LineStatus.PACKED):
         raise InvalidState(_("This line is not being delivered."))
     line.status = LineStatus.MISSING

@@ -211,6 +211,7 @@ def hand_over(order: Order, actor: User, cash_received_minor: int | None = None,
     card is charged only after it, so two organizers pressing at once charge it once.
     """
     _require_manager(actor, order.market_day)
+    order = _locked(order)
     unconfirmed = [check for check in handover_checks(order, now) if check.code not in confirm]
     if unconfirmed and order.status in TO_HAND_OVER:
         raise NeedsConfirmation(unconfirmed)
@@ -221,6 +222,17 @@ def hand_over(order: Order, actor: User, cash_received_minor: int | None = None,
     orders.hand_over(order, actor, cash_received_minor=cash_received_minor, now=now)
     if due.method == PaymentMethod.CARD:
         payments.capture_at_handover(payment, due.card_minor, actor)
+    return order
+
+
+def _locked(order: Order) -> Order:
+    """The order and its lines as committed now, the order's row locked until the commit: what
+    the card is charged is decided on the total a weight or a missing line changed last
+    (those lock the row too), never on a total read before (SQLite: locked at BEGIN)."""
+    order = db.session.scalars(select(Order).where(Order.id == order.id).with_for_update()
+                               .execution_options(populate_existing=True)).one()
+    db.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)
+                       .execution_options(populate_existing=True)).all()
     return order
 
 

@@ -17,7 +17,7 @@ from marketplace.markets import services as markets
 from marketplace.markets.models import MarketDay
 from marketplace.notifications.models import Notice, OutboxEmail
 from marketplace.orders import services as orders
-from marketplace.orders.models import Order, OrderStatus, PaymentMethod
+from marketplace.orders.models import Order, OrderLine, OrderStatus, PaymentMethod
 from marketplace.payments import services as payments
 from marketplace.payments.cancellation import settle_cancelled_day
 from marketplace.payments.models import Payment, PaymentAttempt, PaymentStatus
@@ -303,4 +303,32 @@ def test_the_customer_cancelling_while_the_card_is_being_authorised(app, ctx, st
     results = run_together(app, [confirm, cancel])
     assert not any(isinstance(r, Exception) and not isinstance(r, DomainError) for r in results), results
     _told_once(order_id)
+    assert_money_invariants(stripe_on)
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_the_producer_weighing_again_racing_the_hand_over_charges_the_weighed_amount(app, ctx, stripe_on, round_):
+    """The producer corrects the weight (1000 g -> 900 g) just as the organizer hands the order
+    over: whichever wins, what the card was charged plus the cash recorded is the order's total."""
+    order = authorised_order(stripe_on, by_weight=True, quantity_milli=1000, price_minor=100_000)  # hold 1150.00
+    organizer = organizer_of(order)
+    line = order.lines[0]
+    orders.record_weight(line, line.producer, line.producer.user, 1000)
+    order_id, organizer_id, line_id = order.id, organizer.id, line.id
+    db.session.commit()
+
+    def weigh():
+        line = db.session.get(OrderLine, line_id)
+        return orders.record_weight(line, line.producer, line.producer.user, 900)
+
+    def hand_over():
+        return pickup.hand_over(_by_id(order_id), db.session.get(User, organizer_id), confirm=pickup.ANYWAY)
+
+    results = run_together(app, [weigh, hand_over])
+    assert not any(isinstance(r, Exception) and not isinstance(r, DomainError) for r in results), results
+    order = _by_id(order_id)
+    assert order.status == OrderStatus.PICKED_UP, results
+    payment = payments.current_payment(order)
+    charged = payment.amount_captured_minor - payment.amount_refunded_minor
+    assert charged + (order.cash_received_minor or 0) == order.total_minor, (charged, order.total_minor, results)
     assert_money_invariants(stripe_on)
