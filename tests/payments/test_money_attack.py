@@ -332,3 +332,37 @@ def test_the_producer_weighing_again_racing_the_hand_over_charges_the_weighed_am
     charged = payment.amount_captured_minor - payment.amount_refunded_minor
     assert charged + (order.cash_received_minor or 0) == order.total_minor, (charged, order.total_minor, results)
     assert_money_invariants(stripe_on)
+
+
+def test_no_money_route_acts_without_its_csrf_token(database_url, tmp_path, ctx, stripe_on):
+    """A forged form from another site (no CSRF token): nothing is refunded, released, charged or cancelled."""
+    from marketplace import create_app
+    from tests.conftest import PASSWORD
+
+    order = authorised_order(stripe_on, by_weight=False, quantity_milli=1000, price_minor=100_000)
+    organizer = organizer_of(order)
+    db.session.commit()
+    strict = create_app({"BASE_CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": database_url,
+                         "MEDIA_ROOT": str(tmp_path), "WTF_CSRF_ENABLED": True, **stripe_on.config()})
+    day = order.market_day_id
+    for user, urls in ((organizer, [f"/organize/orders/{order.id}/refund",
+                                    f"/organize/days/{day}/pickup/orders/{order.id}/hand-over",
+                                    f"/organize/days/{day}/pickup/orders/{order.id}/cash",
+                                    f"/organize/days/{day}/cancel"]),
+                       (order.customer, [f"/orders/{order.id}/pay/cash", f"/orders/{order.id}/cancel"])):
+        client = strict.test_client()
+        with strict.app_context():
+            page = client.get("/login").text
+        token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+        assert client.post("/login", data={"email": user.email, "password": PASSWORD,
+                                           "csrf_token": token}).status_code == 302
+        for url in urls:
+            response = client.post(url, data={"amount": "1", "reason": "forged", "producer_id": "0",
+                                              "key": "forged-key-0123456789", "confirm": ["early", "unweighed"]})
+            assert response.status_code in (200, 400), (url, response.status_code)
+    db.session.rollback()
+    order = db.session.get(Order, order.id)
+    payment = payments.current_payment(order)
+    assert order.status == OrderStatus.CONFIRMED and order.payment_method == PaymentMethod.CARD
+    assert payment.status == PaymentStatus.AUTHORIZED and payment.amount_refunded_minor == 0
+    assert stripe_on.intent(payment.provider_intent_id)["status"] == "requires_capture"
