@@ -796,6 +796,16 @@ def hand_over(order: Order, actor: User, cash_received_minor: int | None = None,
     return order
 
 
+def record_cash_received(order: Order, cash_minor: int) -> Order:
+    """The cash taken at the hand-over of an order just handed over, when the pickup point
+    learns after the transition that the card covers less than it expected."""
+    _check_state(order, [OrderStatus.PICKED_UP])
+    if cash_minor < 0:
+        raise InvalidState(_("Enter the amount received."))
+    _move(order, [OrderStatus.PICKED_UP], OrderStatus.PICKED_UP, cash_received_minor=cash_minor)
+    return order
+
+
 def undo_deadline(order: Order) -> datetime | None:
     """Until when the hand-over of this order can be undone (None if it is not handed over)."""
     if order.status != OrderStatus.PICKED_UP or order.picked_up_at is None:

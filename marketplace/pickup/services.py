@@ -221,7 +221,11 @@ def hand_over(order: Order, actor: User, cash_received_minor: int | None = None,
         cash_received_minor = due.cash_minor or None
     orders.hand_over(order, actor, cash_received_minor=cash_received_minor, now=now)
     if due.method == PaymentMethod.CARD:
-        payments.capture_at_handover(payment, due.card_minor, actor)
+        charged = payments.capture_at_handover(payment, due.card_minor, actor)
+        if charged < due.card_minor:
+            # Stripe had captured less before (a capture whose answer was lost, the line weighed
+            # heavier since): the card cannot be charged twice, the rest is paid in cash.
+            orders.record_cash_received(order, due.cash_minor + due.card_minor - charged)
     return order
 
 
@@ -251,13 +255,20 @@ def undo_hand_over(order: Order, actor: User, now: datetime | None = None) -> Or
     """A hand-over pressed by mistake, undone within HANDOVER_UNDO_MINUTES (`orders.undo_hand_over`).
 
     A card cannot be charged twice: what it was charged is refunded in full and the order
-    becomes a cash order, so its next hand-over is paid in cash.
+    becomes a cash order, so its next hand-over is paid in cash. A refund whose answer was
+    lost does not stop the undo: it stays pending and is asked again (`refund_pending`).
     """
     was_card = order.payment_method == PaymentMethod.CARD
     orders.undo_hand_over(order, actor, now)
     if was_card:
         payments.refund_undone_handover(order, actor)
     return order
+
+
+def refund_pending_minor(order: Order) -> int:
+    """Card refunds of this order the card service has not confirmed yet (asked again by the
+    reconciliation): the pickup point says so instead of saying they are done."""
+    return payments.pending_refund_minor(payments.current_payment(order))
 
 
 # --- No-shows and closing the day --------------------------------------------------------
