@@ -514,6 +514,14 @@ def _check_state(order: Order, allowed) -> None:
                              status=status_label(order.status)), status=order.status)
 
 
+def _lock_open(order: Order) -> None:
+    """A change of what a confirmed or ready order costs (a weight, a missing line) locks the
+    order's row as a transition does, and only while the order is as read: a hand-over that
+    charged the card meanwhile refuses the change, one still to come reads the new total."""
+    _check_state(order, [OrderStatus.CONFIRMED, OrderStatus.READY])
+    _move(order, [order.status], order.status)
+
+
 def expire_if_due(order: Order, now: datetime | None = None) -> bool:
     """Release a payment hold that has passed (whoever touches the order first does it)."""
     now = now or utcnow()
@@ -727,7 +735,7 @@ def record_weight(line: OrderLine, producer: Producer, actor: User, quantity_mil
     _check_producer(producer, actor)
     if line.producer_id != producer.id:
         raise NotAllowed()
-    _check_state(line.order, [OrderStatus.CONFIRMED, OrderStatus.READY])
+    _lock_open(line.order)
     if not line.sold_by_weight:
         raise InvalidState(_("Only products sold by weight are weighed."))
     if line.status not in (LineStatus.RESERVED, LineStatus.PACKED):
@@ -745,7 +753,7 @@ def mark_line_missing(line: OrderLine, actor: User, now: datetime | None = None)
     order = line.order
     if not (_owns_line(actor, line) or _manages_market(actor, order.market_day)):
         raise NotAllowed()
-    _check_state(order, [OrderStatus.CONFIRMED, OrderStatus.READY])
+    _lock_open(order)
     if line.status not in (LineStatus.RESERVED, LineStatus.PACKED):
         raise InvalidState(_("This line is not being delivered."))
     line.status = LineStatus.MISSING
@@ -785,6 +793,16 @@ def hand_over(order: Order, actor: User, cash_received_minor: int | None = None,
                         inventory_reserved_milli=Product.inventory_reserved_milli - line.quantity_milli)
                 .execution_options(synchronize_session=False))
     order_handing_over.send(order, amount_minor=order.total_minor)
+    return order
+
+
+def record_cash_received(order: Order, cash_minor: int) -> Order:
+    """The cash taken at the hand-over of an order just handed over, when the pickup point
+    learns after the transition that the card covers less than it expected."""
+    _check_state(order, [OrderStatus.PICKED_UP])
+    if cash_minor < 0:
+        raise InvalidState(_("Enter the amount received."))
+    _move(order, [OrderStatus.PICKED_UP], OrderStatus.PICKED_UP, cash_received_minor=cash_minor)
     return order
 
 

@@ -102,7 +102,8 @@ class IntentState:
     amount: int
     client_secret: str | None
     error_message: str | None = None
-    #: What Stripe has captured (a capture outside our hand-over shows here).
+    #: What Stripe has captured (a capture outside our hand-over, or one whose answer was lost,
+    #: shows here); 0 while nothing is captured. See `_amount_captured`.
     amount_received: int = 0
     #: Until when the authorisation can be captured, when Stripe says (the card's hold window).
     capture_before: datetime | None = None
@@ -155,12 +156,27 @@ def _capture_before(data: dict) -> datetime | None:
     return datetime.fromtimestamp(int(stamp), tz=UTC) if stamp else None
 
 
+def _amount_captured(data: dict) -> int:
+    """What the intent's card was charged: Stripe's `amount_received`, else its charge's
+    `amount_captured`. localstripe reports neither and records a partial capture as a full
+    capture plus a refund of the rest, so there it is the charge's amount less what it refunded
+    (read before any refund of ours: we ask only while we know of no capture)."""
+    if data.get("amount_received"):
+        return int(data["amount_received"])
+    charge = data.get("latest_charge")
+    if not isinstance(charge, dict) or not charge.get("captured"):
+        return 0
+    if charge.get("amount_captured") is not None:
+        return int(charge["amount_captured"])
+    return max(0, int(charge.get("amount") or 0) - int(charge.get("amount_refunded") or 0))
+
+
 def state_of(data: dict) -> IntentState:
     """An IntentState from a PaymentIntent as Stripe sends it (API answer or webhook object)."""
     error = data.get("last_payment_error") or {}
     return IntentState(id=str(data["id"]), status=str(data.get("status") or ""), amount=int(data.get("amount") or 0),
                        client_secret=data.get("client_secret"), error_message=error.get("message"),
-                       amount_received=int(data.get("amount_received") or 0),
+                       amount_received=_amount_captured(data),
                        capture_before=_capture_before(data), metadata=dict(data.get("metadata") or {}))
 
 

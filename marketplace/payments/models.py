@@ -94,6 +94,12 @@ class RefundStatus(str, enum.Enum):
     FAILED = "failed"
 
 
+#: The key ending of the refund of what a card was charged above the amount due at its hand-over
+#: (captured early, or by a capture whose answer was lost): it gives back an overcharge, not a
+#: sale, so the settlement and a producer's refundable part do not count it.
+EXCESS_REFUND_KEY_SUFFIX = "-refund-excess"
+
+
 class PaymentRefund(db.Model):
     """Money given back after capture, attributed to a producer for the settlement.
 

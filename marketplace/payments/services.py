@@ -41,7 +41,9 @@ from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderStatus, PaymentMethod
 from marketplace.orders.reliability import cash_refusal_reason
 from marketplace.payments import gateway, settlement
+from marketplace.producers.models import Producer
 from marketplace.payments.models import (
+    EXCESS_REFUND_KEY_SUFFIX,
     Payment,
     PaymentAttempt,
     PaymentRefund,
@@ -254,12 +256,8 @@ def apply_intent_state(payment: Payment, intent_status: str, *, amount_received:
     elif target in (PaymentStatus.FAILED, PaymentStatus.CANCELED) and moved:
         _follow_hold_gone(order, payment, now)
     elif target == PaymentStatus.CAPTURED and moved:
-        if payment.amount_captured_minor == 0:
-            # Captured outside our hand-over (Stripe's dashboard, or early by mistake).
-            captured = min(amount_received or payment.amount_authorized_minor, payment.amount_authorized_minor)
-            db.session.execute(update(Payment).where(Payment.id == payment.id)
-                               .values(amount_captured_minor=captured, updated_at=utcnow()))
-            db.session.refresh(payment)
+        # Captured outside our hand-over (Stripe's dashboard, or early by mistake).
+        _record_stripe_capture(payment, amount_received)
         if order.status in ENDED_ORDER_STATES:
             settle_payment(payment)  # a capture on an order that ended is given back
 
@@ -328,6 +326,10 @@ def switch_to_cash(order: Order, customer: User) -> Order:
     if reason:
         raise PaymentError(reason)
     order = _locked_order(order.id)
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        # Checked before Stripe is asked: a confirmed order's hold (an old tab's "pay in cash"
+        # after the card went through) is the hand-over's, and a refusal rolls back only our side.
+        raise InvalidState(str(_l("This order is not waiting for a payment.")))
     payment = current_payment(order)
     if payment is not None and payment.status in OPEN_STATUSES:
         _let_go(_locked_payment(payment.id))
@@ -350,42 +352,86 @@ def card_charged_minor(payment: Payment | None) -> int:
     return payment.amount_captured_minor - payment.amount_refunded_minor
 
 
-def capture_at_handover(payment: Payment | None, amount_minor: int, actor: User | None = None) -> None:
+def capture_at_handover(payment: Payment | None, amount_minor: int, actor: User | None = None) -> int:
     """Charge the card what the customer pays at hand-over, never more than it holds; nothing
     to charge (every line missing) lets the hold go. The caller has moved the order first, so
-    two organizers pressing at once capture once.
+    two organizers pressing at once capture once. Returns what the card is charged for the
+    order in the end; the caller collects in cash what is due above it.
 
-    A card charged before the hand-over (captured early) is not charged again: what it was
-    charged above the amount due is refunded."""
+    A card charged before the hand-over (captured early, or by a capture whose answer was
+    lost) is not charged again: what it was charged above the amount due is refunded."""
     if payment is not None and card_charged_minor(payment) > 0:
-        excess = card_charged_minor(payment) - amount_minor
-        if excess > 0:
-            record = _claim_refund(_locked_payment(payment.id), excess,
-                                   str(_l("Charged before the hand-over, above what was due.")),
-                                   key=f"aimak-payment-{payment.id}-refund-excess", actor=actor)
-            _require_sent(record)
-        return
+        return _refund_excess(payment, amount_minor, actor)
     if payment is None or payment.status != PaymentStatus.AUTHORIZED:
         raise PaymentError(str(_l("The card payment of this order is not authorised; take cash instead.")))
     amount = min(amount_minor, payment.amount_authorized_minor)
     if amount <= 0:
         _let_go(payment)
-        return
+        # Stripe may say the card was charged after all (an earlier capture whose answer was lost).
+        return _refund_excess(payment, 0, actor) if card_charged_minor(payment) > 0 else 0
     key = f"aimak-payment-{payment.id}-capture"
     try:
         gateway.capture(payment.provider_intent_id, amount, idempotency_key=key)
-    except gateway.GatewayRefused as exc:
-        raise HoldGone(str(_l("The card could not be charged (%(why)s). Take cash instead.",
-                              why=exc.message[:120]))) from exc
-    except gateway.GatewayError as exc:
-        log.warning("Stripe capture of payment %s (order %s) did not go through: %s", payment.id,
-                    payment.order_id, exc.message)
-        raise PaymentError(str(_l("The card could not be charged right now: the card service did not answer. "
-                                  "Try again in a minute, or take cash."))) from exc
+    except (gateway.GatewayRefused, gateway.GatewayUnavailable) as exc:
+        captured = _captured_after_all(payment, exc)
+        _attempt(payment, "capture", key, captured, ok=True)
+        _record_stripe_capture(_locked_payment(payment.id), captured)
+        return _refund_excess(payment, amount_minor, actor)
     _attempt(payment, "capture", key, amount, ok=True)
     db.session.execute(update(Payment).where(Payment.id == payment.id)
                        .values(amount_captured_minor=amount, updated_at=utcnow()))
     _advance(payment, PaymentStatus.CAPTURED)
+    return amount
+
+
+def _captured_after_all(payment: Payment, exc: gateway.GatewayError) -> int:
+    """What Stripe captured although our capture call failed, refused or went unanswered, read
+    back from the intent; raises when it captured nothing (or cannot be asked).
+
+    Stripe captures an intent once. A capture whose answer was lost, retried with the same key
+    and another amount (the line weighed again meanwhile), gets an idempotency error; retried
+    with a new key it would be refused as already captured: either way the intent says what
+    was taken."""
+    try:
+        state = gateway.retrieve(payment.provider_intent_id)
+    except gateway.GatewayError as read_exc:
+        log.warning("Stripe capture of payment %s (order %s) failed (%s) and the intent could not be read "
+                    "back: %s", payment.id, payment.order_id, exc.message, read_exc.message)
+        state = None
+    if state is not None and state.status == "succeeded":
+        return min(state.amount_received or payment.amount_authorized_minor, payment.amount_authorized_minor)
+    if isinstance(exc, gateway.GatewayRefused):
+        raise HoldGone(str(_l("The card could not be charged (%(why)s). Take cash instead.",
+                              why=exc.message[:120]))) from exc
+    log.warning("Stripe capture of payment %s (order %s) did not go through: %s", payment.id,
+                payment.order_id, exc.message)
+    raise PaymentError(str(_l("The card could not be charged right now: the card service did not answer. "
+                              "Try again in a minute, or take cash."))) from exc
+
+
+def _record_stripe_capture(payment: Payment, captured_minor: int) -> None:
+    """Stripe captured this payment without our hand-over knowing (a lost answer, its dashboard,
+    an early capture): record what it took, never more than it held."""
+    if payment.amount_captured_minor == 0:
+        captured = min(captured_minor or payment.amount_authorized_minor, payment.amount_authorized_minor)
+        db.session.execute(update(Payment).where(Payment.id == payment.id)
+                           .values(amount_captured_minor=captured, updated_at=utcnow()))
+        db.session.refresh(payment)
+    _advance(payment, PaymentStatus.CAPTURED)
+
+
+def _refund_excess(payment: Payment, due_minor: int, actor: User | None) -> int:
+    """A card charged more than is due at the hand-over gives the excess back (one refund per
+    payment, its own key); what the card is charged in the end is returned. A refund whose
+    answer is lost stays pending and counts as given back: `reconcile` asks again."""
+    payment = _locked_payment(payment.id)
+    excess = card_charged_minor(payment) - due_minor
+    if excess > 0:
+        record = _claim_refund(payment, excess, str(_l("Charged before the hand-over, above what was due.")),
+                               key=f"aimak-payment-{payment.id}{EXCESS_REFUND_KEY_SUFFIX}", actor=actor)
+        _send_unless_refused(record)
+        db.session.refresh(payment)
+    return card_charged_minor(payment)
 
 
 def cash_at_pickup_instead(order: Order) -> None:
@@ -407,30 +453,32 @@ def cash_at_pickup_instead(order: Order) -> None:
     orders.card_hold_lapsed(order)
 
 
-def refund_undone_handover(order: Order, actor: User | None) -> None:
-    """A card hand-over undone at the pickup point: give the whole capture back, or refuse the undo."""
+def refund_undone_handover(order: Order, actor: User | None) -> PaymentRefund | None:
+    """A card hand-over undone at the pickup point: give the whole capture back (the refund, still
+    pending when Stripe's answer is lost), or refuse the undo when Stripe refuses the refund."""
     payment = current_payment(order)
     if payment is None:
-        return
+        return None
     payment = _locked_payment(payment.id)
     left = payment.amount_captured_minor - payment.amount_refunded_minor
-    if left > 0:
-        record = _claim_refund(payment, left, str(_l("Hand-over undone at the pickup point.")),
-                               key=f"aimak-payment-{payment.id}-refund-undo", actor=actor)
-        _require_sent(record)
+    if left <= 0:
+        return None
+    record = _claim_refund(payment, left, str(_l("Hand-over undone at the pickup point.")),
+                           key=f"aimak-payment-{payment.id}-refund-undo", actor=actor)
+    return _send_unless_refused(record)
 
 
-def _require_sent(record: PaymentRefund) -> None:
-    """Send a refund now or raise (the caller's transaction, the refund row with it, rolls back;
-    the same key asks again next time, and Stripe refunds once)."""
+def _send_unless_refused(record: PaymentRefund) -> PaymentRefund:
+    """Send a refund now; raise only when Stripe refused it (the caller's transaction, the
+    refund row with it, rolls back: nothing happened at Stripe). A refund whose answer was
+    lost may have been made: it stays pending, its amount claimed, and `reconcile` asks again
+    with the same key (rolling it back would leave nobody to learn what Stripe did)."""
     if record.status == RefundStatus.PENDING:
         _send_refund(record)
     if record.status == RefundStatus.FAILED:
         raise PaymentError(str(_l("Stripe refused the refund (%(why)s). Nothing was changed.",
                                   why=_last_error(record.payment_id)[:120])))
-    if record.status != RefundStatus.SUCCEEDED:
-        raise PaymentError(str(_l("The card could not be refunded right now: the card service did not answer. "
-                                  "Nothing was changed; try again in a minute.")))
+    return record
 
 
 # --- After the order moves (receivers of the orders signals, connected in register) --------
@@ -529,10 +577,7 @@ def _let_go(payment: Payment) -> bool:
         _attempt(payment, "release", key, held, ok=state.status == "canceled",
                  error="" if state.status == "canceled" else refused.message)
         if state.status == "succeeded" and payment.amount_captured_minor == 0:
-            captured = min(state.amount_received or payment.amount_authorized_minor, payment.amount_authorized_minor)
-            db.session.execute(update(Payment).where(Payment.id == payment.id)
-                               .values(amount_captured_minor=captured, updated_at=utcnow()))
-            _advance(payment, PaymentStatus.CAPTURED)
+            _record_stripe_capture(payment, state.amount_received)
             return False
         if state.status != "canceled":
             return False
@@ -607,25 +652,16 @@ def refund(actor: User, order: Order, amount_minor: int, reason: str, producer_i
     payment = _locked_payment(payment.id)
     if payment.amount_captured_minor == 0:
         return _release_instead(order, payment)
-    key = f"aimak-refund-{key or new_refund_key()}"
-    if producer_id is not None and _refund_by_key(key) is None:
-        _require_within_producers_sale(order, producer_id, amount_minor)
-    record = _claim_refund(payment, amount_minor, reason, key=key, actor=actor, producer_id=producer_id)
+    full_key = f"aimak-refund-{key or new_refund_key()}"
+    if _refund_by_key(full_key) is None:  # a second click finds its refund, whatever was refunded since
+        _check_attribution(order, payment, producer_id, amount_minor)
+    record = _claim_refund(payment, amount_minor, reason, key=full_key, actor=actor, producer_id=producer_id)
     if record.status == RefundStatus.PENDING:
         _send_refund(record)
     if record.status == RefundStatus.FAILED:
         raise PaymentError(str(_l("Stripe refused the refund (%(why)s). Nothing was refunded.",
                                   why=_last_error(payment.id)[:120])))
     return RefundResult(record.amount_minor, payment.currency, record)
-
-
-def _require_within_producers_sale(order: Order, producer_id: int, amount_minor: int) -> None:
-    """A refund put on one producer's sale is at most what they sold in the order (less what
-    was refunded on it): above that, the settlement would owe them a negative amount."""
-    left = settlement.refundable_for_producer(order.id, producer_id)
-    if amount_minor > left:
-        raise PaymentError(str(_l("At most %(left)s can still be refunded on this producer's sale.",
-                                  left=money(left, order.currency))), left=left)
 
 
 def _release_instead(order: Order, payment: Payment) -> RefundResult:
@@ -685,6 +721,67 @@ def _claim_refund(payment: Payment, amount_minor: int, reason: str, *, key: str,
         return existing
     db.session.refresh(payment)
     return record
+
+
+def producers_refundable_minor(payment: Payment) -> dict[int, int]:
+    """What can still be refunded for each producer's sale on this payment's order: what their
+    sold lines came to, less the refunds attributed to them (their share of whole-order refunds
+    included, as the settlement shares them) that Stripe did not refuse. A refund from the form
+    can then never take a producer's settlement of the order below zero."""
+    shares = settlement.line_shares([payment.order_id]).get(payment.order_id, {})
+    left = dict(shares)
+    for amount, attributed_to in db.session.execute(
+            select(PaymentRefund.amount_minor, PaymentRefund.producer_id)
+            .where(PaymentRefund.payment_id == payment.id, PaymentRefund.status != RefundStatus.FAILED,
+                   settlement.not_excess_refund())).all():
+        parts = settlement.split_by_shares(amount, shares) if attributed_to is None else {attributed_to: amount}
+        for producer_id, part in parts.items():
+            left[producer_id] = left.get(producer_id, 0) - part
+    return {producer_id: max(0, amount) for producer_id, amount in left.items()}
+
+
+def whole_order_refundable_minor(payment: Payment) -> int:
+    """The largest whole-order refund whose share (as the settlement splits it by the lines'
+    values) fits what is left of every producer's sale."""
+    shares = settlement.line_shares([payment.order_id]).get(payment.order_id, {})
+    left = producers_refundable_minor(payment)
+    total = sum(shares.values())
+    if total <= 0:
+        return 0
+    # A part is its exact share rounded down, plus a unit of the remainder for the largest
+    # shares: start at the largest amount whose rounded-down parts fit, then step down past the
+    # few the remainder pushes over.
+    best = min(((left.get(producer_id, 0) + 1) * total - 1) // share
+               for producer_id, share in shares.items() if share > 0)
+    while best > 0 and any(part > left.get(producer_id, 0)
+                           for producer_id, part in settlement.split_by_shares(best, shares).items()):
+        best -= 1
+    return best
+
+
+def _check_attribution(order: Order, payment: Payment, producer_id: int | None, amount_minor: int) -> None:
+    """Refused when a refund from the form is more than is left of the sale it is attributed to:
+    one producer's, or, once the order is handed over (its card charged at most the lines'
+    value), each producer's share of a whole-order refund. Before the hand-over the card may
+    hold or have been charged the weighing margin too, which a whole-order refund may give back.
+    The caller holds the payment's lock, so two refunds are counted one after the other."""
+    if amount_minor <= 0 or amount_minor > payment.amount_captured_minor - payment.amount_refunded_minor:
+        return  # refused when claimed, with the message that says what the card can still give back
+    if producer_id is None:
+        if order.status != OrderStatus.PICKED_UP:
+            return
+        left = whole_order_refundable_minor(payment)
+        if amount_minor > left:
+            raise PaymentError(str(_l("At most %(left)s can still be refunded for the whole order: refunds "
+                                      "already given in producers' names count.",
+                                      left=money(left, payment.currency))), left=left)
+        return
+    left = producers_refundable_minor(payment).get(producer_id, 0)
+    if amount_minor > left:
+        producer = db.session.get(Producer, producer_id)
+        raise PaymentError(str(_l("At most %(left)s can still be refunded for the sale of %(producer)s on this "
+                                  "order.", left=money(left, payment.currency),
+                                  producer=producer.name if producer else "?")), left=left)
 
 
 def _send_refund(record: PaymentRefund) -> bool:

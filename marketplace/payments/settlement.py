@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from marketplace.core.db import utcnow
 from marketplace.core.extensions import db
@@ -27,7 +27,7 @@ from marketplace.orders.models import (
     OrderStatus,
     PaymentMethod,
 )
-from marketplace.payments.models import Payment, PaymentRefund, RefundStatus
+from marketplace.payments.models import EXCESS_REFUND_KEY_SUFFIX, Payment, PaymentRefund, RefundStatus
 from marketplace.producers.models import Producer
 from marketplace.web.csv import safe_cell
 
@@ -127,7 +127,7 @@ def _cash_of_card_orders(market_ids: list[int], start: date, end: date) -> dict[
                Order.cash_received_minor > 0)).all()
     result: dict[tuple[int, int], int] = defaultdict(int)
     if rows:
-        shares = _line_shares([order_id for order_id, _, _ in rows])
+        shares = line_shares([order_id for order_id, _, _ in rows])
         for order_id, cash, market_id in rows:
             for producer_id, part in split_by_shares(cash, shares.get(order_id, {})).items():
                 result[(producer_id, market_id)] += part
@@ -154,7 +154,8 @@ def _refunds(market_ids: list[int], start: date, end: date) -> dict[tuple[int, i
                # Refunds reduce card sales only: a card hand-over undone at the pickup point is
                # refunded in full and the order is then paid in cash (or not at all).
                Order.status == OrderStatus.PICKED_UP, Order.payment_method == PaymentMethod.CARD,
-               PaymentRefund.status != RefundStatus.FAILED)  # refused by Stripe: nothing went back
+               PaymentRefund.status != RefundStatus.FAILED,  # refused by Stripe: nothing went back
+               not_excess_refund())
     ).all()
     result: dict[tuple[int, int], int] = defaultdict(int)
     whole_order = [(amount, order_id, market_id) for amount, producer_id, order_id, market_id in rows
@@ -163,14 +164,22 @@ def _refunds(market_ids: list[int], start: date, end: date) -> dict[tuple[int, i
         if producer_id is not None:
             result[(producer_id, market_id)] += amount
     if whole_order:
-        shares = _line_shares([order_id for _, order_id, _ in whole_order])
+        shares = line_shares([order_id for _, order_id, _ in whole_order])
         for amount, order_id, market_id in whole_order:
             for producer_id, part in split_by_shares(amount, shares.get(order_id, {})).items():
                 result[(producer_id, market_id)] += part
     return result
 
 
-def _line_shares(order_ids: list[int]) -> dict[int, dict[int, int]]:
+def not_excess_refund():
+    """Refunds that reduce sales: not the refund of an overcharge at the hand-over (the sale is the
+    lines' final prices already; see `EXCESS_REFUND_KEY_SUFFIX`)."""
+    return or_(PaymentRefund.idempotency_key.is_(None),
+               PaymentRefund.idempotency_key.not_like(f"%{EXCESS_REFUND_KEY_SUFFIX}"))
+
+
+def line_shares(order_ids: list[int]) -> dict[int, dict[int, int]]:
+    """What each producer sold on each order (its sold lines' final prices), by order then producer."""
     rows = db.session.execute(
         select(OrderLine.order_id, OrderLine.producer_id, func.sum(OrderLine.line_total_minor))
         .where(OrderLine.order_id.in_(order_ids), OrderLine.status.in_(SOLD_LINE_STATUSES))
@@ -180,22 +189,6 @@ def _line_shares(order_ids: list[int]) -> dict[int, dict[int, int]]:
     for order_id, producer_id, total in rows:
         shares[order_id][producer_id] = total or 0
     return shares
-
-
-def refundable_for_producer(order_id: int, producer_id: int) -> int:
-    """What a refund put on one producer's sale in this order may still give back: their sold
-    lines, less the refunds already counted against them here (their own, and their share of
-    whole-order ones), as the settlement counts them, so their row never goes below zero."""
-    shares = _line_shares([order_id]).get(order_id, {})
-    refunds = db.session.execute(
-        select(PaymentRefund.amount_minor, PaymentRefund.producer_id)
-        .join(Payment, Payment.id == PaymentRefund.payment_id)
-        .where(Payment.order_id == order_id, PaymentRefund.status != RefundStatus.FAILED)).all()
-    counted = sum(amount for amount, producer in refunds if producer == producer_id)
-    for amount, producer in refunds:
-        if producer is None:
-            counted += split_by_shares(amount, shares).get(producer_id, 0)
-    return max(shares.get(producer_id, 0) - counted, 0)
 
 
 def split_by_shares(amount: int, shares: dict[int, int]) -> dict[int, int]:

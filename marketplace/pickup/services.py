@@ -211,6 +211,7 @@ def hand_over(order: Order, actor: User, cash_received_minor: int | None = None,
     card is charged only after it, so two organizers pressing at once charge it once.
     """
     _require_manager(actor, order.market_day)
+    order = _locked(order)
     unconfirmed = [check for check in handover_checks(order, now) if check.code not in confirm]
     if unconfirmed and order.status in TO_HAND_OVER:
         raise NeedsConfirmation(unconfirmed)
@@ -220,7 +221,22 @@ def hand_over(order: Order, actor: User, cash_received_minor: int | None = None,
         cash_received_minor = due.cash_minor or None
     orders.hand_over(order, actor, cash_received_minor=cash_received_minor, now=now)
     if due.method == PaymentMethod.CARD:
-        payments.capture_at_handover(payment, due.card_minor, actor)
+        charged = payments.capture_at_handover(payment, due.card_minor, actor)
+        if charged < due.card_minor:
+            # Stripe had captured less before (a capture whose answer was lost, the line weighed
+            # heavier since): the card cannot be charged twice, the rest is paid in cash.
+            orders.record_cash_received(order, due.cash_minor + due.card_minor - charged)
+    return order
+
+
+def _locked(order: Order) -> Order:
+    """The order and its lines as committed now, the order's row locked until the commit: what
+    the card is charged is decided on the total a weight or a missing line changed last
+    (those lock the row too), never on a total read before (SQLite: locked at BEGIN)."""
+    order = db.session.scalars(select(Order).where(Order.id == order.id).with_for_update()
+                               .execution_options(populate_existing=True)).one()
+    db.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)
+                       .execution_options(populate_existing=True)).all()
     return order
 
 
@@ -239,13 +255,20 @@ def undo_hand_over(order: Order, actor: User, now: datetime | None = None) -> Or
     """A hand-over pressed by mistake, undone within HANDOVER_UNDO_MINUTES (`orders.undo_hand_over`).
 
     A card cannot be charged twice: what it was charged is refunded in full and the order
-    becomes a cash order, so its next hand-over is paid in cash.
+    becomes a cash order, so its next hand-over is paid in cash. A refund whose answer was
+    lost does not stop the undo: it stays pending and is asked again (`refund_pending`).
     """
     was_card = order.payment_method == PaymentMethod.CARD
     orders.undo_hand_over(order, actor, now)
     if was_card:
         payments.refund_undone_handover(order, actor)
     return order
+
+
+def refund_pending_minor(order: Order) -> int:
+    """Card refunds of this order the card service has not confirmed yet (asked again by the
+    reconciliation): the pickup point says so instead of saying they are done."""
+    return payments.pending_refund_minor(payments.current_payment(order))
 
 
 # --- No-shows and closing the day --------------------------------------------------------

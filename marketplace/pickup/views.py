@@ -203,7 +203,20 @@ def hand_over(market_day_id: int, order_id: int):
         return _refused(market_day_id, order_id, exc)
     db.session.commit()
     flash(_("Order %(code)s is handed over.", code=found.pickup_code), "success")
+    if found.payment_method == PaymentMethod.CARD and found.cash_received_minor:
+        flash(_("Collect %(amount)s in cash: the card does not cover the whole total.",
+                amount=money(found.cash_received_minor, found.currency)), "info")
+    _say_refund_pending(found)
     return _back_to(market_day_id, order_id)
+
+
+def _say_refund_pending(order: Order) -> None:
+    """A card refund whose answer was lost is not called done: it is asked again until Stripe answers."""
+    pending = pickup.refund_pending_minor(order)
+    if pending:
+        flash(_("The card service has not confirmed the refund of %(amount)s yet: it is asked again "
+                "automatically, and the refund will show when the service answers. Do not refund it a "
+                "second time.", amount=money(pending, order.currency)), "info")
 
 
 def _hold_gone(market_day_id: int, order_id: int, exc: DomainError):
@@ -245,9 +258,18 @@ def undo(market_day_id: int, order_id: int):
         abort(400)
     was_card = found.payment_method == PaymentMethod.CARD
     return _act(market_day_id, order_id, lambda: pickup.undo_hand_over(found, current_user),
-                lambda: _("Hand-over undone. The card payment was refunded: take the payment in cash at the "
-                          "hand-over.") if was_card
-                else _("Hand-over undone; the order is waiting to be handed over again."))
+                lambda: _undone_message(found, was_card))
+
+
+def _undone_message(order: Order, was_card: bool) -> str:
+    if not was_card:
+        return _("Hand-over undone; the order is waiting to be handed over again.")
+    pending = pickup.refund_pending_minor(order)
+    if pending:
+        return _("Hand-over undone. The card service has not confirmed the refund of %(amount)s yet: it is "
+                 "asked again automatically, and the refund will show when the service answers. Take the "
+                 "payment in cash at the hand-over.", amount=money(pending, order.currency))
+    return _("Hand-over undone. The card payment was refunded: take the payment in cash at the hand-over.")
 
 
 @bp.route("/orders/<int:order_id>/no-show", methods=["POST"])
