@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from PIL import Image as PILImage
 
+from marketplace.core.db import utcnow
 from marketplace.core.extensions import db
-from marketplace.markets.models import Vendor, VendorStatus
+from marketplace.markets.models import MarketDay, Vendor, VendorStatus
 from marketplace.media.services import save_image
 from marketplace.producers.models import Offer, Producer
 from marketplace.trust.models import (
@@ -118,3 +119,22 @@ def test_a_new_producer_starts_with_the_checklist_on_top(app, shop, client, logi
     login(shop.rival_email)  # no photo yet
     page = client.get("/shop/").get_data(as_text=True)
     assert page.index('id="start-title"') < page.index('id="next-day-title"')
+
+
+def test_what_i_bring_from_the_next_day_opens_when_its_orders_are_closed(app, shop, client, login):
+    """On market-day morning the next day is past its cutoff: the dashboard's "What I bring" must
+    open the form (for the next day still taking orders), not "Page not found" (tryout of issue 21)."""
+    with app.app_context():
+        day1 = db.session.get(MarketDay, shop.day1)
+        day1.cutoff_at = utcnow() - timedelta(hours=1)
+        db.session.add(Offer(product_id=shop.potatoes, market_day_id=shop.day1, quantity_milli=20_000))
+        db.session.commit()
+    login(shop.owner_email)
+    page = client.get("/shop/").get_data(as_text=True)
+    next_day = page[page.index('id="next-day-title"'):page.index('id="sales-title"')]
+    links = re.findall(r'href="(/shop/availability[^"]*)"', next_day)
+    assert links, "the next day offers What I bring"
+    for link in links:
+        answer = client.get(link.replace("&amp;", "&"))
+        assert answer.status_code == 200, f"{link} answered {answer.status_code}"
+        assert "What I bring" in answer.get_data(as_text=True)
