@@ -83,15 +83,31 @@ def money(amount_minor: int | None, currency: str) -> str:
 WHOLE_UNIT_CURRENCIES = frozenset({"KZT", "KGS", "UZS", "MNT"})
 
 
+def whole_unit_step(currency: str) -> int:
+    """The smallest amount that changes hands, in minor units: 100 for KZT (no tiyn in a wallet), 1 for EUR."""
+    return 10 ** minor_units(currency) if currency in WHOLE_UNIT_CURRENCIES else 1
+
+
+def cash_minor(amount_minor: int, currency: str) -> int:
+    """An amount as it is paid in cash: rounded half up to the whole unit where the currency's
+    fractions are not in use (587.10 ₸ -> 587 ₸, 587.50 ₸ -> 588 ₸), unchanged elsewhere."""
+    step = whole_unit_step(currency)
+    if amount_minor < 0:
+        return -cash_minor(-amount_minor, currency)
+    return (amount_minor + step // 2) // step * step
+
+
+def cash_minor_up(amount_minor: int, currency: str) -> int:
+    """Rounded up to the whole unit where fractions are not in use (87.10 ₸ -> 88 ₸)."""
+    step = whole_unit_step(currency)
+    return -(-amount_minor // step) * step
+
+
 def money_whole(amount_minor: int | None, currency: str) -> str:
     """Like money(), rounded half up to the whole unit where the currency's fractions are not in use."""
     if amount_minor is None:
         return ""
-    if currency in WHOLE_UNIT_CURRENCIES:
-        unit = 10 ** minor_units(currency)
-        amount_minor = (amount_minor + unit // 2) // unit * unit if amount_minor >= 0 else \
-            -((-amount_minor + unit // 2) // unit * unit)
-    return money(amount_minor, currency)
+    return money(cash_minor(amount_minor, currency), currency)
 
 
 # Formatting through Babel costs ~0.1 ms a call, and a product list shows the same prices,

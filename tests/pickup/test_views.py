@@ -290,3 +290,23 @@ def test_the_pickup_point_shows_whole_tenge_like_the_settlement(client, login, d
         page = client.get(url).text
         assert "587.10" not in page, f"{url} shows a fraction of a tenge"
         assert "587" in page
+
+
+def test_the_cash_field_is_prefilled_with_the_whole_amount_shown_and_records_it(client, login, d):
+    """The order page says "587 ₸" to pay; the cash field must say 587 too, and handing over
+    without touching it records 587 ₸ (the order's price stays 587.10 ₸)."""
+    carrots = ProductFactory(producer=d.farm, name="Carrots", price_minor=38000, sold_by_weight=True)
+    OfferFactory(product=carrots, market_day=d.day, quantity_milli=10_000)
+    db.session.commit()
+    order = d.order({carrots: 1500})
+    order_services.record_weight(order.lines[0], d.farm, d.farm.user, 1545)
+    db.session.commit()
+    login(d.organizer.email)
+    url = f"{base(d)}/orders/{order.id}"
+    page = client.get(url).text
+    assert re.search(r'name="cash_received"[^>]*value="587"', page), "the cash field says 587"
+    client.post(url + "/hand-over", data={"cash_received": "587", "confirm": ["early"]})
+    db.session.expire_all()
+    done = db.session.get(Order, order.id)
+    assert done.status == OrderStatus.PICKED_UP
+    assert (done.cash_received_minor, done.total_minor) == (58700, 58710)
