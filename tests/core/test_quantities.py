@@ -20,6 +20,10 @@ from marketplace.core.quantities import format_quantity
     ("en", 2_000, "bunch", "2\u00a0bunches"),
     ("en", 3_000, "jar", "3\u00a0jars"),
     ("ru", 1_500, "kg", "1,5\u00a0кг"),  # abbreviations do not change
+    ("ru", 21_000, "jar", "21\u00a0банка"),
+    ("ru", 1_500, "bunch", "1,5\u00a0пучка"),  # a fraction takes the genitive singular
+    ("kk", 5_000, "bunch", "5\u00a0бау"),  # Kazakh and Kyrgyz nouns stay singular after a number
+    ("ky", 3_000, "jar", "3\u00a0банка"),
 ])
 def test_a_counted_unit_agrees_with_its_number(app, locale, milli, unit, expected):
     with app.test_request_context(), force_locale(locale):
