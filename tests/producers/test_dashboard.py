@@ -44,7 +44,7 @@ def test_dashboard_shows_what_is_brought_and_reserved_per_coming_day(app, shop, 
     # Later days are one line each, linked to their day of "What I bring".
     later = page[page.index('id="later-title"'):]
     assert f"/shop/availability?day={shop.day2}" in later and "Укроп" not in later
-    assert "10\u00a0jar" in page  # standing stock of honey
+    assert "10\u00a0jars" in page  # standing stock of honey
     # Certificates and markets live in the shop's tabs.
     for tab in ("Orders", "My sales", "Certificates", "Markets"):
         assert f">{tab}</a>" in page
