@@ -256,3 +256,27 @@ def test_the_day_legend_of_what_i_bring_sits_inside_its_card(page, live_server, 
     # A fieldset's box starts at its legend's top and draws its border through the legend's middle:
     # a legend inside the card starts below the card's top edge.
     assert legend["y"] > card["y"] + 1, f"the card's border crosses its {legend['height']:.0f}px legend"
+
+
+def test_not_brought_is_a_button_apart_from_the_quantity_and_asks_first(page, live_server, viewport):
+    """Tryout of issue 21: on the pick list "Не привезено" was plain text right after "2 кг", read
+    as part of the quantity. It is a button under the line, and it asks before the customer's
+    item is dropped; saying no changes nothing."""
+    _phone_only(viewport)
+    seeded = seeded_today(live_server.app, POTATOES)
+    login_as(page, live_server.url, PRODUCER)
+    page.goto(live_server.url + f"/shop/orders/days/{seeded['day_id']}")
+    order = page.get_by_role("article").filter(has_text=seeded["code"])
+    line = order.locator(".pick-line-what").filter(has_text=POTATOES)
+    button = order.get_by_role("button", name=f"Not brought {POTATOES}")
+    snap(page, "pick-list-not-brought")
+    what, box = line.bounding_box(), button.bounding_box()
+    assert box["y"] >= what["y"] + what["height"], "the button sits on the quantity's line"
+    assert box["height"] >= 36, f"a {box['height']:.0f}px tap target does not look like a button"
+    assert button.evaluate("(b) => getComputedStyle(b).borderStyle") != "none"
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    button.click()
+    assert asked and "not brought" in asked[0]
+    expect(page.get_by_role("article").filter(has_text=seeded["code"])
+           .get_by_role("button", name=f"Not brought {POTATOES}")).to_be_visible()
