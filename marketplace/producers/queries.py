@@ -174,6 +174,14 @@ def applications(producer: Producer) -> list[Vendor]:
         .options(joinedload(Vendor.market)).order_by(Vendor.created_at.desc(), Vendor.id.desc())))
 
 
+def waiting_markets(producer: Producer) -> list[Market]:
+    """Markets whose organizers have not decided the producer's application yet, by name."""
+    return list(db.session.scalars(
+        select(Market).join(Vendor, Vendor.market_id == Market.id)
+        .where(Vendor.producer_id == producer.id, Vendor.status == VendorStatus.APPLIED, Market.active.is_(True))
+        .order_by(Market.name)))
+
+
 def markets_with_standing(producer: Producer) -> list[tuple[Market, Vendor | None]]:
     """Every active market with the producer's application there, if any."""
     vendors = {v.market_id: v for v in db.session.scalars(select(Vendor).where(Vendor.producer_id == producer.id))}

@@ -17,6 +17,7 @@ from marketplace.trust.models import (
     CertificationScheme,
     CertificationStatus,
 )
+from tests.factories import ProducerFactory, ProductFactory
 from tests.producers.conftest import add_order
 
 
@@ -138,3 +139,19 @@ def test_what_i_bring_from_the_next_day_opens_when_its_orders_are_closed(app, sh
         answer = client.get(link.replace("&amp;", "&"))
         assert answer.status_code == 200, f"{link} answered {answer.status_code}"
         assert "What I bring" in answer.get_data(as_text=True)
+
+
+def test_after_applying_the_dashboard_says_the_application_is_waiting(app, shop, client, login):
+    """A new producer who applied read "No coming market days ... Apply to a market" again, as if
+    nothing had happened (tryout of issue 21): the dashboard names the market deciding."""
+    with app.app_context():
+        newcomer = ProducerFactory(name="New Farm", user__email="new@example.test")
+        ProductFactory(producer=newcomer, name="Морковь")
+        db.session.commit()
+    login("new@example.test")
+    before = client.get("/shop/").get_data(as_text=True)
+    assert "Apply to a market" in before
+    client.post(f"/shop/markets/{shop.other_market}/apply", data={"message": "Морковь"})
+    page = client.get("/shop/").get_data(as_text=True)
+    assert "Waiting for the organizer of Far Market to decide." in page
+    assert "Apply to a market" not in page and "No coming market days" not in page
