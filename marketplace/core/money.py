@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 from babel import Locale
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import format_currency, format_decimal, get_currency_precision
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -57,6 +57,14 @@ def format_price_input(amount_minor: int | None, currency: str) -> str:
         return ""
     value = Decimal(amount_minor).scaleb(-minor_units(currency))
     return str(value.quantize(Decimal(1))) if value == value.to_integral_value() else str(value)
+
+
+def percent_from_bp(basis_points: int | None) -> str:
+    """A commission in basis points as people write the percentage: 500 -> '5', 550 -> '5,5' in ru
+    (the locale's decimal sign; 'комиссия 5.0%' read wrong in ru, kk and ky)."""
+    if basis_points is None:
+        return ""
+    return format_decimal(Decimal(basis_points).scaleb(-2), format="#,##0.##", locale=str(get_locale() or "en"))
 
 
 def line_total_minor(unit_price_minor: int, quantity_milli: int) -> int:
