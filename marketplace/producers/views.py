@@ -252,7 +252,7 @@ def availability(producer):
         if request.form.get("copy"):
             # Fill the day from the previous market day at this market; nothing is saved until "Save".
             previous, values = queries.copy_previous_day(producer, day, cells)
-            notice = (_("Copied from %(day)s. Check the numbers and press Save.", day=format_day(previous.date))
+            notice = (_("Copied from %(day)s. Check the numbers and press Save.", day=format_day(previous.date, "EEEE, d MMMM"))
                       if previous else _("There is no earlier market day at this market to copy from."))
         else:
             with transaction(flash_errors=False) as tx:
