@@ -155,3 +155,22 @@ def test_after_applying_the_dashboard_says_the_application_is_waiting(app, shop,
     page = client.get("/shop/").get_data(as_text=True)
     assert "Waiting for the organizer of Far Market to decide." in page
     assert "Apply to a market" not in page and "No coming market days" not in page
+
+
+def test_orders_to_prepare_lead_with_the_coming_days_and_fold_the_days_held(app, shop, client, login):
+    """"Orders to prepare" listed last Saturday's closed day above next Saturday's (tryout of
+    issue 21): the days still to prepare come first, soonest first; the days held are folded."""
+    with app.app_context():
+        add_order(shop.potatoes, shop.past, 1_000, shop.customer, status="picked_up")
+        db.session.add(Offer(product_id=shop.potatoes, market_day_id=shop.day2, quantity_milli=5_000))
+        db.session.add(Offer(product_id=shop.dill, market_day_id=shop.day1, quantity_milli=5_000))
+        db.session.commit()
+        add_order(shop.potatoes, shop.day2, 1_000, shop.customer)
+        add_order(shop.dill, shop.day1, 1_000, shop.customer)
+    login(shop.owner_email)
+    page = client.get("/shop/orders").get_data(as_text=True)
+    links = [int(day) for day in re.findall(r'href="/shop/orders/days/(\d+)"', page)]
+    assert links == [shop.day1, shop.day2, shop.past]
+    held = page[page.index('<details class="past-days">'):]
+    held = held[:held.index("</details>")]
+    assert "1 market day held" in held and f"/shop/orders/days/{shop.past}" in held
