@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 from babel import Locale
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import format_currency, format_decimal, get_currency_precision
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -59,6 +59,14 @@ def format_price_input(amount_minor: int | None, currency: str) -> str:
     return str(value.quantize(Decimal(1))) if value == value.to_integral_value() else str(value)
 
 
+def percent_from_bp(basis_points: int | None) -> str:
+    """A commission in basis points as people write the percentage: 500 -> '5', 550 -> '5,5' in ru
+    (the locale's decimal sign; 'комиссия 5.0%' read wrong in ru, kk and ky)."""
+    if basis_points is None:
+        return ""
+    return format_decimal(Decimal(basis_points).scaleb(-2), format="#,##0.##", locale=str(get_locale() or "en"))
+
+
 def line_total_minor(unit_price_minor: int, quantity_milli: int) -> int:
     """Price of a quantity, rounded half up to the minor unit, in integers only."""
     return (unit_price_minor * quantity_milli + MILLI // 2) // MILLI
@@ -83,15 +91,31 @@ def money(amount_minor: int | None, currency: str) -> str:
 WHOLE_UNIT_CURRENCIES = frozenset({"KZT", "KGS", "UZS", "MNT"})
 
 
+def whole_unit_step(currency: str) -> int:
+    """The smallest amount that changes hands, in minor units: 100 for KZT (no tiyn in a wallet), 1 for EUR."""
+    return 10 ** minor_units(currency) if currency in WHOLE_UNIT_CURRENCIES else 1
+
+
+def cash_minor(amount_minor: int, currency: str) -> int:
+    """An amount as it is paid in cash: rounded half up to the whole unit where the currency's
+    fractions are not in use (587.10 ₸ -> 587 ₸, 587.50 ₸ -> 588 ₸), unchanged elsewhere."""
+    step = whole_unit_step(currency)
+    if amount_minor < 0:
+        return -cash_minor(-amount_minor, currency)
+    return (amount_minor + step // 2) // step * step
+
+
+def cash_minor_up(amount_minor: int, currency: str) -> int:
+    """Rounded up to the whole unit where fractions are not in use (87.10 ₸ -> 88 ₸)."""
+    step = whole_unit_step(currency)
+    return -(-amount_minor // step) * step
+
+
 def money_whole(amount_minor: int | None, currency: str) -> str:
     """Like money(), rounded half up to the whole unit where the currency's fractions are not in use."""
     if amount_minor is None:
         return ""
-    if currency in WHOLE_UNIT_CURRENCIES:
-        unit = 10 ** minor_units(currency)
-        amount_minor = (amount_minor + unit // 2) // unit * unit if amount_minor >= 0 else \
-            -((-amount_minor + unit // 2) // unit * unit)
-    return money(amount_minor, currency)
+    return money(cash_minor(amount_minor, currency), currency)
 
 
 # Formatting through Babel costs ~0.1 ms a call, and a product list shows the same prices,

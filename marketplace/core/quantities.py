@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from babel.numbers import format_decimal
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import lazy_gettext as _l
 
 from marketplace.core.money import MILLI, InvalidAmount, parse_decimal
@@ -20,6 +20,20 @@ UNIT_LABELS = {
     "jar": _l("jar"),
     "dozen": _l("dozen"),
 }
+
+
+#: Counted units agree with their number ("1 пучок", "2 пучка", "5 пучков"; "2 bunches"), each
+#: language by its own plural rule; the abbreviations above (kg, g, l, pc.) never change.
+COUNTED_UNITS = {
+    "bunch": lambda n, number: ngettext("%(number)s bunch", "%(number)s bunches", n, number=number),
+    "jar": lambda n, number: ngettext("%(number)s jar", "%(number)s jars", n, number=number),
+    "dozen": lambda n, number: ngettext("%(number)s dozen", "%(number)s dozens", n, number=number),
+}
+
+#: gettext's plural rules count whole numbers. A fraction (half a jar: not sold so, but possible)
+#: reads as CLDR's "other", which in ru, kk, ky and en is the form the rules give 2 ("1,5 пучка",
+#: "1.5 bunches").
+FRACTION_PLURAL = 2
 
 
 def unit_label(unit) -> str:
@@ -52,9 +66,16 @@ def quantity_number(milli: int | None) -> str:
 
 
 def format_quantity(milli: int | None, unit=None) -> str:
-    """1500, 'kg' -> '1,5 кг' in the current locale."""
+    """1500, 'kg' -> '1,5 кг', 2000, 'bunch' -> '2 пучка' in the current locale."""
     if milli is None:
         return ""
     value = (Decimal(milli) / MILLI).normalize()
     number = format_decimal(value, format="#,##0.###", locale=str(get_locale() or "en"))
-    return f"{number}\u00a0{unit_label(unit)}" if unit is not None else number
+    if unit is None:
+        return number
+    counted = COUNTED_UNITS.get(getattr(unit, "value", unit))
+    if counted is None:
+        return f"{number}\u00a0{unit_label(unit)}"
+    plural = int(value) if value == value.to_integral_value() else FRACTION_PLURAL
+    # The number and its unit never part at a line break, whatever space the translation typed.
+    return counted(plural, number).replace(" ", "\u00a0")

@@ -226,8 +226,18 @@ def producers_of_order(order: Order) -> list:
                                    .order_by(Producer.name, Producer.id)))
 
 
-def producer_market_days(producer_id: int, now: datetime | None = None) -> list[tuple[MarketDay, int]]:
-    """Market days (recent and coming) with how many orders each holds for this producer."""
+@dataclass
+class ProducerDays:
+    """A producer's market days with orders, each with how many orders it holds for them."""
+
+    #: Today's and the coming days (not closed yet), soonest first: what is to prepare.
+    coming: list[tuple[MarketDay, int]]
+    #: The last fortnight's days already over, the latest first.
+    past: list[tuple[MarketDay, int]]
+
+
+def producer_market_days(producer_id: int, now: datetime | None = None) -> ProducerDays:
+    """Market days (coming first, then the last two weeks' held ones) with their order counts."""
     now = now or utcnow()
     since = (now - timedelta(days=14)).date()
     counts = (select(Order.market_day_id.label("day_id"), func.count(func.distinct(Order.id)).label("orders"))
@@ -236,8 +246,13 @@ def producer_market_days(producer_id: int, now: datetime | None = None) -> list[
               .group_by(Order.market_day_id).subquery())
     rows = db.session.execute(
         select(MarketDay, counts.c.orders).join(counts, counts.c.day_id == MarketDay.id)
-        .where(MarketDay.date >= since).order_by(MarketDay.date).options(joinedload(MarketDay.market)))
-    return [(day, count) for day, count in rows]
+        .where(MarketDay.date >= since).order_by(MarketDay.opens_at, MarketDay.id)
+        .options(joinedload(MarketDay.market)))
+    days = ProducerDays([], [])
+    for day, count in rows:
+        (days.coming if day.closes_at > now else days.past).append((day, count))
+    days.past.reverse()
+    return days
 
 
 @dataclass

@@ -24,7 +24,7 @@ from marketplace.core.db import utcnow
 from marketplace.core.errors import DomainError, InvalidState, NotAllowed
 from marketplace.core.extensions import db
 from marketplace.core.locale import format_local_datetime, format_local_time
-from marketplace.core.money import money
+from marketplace.core.money import cash_minor, cash_minor_up, money_whole, whole_unit_step
 from marketplace.markets.models import MarketDay, MarketDayStatus, PickupSlot
 from marketplace.markets.services import can_manage
 from marketplace.orders import services as orders
@@ -124,22 +124,27 @@ def _card_payment(order: Order) -> Payment | None:
 
 
 def _amount_due(order: Order, payment: Payment | None) -> AmountDue:
-    total = order.total_minor
+    total, currency = order.total_minor, order.currency
     if order.payment_method != PaymentMethod.CARD:
-        return AmountDue(total, order.currency, order.payment_method, cash_minor=total,
+        # Cash changes hands in whole units where the currency has no fractions in use: the
+        # weighed 587.10 ₸ is paid 587 ₸ (see docs/architecture.md, "Cash in whole units").
+        return AmountDue(total, currency, order.payment_method, cash_minor=cash_minor(total, currency),
                          card_lapsed_at=order.card_lapsed_at)
     charged = payments.card_charged_minor(payment)
     if charged:
-        over = max(0, total - charged)
-        return AmountDue(total, order.currency, order.payment_method, card_minor=total - over, cash_minor=over,
-                         charged_early=True)
+        # The card's part is fixed already: the rest is cash, rounded like a cash order.
+        return AmountDue(total, currency, order.payment_method, card_minor=min(charged, total),
+                         cash_minor=cash_minor(max(0, total - charged), currency), charged_early=True)
     hold = payments.card_hold_minor(payment)
     # A card that holds nothing is still asked for the total: the capture then refuses,
     # and the organizer is told to take cash instead.
     over = max(0, total - hold) if hold is not None else 0
+    # What is above the hold is paid in cash rounded up to the whole unit, and the card takes
+    # the exact rest (less than it holds): card and cash add up to the total to the tiyn.
+    cash = cash_minor_up(over, currency) if over else 0
     lapses = payment.capture_before if payment is not None and payment.capture_before is not None \
         and payment.capture_before < order.market_day.closes_at else None
-    return AmountDue(total, order.currency, order.payment_method, card_minor=total - over, cash_minor=over,
+    return AmountDue(total, currency, order.payment_method, card_minor=max(0, total - cash), cash_minor=cash,
                      hold_lapses_at=lapses)
 
 
@@ -194,7 +199,7 @@ def handover_checks(order: Order, now: datetime | None = None) -> list[HandoverC
         checks.append(HandoverCheck(UNWEIGHED, _(
             "Not weighed: %(lines)s. The customer will pay the estimate as ordered (%(total)s), not the "
             "weighed amount.", lines=", ".join(line.product_name for line in unweighed),
-            total=money(order.total_minor, order.currency))))
+            total=money_whole(order.total_minor, order.currency))))
     return checks
 
 
@@ -219,6 +224,8 @@ def hand_over(order: Order, actor: User, cash_received_minor: int | None = None,
     due = _amount_due(order, payment)
     if due.method == PaymentMethod.CARD:
         cash_received_minor = due.cash_minor or None
+    elif cash_received_minor is None:
+        cash_received_minor = due.cash_minor
     orders.hand_over(order, actor, cash_received_minor=cash_received_minor, now=now)
     if due.method == PaymentMethod.CARD:
         charged = payments.capture_at_handover(payment, due.card_minor, actor)
@@ -398,12 +405,17 @@ def day_summary(market_day: MarketDay, actor: User, slot_id: int | None = None,
                                     .order_by(PickupSlot.starts_at, PickupSlot.id)))
     by_slot = {slot.id: SlotSummary(slot) for slot in slots}
     summary = DaySummary(market_day, list(by_slot.values()), [])
+    # Each cash order is paid rounded to the whole unit (`cash_minor`): the day expects the sum
+    # of those, not the rounded sum. Integer division (`//`) is the same on both databases.
+    step = whole_unit_step(market_day.market.currency)
+    cash_due = (Order.total_minor + step // 2) // step * step
     rows = db.session.execute(
         select(Order.pickup_slot_id, Order.status, Order.payment_method, func.count(Order.id),
-               func.coalesce(func.sum(Order.total_minor), 0), func.coalesce(func.sum(Order.cash_received_minor), 0))
+               func.coalesce(func.sum(Order.total_minor), 0), func.coalesce(func.sum(Order.cash_received_minor), 0),
+               func.coalesce(func.sum(cash_due), 0))
         .where(Order.market_day_id == market_day.id, Order.status.in_(SHOWN_STATES))
         .group_by(Order.pickup_slot_id, Order.status, Order.payment_method))
-    for slot_id_, status, method, count, total, cash in rows:
+    for slot_id_, status, method, count, total, cash, due in rows:
         if slot_id_ in by_slot:
             counts = by_slot[slot_id_].counts
             counts[status] = counts.get(status, 0) + count
@@ -411,7 +423,7 @@ def day_summary(market_day: MarketDay, actor: User, slot_id: int | None = None,
             if method == PaymentMethod.CARD:
                 summary.card_to_capture_minor += total
             else:
-                summary.expected_cash_minor += total
+                summary.expected_cash_minor += due
         elif status == OrderStatus.PICKED_UP:
             summary.picked_up_count += count
             summary.cash_received_minor += cash

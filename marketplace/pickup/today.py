@@ -30,7 +30,7 @@ bp = Blueprint("today", __name__, url_prefix="/organize")
 
 
 class MessageForm(FlaskForm):
-    audience = RadioField(_l("To"), choices=[(messages.Audience.VENDORS.value, _l("All vendors of the market")),
+    audience = RadioField(_l("Send to"), choices=[(messages.Audience.VENDORS.value, _l("All vendors of the market")),
                                              (messages.Audience.CUSTOMERS.value, _l("All customers of this day"))],
                           default=messages.Audience.CUSTOMERS.value, validators=[DataRequired()])
     subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=messages.MAX_SUBJECT)])

@@ -27,6 +27,7 @@ from marketplace.core.money import (
     InvalidAmount,
     format_price_input,
     money,
+    money_whole,
     parse_price_minor,
 )
 from marketplace.markets.models import MarketDay
@@ -232,7 +233,7 @@ def _hold_gone(market_day_id: int, order_id: int, exc: DomainError):
     found = db.session.get(Order, order_id)
     if found.payment_method == PaymentMethod.CASH:
         flash(_("The card hold of this order has lapsed. Collect %(amount)s in cash; the customer is told.",
-                amount=money(found.total_minor, found.currency)), "error")
+                amount=money_whole(found.total_minor, found.currency)), "error")
     else:
         flash(exc.message, "error")
     return _back_to(market_day_id, order_id)
@@ -247,7 +248,7 @@ def take_cash(market_day_id: int, order_id: int):
         abort(400)
     return _act(market_day_id, order_id, lambda: pickup.take_cash_instead(found, current_user),
                 lambda: _("Order %(code)s is now paid in cash: collect %(amount)s. The customer is told.",
-                          code=found.pickup_code, amount=money(found.total_minor, found.currency)))
+                          code=found.pickup_code, amount=money_whole(found.total_minor, found.currency)))
 
 
 @bp.route("/orders/<int:order_id>/undo", methods=["POST"])

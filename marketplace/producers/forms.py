@@ -40,8 +40,11 @@ _COORDINATE = re.compile(r"^-?[0-9]{1,3}(?:[.,][0-9]{1,8})?$")  # ASCII digits, 
 
 
 #: Two-letter territories of the locale data that are no country one lives in: unions and zones
-#: ("European Union", "Eurozone", "United Nations"), Antarctica, outlying and pseudo-regions.
-NOT_COUNTRIES = frozenset({"AC", "AQ", "CP", "CQ", "DG", "EA", "EU", "EZ", "IC", "QO", "TA", "UN", "XA", "XB", "ZZ"})
+#: ("European Union", "Eurozone", "United Nations"), Antarctica, outlying and pseudo-regions, and
+#: islands with nobody living on them for good (Bouvet, Heard & McDonald, the US Minor Outlying
+#: Islands, the French Southern Territories, South Georgia, the British Indian Ocean Territory).
+NOT_COUNTRIES = frozenset({"AC", "AQ", "CP", "CQ", "DG", "EA", "EU", "EZ", "IC", "QO", "TA", "UN", "XA", "XB", "ZZ",
+                           "BV", "HM", "UM", "TF", "GS", "IO"})
 
 
 def country_choices(first: list[str] | None = None) -> list[tuple[str, str]]:

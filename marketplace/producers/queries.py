@@ -137,6 +137,8 @@ class DayLine:
 @dataclass
 class DashboardDay:
     day: MarketDay
+    #: still before its cutoff: "What I bring" can change it (after it, the day is not in that form)
+    taking_orders: bool = True
     lines: list[DayLine] = field(default_factory=list)
 
     @property
@@ -153,7 +155,7 @@ def upcoming_days(producer: Producer, now: datetime | None = None, limit: int = 
                MarketDay.status == MarketDayStatus.SCHEDULED, MarketDay.closes_at > now)
         .options(joinedload(MarketDay.market))
         .order_by(MarketDay.opens_at, MarketDay.id).limit(limit)))
-    result = {day.id: DashboardDay(day) for day in days}
+    result = {day.id: DashboardDay(day, taking_orders=day.cutoff_at > now) for day in days}
     if days:
         offers = db.session.scalars(
             select(Offer).join(Product, Product.id == Offer.product_id)
@@ -170,6 +172,14 @@ def applications(producer: Producer) -> list[Vendor]:
     return list(db.session.scalars(
         select(Vendor).where(Vendor.producer_id == producer.id)
         .options(joinedload(Vendor.market)).order_by(Vendor.created_at.desc(), Vendor.id.desc())))
+
+
+def waiting_markets(producer: Producer) -> list[Market]:
+    """Markets whose organizers have not decided the producer's application yet, by name."""
+    return list(db.session.scalars(
+        select(Market).join(Vendor, Vendor.market_id == Market.id)
+        .where(Vendor.producer_id == producer.id, Vendor.status == VendorStatus.APPLIED, Market.active.is_(True))
+        .order_by(Market.name)))
 
 
 def markets_with_standing(producer: Producer) -> list[tuple[Market, Vendor | None]]:

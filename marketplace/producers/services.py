@@ -553,14 +553,19 @@ def save_standing_stock(producer: Producer, actor: User, values: dict[int, str])
 
 # --- Selling at markets ------------------------------------------------------------------
 
+def check_ready_to_apply(producer: Producer) -> None:
+    """Refuse (InvalidState) a producer without a story or a product: organizers decide on what
+    they can see. The application page asks before showing its form; `apply_to_market` decides."""
+    if not queries.onboarding(producer).ready_to_apply:
+        raise InvalidState(str(_l("Before you apply, tell your story in your profile and add at least one product.")))
+
+
 def apply_to_market(producer: Producer, actor: User, market: Market, message: str) -> Vendor:
     """Ask a market's organizers to accept the producer as a vendor (again, after a refusal)."""
     check_owner(producer, actor)
     if not market.active:
         raise NotFound()
-    if not queries.onboarding(producer).ready_to_apply:
-        # Organizers decide on what they can see: a story and something to sell.
-        raise InvalidState(str(_l("Before you apply, tell your story in your profile and add at least one product.")))
+    check_ready_to_apply(producer)
     vendor = db.session.scalar(select(Vendor).where(Vendor.market_id == market.id,
                                                     Vendor.producer_id == producer.id).with_for_update())
     if vendor is None:

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from marketplace.core.errors import DomainError, NotAllowed, NotFound
+from marketplace.core.errors import DomainError, InvalidState, NotAllowed, NotFound
 from marketplace.core.extensions import db
 from marketplace.core.locale import format_day
 from marketplace.core.money import format_price_input
@@ -79,6 +79,7 @@ def dashboard(producer):
     return render_template(
         "producers/dashboard.html", producer=producer, public_url=url_for("catalog.producer", slug=producer.slug),
         next_day=days[0] if days else None, later_days=days[1:], steps=queries.onboarding(producer),
+        waiting=[] if days else queries.waiting_markets(producer),
         inventory=queries.inventory_products(producer), is_low=queries.is_low, weeks=SALES_WEEKS)
 
 
@@ -251,7 +252,7 @@ def availability(producer):
         if request.form.get("copy"):
             # Fill the day from the previous market day at this market; nothing is saved until "Save".
             previous, values = queries.copy_previous_day(producer, day, cells)
-            notice = (_("Copied from %(day)s. Check the numbers and press Save.", day=format_day(previous.date))
+            notice = (_("Copied from %(day)s. Check the numbers and press Save.", day=format_day(previous.date, "EEEE, d MMMM"))
                       if previous else _("There is no earlier market day at this market to copy from."))
         else:
             with transaction(flash_errors=False) as tx:
@@ -314,8 +315,10 @@ def markets(producer):
 @producer_required
 def apply(producer, market_id: int):
     market = services.market_for_application(market_id)
-    if not queries.onboarding(producer).ready_to_apply:
-        flash(_("Before you apply, tell your story in your profile and add at least one product."), "error")
+    try:
+        services.check_ready_to_apply(producer)
+    except InvalidState as exc:
+        flash(exc.message, "error")
         return redirect(url_for("producers.markets"))
     form = ApplyForm()
     if form.validate_on_submit():

@@ -13,7 +13,7 @@ from marketplace.core.locale import (
     format_local_datetime,
     format_local_time,
 )
-from marketplace.core.money import money, money_whole
+from marketplace.core.money import money, money_whole, percent_from_bp
 from marketplace.core.quantities import format_quantity, quantity_number, unit_label
 
 
@@ -116,6 +116,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         money=money,
         money_whole=money_whole,
+        percent_bp=percent_from_bp,
         qty=format_quantity,
         qty_number=quantity_number,
         unit=unit_label,

@@ -73,3 +73,15 @@ def test_role_names_are_shown_in_the_admins_language(client, ctx):
     client.post("/login", data={"email": "admin@example.test", "password": PASSWORD})
     page = client.get(f"/admin/users/{target_id}", headers={"Accept-Language": "ru"}).get_data(as_text=True)
     assert "организатор" in page and ">organizer<" not in page
+
+
+def test_the_russian_user_list_heads_peoples_names_imya(client, login, ctx):
+    """The ru user list headed the people's column "Название" (a thing's name), the product form's
+    word (tryout of issue 21)."""
+    UserFactory(email="admin-ru@example.test", roles=[Role.ADMIN])
+    db.session.commit()
+    login("admin-ru@example.test")
+    client.set_cookie("locale", "ru")
+    head = client.get("/admin/users").get_data(as_text=True)
+    head = head[head.index("<thead>"):head.index("</thead>")]
+    assert ">Имя</th>" in head and "Название" not in head

@@ -223,3 +223,60 @@ def test_organizer_saturday_on_a_phone(page, live_server, viewport):
     expect(page.get_by_role("button", name="Approve")).to_have_count(0)
 
 
+
+
+#: The element is wholly inside the screen.
+WHOLLY_INSIDE = """(el) => { const r = el.getBoundingClientRect(); return r.left >= 0 && r.right <= window.innerWidth; }"""
+
+
+def test_the_pickup_slots_table_fits_the_phone(page, live_server, viewport):
+    """Tryout of issue 21: the pickup point's "Orders by pickup time" keeps six columns on a phone
+    (Picked up, No-show, Cancelled cut off, the table scrolling inside its box)."""
+    _phone_only(viewport)
+    seeded = seeded_today(live_server.app, HONEY)
+    login_as(page, live_server.url, ORGANIZER)
+    page.goto(live_server.url + f"/organize/days/{seeded['day_id']}/pickup")
+    slots = page.get_by_role("table").filter(has_text="Picked up")
+    snap(page, "pickup-slots")
+    cut = [header for header in slots.get_by_role("columnheader").all()
+           if not header.evaluate(WHOLLY_INSIDE)]
+    assert not cut, f"columns off the screen: {[c.inner_text() for c in cut]}"
+
+
+def test_the_day_legend_of_what_i_bring_sits_inside_its_card(page, live_server, viewport):
+    """Tryout of issue 21: on "What I bring" the day's legend (two or three lines on a phone) sits
+    above its card's border, which crosses its text."""
+    _phone_only(viewport)
+    seeded = seeded_today(live_server.app, HONEY)
+    login_as(page, live_server.url, PRODUCER)
+    page.goto(live_server.url + f"/shop/availability?day={seeded['later_day_id']}")
+    day = page.get_by_role("group", name=re.compile(STEPNOGORSK))
+    legend, card = day.locator("legend").bounding_box(), day.bounding_box()
+    snap(page, "what-i-bring-legend")
+    # A fieldset's box starts at its legend's top and draws its border through the legend's middle:
+    # a legend inside the card starts below the card's top edge.
+    assert legend["y"] > card["y"] + 1, f"the card's border crosses its {legend['height']:.0f}px legend"
+
+
+def test_not_brought_is_a_button_apart_from_the_quantity_and_asks_first(page, live_server, viewport):
+    """Tryout of issue 21: on the pick list "Не привезено" was plain text right after "2 кг", read
+    as part of the quantity. It is a button under the line, and it asks before the customer's
+    item is dropped; saying no changes nothing."""
+    _phone_only(viewport)
+    seeded = seeded_today(live_server.app, POTATOES)
+    login_as(page, live_server.url, PRODUCER)
+    page.goto(live_server.url + f"/shop/orders/days/{seeded['day_id']}")
+    order = page.get_by_role("article").filter(has_text=seeded["code"])
+    line = order.locator(".pick-line-what").filter(has_text=POTATOES)
+    button = order.get_by_role("button", name=f"Not brought {POTATOES}")
+    snap(page, "pick-list-not-brought")
+    what, box = line.bounding_box(), button.bounding_box()
+    assert box["y"] >= what["y"] + what["height"], "the button sits on the quantity's line"
+    assert box["height"] >= 36, f"a {box['height']:.0f}px tap target does not look like a button"
+    assert button.evaluate("(b) => getComputedStyle(b).borderStyle") != "none"
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    button.click()
+    assert asked and "not brought" in asked[0]
+    expect(page.get_by_role("article").filter(has_text=seeded["code"])
+           .get_by_role("button", name=f"Not brought {POTATOES}")).to_be_visible()

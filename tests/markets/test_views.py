@@ -362,3 +362,24 @@ def test_pages_render_in_russian(client, login, world):
         if method == "GET":
             response = client.get(url)
             assert response.status_code == 200 and 'lang="ru"' in response.get_data(as_text=True), url
+
+
+def test_a_removable_slot_says_remove_once_on_a_phone(app, client, login, world):
+    """On a phone each slot row is a card whose cells show their column's name: the removable
+    slot's card read "Remove  ☐ Remove" (tryout of issue 21). Its checkbox names itself; a slot
+    that cannot be removed keeps the column's name beside its dash."""
+    with app.app_context():
+        day = db.session.get(MarketDay, world["day"])
+        place_order(day, db.session.get(PickupSlot, world["slot"]))
+        spare = PickupSlot(market_day=day, starts_at=day.opens_at, ends_at=day.closes_at, capacity=5)
+        db.session.add(spare)
+        db.session.commit()
+        spare_id = spare.id
+    login("owner@example.test")
+    page = client.get(f"/organize/days/{world['day']}").get_data(as_text=True)
+    rows = [row.split("</tr>")[0] for row in page.split("<tr")]
+    spare_row = next(row for row in rows if f'name="capacity-{spare_id}"' in row)
+    taken_row = next(row for row in rows if f'name="capacity-{world["slot"]}"' in row)
+    assert f'name="remove-{spare_id}"' in spare_row and spare_row.count("Remove") == 2  # the label: hidden + shown
+    assert 'data-label="Remove"' not in spare_row
+    assert 'data-label="Remove"' in taken_row and "—" in taken_row

@@ -272,3 +272,15 @@ def test_pending_card_order_page_says_how_long_items_are_held(client, login, wor
     login(world.customer.email)
     page = client.get(f"/orders/{order.id}").text
     assert "Your items are held until" in page and "waiting for payment" in page
+
+
+@pytest.mark.parametrize("locale, expected", [("ru", "3\u00a0пучка"), ("en", "3\u00a0bunches"), ("kk", "3\u00a0бау")])
+def test_the_pick_list_counts_bunches_in_the_readers_language(client, login, world, locale, expected):
+    """"Укроп — 3 пучок" read wrong in Russian (tryout of issue 21): the unit agrees with its number."""
+    dill = ProductFactory(producer=world.farm, name="Dill", unit="bunch", price_minor=15000)
+    OfferFactory(product=dill, market_day=world.day, quantity_milli=20_000)
+    db.session.commit()
+    place(world, {dill: 3000})
+    login(world.farm.user.email)
+    client.set_cookie("locale", locale)
+    assert expected in client.get(f"/shop/orders/days/{world.day.id}").text

@@ -1,5 +1,6 @@
 """Card payment and settlement pages, through the client, from the customer's and attacker's side."""
 
+import pytest
 from sqlalchemy import select
 
 from marketplace.accounts.models import Role
@@ -144,3 +145,22 @@ def test_refund_page_refuses_more_than_captured(client, ctx, stripe_on):
         assert client.post(f"/organize/orders/{order.id}/refund",
                            data={"amount": bad, "producer_id": "0", "reason": "x", "key": "k" * 20}).status_code == 200
     assert db.session.scalar(select(Payment.amount_refunded_minor)) == 0
+
+
+@pytest.mark.parametrize("locale, expected", [("ru", "5,5%"), ("ky", "5,5%"), ("en", "5.5%")])
+def test_the_settlement_writes_the_commission_as_the_reader_writes_numbers(client, ctx, locale, expected):
+    """"комиссия 5.0%" read wrong in Russian and Kyrgyz (tryout of issue 21): the locale's decimal
+    sign, and no ".0" for a whole percentage."""
+    day = MarketDayFactory()
+    day.market.commission_bp = 550
+    organizer = UserFactory(email="org@example.test", roles=[Role.ORGANIZER])
+    add_organizer(day.market, organizer)
+    db.session.commit()
+    client.post("/login", data={"email": "org@example.test", "password": PASSWORD})
+    client.set_cookie("locale", locale)
+    page = client.get(f"/organize/markets/{day.market.id}/settlement?start={day.date}&end={day.date}").text
+    assert f" {expected}" in page
+    day.market.commission_bp = 500
+    db.session.commit()
+    page = client.get(f"/organize/markets/{day.market.id}/settlement?start={day.date}&end={day.date}").text
+    assert " 5%" in page and "5.0%" not in page and "5,0%" not in page

@@ -16,6 +16,7 @@ from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderStatus, PaymentMethod
 from marketplace.payments import gateway
 from marketplace.payments import services as payments
+from marketplace.payments import settlement
 from marketplace.payments.models import Payment, PaymentRefund, PaymentStatus, RefundStatus
 from tests.conftest import PASSWORD
 from tests.factories import UserFactory, add_organizer
@@ -214,3 +215,25 @@ def test_settlement_after_an_undone_card_hand_over_counts_the_cash_sale(ctx, str
     # The card was charged and refunded (nothing kept); the goods were paid in cash.
     assert (row.card_sales_minor, row.cash_sales_minor, row.refunds_minor) == (0, 200_000, 0)
     assert row.owed_minor == 200_000 - settlement.commission_of(200_000, market.commission_bp)
+
+
+def test_cash_above_the_hold_is_whole_tenge_and_the_card_takes_the_exact_rest(ctx, stripe_on):
+    """380 ₸/kg ordered 1 kg (hold 437 ₸), weighed 1.545 kg: 587.10 ₸. The customer gives 151 ₸
+    in cash (150.10 ₸ rounded up: no tiyn) and the card is charged 436.10 ₸, under its hold:
+    card and cash add up to the price to the tiyn, and so does the settlement."""
+    order = authorised(stripe_on, by_weight=True, quantity_milli=1000, price_minor=38_000)
+    organizer = organizer_of(order)
+    line = order.lines[0]
+    orders.record_weight(line, line.producer, line.producer.user, 1545)
+    db.session.commit()
+    due = pickup.amount_due(db.session.get(Order, order.id))
+    assert (due.total_minor, due.card_minor, due.cash_minor) == (58_710, 43_610, 15_100)
+
+    pickup.hand_over(db.session.get(Order, order.id), organizer, confirm=pickup.ANYWAY)
+    db.session.commit()
+    order = db.session.get(Order, order.id)
+    payment = payments.current_payment(order)
+    assert order.cash_received_minor == 15_100 and payment.amount_captured_minor == 43_610
+    day = order.market_day
+    row, = settlement.market_report(day.market, day.date, day.date).rows
+    assert (row.card_sales_minor, row.cash_sales_minor) == (43_610, 15_100)

@@ -14,7 +14,8 @@ from marketplace.markets.models import MarketDay, MarketDayStatus
 from marketplace.pickup import services as pickup
 from marketplace.orders.models import LineStatus, Order, OrderStatus
 from marketplace.producers.models import Offer, Product
-from tests.factories import UserFactory
+from marketplace.orders import services as order_services
+from tests.factories import OfferFactory, ProductFactory, UserFactory
 from tests.pickup.helpers import Day
 
 
@@ -298,3 +299,25 @@ def test_two_close_runs_at_once_mark_each_order_once(app, ctx, outbox):
     for order in orders_left:
         assert db.session.get(Order, order.id).status == OrderStatus.NO_SHOW
         assert [e.template for e in outbox(order.customer.email)].count("order_no_show") == 1
+
+
+def test_cash_is_collected_in_whole_tenge_and_the_day_expects_what_is_collected(d):
+    """380 ₸ a kilo weighed at 1.53 kg is 581.40 ₸: the customer hands over 581 ₸, nobody has
+    tiyn. Two such orders: the day expects 1 162 ₸ (not the 1 163 ₸ that rounding the exact sum
+    1 162.80 would say), and after both hand-overs that is what the cash box holds."""
+    carrots = ProductFactory(producer=d.farm, name="Carrots", price_minor=38000, sold_by_weight=True)
+    OfferFactory(product=carrots, market_day=d.day, quantity_milli=10_000)
+    db.session.commit()
+    placed = [d.order({carrots: 1500}) for _ in range(2)]
+    for order in placed:
+        order_services.record_weight(order.lines[0], d.farm, d.farm.user, 1530)
+    db.session.commit()
+    assert [pickup.amount_due(order).cash_minor for order in placed] == [58100, 58100]
+    assert placed[0].total_minor == 58140  # the order keeps its exact price
+    assert pickup.day_summary(d.day, d.organizer).expected_cash_minor == 116200
+
+    for order in placed:
+        pickup.hand_over(order, d.organizer, confirm=pickup.ANYWAY)
+    db.session.commit()
+    summary = pickup.day_summary(d.day, d.organizer)
+    assert summary.cash_received_minor == 116200 and summary.expected_cash_minor == 0

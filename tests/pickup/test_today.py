@@ -174,3 +174,16 @@ def test_a_day_takes_a_bounded_number_of_messages(ctx, today):
         messages.message_day(today.organizer, today.day, messages.Audience.CUSTOMERS, "s", "b", f"{n:016x}")
     with pytest.raises(Exception, match="messages already"):
         messages.message_day(today.organizer, today.day, messages.Audience.CUSTOMERS, "s", "b", "f" * 16)
+
+
+@pytest.mark.parametrize("locale, recipients, not_until", [("ru", "Кому", "По"), ("kk", "Кімге", "Дейін"),
+                                                          ("ky", "Кимге", "Чейин")])
+def test_the_message_form_asks_to_whom_not_until_when(client, login, today, locale, recipients, not_until):
+    """The audience's legend is "To" as in "to whom"; it shared the settlement's "To" (a date), so the
+    organizer read "Until" above "All vendors of the market" (tryout of issue 21)."""
+    login(today.organizer.email)
+    client.set_cookie("locale", locale)
+    page = client.get(f"/organize/days/{today.day.id}/message").get_data(as_text=True)
+    legend = re.search(r"<legend[^>]*>\s*([^<]+?)\s*<", page).group(1)
+    assert legend == recipients, f"the recipients are headed {legend!r}"
+    assert legend != not_until

@@ -10,9 +10,10 @@ from sqlalchemy import select
 from marketplace.accounts.models import Role
 from marketplace.core.extensions import db
 from marketplace.markets.models import MarketDay, MarketDayStatus
+from marketplace.orders import services as order_services
 from marketplace.pickup import services as pickup
 from marketplace.orders.models import LineStatus, Order, OrderStatus
-from tests.factories import UserFactory
+from tests.factories import OfferFactory, ProductFactory, UserFactory
 from tests.pickup.helpers import Day
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
@@ -271,3 +272,41 @@ def test_a_day_still_running_cannot_be_closed(client, login, d):
 def test_the_organizers_market_day_page_links_to_the_pickup_point(client, login, d):
     login(d.organizer.email)
     assert f'href="{base(d)}"' in client.get(f"/organize/days/{d.day.id}").text
+
+
+def test_the_pickup_point_shows_whole_tenge_like_the_settlement(client, login, d):
+    """380 ₸ a kilo weighed at 1.545 kg is 587.10 ₸ exactly; nobody hands over ten tiyn. The settlement
+    says "rounded to whole units"; the pickup point showed "587,10 ₸" to collect and "8 677,50 ₸"
+    expected (tryout of issue 21)."""
+    carrots = ProductFactory(producer=d.farm, name="Carrots", price_minor=38000, sold_by_weight=True)
+    OfferFactory(product=carrots, market_day=d.day, quantity_milli=10_000)
+    db.session.commit()
+    order = d.order({carrots: 1500})
+    line = order.lines[0]
+    order_services.record_weight(line, d.farm, d.farm.user, 1545)
+    db.session.commit()
+    login(d.organizer.email)
+    for url in (base(d), f"{base(d)}/orders/{order.id}"):
+        page = client.get(url).text
+        assert "587.10" not in page, f"{url} shows a fraction of a tenge"
+        assert "587" in page
+
+
+def test_the_cash_field_is_prefilled_with_the_whole_amount_shown_and_records_it(client, login, d):
+    """The order page says "587 ₸" to pay; the cash field must say 587 too, and handing over
+    without touching it records 587 ₸ (the order's price stays 587.10 ₸)."""
+    carrots = ProductFactory(producer=d.farm, name="Carrots", price_minor=38000, sold_by_weight=True)
+    OfferFactory(product=carrots, market_day=d.day, quantity_milli=10_000)
+    db.session.commit()
+    order = d.order({carrots: 1500})
+    order_services.record_weight(order.lines[0], d.farm, d.farm.user, 1545)
+    db.session.commit()
+    login(d.organizer.email)
+    url = f"{base(d)}/orders/{order.id}"
+    page = client.get(url).text
+    assert re.search(r'name="cash_received"[^>]*value="587"', page), "the cash field says 587"
+    client.post(url + "/hand-over", data={"cash_received": "587", "confirm": ["early"]})
+    db.session.expire_all()
+    done = db.session.get(Order, order.id)
+    assert done.status == OrderStatus.PICKED_UP
+    assert (done.cash_received_minor, done.total_minor) == (58700, 58710)

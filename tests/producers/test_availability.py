@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from babel.dates import format_date
 from sqlalchemy import select, update
 
 from marketplace.accounts.models import User
@@ -241,3 +242,19 @@ def test_standing_stock_of_every_product_in_one_form(app, shop, client, login):
     # Another producer's product, or a per-day one, is not this form's.
     assert client.post("/shop/availability/stock", data={f"s-{shop.rival_product}": "1"}).status_code == 404
     assert client.post("/shop/availability/stock", data={f"s-{shop.potatoes}": "1"}).status_code == 404
+
+
+@pytest.mark.parametrize("locale, copied", [("ru", "Скопировано: "), ("en", "Copied from "), ("kk", " күнінен көшірілді")])
+def test_the_copied_days_date_stands_alone_in_every_language(app, shop, client, login, locale, copied):
+    """"Скопировано с понедельник 30 ноября" put a nominative date after a preposition (tryout of
+    issue 21): the date stands on its own ("Скопировано: понедельник, 30 ноября")."""
+    with app.app_context():
+        past = db.session.get(MarketDay, shop.past)
+        weekday = format_date(past.date, "EEEE", locale=locale)
+    login(shop.owner_email)
+    client.set_cookie("locale", locale)
+    page = client.post("/shop/availability", data={
+        "day": str(shop.day1), "copy": str(shop.day1), cell(shop.day1, shop.potatoes): "",
+        cell(shop.day1, shop.dill): ""}).get_data(as_text=True)
+    assert copied in page and f"{weekday}, " in page
+    assert "Скопировано с " not in page

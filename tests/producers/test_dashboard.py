@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from PIL import Image as PILImage
 
+from marketplace.core.db import utcnow
 from marketplace.core.extensions import db
-from marketplace.markets.models import Vendor, VendorStatus
+from marketplace.markets.models import MarketDay, Vendor, VendorStatus
 from marketplace.media.services import save_image
 from marketplace.producers.models import Offer, Producer
 from marketplace.trust.models import (
@@ -16,6 +17,7 @@ from marketplace.trust.models import (
     CertificationScheme,
     CertificationStatus,
 )
+from tests.factories import ProducerFactory, ProductFactory
 from tests.producers.conftest import add_order
 
 
@@ -43,7 +45,7 @@ def test_dashboard_shows_what_is_brought_and_reserved_per_coming_day(app, shop, 
     # Later days are one line each, linked to their day of "What I bring".
     later = page[page.index('id="later-title"'):]
     assert f"/shop/availability?day={shop.day2}" in later and "Укроп" not in later
-    assert "10\u00a0jar" in page  # standing stock of honey
+    assert "10\u00a0jars" in page  # standing stock of honey
     # Certificates and markets live in the shop's tabs.
     for tab in ("Orders", "My sales", "Certificates", "Markets"):
         assert f">{tab}</a>" in page
@@ -118,3 +120,57 @@ def test_a_new_producer_starts_with_the_checklist_on_top(app, shop, client, logi
     login(shop.rival_email)  # no photo yet
     page = client.get("/shop/").get_data(as_text=True)
     assert page.index('id="start-title"') < page.index('id="next-day-title"')
+
+
+def test_what_i_bring_from_the_next_day_opens_when_its_orders_are_closed(app, shop, client, login):
+    """On market-day morning the next day is past its cutoff: the dashboard's "What I bring" must
+    open the form (for the next day still taking orders), not "Page not found" (tryout of issue 21)."""
+    with app.app_context():
+        day1 = db.session.get(MarketDay, shop.day1)
+        day1.cutoff_at = utcnow() - timedelta(hours=1)
+        db.session.add(Offer(product_id=shop.potatoes, market_day_id=shop.day1, quantity_milli=20_000))
+        db.session.commit()
+    login(shop.owner_email)
+    page = client.get("/shop/").get_data(as_text=True)
+    next_day = page[page.index('id="next-day-title"'):page.index('id="sales-title"')]
+    links = re.findall(r'href="(/shop/availability[^"]*)"', next_day)
+    assert links, "the next day offers What I bring"
+    for link in links:
+        answer = client.get(link.replace("&amp;", "&"))
+        assert answer.status_code == 200, f"{link} answered {answer.status_code}"
+        assert "What I bring" in answer.get_data(as_text=True)
+
+
+def test_after_applying_the_dashboard_says_the_application_is_waiting(app, shop, client, login):
+    """A new producer who applied read "No coming market days ... Apply to a market" again, as if
+    nothing had happened (tryout of issue 21): the dashboard names the market deciding."""
+    with app.app_context():
+        newcomer = ProducerFactory(name="New Farm", user__email="new@example.test")
+        ProductFactory(producer=newcomer, name="Морковь")
+        db.session.commit()
+    login("new@example.test")
+    before = client.get("/shop/").get_data(as_text=True)
+    assert "Apply to a market" in before
+    client.post(f"/shop/markets/{shop.other_market}/apply", data={"message": "Морковь"})
+    page = client.get("/shop/").get_data(as_text=True)
+    assert "Waiting for the organizer of Far Market to decide." in page
+    assert "Apply to a market" not in page and "No coming market days" not in page
+
+
+def test_orders_to_prepare_lead_with_the_coming_days_and_fold_the_days_held(app, shop, client, login):
+    """"Orders to prepare" listed last Saturday's closed day above next Saturday's (tryout of
+    issue 21): the days still to prepare come first, soonest first; the days held are folded."""
+    with app.app_context():
+        add_order(shop.potatoes, shop.past, 1_000, shop.customer, status="picked_up")
+        db.session.add(Offer(product_id=shop.potatoes, market_day_id=shop.day2, quantity_milli=5_000))
+        db.session.add(Offer(product_id=shop.dill, market_day_id=shop.day1, quantity_milli=5_000))
+        db.session.commit()
+        add_order(shop.potatoes, shop.day2, 1_000, shop.customer)
+        add_order(shop.dill, shop.day1, 1_000, shop.customer)
+    login(shop.owner_email)
+    page = client.get("/shop/orders").get_data(as_text=True)
+    links = [int(day) for day in re.findall(r'href="/shop/orders/days/(\d+)"', page)]
+    assert links == [shop.day1, shop.day2, shop.past]
+    held = page[page.index('<details class="past-days">'):]
+    held = held[:held.index("</details>")]
+    assert "1 market day held" in held and f"/shop/orders/days/{shop.past}" in held

@@ -1,10 +1,14 @@
 """Applying to sell at a market and following the application."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select, update
 
+from marketplace.core.errors import InvalidState
 from marketplace.core.extensions import db
 from marketplace.markets.models import Market, Vendor, VendorStatus
+from marketplace.producers import services
+from tests.factories import ProducerFactory, ProductFactory
 
 
 def vendor_at(market_id, producer_id) -> Vendor | None:
@@ -73,3 +77,27 @@ def test_inactive_or_unknown_market_is_404(app, shop, client, login):
     login(shop.owner_email)
     assert client.post(f"/shop/markets/{shop.other_market}/apply", data={"message": "x"}).status_code == 404
     assert client.get("/shop/markets/999999/apply").status_code == 404
+
+
+def test_an_empty_profile_cannot_apply_whatever_the_page(app, shop):
+    """Organizers decide on what they can see: the service refuses an application without a story
+    or a product, so no page and no command can send one (it was only checked by the form's page)."""
+    with app.app_context():
+        empty = ProducerFactory(story="")
+        market = db.session.get(Market, shop.other_market)
+        with pytest.raises(InvalidState, match="tell your story"):
+            services.apply_to_market(empty, empty.user, market, "hello")
+        empty.story = "Our orchard."
+        with pytest.raises(InvalidState, match="add at least one product"):
+            services.apply_to_market(empty, empty.user, market, "hello")
+        ProductFactory(producer=empty)
+        assert services.apply_to_market(empty, empty.user, market, "hello").status == VendorStatus.APPLIED
+
+
+def test_the_application_page_sends_an_empty_profile_back_with_the_reason(app, shop, client, login):
+    with app.app_context():
+        ProducerFactory(story="", user__email="empty@example.test")
+        db.session.commit()
+    login("empty@example.test")
+    page = client.get(f"/shop/markets/{shop.other_market}/apply", follow_redirects=True).get_data(as_text=True)
+    assert "Before you apply, tell your story" in page and 'name="message"' not in page

@@ -1,6 +1,8 @@
 """The producer edits the public profile."""
 from __future__ import annotations
 
+import re
+
 from marketplace.core.extensions import db
 from marketplace.producers.models import Producer, Product
 
@@ -74,3 +76,15 @@ def test_the_organic_district_is_chosen_from_the_groups_not_typed(app, shop, cli
     assert response.headers["Location"].endswith("/groups/talas-organik-aymagy/apply")
     response = client.post("/groups/choose", data={"group": "no-such-group"})
     assert response.headers["Location"].endswith("/shop/profile")
+
+
+def test_the_country_list_holds_only_countries_people_live_in(shop, client, login):
+    """Bouvet Island, Heard & McDonald Islands and the US Minor Outlying Islands were offered as a
+    producer's country (tryout of issue 21)."""
+    login(shop.owner_email)
+    page = client.get("/shop/profile").get_data(as_text=True)
+    countries = page[page.index('name="country"'):]
+    countries = countries[:countries.index("</select>")]
+    offered = set(re.findall(r'<option[^>]*value="([A-Z]{2})"', countries))
+    assert {"KZ", "KG", "FR", "US", "NO", "AU"} <= offered
+    assert not offered & {"BV", "HM", "UM", "TF", "GS", "IO", "AQ", "EU", "EZ", "UN"}
