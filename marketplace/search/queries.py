@@ -184,7 +184,10 @@ def plan_search(query: str | None) -> SearchPlan:
     words the vocabulary knows)."""
     query = (query or "")[:MAX_QUERY_CHARS]
     vocabulary = current_vocabulary()
-    found = query_words(query, vocabulary)[:MAX_WORDS]
+    # A word said twice asks nothing more, yet each copy was a condition of its own (its
+    # completions and typo candidates, ranked in three parts): "ка" eight times cost four
+    # times "ка" once on 50,000 products.
+    found = list(dict.fromkeys(query_words(query, vocabulary)))[:MAX_WORDS]
     # A word longer than any in the word list is looked for as typed only.
     unknown = list(dict.fromkeys(word.word for word in found
                                  if not word.groups and MIN_PREFIX <= len(word.word) <= MAX_WORD_CHARS))
