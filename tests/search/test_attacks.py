@@ -201,3 +201,52 @@ def test_a_word_without_a_letter_is_refused(client, login, admin, language, word
     response = client.post("/admin/vocabulary", data={"en": word})
     assert response.status_code == 200
     assert db.session.scalar(select(VocabularyEntry)) is None
+
+
+def test_two_admins_adding_one_word_at_once_add_it_once(app, listed):
+    import threading
+
+    from tests.conftest import PASSWORD
+
+    listed("Бульба синеглазка")
+    emails = [UserFactory(email=f"admin{n}@example.test", roles=[Role.ADMIN]).email for n in (1, 2)]
+    clients = [app.test_client() for _ in emails]
+    for client, email in zip(clients, emails, strict=True):
+        assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
+    barrier = threading.Barrier(2)
+    codes = []
+
+    def add(client):
+        barrier.wait()
+        codes.append(client.post("/admin/vocabulary/potato", data={"language": "ru", "word": "Бульба"}).status_code)
+
+    threads = [threading.Thread(target=add, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(codes) == [200, 302]  # one added it, the other is told it is there now
+    db.session.expire_all()
+    assert [e.word for e in db.session.scalars(select(VocabularyEntry))] == ["бульба"]
+    assert found("картоп") == ["Бульба синеглазка"]
+
+
+# --- The vocabulary file -----------------------------------------------------------------------
+
+def test_the_vocabulary_file_holds_no_joining_word_as_a_word_of_a_group():
+    from marketplace.core.search_terms import STOPWORDS
+    from marketplace.core.vocabulary import default_vocabulary
+
+    # A joining word in a group would put every product whose text says it in the group (as
+    # the admin's page refuses it).
+    for group in default_vocabulary().groups.values():
+        assert not [phrase for phrase in group.phrases() if len(phrase) == 1 and phrase[0] in STOPWORDS], group.id
+
+
+def test_a_vocabulary_file_that_is_not_utf8_is_refused_saying_where(tmp_path):
+    from marketplace.core.vocabulary import VOCABULARY_PATH, VocabularyError, load_vocabulary
+
+    broken = tmp_path / "vocabulary.tsv"
+    broken.write_bytes(VOCABULARY_PATH.read_bytes() + "potato_2\tvegetables\tбульба".encode("cp1251") + b"\n")
+    with pytest.raises(VocabularyError, match="not UTF-8"):
+        load_vocabulary(broken)
