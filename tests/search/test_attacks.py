@@ -250,3 +250,19 @@ def test_a_vocabulary_file_that_is_not_utf8_is_refused_saying_where(tmp_path):
     broken.write_bytes(VOCABULARY_PATH.read_bytes() + "potato_2\tvegetables\tбульба".encode("cp1251") + b"\n")
     with pytest.raises(VocabularyError, match="not UTF-8"):
         load_vocabulary(broken)
+
+
+def test_the_longest_words_the_form_takes_are_stored(client, login, listed, admin):
+    login(admin.email)
+    longest = "б" * 100
+    phrase = " ".join(["бульбабульбабульбабульбабульба"] * 3 + ["б" * 7])  # four words, 100 characters
+    for word in (longest, phrase):
+        assert client.post("/admin/vocabulary/potato", data={"language": "ru", "word": word}).status_code == 302, word
+    response = client.post("/admin/vocabulary", data={language: ("q" if language in ("en", "latin") else "қ") * 100
+                                                      for language in ("kk", "en", "latin")})
+    assert response.status_code == 200 and "Each language needs its own word" in response.get_data(as_text=True)
+    response = client.post("/admin/vocabulary", data={"en": "q" * 100, "kk": "қ" * 100})
+    assert response.status_code == 302
+    assert db.session.scalar(select(VocabularyEntry).where(VocabularyEntry.language == "en")).group_id == "q" * 50
+    assert client.get("/products", query_string={"q": longest}).status_code == 200
+    assert client.get("/search/suggest", query_string={"q": "бульбабульб"}).status_code == 200
