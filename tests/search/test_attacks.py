@@ -12,7 +12,7 @@ from marketplace.search import views
 from marketplace.search.models import VocabularyEntry
 from marketplace.search.queries import plan_search
 from tests.catalog.conftest import names_on
-from tests.factories import ProducerFactory, UserFactory
+from tests.factories import MarketFactory, ProducerFactory, UserFactory
 from tests.search.conftest import found
 
 HOSTILE_QUERIES = [
@@ -84,8 +84,9 @@ def test_hidden_products_are_never_found(client, listed):
     listed("Зефир яблочный", active=False)
     listed("Пастила яблочная", vendor_status=VendorStatus.SUSPENDED)
     listed("Чурчхела ореховая", vendor_status=VendorStatus.APPLIED)
+    listed("Курага яблочная", at=MarketFactory(slug="closed-bazaar", active=False))  # its only market closed
     listed("Яблочный уксус")
-    for q in ("зефир", "пастила", "чурчхела", "яблочный", "зефр", "пастла"):
+    for q in ("зефир", "пастила", "чурчхела", "курага", "яблочный", "зефр", "пастла", "курага яблочная"):
         assert set(names_on(client.get("/products", query_string={"q": q}))) <= {"Яблочный уксус"}, q
 
 
@@ -266,3 +267,34 @@ def test_the_longest_words_the_form_takes_are_stored(client, login, listed, admi
     assert db.session.scalar(select(VocabularyEntry).where(VocabularyEntry.language == "en")).group_id == "q" * 50
     assert client.get("/products", query_string={"q": longest}).status_code == 200
     assert client.get("/search/suggest", query_string={"q": "бульбабульб"}).status_code == 200
+
+
+def test_two_admins_taking_one_word_out_at_once_is_no_error(app, listed, admin):
+    import threading
+
+    from marketplace.search import services
+    from tests.conftest import PASSWORD
+
+    listed("Бульба синеглазка")
+    entry_id = services.add_word(admin, "potato", "ru", "бульба").id
+    db.session.commit()
+    emails = [admin.email, UserFactory(email="admin2@example.test", roles=[Role.ADMIN]).email]
+    clients = [app.test_client() for _ in emails]
+    for client, email in zip(clients, emails, strict=True):
+        assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
+    barrier = threading.Barrier(2)
+    codes = []
+
+    def remove(client):
+        barrier.wait()
+        codes.append(client.post(f"/admin/vocabulary/words/{entry_id}/remove").status_code)
+
+    threads = [threading.Thread(target=remove, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert 500 not in codes and 302 in codes, codes
+    db.session.expire_all()
+    assert db.session.scalar(select(VocabularyEntry)) is None
+    assert found("бульба") == ["Бульба синеглазка"] and found("картоп") == []
