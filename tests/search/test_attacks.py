@@ -7,11 +7,15 @@ from sqlalchemy import select
 
 from marketplace.accounts.models import Role
 from marketplace.core.extensions import db
+from marketplace.core.search_terms import STOPWORDS
+from marketplace.core.vocabulary import VOCABULARY_PATH, VocabularyError, default_vocabulary, load_vocabulary
 from marketplace.markets.models import VendorStatus
-from marketplace.search import views
+from marketplace.search import services, views
 from marketplace.search.models import VocabularyEntry
 from marketplace.search.queries import plan_search
 from tests.catalog.conftest import names_on
+from tests.concurrency import run_together
+from tests.conftest import PASSWORD
 from tests.factories import MarketFactory, ProducerFactory, UserFactory
 from tests.search.conftest import found
 
@@ -130,8 +134,6 @@ def test_a_repeated_word_is_searched_once(listed):
 
 @pytest.mark.parametrize("role", [None, Role.CUSTOMER, Role.PRODUCER, Role.ORGANIZER])
 def test_only_an_admin_reaches_the_vocabulary_pages(client, login, admin, role):
-    from marketplace.search import services
-
     entry = services.add_word(admin, "potato", "ru", "бульба")
     db.session.commit()
     if role is not None:
@@ -150,8 +152,6 @@ def test_only_an_admin_reaches_the_vocabulary_pages(client, login, admin, role):
 
 
 def test_a_form_without_its_csrf_token_changes_nothing(app, client, login, admin, monkeypatch):
-    from marketplace.search import services
-
     entry = services.add_word(admin, "potato", "ru", "бульба")
     db.session.commit()
     login(admin.email)
@@ -204,30 +204,22 @@ def test_a_word_without_a_letter_is_refused(client, login, admin, language, word
     assert db.session.scalar(select(VocabularyEntry)) is None
 
 
-def test_two_admins_adding_one_word_at_once_add_it_once(app, listed):
-    import threading
-
-    from tests.conftest import PASSWORD
-
-    listed("Бульба синеглазка")
-    emails = [UserFactory(email=f"admin{n}@example.test", roles=[Role.ADMIN]).email for n in (1, 2)]
+def two_admins_logged_in(app, admin) -> list:
+    """A client for `admin` and one for a second admin, each logged in."""
+    emails = [admin.email, UserFactory(email="admin2@example.test", roles=[Role.ADMIN]).email]
     clients = [app.test_client() for _ in emails]
     for client, email in zip(clients, emails, strict=True):
         assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
-    barrier = threading.Barrier(2)
-    codes = []
+    return clients
 
-    def add(client):
-        barrier.wait()
-        codes.append(client.post("/admin/vocabulary/potato", data={"language": "ru", "word": "Бульба"}).status_code)
 
-    threads = [threading.Thread(target=add, args=(client,)) for client in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+def test_two_admins_adding_one_word_at_once_add_it_once(app, listed, admin):
+    listed("Бульба синеглазка")
+    clients = two_admins_logged_in(app, admin)
+    codes = run_together(app, [
+        lambda client=client: client.post("/admin/vocabulary/potato", data={"language": "ru", "word": "Бульба"}).status_code
+        for client in clients])
     assert sorted(codes) == [200, 302]  # one added it, the other is told it is there now
-    db.session.expire_all()
     assert [e.word for e in db.session.scalars(select(VocabularyEntry))] == ["бульба"]
     assert found("картоп") == ["Бульба синеглазка"]
 
@@ -235,9 +227,6 @@ def test_two_admins_adding_one_word_at_once_add_it_once(app, listed):
 # --- The vocabulary file -----------------------------------------------------------------------
 
 def test_the_vocabulary_file_holds_no_joining_word_as_a_word_of_a_group():
-    from marketplace.core.search_terms import STOPWORDS
-    from marketplace.core.vocabulary import default_vocabulary
-
     # A joining word in a group would put every product whose text says it in the group (as
     # the admin's page refuses it).
     for group in default_vocabulary().groups.values():
@@ -245,8 +234,6 @@ def test_the_vocabulary_file_holds_no_joining_word_as_a_word_of_a_group():
 
 
 def test_a_vocabulary_file_that_is_not_utf8_is_refused_saying_where(tmp_path):
-    from marketplace.core.vocabulary import VOCABULARY_PATH, VocabularyError, load_vocabulary
-
     broken = tmp_path / "vocabulary.tsv"
     broken.write_bytes(VOCABULARY_PATH.read_bytes() + "potato_2\tvegetables\tбульба".encode("cp1251") + b"\n")
     with pytest.raises(VocabularyError, match="not UTF-8"):
@@ -270,31 +257,12 @@ def test_the_longest_words_the_form_takes_are_stored(client, login, listed, admi
 
 
 def test_two_admins_taking_one_word_out_at_once_is_no_error(app, listed, admin):
-    import threading
-
-    from marketplace.search import services
-    from tests.conftest import PASSWORD
-
     listed("Бульба синеглазка")
     entry_id = services.add_word(admin, "potato", "ru", "бульба").id
     db.session.commit()
-    emails = [admin.email, UserFactory(email="admin2@example.test", roles=[Role.ADMIN]).email]
-    clients = [app.test_client() for _ in emails]
-    for client, email in zip(clients, emails, strict=True):
-        assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
-    barrier = threading.Barrier(2)
-    codes = []
-
-    def remove(client):
-        barrier.wait()
-        codes.append(client.post(f"/admin/vocabulary/words/{entry_id}/remove").status_code)
-
-    threads = [threading.Thread(target=remove, args=(client,)) for client in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    clients = two_admins_logged_in(app, admin)
+    codes = run_together(app, [lambda client=client: client.post(f"/admin/vocabulary/words/{entry_id}/remove").status_code
+                               for client in clients])
     assert 500 not in codes and 302 in codes, codes
-    db.session.expire_all()
     assert db.session.scalar(select(VocabularyEntry)) is None
     assert found("бульба") == ["Бульба синеглазка"] and found("картоп") == []
