@@ -109,3 +109,18 @@ def test_a_phrase_with_a_word_no_product_holds_still_leads_to_the_products_of_it
                for href in re.findall(r'href="([^"]*\?[^"]*)"', response.get_data(as_text=True))]
     leads_to_honey = [q for q in offered if q and names_on(client.get("/products", query_string={"q": q}))]
     assert leads_to_honey, offered
+
+
+def test_the_nothing_found_page_names_the_word_no_product_holds_and_counts_the_others(client, listed):
+    listed("Мёд горный")
+    listed("Мёд акациевый")
+    listed("Зефиркин секретный", active=False)
+    html = client.get("/products", query_string={"q": "мёд с пасеки"}).get_data(as_text=True)
+    assert "No product has “пасеки”." in html and "2 products with “мёд с”" in html
+    # A word only a product taken off sale holds is a word no product holds; the honey is still offered.
+    html = client.get("/products", query_string={"q": "мёд зефиркин"}).get_data(as_text=True)
+    assert "No product has “зефиркин”." in html and "2 products with “мёд”" in html
+    # No word is held by nothing (both are sold, never together): nothing to drop, nothing offered.
+    listed("Курут")
+    html = client.get("/products", query_string={"q": "мёд курут"}).get_data(as_text=True)
+    assert "Nothing found." in html and "No product has" not in html
