@@ -243,10 +243,11 @@ MAX_SUGGESTIONS = 8
 #: Words read from the word list per request, of which those that lead to products are offered.
 SUGGESTION_CANDIDATES = 3 * MAX_SUGGESTIONS
 
-#: Which of some searches (each a list of words, each word its alternatives) find a product
-#: on sale: the indexes of those that do. Given by the feature that knows what is on sale
-#: (the catalog, above search), through `set_product_check`.
-ProductCheck = Callable[[Sequence[Sequence[Alternatives]]], set[int]]
+#: Which of some searches find a product on sale: `check(shared, each)` gives the indexes n
+#: for which some product on sale holds every word of `shared` and the word each[n] (each
+#: word as its alternatives). Given by the feature that knows what is on sale (the catalog,
+#: above search), through `set_product_check`.
+ProductCheck = Callable[[Sequence[Alternatives], Sequence[Alternatives]], set[int]]
 #: app.extensions key of the ProductCheck.
 PRODUCT_CHECK = "aimak.search_product_check"
 
@@ -277,7 +278,7 @@ def suggest(query: str | None, finds: ProductCheck | None) -> list[str]:
         return []
     before = _words_before(head)
     vocabulary = current_vocabulary()
-    leading = finds([[*before, Alternatives(_terms_of([word], (), vocabulary))] for word in candidates])
+    leading = finds(before, [Alternatives(_terms_of([word], (), vocabulary)) for word in candidates])
     return [" ".join([*head, word]) for n, word in enumerate(candidates) if n in leading][:MAX_SUGGESTIONS]
 
 
