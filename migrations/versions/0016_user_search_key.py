@@ -4,7 +4,7 @@ keyboard and "gulmira" find "Гүлмира", "sadykov" finds "Садыков". 
 there are; the model keeps it whenever a name or email is set.
 
 Revision ID: 0016_user_search_key
-Revises: 0014_search_terms_only
+Revises: 0015_product_orderable_until
 """
 import sqlalchemy as sa
 from alembic import op
@@ -12,7 +12,7 @@ from alembic import op
 from marketplace.core.translit import sound_keys
 
 revision = "0016_user_search_key"
-down_revision = "0014_search_terms_only"
+down_revision = "0015_product_orderable_until"
 branch_labels = None
 depends_on = None
 
