@@ -13,8 +13,9 @@ but what the database keeps in memory:
   them — catalog.queries.product_page with search.queries.plan_search;
 - page: GET /products?q=… through the test client, as a visitor without cookies, the page
   cache off (PAGE_CACHE_SECONDS=0): the search, the page's other statements and the HTML;
-- suggest: search.queries.suggest for each prefix of 2–5 letters of each query (the
-  endpoint's in-process answers are not used).
+- suggest: search.queries.suggest for each prefix of 2–5 letters of each query, and of its
+  last word after the words before it ("мёд с па"), with the catalog's check that each
+  suggestion leads to a product on sale (the endpoint's in-process answers are not used).
 
 Printed: p50, p90, p99 and the slowest, in milliseconds, and the slowest queries; for the
 search also the CPU time of this process (time.process_time), the figure a busy machine
@@ -69,6 +70,16 @@ def search_once(query: str) -> None:
     page.pagination.items  # noqa: B018 - loaded already; read as the page reads it
 
 
+def typed_prefixes(text: str) -> list[str]:
+    """What a shopper has typed on the way to `text`: its first 2-5 letters, and with more
+    than one word, the words before the last and 2-5 letters of the last."""
+    prefixes = [text[:length] for length in range(2, min(5, len(text)) + 1)]
+    *before, last = text.split() or [""]
+    if before:
+        prefixes += [" ".join([*before, last[:length]]) for length in range(2, min(5, len(last)) + 1)]
+    return prefixes
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=None)
@@ -79,7 +90,7 @@ def main(argv=None) -> int:
                       "PAGE_CACHE_SECONDS": 0, "RATE_LIMITS_ON": False})
     texts = list(dict.fromkeys(query.text for query in read_queries()))
     client = app.test_client()
-    searches, cpu, pages, suggestions, slowest = [], [], [], [], []
+    searches, cpu, pages, suggestions, slowest, slowest_suggestions = [], [], [], [], [], []
     load_before = os.getloadavg()[0]
     with app.app_context():
         dialect, products = db.engine.dialect.name, db.session.execute(db.text("SELECT count(*) FROM product")).scalar()
@@ -92,8 +103,9 @@ def main(argv=None) -> int:
                 cpu.append(spent_cpu)
                 slowest.append((spent, text))
                 db.session.rollback()
-                for length in range(2, min(5, len(text)) + 1):
-                    suggestions.append(timed(suggest, text[:length]))
+                for typed in typed_prefixes(text):
+                    suggestions.append(timed(suggest, typed, queries.searches_finding_products))
+                    slowest_suggestions.append((suggestions[-1], typed))
     for _ in range(args.repeat):
         for text in texts:
             started = time.perf_counter()
@@ -108,6 +120,8 @@ def main(argv=None) -> int:
     print(f"  page     {percentiles(pages)}")
     print(f"  suggest  {percentiles(suggestions)}")
     print("  slowest searches: " + ", ".join(f"{text!r} {spent:.0f} ms" for spent, text in sorted(slowest)[-5:]))
+    print("  slowest suggestions: " + ", ".join(f"{text!r} {spent:.0f} ms"
+                                                for spent, text in sorted(slowest_suggestions)[-5:]))
     return 0
 
 

@@ -7,12 +7,13 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from marketplace.core.db import UTCDateTime, str_enum, utcnow
 from marketplace.core.events import security_event
 from marketplace.core.extensions import db
+from marketplace.core.translit import sound_keys
 
 
 class Role(str, enum.Enum):
@@ -49,6 +50,10 @@ class User(UserMixin, db.Model):
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: The sound keys of the name's and email's words (core.translit.sound_keys): the admin's
+    #: user search finds "Гүлмира" from "гулмира" (a Russian keyboard) and "gulmira". Kept by
+    #: the validators below whenever the name or email is set (migration 0016 filled the rows before it).
+    search_key: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     role_rows: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
@@ -56,7 +61,14 @@ class User(UserMixin, db.Model):
 
     @validates("email")
     def _normalize_email(self, _key, value: str) -> str:
-        return normalize_email(value)
+        email = normalize_email(value)
+        self.search_key = sound_keys(f"{self.name or ''} {email}")
+        return email
+
+    @validates("name")
+    def _keep_search_key(self, _key, value: str) -> str:
+        self.search_key = sound_keys(f"{value or ''} {self.email or ''}")
+        return value
 
     @property
     def roles(self) -> set[Role]:

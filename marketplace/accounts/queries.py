@@ -2,23 +2,29 @@
 from datetime import datetime
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from marketplace.accounts.models import RoleChange, User
 from marketplace.core.extensions import db
 from marketplace.core.periods import week_bucket
-from marketplace.core.text import folded, like_pattern, normalize_text
+from marketplace.core.text import folded, like_pattern, normalize_text, words
+from marketplace.core.translit import sound_key
 
 
 def search_users(text: str, page: int, per_page: int = 50) -> Pagination:
     """Users whose email or name holds the text, normalised as the catalog's search is
-    (case-folded in every alphabet, ё = е), newest first."""
+    (case-folded in every alphabet, ё = е), or whose words sound like every word of it
+    (core.translit.sound_key: "гулмира" and "gulmira" find "Гүлмира"), newest first."""
     query = select(User).order_by(User.created_at.desc(), User.id.desc())
     text = normalize_text((text or "")[:200])
     if text:
         pattern = like_pattern(text)
-        query = query.where(or_(User.email.like(pattern, escape="\\"), folded(User.name).like(pattern, escape="\\")))
+        held = [User.email.like(pattern, escape="\\"), folded(User.name).like(pattern, escape="\\")]
+        keys = [key for key in (sound_key(word) for word in words(text)) if key]
+        if keys:
+            held.append(and_(*(User.search_key.like(like_pattern(key), escape="\\") for key in keys)))
+        query = query.where(or_(*held))
     return db.paginate(query, page=max(page, 1), per_page=per_page, error_out=False)
 
 

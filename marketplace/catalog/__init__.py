@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from marketplace.catalog import mymarket, stock, views
+from marketplace.catalog import mymarket, queries, stock, views
+from marketplace.search.queries import set_product_check
 from marketplace.web.pagecache import vary_on_cookies
 
 
@@ -13,3 +14,5 @@ def register(app: Flask) -> None:
     vary_on_cookies(app, mymarket.COOKIE)
     # What is left of a product is filled into cached pages after a sale (web.pagecache).
     stock.register(app)
+    # Suggestions as you type (search's endpoint) offer only what leads to products on sale.
+    set_product_check(app, queries.searches_finding_products)

@@ -67,10 +67,14 @@ def product_list_page(args, cookies, locale: str, page_size: int) -> dict:
     # A search that finds nothing at one market says what the others have (one count, only then).
     elsewhere = (queries.found_at_other_markets(wanted, plan)
                  if plan and wanted.market and not page.pagination.total else 0)
+    # Other searches offered lead to products on sale (a statement each, only when there is one to offer).
+    corrected = queries.did_you_mean(plan) if plan else None
+    loosened = queries.without_missing_words(wanted, plan) if plan and not page.pagination.total else None
     return dict(
         filters=filters, page=page, elsewhere=elsewhere, sorts=SORTS, kinds=KIND_LABELS,
         badge_schemes=BADGE_SCHEMES, day_label=market_day_label,
-        categories=categories, markets=markets, market_days=market_days, mine=mine, plan=plan,
+        categories=categories, markets=markets, market_days=market_days, mine=mine, corrected=corrected,
+        loosened=loosened,
         shown_market=shown_market, offers_day=offers_day, choices=filter_choices(categories, markets, market_days),
         labels=describe(filters, categories, markets, market_days, page.pagination.items),
     )

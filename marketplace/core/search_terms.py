@@ -29,7 +29,7 @@ from marketplace.core.wordforms import Token, analyse
 
 #: The form of the search column this module writes; raise it with any change to what
 #: index_text writes, so `flask reindex-search --if-changed` indexes every product again.
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: a combining mark no longer splits a word
 
 #: Marks a group term; no word can hold it (words are letters and digits only).
 GROUP_MARK = "~"

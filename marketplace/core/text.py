@@ -66,8 +66,11 @@ def words(text: str | None) -> list[str]:
     """The normalised words of a text, split at spaces, hyphens and punctuation.
 
     Numbers on their own ("0,5", "1×1,5") are left out: they are not what people search by.
+    A mark left apart after NFC (the stress in "ма́сло", pasted from a dictionary) is dropped,
+    not taken for a break between two words.
     """
-    found = (_APOSTROPHES.sub("", match) for match in _WORD.findall(normalize_text(text)))
+    folded = "".join(char for char in normalize_text(text) if not unicodedata.combining(char))
+    found = (_APOSTROPHES.sub("", match) for match in _WORD.findall(folded))
     return [word for word in found if not word.isdigit()]
 
 

@@ -10,7 +10,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from marketplace.core.text import normalize_text
+from marketplace.core.text import normalize_text, words
 
 _CYRILLIC = {
     "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ж": "j", "з": "z", "и": "i",
@@ -73,3 +73,11 @@ def sound_key(word: str) -> str:
     for pattern, replacement in _SPELLINGS:
         latin = pattern.sub(replacement, latin)
     return latin if len(latin) >= 2 else ""
+
+
+def sound_keys(text: str | None) -> str:
+    """The sound keys of a text's words, each once, space-separated with a space at each end
+    (" gulmira asanova "): what a stored name is compared by, whatever alphabet or keyboard
+    it was typed with (the admin's user search)."""
+    keys = dict.fromkeys(key for key in (sound_key(word) for word in words(text)) if key)
+    return f" {' '.join(keys)} " if keys else ""

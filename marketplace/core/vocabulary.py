@@ -234,8 +234,12 @@ class Vocabulary:
 
 
 def load_vocabulary(path: Path = VOCABULARY_PATH) -> Vocabulary:
-    with path.open(encoding="utf-8") as lines:
-        return Vocabulary(groups_from_rows(parse_rows(lines)))
+    try:
+        with path.open(encoding="utf-8") as lines:
+            return Vocabulary(groups_from_rows(parse_rows(lines)))
+    except UnicodeDecodeError as error:
+        # Said like the file's other faults: the app does not start, and the deployer is told where.
+        raise VocabularyError(f"{path}: not UTF-8 at byte {error.start}") from None
 
 
 @lru_cache(maxsize=1)

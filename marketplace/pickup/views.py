@@ -206,7 +206,7 @@ def hand_over(market_day_id: int, order_id: int):
     flash(_("Order %(code)s is handed over.", code=found.pickup_code), "success")
     if found.payment_method == PaymentMethod.CARD and found.cash_received_minor:
         flash(_("Collect %(amount)s in cash: the card does not cover the whole total.",
-                amount=money(found.cash_received_minor, found.currency)), "info")
+                amount=money_whole(found.cash_received_minor, found.currency)), "info")
     _say_refund_pending(found)
     return _back_to(market_day_id, order_id)
 

@@ -19,10 +19,11 @@ name, in the name or description, anywhere.
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Text, and_, cast, column, false, func, or_, select, table
+from sqlalchemy import Text, and_, cast, column, false, func, literal, or_, select, table
 from sqlalchemy.dialects.postgresql import ARRAY, array
 
 from marketplace.core.dialects import POSTGRESQL_TERMS_FUNCTION, SQLITE_TERMS_TABLE
@@ -89,6 +90,30 @@ def holds(products, words: Sequence[Alternatives]):
     if _dialect() == "sqlite":
         return _sqlite_holds(products, words, Part.ANYWHERE)
     return and_(*(_postgresql_word(products.c.search_text, word) for word in words))
+
+
+def held_each(products, shared: Sequence[Alternatives], each: Sequence[Alternatives], *conditions):
+    """SELECT of the indexes n (from 0) of the words in `each` such that a row of `products`
+    meeting `conditions` holds every `shared` word and each[n]: whether each of several
+    searches finds something. One small statement whatever the number of searches: the
+    searches are one parameter (SQLite: a JSON array of MATCH texts read by json_each;
+    PostgreSQL: an array of space-separated terms, unnested), and each is an EXISTS that reads
+    the index first and stops at its first row (SQLite: the terms table joined to the
+    products by rowid; an IN over the index would list every row holding the words)."""
+    shared = [word for word in shared if word]
+    if _dialect() == "sqlite":
+        texts = [_sqlite_match([*shared, word], Part.ANYWHERE) if word else "" for word in each]
+        asked = func.json_each(json.dumps(texts, ensure_ascii=False)).table_valued("key", "value").alias("asked")
+        index = _sqlite_terms.join(products, products.c.id == _sqlite_terms.c.rowid)
+        held = (select(products.c.id).select_from(index)
+                .where(_sqlite_terms.c[SQLITE_TERMS_TABLE].op("MATCH")(asked.c.value), *conditions))
+        return select(asked.c.key).where(asked.c.value != "", held.exists())
+    asked = (func.unnest(literal([" ".join(word.terms) for word in each], ARRAY(Text)))
+             .table_valued("terms", with_ordinality="n").render_derived(name="asked"))
+    own = _terms_array(products.c.search_text).op("&&")(func.string_to_array(asked.c.terms, " "))
+    held = select(products.c.id).where(*(_postgresql_word(products.c.search_text, word) for word in shared),
+                                       own, *conditions)
+    return select(asked.c.n - 1).where(asked.c.terms != "", held.exists())
 
 
 def found(products, word: Alternatives, part: Part = Part.ANYWHERE):

@@ -11,18 +11,20 @@ is a whole term of the products' search columns, so every search is answered fro
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import case, column, func, literal, or_, select, table, text, union_all
 
 from marketplace.core.dialects import SQLITE_WORD_TABLE
 from marketplace.core.extensions import db
-from marketplace.core.search_terms import query_words
+from marketplace.core.search_terms import STOPWORDS, query_words
 from marketplace.core.text import words
 from marketplace.core.translit import sound_key
 from marketplace.core.typos import allowed_edits, edit_distance, letters_key, similarity, trigrams
 from marketplace.core.vocabulary import LANGUAGES
 from marketplace.core.wordforms import Script, script_of
+from marketplace.search.matching import Alternatives
 from marketplace.search.models import MAX_WORD_CHARS, SearchWord, VocabularyEntry
 from marketplace.search.vocabulary import current_vocabulary
 
@@ -35,6 +37,10 @@ MIN_PREFIX = 2
 CANDIDATES = 40
 #: Words a word being typed may begin, read per word: the weightiest (names) first, then the shortest.
 COMPLETIONS = 30
+#: ...but fewer for a very short word: "та" begins hundreds of words, and each word it stands
+#: for is a few more terms in every part of the statement (30 words were 45 terms, 270-580 ms on
+#: PostgreSQL, most of it building and planning the statement). Suggestions still complete it.
+SHORT_COMPLETIONS = {2: 4, 3: 10}
 #: Corrections kept per word: equally near known words (two spellings of one food).
 MAX_CORRECTIONS = 3
 
@@ -52,6 +58,18 @@ class WordMatch:
     fuzzy: tuple[str, ...] = ()
     #: the nearest known word, for "did you mean"
     correction: str | None = None
+    #: the terms of that word alone (what the search "did you mean" offers asks for it)
+    correction_terms: tuple[str, ...] = ()
+
+    @property
+    def everything(self) -> Alternatives:
+        """Every term the word may match: as typed, the words it begins, its corrections."""
+        return Alternatives((*self.exact, *self.completions, *self.fuzzy))
+
+    @property
+    def as_corrected(self) -> Alternatives:
+        """What the word asks for in the search "did you mean" offers (its correction, else itself)."""
+        return Alternatives(self.correction_terms) if self.correction else self.everything
 
 
 @dataclass(frozen=True)
@@ -138,7 +156,8 @@ def _completions(index: int, word: str, key: str):
     return (select(literal(index).label("n"), literal(True).label("begun"), SearchWord.word, SearchWord.key,
                    SearchWord.weight)
             .where(_begun_by(word, key), SearchWord.word != word)
-            .order_by(SearchWord.weight.desc(), func.length(SearchWord.word), SearchWord.word).limit(COMPLETIONS))
+            .order_by(SearchWord.weight.desc(), func.length(SearchWord.word), SearchWord.word)
+            .limit(SHORT_COMPLETIONS.get(len(word), COMPLETIONS)))
 
 
 def _candidates(unknown: list[str]) -> dict[str, tuple[list[_Candidate], list[_Candidate]]]:
@@ -184,7 +203,10 @@ def plan_search(query: str | None) -> SearchPlan:
     words the vocabulary knows)."""
     query = (query or "")[:MAX_QUERY_CHARS]
     vocabulary = current_vocabulary()
-    found = query_words(query, vocabulary)[:MAX_WORDS]
+    # A word said twice asks nothing more, yet each copy was a condition of its own (its
+    # completions and typo candidates, ranked in three parts): "ка" eight times cost four
+    # times "ка" once on 50,000 products.
+    found = list(dict.fromkeys(query_words(query, vocabulary)))[:MAX_WORDS]
     # A word longer than any in the word list is looked for as typed only.
     unknown = list(dict.fromkeys(word.word for word in found
                                  if not word.groups and MIN_PREFIX <= len(word.word) <= MAX_WORD_CHARS))
@@ -203,7 +225,8 @@ def plan_search(query: str | None) -> SearchPlan:
         planned.append(WordMatch(
             word.word, word.terms, completions=_terms_of([c.word for c in begun], word.terms, vocabulary),
             fuzzy=_terms_of([c.word for c in corrected], word.terms, vocabulary),
-            correction=corrected[0].word if corrected else None))
+            correction=corrected[0].word if corrected else None,
+            correction_terms=_terms_of([c.word for c in corrected[:1]], (), vocabulary)))
     return SearchPlan(tuple(planned), typed=bool(query.strip()))
 
 
@@ -217,24 +240,64 @@ def _terms_of(known: list[str], own: tuple[str, ...], vocabulary) -> tuple[str, 
 
 #: Suggestions answered per request.
 MAX_SUGGESTIONS = 8
+#: Words read from the word list per request, of which those that lead to products are offered.
+SUGGESTION_CANDIDATES = 3 * MAX_SUGGESTIONS
+
+#: Which of some searches find a product on sale: `check(shared, each)` gives the indexes n
+#: for which some product on sale holds every word of `shared` and the word each[n] (each
+#: word as its alternatives). Given by the feature that knows what is on sale (the catalog,
+#: above search), through `set_product_check`.
+ProductCheck = Callable[[Sequence[Alternatives], Sequence[Alternatives]], set[int]]
+#: app.extensions key of the ProductCheck.
+PRODUCT_CHECK = "aimak.search_product_check"
 
 
-def suggest(query: str | None) -> list[str]:
-    """Queries that complete what is typed: its last word completed from the word list
-    (in its own alphabet first, then words whose sound is typed in the other), the words
-    before it kept."""
+def set_product_check(app, check: ProductCheck) -> None:
+    app.extensions[PRODUCT_CHECK] = check
+
+
+def suggest(query: str | None, finds: ProductCheck | None) -> list[str]:
+    """Queries that complete what is typed and find something: its last word completed from
+    the word list (in its own alphabet first, then words whose sound is typed in the other),
+    the words before it kept, each offered only when some product on sale holds the words
+    before and the word offered (`finds` tells; without it nothing is offered). The word list
+    holds the words of products taken off sale too: it is only where candidates come from.
+    """
     typed = words(query)[:MAX_WORDS]
-    if not typed or len(typed[-1]) < MIN_PREFIX:
+    if finds is None or not typed or len(typed[-1]) < MIN_PREFIX:
         return []
     head, last = typed[:-1], typed[-1]
     key = sound_key(last)
     own_alphabet = case((_prefix_condition(SearchWord.word, last), 0), else_=1)
     # A word that only sounds like what is typed ("sut" for "сүт") is what is typed already.
-    rows = db.session.scalars(
+    candidates = list(db.session.scalars(
         select(SearchWord.word).where(_begun_by(last, key), SearchWord.word != last, SearchWord.key != key)
         .order_by(own_alphabet, SearchWord.weight.desc(), func.length(SearchWord.word), SearchWord.word)
-        .limit(MAX_SUGGESTIONS))
-    return [" ".join([*head, word]) for word in rows]
+        .limit(SUGGESTION_CANDIDATES)))
+    if not candidates:
+        return []
+    before = _words_before(head)
+    vocabulary = current_vocabulary()
+    leading: list[str] = []
+    # A page's worth at a time, best first: most candidates lead somewhere, so one check of
+    # eight usually answers (PostgreSQL reads a candidate's whole entry in the terms index
+    # before its first product, a fraction of a millisecond for a common word; 24 add up).
+    for start in range(0, len(candidates), MAX_SUGGESTIONS):
+        batch = candidates[start:start + MAX_SUGGESTIONS]
+        found = finds(before, [Alternatives(_terms_of([word], (), vocabulary)) for word in batch])
+        leading += [word for n, word in enumerate(batch) if n in found]
+        if len(leading) >= MAX_SUGGESTIONS:
+            break
+    return [" ".join([*head, word]) for word in leading[:MAX_SUGGESTIONS]]
+
+
+def _words_before(head: list[str]) -> list[Alternatives]:
+    """What the words before the one being completed ask of a product, as the search of the
+    completed query will ask it (joining words are left out, as a query with other words
+    leaves them out)."""
+    if not head:
+        return []
+    return [word.everything for word in plan_search(" ".join(head)).words if word.word not in STOPWORDS]
 
 
 # --- The admin's page -------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from marketplace.accounts.models import Role, User
 from marketplace.core.db import utcnow
 from marketplace.core.errors import DomainError, NotAllowed
 from marketplace.core.extensions import db
+from marketplace.core.search_terms import STOPWORDS
 from marketplace.core.text import slugify, words
 from marketplace.core.translit import sound_key
 from marketplace.core.typos import letters_key
@@ -54,11 +55,17 @@ def _checked_word(language: str, written: str, field: str) -> tuple[str, str]:
     if not written:
         raise VocabularyRefused(str(_l("Enter a word.")), field=field)
     phrase = words(written)
+    if not phrase:  # an apostrophe alone is "written in the letters" of English
+        raise VocabularyRefused(str(_l("Enter a word.")), field=field)
     if len(written) > MAX_WRITTEN_CHARS or len(phrase) > MAX_PHRASE_WORDS:
         raise VocabularyRefused(str(_l("Enter a word or a phrase of at most four words.")), field=field)
     if not _ALPHABETS[language].match(written.lower()):
         raise VocabularyRefused(str(_l("This word is not written in the letters of the language chosen.")),
                                 field=field)
+    if len(phrase) == 1 and phrase[0] in STOPWORDS:
+        # Products are indexed by it: every product whose text says "и" or "the" would join the group.
+        raise VocabularyRefused(str(_l("“%(word)s” only joins other words (like “and” or “for”); "
+                                       "products cannot be found by it.", word=written)), field=field)
     normalised = " ".join(phrase)
     owner = group_of_phrase(normalised)
     if owner is not None:

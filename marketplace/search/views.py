@@ -6,7 +6,7 @@ import threading
 import time
 from collections import OrderedDict
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -25,7 +25,8 @@ bp = Blueprint("search", __name__)
 
 #: What the suggestion endpoint reads of the query (the search box takes 200 characters).
 MAX_SUGGEST_CHARS = 200
-#: Answers kept per process: a word typed by many shoppers is looked up once a minute.
+#: Answers kept per process: a word typed by many shoppers is looked up once a minute (so a
+#: product taken off sale may be suggested for a minute more; searching it finds nothing).
 SUGGESTION_SECONDS = 60
 MAX_CACHED_SUGGESTIONS = 2000
 GROUPS_PER_PAGE = 30
@@ -62,7 +63,7 @@ def suggest():
     typed = " ".join(words((request.args.get("q") or "")[:MAX_SUGGEST_CHARS]))
     found = _suggestions.get(typed)
     if found is None:
-        found = queries.suggest(typed)
+        found = queries.suggest(typed, current_app.extensions.get(queries.PRODUCT_CHECK))
         _suggestions.put(typed, found)
     response = jsonify(q=typed, suggestions=found)
     response.cache_control.public = True

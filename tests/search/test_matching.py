@@ -96,3 +96,11 @@ def test_long_and_hostile_queries_are_words_like_any_other(listed):
     assert found("мёд) OR (1=1") == ["Мёд горный"]
     assert found("мёд\\") == ["Мёд горный"]
     assert found("\u202eмёд\u200f") == ["Мёд горный"]
+
+
+def test_a_stress_mark_copied_with_a_word_is_not_a_break_in_it(listed):
+    # Found in the tryout: "Ма́сло" pasted from a dictionary (а + U+0301, no precomposed letter)
+    # was split into "ма" and "сло" and found nothing, though "масло" finds the butter.
+    listed("Масло топлёное")
+    assert found("Ма\u0301сло") == ["Масло топлёное"]
+    assert found("масло") == ["Масло топлёное"]
