@@ -98,7 +98,9 @@ class Gunicorn:
         self.port = free_port()
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         if database_url is not None:
-            env.update(DATABASE_URL=database_url, AIMAK_CONFIG="development")
+            # wrk is one address asking 32 at a time: per-address limits (the search throttle)
+            # would answer it 429 and the figures would measure refusals, not pages.
+            env.update(DATABASE_URL=database_url, AIMAK_CONFIG="development", RATE_LIMITS_ON="0")
         env.update(extra_env or {})
         command = [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", "--workers", str(WORKERS),
                    "--worker-class", WORKER_CLASS, "--threads", str(THREADS), "--backlog", "2048",
