@@ -155,3 +155,21 @@ def outbox(app):
             return rows
 
     return _read
+
+
+@pytest.fixture
+def fresh_app(tmp_path):
+    """An app on an empty database of its own (PostgreSQL when the suite runs there): for
+    migration tests, which upgrade and downgrade it step by step."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    drop = None
+    if base:
+        url, drop = _create_postgres_database(base)
+    else:
+        url = f"sqlite:///{tmp_path / 'migration.sqlite'}"
+    app = create_app({"BASE_CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": url, "MEDIA_ROOT": str(tmp_path)})
+    yield app
+    with app.app_context():
+        _db.engine.dispose()
+    if drop:
+        drop()

@@ -1,17 +1,14 @@
 """The admin's user search folds letter case in every alphabet, as the product search does."""
 from __future__ import annotations
 
-import os
 
 import pytest
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
-from marketplace import create_app
 from marketplace.accounts.queries import search_users
 from marketplace.accounts.services import update_profile
 from marketplace.core.extensions import db
-from tests.conftest import _create_postgres_database
 from tests.factories import UserFactory
 
 
@@ -60,22 +57,6 @@ def test_a_changed_name_or_email_is_found_by_its_new_sound(ctx):
 
 
 BEFORE, AFTER = "0015_product_orderable_until", "0016_user_search_key"
-
-
-@pytest.fixture
-def fresh_app(tmp_path):
-    base = os.environ.get("TEST_DATABASE_URL")
-    drop = None
-    if base:
-        url, drop = _create_postgres_database(base)
-    else:
-        url = f"sqlite:///{tmp_path / 'migration.sqlite'}"
-    app = create_app({"BASE_CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": url, "MEDIA_ROOT": str(tmp_path)})
-    yield app
-    with app.app_context():
-        db.engine.dispose()
-    if drop:
-        drop()
 
 
 def test_the_users_there_were_before_the_migration_are_found_by_sound(fresh_app):

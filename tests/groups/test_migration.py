@@ -9,27 +9,9 @@ import pytest
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
-from marketplace import create_app
 from marketplace.core.extensions import db
-from tests.conftest import _create_postgres_database
 
 BEFORE, AFTER = "0008_documents_checked", "0009_groups"
-
-
-@pytest.fixture
-def fresh_app(tmp_path):
-    base = os.environ.get("TEST_DATABASE_URL")
-    drop = None
-    if base:
-        url, drop = _create_postgres_database(base)
-    else:
-        url = f"sqlite:///{tmp_path / 'migration.sqlite'}"
-    app = create_app({"BASE_CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": url, "MEDIA_ROOT": str(tmp_path)})
-    yield app
-    with app.app_context():
-        db.engine.dispose()
-    if drop:
-        drop()
 
 
 def _insert(conn, table_name: str, **values) -> int:

@@ -1,8 +1,11 @@
 import threading
+import uuid
 
 import pytest
 from werkzeug.serving import make_server
 
+from marketplace.accounts.models import Role
+from tests.factories import MarketDayFactory, UserFactory, add_organizer
 from tests.stripe_server import LocalStripe, free_port
 
 
@@ -63,3 +66,13 @@ def stripe_proxy(app, stripe_on, fault_proxy_factory, monkeypatch):  # noqa: F81
     monkeypatch.setitem(app.config, "STRIPE_API_BASE", proxy.url)
     monkeypatch.setitem(app.config, "STRIPE_TIMEOUT_SECONDS", 3)
     return proxy
+
+
+@pytest.fixture
+def day(ctx):
+    """A market day with an organizer of its market (`day.organizer`), for the cancellation tests."""
+    market_day = MarketDayFactory()
+    organizer = UserFactory(email=f"org-{uuid.uuid4().hex[:6]}@example.test", roles=[Role.ORGANIZER])
+    add_organizer(market_day.market, organizer)
+    market_day.organizer = organizer
+    return market_day

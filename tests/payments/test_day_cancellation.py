@@ -5,7 +5,6 @@ failed, and running the cancellation again retries exactly that, and nothing els
 from __future__ import annotations
 
 import logging
-import uuid
 
 import pytest
 from flask_babel import force_locale, gettext
@@ -27,7 +26,7 @@ from marketplace.payments.models import (
     RefundStatus,
 )
 from marketplace.pickup import services as pickup
-from tests.factories import MarketDayFactory, UserFactory, add_organizer
+from tests.factories import UserFactory
 from tests.payments.helpers import (
     assert_money_invariants,
     authorised_order,
@@ -38,15 +37,6 @@ from tests.payments.helpers import (
 
 CANCEL = r"/v1/payment_intents/[^/]+/cancel"
 REFUNDS = r"/v1/refunds"
-
-
-@pytest.fixture
-def day(ctx):
-    market_day = MarketDayFactory()
-    organizer = UserFactory(email=f"org-{uuid.uuid4().hex[:6]}@example.test", roles=[Role.ORGANIZER])
-    add_organizer(market_day.market, organizer)
-    market_day.organizer = organizer
-    return market_day
 
 
 def cash_order(market_day) -> Order:

@@ -4,27 +4,15 @@ could not be reached, nothing is "on its way" any more; the organizer is told th
 orders wait for the next run (hourly, or the button)."""
 from __future__ import annotations
 
-import uuid
 
 import pytest
 
-from marketplace.accounts.models import Role
 from marketplace.core.extensions import db
 from marketplace.markets import services as markets
 from marketplace.markets.models import MarketDay
-from tests.factories import MarketDayFactory, UserFactory, add_organizer
 from tests.payments.helpers import authorised_order
 
 CANCEL = r"/v1/payment_intents/[^/]+/cancel"
-
-
-@pytest.fixture
-def day(ctx):
-    market_day = MarketDayFactory()
-    organizer = UserFactory(email=f"org-{uuid.uuid4().hex[:6]}@example.test", roles=[Role.ORGANIZER])
-    add_organizer(market_day.market, organizer)
-    market_day.organizer = organizer
-    return market_day
 
 
 def test_orders_a_stopped_run_did_not_reach_are_not_said_to_be_on_their_way(
