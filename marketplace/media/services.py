@@ -59,19 +59,26 @@ def _remove(keys) -> None:
             log.warning("Could not delete %s from the %s storage", key, store.name, exc_info=True)
 
 
-@event.listens_for(SASession, "after_commit")
 def _files_after_commit(session) -> None:
     session.info.pop(_WRITTEN, None)
     _remove(session.info.pop(_DOOMED, []))
 
 
-@event.listens_for(SASession, "after_transaction_end")
 def _files_after_transaction_end(session, transaction) -> None:
     if transaction.parent is not None:
         return  # a savepoint; the outer transaction decides
     # after_commit has already emptied these on success, so what is left was rolled back.
     _remove(session.info.pop(_WRITTEN, []))
     session.info.pop(_DOOMED, None)
+
+
+def connect_receivers() -> None:
+    """Files written or doomed in a transaction follow its outcome (every session).
+
+    Connected by `register(app)`, once however many apps a process makes."""
+    if not event.contains(SASession, "after_commit", _files_after_commit):
+        event.listen(SASession, "after_commit", _files_after_commit)
+        event.listen(SASession, "after_transaction_end", _files_after_transaction_end)
 
 
 def read_limited(stream, limit: int) -> bytes:
