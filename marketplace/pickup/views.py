@@ -192,7 +192,8 @@ def hand_over(market_day_id: int, order_id: int):
             form.cash_received.errors = [str(exc)]
             return _render_order(market_day, found, form, pickup.amount_due(found), 400)
     try:
-        pickup.hand_over(found, current_user, cash_received_minor=cash, confirm=set(form.confirm.data or ()))
+        handed = pickup.hand_over(found, current_user, cash_received_minor=cash,
+                                  confirm=set(form.confirm.data or ()))
     except pickup.NeedsConfirmation as exc:
         db.session.rollback()
         # Refused until the organizer says yes to each reason: the page asks, and says why.
@@ -207,13 +208,12 @@ def hand_over(market_day_id: int, order_id: int):
     if found.payment_method == PaymentMethod.CARD and found.cash_received_minor:
         flash(_("Collect %(amount)s in cash: the card does not cover the whole total.",
                 amount=money_whole(found.cash_received_minor, found.currency)), "info")
-    _say_refund_pending(found)
+    _say_refund_pending(found, handed.refund_pending_minor)
     return _back_to(market_day_id, order_id)
 
 
-def _say_refund_pending(order: Order) -> None:
+def _say_refund_pending(order: Order, pending: int) -> None:
     """A card refund whose answer was lost is not called done: it is asked again until Stripe answers."""
-    pending = pickup.refund_pending_minor(order)
     if pending:
         flash(_("The card service has not confirmed the refund of %(amount)s yet: it is asked again "
                 "automatically, and the refund will show when the service answers. Do not refund it a "
