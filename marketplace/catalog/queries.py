@@ -490,12 +490,6 @@ def active_markets() -> list[Market]:
         select(Market).where(Market.active.is_(True)).options(_NO_ORGANIZERS).order_by(Market.name)))
 
 
-def market_choices() -> list:
-    """(slug, name, id) rows of the active markets, by name: the list's market filter needs no more."""
-    return list(db.session.execute(
-        select(Market.slug, Market.name, Market.id).where(Market.active.is_(True)).order_by(Market.name)))
-
-
 def upcoming_market_days(limit: int = 6, market_id: int | None = None,
                          market_slug: str | None = None) -> list[MarketDay]:
     """The next scheduled market days of active markets (or of one), soonest first."""

@@ -198,11 +198,6 @@ def document_key(key: str) -> str:
     return f"documents/{key[:2]}/{key}"
 
 
-def document_path(key: str) -> Path:
-    """The document's file with the local storage."""
-    return Path(current_app.config["MEDIA_ROOT"]) / document_key(key)
-
-
 def save_document(stream, owner_id: int | None, display_name: str) -> Document:
     """Store a certificate file (PDF, JPEG or PNG by content) as it is, under a random key.
 
