@@ -663,6 +663,16 @@ def update_market_day(actor: User | None, market_day: MarketDay, *, opens_local:
     return market_day
 
 
+def close_day(market_day: MarketDay) -> bool:
+    """scheduled -> closed, once its orders are settled (the pickup point's close-market-day);
+    False when it was closed already or is not scheduled."""
+    closed = db.session.execute(
+        update(MarketDay).where(MarketDay.id == market_day.id, MarketDay.status == MarketDayStatus.SCHEDULED)
+        .values(status=MarketDayStatus.CLOSED).execution_options(synchronize_session=False))
+    db.session.refresh(market_day)
+    return closed.rowcount == 1
+
+
 def cancel_market_day(actor: User | None, market_day: MarketDay, reason: str,
                       now: datetime | None = None) -> MarketDay:
     """Cancel a day, tell its approved vendors, and signal orders and payments to finish the job.

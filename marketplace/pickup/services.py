@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.accounts.models import User
@@ -26,7 +26,7 @@ from marketplace.core.extensions import db
 from marketplace.core.locale import format_local_datetime, format_local_time
 from marketplace.core.money import cash_minor, cash_minor_up, money_whole, whole_unit_step
 from marketplace.markets.models import MarketDay, MarketDayStatus, PickupSlot
-from marketplace.markets.services import can_manage
+from marketplace.markets.services import can_manage, close_day
 from marketplace.orders import services as orders
 from marketplace.orders.models import (
     LineStatus,
@@ -351,11 +351,7 @@ def close_market_day(market_day: MarketDay, actor: User | None = None, now: date
                 result.no_shows += 1
         except InvalidState:
             continue  # handed over or marked by an organizer meanwhile
-    closed = db.session.execute(
-        update(MarketDay).where(MarketDay.id == market_day.id, MarketDay.status == MarketDayStatus.SCHEDULED)
-        .values(status=MarketDayStatus.CLOSED).execution_options(synchronize_session=False))
-    result.closed_now = closed.rowcount == 1
-    db.session.refresh(market_day)
+    result.closed_now = close_day(market_day)
     return result
 
 
