@@ -77,6 +77,13 @@ def test_imports_inside_functions_are_few_and_each_says_why():
     assert all(explained for *_, explained in found), [f for f in found if not f[2]]
 
 
+def test_no_module_is_imported_by_its_name_as_a_string():
+    """importlib and __import__ would hide an upward import from the contract."""
+    hidden = [str(path.relative_to(ROOT)) for path in (ROOT / "marketplace").rglob("*.py")
+              if "importlib" in path.read_text() or "__import__(" in path.read_text()]
+    assert hidden == []
+
+
 IMPORT_EVERYTHING_WIRES_NOTHING = r"""
 import importlib, pkgutil
 import blinker
