@@ -44,7 +44,7 @@ import redis
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from huey import RedisExpireHuey, SqliteHuey, crontab
-from sqlalchemy import String, and_, or_, select, update
+from sqlalchemy import String, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
@@ -228,13 +228,6 @@ def run_scheduled(task: Task, now: datetime | None = None) -> bool:
 def scheduled_runs() -> list[ScheduledRun]:
     """Every periodic job's last run, for the admin's page."""
     return list(db.session.scalars(select(ScheduledRun).order_by(ScheduledRun.name)))
-
-
-def overdue_jobs(now: datetime | None = None) -> list[str]:
-    """Periodic jobs whose lease ran out while still 'running' (a worker died mid-run)."""
-    now = now or utcnow()
-    return list(db.session.scalars(select(ScheduledRun.name).where(
-        and_(ScheduledRun.outcome == "running", ScheduledRun.lease_until < now))))
 
 
 # --- The queue of one app ------------------------------------------------------------

@@ -31,11 +31,6 @@ ZXCVBN_MAX_LENGTH = 72
 _COMMON_PASSWORDS: set[str] | None = None
 
 
-class EmailTaken(DomainError):
-    #: The form field its message is shown beside (web.transaction reads it).
-    field = "email"
-
-
 class WeakPassword(DomainError):
     #: The form field its message is shown beside (web.transaction reads it).
     field = "password"

@@ -22,7 +22,7 @@ from marketplace.core.db import utcnow
 from marketplace.core.errors import DomainError, InvalidState, NotAllowed, NotFound
 from marketplace.core.extensions import db
 from marketplace.core.text import slugify
-from marketplace.groups.labels import kind_label, membership_label
+from marketplace.groups.labels import membership_label
 from marketplace.groups.models import (
     Answer,
     Decision,
@@ -804,8 +804,3 @@ def set_recognition(actor: User, market: Market, group: Group, recognised: bool)
         db.session.execute(delete(MarketRecognition).where(MarketRecognition.market_id == market.id,
                                                            MarketRecognition.group_id == group.id))
     db.session.flush()
-
-
-def describe_group(group: Group) -> str:
-    """'Organic district · Talas region' (for lists and emails)."""
-    return " · ".join(filter(None, [kind_label(group.kind), group.region]))
