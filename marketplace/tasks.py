@@ -335,7 +335,9 @@ def worker_command(threads: int, no_periodic: bool) -> None:
     huey = queue.worker_huey()
     where = "Redis" if current_app.config.get("REDIS_URL") else current_app.config["TASK_QUEUE_FILE"]
     jobs = ", ".join(f"{t.name} ({t.schedule.describe()})" for t in queue.tasks.values() if t.schedule)
-    click.echo(f"Worker on {where}; scheduled jobs: {'none' if no_periodic else jobs}", err=True)
+    # The links in the emails it writes: SITE_URL, or the port `make run`/honcho serve.
+    click.echo(f"Worker on {where}; emails link to {current_app.config['SITE_URL']}; "
+               f"scheduled jobs: {'none' if no_periodic else jobs}", err=True)
     # The consumer's start and stop, and every failure; each job's run is our own scheduled_job line.
     logging.getLogger("huey.consumer").setLevel(current_app.config.get("LOG_LEVEL", "INFO"))
     logging.getLogger("huey.consumer.Scheduler").setLevel(logging.WARNING)

@@ -282,7 +282,7 @@ def _watch_catalog_writes(engine, app: Flask) -> None:
 
 def _seconds() -> float:
     default = 0 if current_app.testing else DEFAULT_SECONDS
-    return float(current_app.config.get("PAGE_CACHE_SECONDS", os.environ.get("PAGE_CACHE_SECONDS", default)))
+    return float(current_app.config.get("PAGE_CACHE_SECONDS", os.environ.get("PAGE_CACHE_SECONDS") or default))
 
 
 def _cache() -> PageCache:
