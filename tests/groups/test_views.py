@@ -247,3 +247,12 @@ def test_a_suspended_member_shows_since_when_it_is_suspended_not_since_when_it_j
     card = card[:card.index("</li>")]
     assert "Suspended" in card and f"since {format_day(member.decided_at.date(), 'd MMM yyyy')}" in card
     assert format_day(joined, "d MMM yyyy") not in card
+
+
+def test_withdrawing_an_application_is_not_said_to_take_a_badge_away(client, login, ctx):
+    group = make_group("Talas")
+    applicant = add_member(group, status=MembershipStatus.APPLIED)
+    login(applicant.producer.user.email)
+    page = client.get("/groups/mine").get_data(as_text=True)
+    assert "Withdraw your application to this group?" in page
+    assert "Your badge of this group disappears at once" not in page
