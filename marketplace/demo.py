@@ -461,6 +461,7 @@ def _group(name, kind, country, region, story, admin, area, picture) -> Group:
 def _standard(group: Group, spec, author: User, day: date) -> Standard:
     title, items = spec
     standard = Standard(group_id=group.id, version=1, title=title, created_by_id=author.id,
+                        created_at=utcnow() - timedelta(days=(utcnow().date() - day).days),
                         items=[StandardItem(position=n, text=text, guidance=guidance)
                                for n, (text, guidance) in enumerate(items, start=1)])
     db.session.add(standard)
