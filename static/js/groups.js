@@ -204,7 +204,12 @@
       if (sending) { again = true; return; }
       var items = Object.keys(queue);
       if (!items.length && !photos.length) { return; }
-      if (navigator.onLine === false) { overall(words("offline"), "offline"); return; }
+      if (navigator.onLine === false) {
+        overall(words("offline"), "offline");
+        // A photo waits in this page only (answers wait on the phone): the reviewer must keep it open.
+        photos.forEach(function (photo) { say(fieldset(photo.item), words("photo-waiting"), "error"); });
+        return;
+      }
       sending = true;
       overall(words("pending"), "pending");
       var chain = Promise.resolve();
