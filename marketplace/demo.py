@@ -286,7 +286,7 @@ def seed_demo(weeks: int = 4, today: date | None = None) -> dict:
     producers = {}
     for index, spec in enumerate(PRODUCERS):
         owner = users["producer"] if index == 0 else _user(
-            f"producer{index + 1}@aimak.test", spec[0].split("—")[-1].strip(), [Role.PRODUCER])
+            f"producer{index + 1}@aimak.test", _owner_name(spec[0]), [Role.PRODUCER])
         producers[spec[0]] = _producer(spec, owner, categories, markets, users)
     db.session.flush()
     _groups(users, producers, markets, today)
@@ -389,6 +389,13 @@ SCHOOL_STANDARD = ("Стандарт школы агроэкологии Шор�
     ("Рассада выращена из своих или органических семян", ""),
     ("Отходы компостируются на участке", ""),
 ])
+
+
+def _owner_name(producer_name: str) -> str:
+    """The person behind a shop's name: "Шырдак — Гүлмира Асанова" is Гүлмира Асанова, but
+    "Нурбек Абдыкалыков — кымыз" is Нурбек (what they sell comes after the dash)."""
+    parts = [part.strip() for part in producer_name.split("—")]
+    return parts[0] if parts[-1][:1].islower() else parts[-1]
 
 
 def _groups(users: dict, producers: dict, markets: dict, today: date) -> None:

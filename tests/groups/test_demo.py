@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from marketplace.accounts.models import User
 from marketplace.core.extensions import db
 from marketplace.demo import seed_demo
 from marketplace.groups.models import Standard, Visit
@@ -18,4 +19,15 @@ def test_each_demo_standard_was_saved_before_the_visits_that_used_it(app):
         for visit in db.session.scalars(select(Visit)):
             standard = db.session.get(Standard, visit.standard_id)
             assert standard.created_at.date() <= visit.scheduled_for, (standard.title, visit.scheduled_for)
+        db.session.rollback()
+
+
+def test_demo_producers_accounts_carry_a_persons_name(app):
+    # Found trying the demo: a Talas member reviewer was listed to the coordinator as "кымыз",
+    # and emailed "Hello кымыз" — the part after the dash of "Нурбек Абдыкалыков — кымыз".
+    with app.app_context():
+        seed_demo(weeks=1)
+        db.session.commit()
+        nurbek = db.session.scalar(select(User).where(User.email == "producer6@aimak.test"))
+        assert nurbek.name == "Нурбек Абдыкалыков"
         db.session.rollback()
