@@ -556,8 +556,16 @@ def _require_filling(actor: User, visit: Visit) -> VisitReviewer:
     if visit.producer.user_id == actor.id:
         raise NotAllowed(str(_l("A producer cannot review their own farm.")))
     if visit.status != VisitStatus.SCHEDULED:
-        raise InvalidState(str(_l("Every reviewer has signed this visit; its answers are final.")))
+        raise InvalidState(str(_CLOSED_VISIT[visit.status]))
     return reviewer
+
+
+#: Why a visit takes no more answers or signatures, as its reviewer is told.
+_CLOSED_VISIT = {
+    VisitStatus.SIGNED: _l("Every reviewer has signed this visit; its answers are final."),
+    VisitStatus.DECIDED: _l("The group has decided on this visit; its answers are final."),
+    VisitStatus.CANCELLED: _l("This visit was cancelled: its answers are no longer saved."),
+}
 
 
 def _item_of(visit: Visit, item_id: int) -> StandardItem:

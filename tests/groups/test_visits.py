@@ -286,3 +286,24 @@ def test_a_renewal_renews_the_same_certificate_and_a_refusal_ends_it(ctx):
     services.decide(coordinator, signed_visit(group, membership), Outcome.REFUSED, "Pesticide found")
     db.session.commit()
     assert certificates[0].status == CertificationStatus.REJECTED and certificates[0].valid_until <= today()
+
+
+def test_a_reviewer_is_told_why_a_cancelled_or_decided_visit_takes_no_answer(ctx):
+    # Found trying the demo: the coordinator cancelled a visit while a reviewer filled it in, and
+    # the reviewer's phone said "Every reviewer has signed this visit" — nobody had.
+    group = make_group()
+    membership = add_member(group)
+    visit = scheduled_visit(group, membership)
+    reviewer = visit.reviewers[0].user
+    first = _items(visit)[0].id
+    services.cancel_visit(coordinator_of(group), visit)
+    db.session.commit()
+    with pytest.raises(InvalidState, match="cancelled"):
+        services.save_answer(reviewer, visit, first, Answer.COMPLIES.value, "")
+    with pytest.raises(InvalidState, match="cancelled"):
+        services.sign_off(reviewer, visit)
+    decided = signed_visit(group, add_member(group))
+    services.decide(coordinator_of(group), decided, Outcome.APPROVED, "All good")
+    db.session.commit()
+    with pytest.raises(InvalidState, match="decided"):
+        services.save_answer(decided.reviewers[0].user, decided, _items(decided)[0].id, Answer.NOT_APPLICABLE.value, "")
