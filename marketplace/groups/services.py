@@ -549,12 +549,22 @@ def reviewer_of(visit: Visit, user) -> VisitReviewer | None:
                                                          VisitReviewer.user_id == user.id))
 
 
+def _lock_visit(visit: Visit) -> None:
+    """Take the visit's row (NO KEY UPDATE: answers and photos may still point at it) and read its
+    state again. Filling in and signing then happen one after the other: without it, an answer
+    changed while the last reviewer signed was saved after the visit became signed, taking back
+    the signatures of a visit the group could already decide on."""
+    db.session.execute(select(Visit.id).where(Visit.id == visit.id).with_for_update(key_share=True))
+    db.session.refresh(visit, ["status", "signed_at"])
+
+
 def _require_filling(actor: User, visit: Visit) -> VisitReviewer:
     reviewer = reviewer_of(visit, actor)
     if reviewer is None:
         raise NotAllowed(str(_l("Only the visit's reviewers fill in its checklist.")))
     if visit.producer.user_id == actor.id:
         raise NotAllowed(str(_l("A producer cannot review their own farm.")))
+    _lock_visit(visit)
     if visit.status != VisitStatus.SCHEDULED:
         raise InvalidState(str(_l("Every reviewer has signed this visit; its answers are final.")))
     return reviewer
