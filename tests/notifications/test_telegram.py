@@ -2,6 +2,8 @@
 unlinking from either side, delivery with retries, Telegram's 429 and 403."""
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -222,3 +224,35 @@ def test_other_messages_get_a_short_help(ctx, app, telegram_on):
     poll(app)
     assert len(telegram_on.sent_to(BOLOT.id)) == 2
     assert db.session.scalars(select(TelegramLink)).all() == []
+
+
+def test_a_batch_slower_than_its_lease_is_never_sent_twice(ctx, app, telegram_on):
+    """One chat gets a message a second at most: a run with many for one chat (an organizer, a
+    producer's busy day) outlasts a short lease, and the next run claims what it has not reached."""
+    user = linked_user()
+    for n in range(12):
+        queue_telegram(AIGERIM.id, "x", f"message {n}", user_id=user.id)
+    db.session.commit()
+    app.config["OUTBOX_LEASE_SECONDS"] = 6
+
+    def slow_worker():
+        with app.app_context():
+            telegram.deliver_telegram(limit=100)
+
+    def next_run():
+        time.sleep(6.3)  # the first run's lease is over, its batch is not
+        with app.app_context():
+            telegram.deliver_telegram(limit=100)
+
+    try:
+        threads = [threading.Thread(target=slow_worker), threading.Thread(target=next_run)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        while telegram.deliver_telegram(limit=100):
+            pass
+    finally:
+        app.config.pop("OUTBOX_LEASE_SECONDS")
+    texts = [sent.text for sent in telegram_on.sent_to(AIGERIM.id)]
+    assert sorted(texts) == [f"message {n}" for n in range(12)], texts
