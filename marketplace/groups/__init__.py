@@ -9,7 +9,9 @@ from markupsafe import Markup
 
 from marketplace.groups import cli, labels, queries, tasks, views
 from marketplace.groups.forms import ChooseGroupForm
+from marketplace.groups.models import Group, Membership, MarketRecognition
 from marketplace.tasks import add_tasks
+from marketplace.web.pagecache import watch_tables
 from marketplace.web.templating import NavEntry, add_nav_entries, add_template_globals
 
 
@@ -18,6 +20,8 @@ def register(app: Flask) -> None:
     for command in cli.commands:
         app.cli.add_command(command)
     add_tasks(app, tasks.send_group_visit_reminders)
+    # A badge ends with a membership, the group's standing or a market's choice: cached pages follow.
+    watch_tables(app, Membership.__tablename__, Group.__tablename__, MarketRecognition.__tablename__)
     add_nav_entries(app, NavEntry(65, "organizer", "groups.recognition", _l("PGS groups at my markets")),
                     NavEntry(85, "admin", "groups.admin", _l("Groups")))
     add_template_globals(

@@ -66,6 +66,8 @@ CACHED_ENDPOINTS = frozenset({"catalog.home", "catalog.products", "catalog.produ
 CATALOG_TABLES = frozenset({"product", "product_photo", "image", "producer", "category", "offer", "market",
                             "market_day", "market_schedule", "market_organizer", "vendor", "certification",
                             "review"})
+#: app.extensions key: tables of features above web whose rows show on those pages too (`watch_tables`).
+WATCHED_TABLES = "aimak.pagecache_tables"
 #: Session keys an anonymous visitor may have and still get a cached page.
 ANONYMOUS_SESSION_KEYS = frozenset({"csrf_token", "_fresh", "_permanent"})
 #: Where the visitor's CSRF token goes in a stored page (no token can look like this).
@@ -248,6 +250,13 @@ def init_app(app: Flask) -> None:
     app.after_request(_store)
 
 
+def watch_tables(app: Flask, *names: str) -> None:
+    """A feature's tables whose writes change what cached pages show (web knows no feature, so
+    each names its own): groups' memberships, standing and the groups a market counts decide
+    which badges the catalog shows, and a badge that ended must leave the cache at once."""
+    app.extensions.setdefault(WATCHED_TABLES, set()).update(name.lower() for name in names)
+
+
 def _watch_catalog_writes(engine, app: Flask) -> None:
     # Seen at the engine, so ORM flushes, bulk UPDATEs and Core statements all count; bumped
     # when the statement runs and again at its commit. A reservation (STOCK_ONLY) bumps the
@@ -255,7 +264,8 @@ def _watch_catalog_writes(engine, app: Flask) -> None:
     @event.listens_for(engine, "before_cursor_execute")
     def _note_catalog_write(conn, _cursor, statement, _parameters, context, _executemany):
         match = _WRITE.match(statement)
-        if not match or match.group(1).lower() not in CATALOG_TABLES:
+        table = match.group(1).lower() if match else None
+        if table is None or (table not in CATALOG_TABLES and table not in app.extensions.get(WATCHED_TABLES, ())):
             return
         if context is not None and context.execution_options.get(STOCK_ONLY):
             conn.info[STOCK_CHANGED] = True
