@@ -558,12 +558,23 @@ def _lock_visit(visit: Visit) -> None:
     db.session.refresh(visit, ["status", "signed_at"])
 
 
+def _active_member(group_id: int, user_id: int) -> bool:
+    return db.session.scalar(
+        select(Membership.id).join(Producer, Producer.id == Membership.producer_id)
+        .where(Membership.group_id == group_id, Producer.user_id == user_id,
+               Membership.status == MembershipStatus.ACTIVE)) is not None
+
+
 def _require_filling(actor: User, visit: Visit) -> VisitReviewer:
     reviewer = reviewer_of(visit, actor)
     if reviewer is None:
         raise NotAllowed(str(_l("Only the visit's reviewers fill in its checklist.")))
     if visit.producer.user_id == actor.id:
         raise NotAllowed(str(_l("A producer cannot review their own farm.")))
+    if reviewer.role == ReviewerRole.MEMBER and not _active_member(visit.group_id, actor.id):
+        # Chosen as an active member; suspended or removed since, they no longer speak for the group.
+        raise GroupError(str(_l("Only active members of the group review as members. "
+                                "A coordinator can schedule the visit again with other reviewers.")))
     _lock_visit(visit)
     if visit.status != VisitStatus.SCHEDULED:
         raise InvalidState(str(_l("Every reviewer has signed this visit; its answers are final.")))

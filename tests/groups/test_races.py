@@ -110,3 +110,4 @@ def test_an_answer_changed_while_the_last_reviewer_signs_never_leaves_a_signed_v
         else:
             assert visit.status == VisitStatus.SCHEDULED
             assert answer.answer == Answer.DOES_NOT_COMPLY
+
