@@ -744,7 +744,12 @@ def decide(actor: User, visit: Visit, outcome, reasons: str, *, conditions: str 
                              "conditions_due")
     elif outcome == Outcome.APPROVED:
         conditions, conditions_due = "", None
-    membership = db.session.get(Membership, visit.membership_id)
+    # The membership's row first, as a removal takes it (then the visits): a decision and a removal
+    # at once go one after the other, never deadlocked, and a removal that came first is seen here —
+    # a removal that comes second sees the certificate and ends it.
+    membership = db.session.scalars(
+        select(Membership).where(Membership.id == visit.membership_id).with_for_update(key_share=True)
+        .execution_options(populate_existing=True)).one()
     if membership.status != MembershipStatus.ACTIVE:
         raise GroupError(str(_l("The producer is not an active member any more.")))
     if visit.status != VisitStatus.SIGNED:

@@ -13,13 +13,15 @@ from marketplace.groups.models import (
     Answer,
     Decision,
     GroupCoordinator,
+    Membership,
+    MembershipStatus,
     Standard,
     Visit,
     VisitAnswer,
     VisitReviewer,
     VisitStatus,
 )
-from marketplace.trust.models import Certification
+from marketplace.trust.models import Certification, CertificationStatus
 from tests.concurrency import run_together
 from tests.factories import UserFactory
 from tests.groups.helpers import add_member, coordinator_of, make_group, scheduled_visit, signed_visit
@@ -111,3 +113,30 @@ def test_an_answer_changed_while_the_last_reviewer_signs_never_leaves_a_signed_v
             assert visit.status == VisitStatus.SCHEDULED
             assert answer.answer == Answer.DOES_NOT_COMPLY
 
+
+
+def test_a_decision_racing_the_members_removal_never_leaves_a_live_certificate(app, ctx):
+    """A coordinator approves a signed visit while another removes the member. Either the removal
+    came first (the decision is refused) or the decision did (its certificate ends with the
+    membership). Never a removed member holding a verified certificate, which would show again
+    the day they were accepted back, without a new visit."""
+    for _round in range(ROUNDS):
+        group = make_group()
+        second = UserFactory()
+        db.session.add(GroupCoordinator(group_id=group.id, user_id=second.id, shown_name="Second"))
+        db.session.commit()
+        membership = add_member(group)
+        visit_id, membership_id = signed_visit(group, membership).id, membership.id
+        first_id, second_id = coordinator_of(group).id, second.id
+
+        results = run_together(app, [
+            lambda: services.decide(_user(first_id), _visit(visit_id), "approved", "Seen on the farm").id,
+            lambda: services.remove_member(_user(second_id), db.session.get(Membership, membership_id),
+                                           "Left the district").id,
+        ])
+        db.session.expire_all()
+        assert db.session.get(Membership, membership_id).status == MembershipStatus.REMOVED, results
+        live = db.session.scalars(select(Certification).where(
+            Certification.producer_id == membership.producer_id,
+            Certification.status == CertificationStatus.VERIFIED)).all()
+        assert live == [], results
