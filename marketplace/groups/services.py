@@ -318,6 +318,15 @@ def save_standard(actor: User, group: Group, title: str, items: list[tuple[str, 
 # --- Membership -----------------------------------------------------------------------
 
 
+def _lock_membership(membership: Membership) -> Membership:
+    """Take the membership's row (NO KEY UPDATE: its events may still point at it) and read it again.
+    What changes a farm's visits takes it first — scheduling, deciding, removing — so two of them
+    at once go one after the other: one visit in progress, no deadlock between visit and membership."""
+    db.session.execute(select(Membership.id).where(Membership.id == membership.id).with_for_update(key_share=True))
+    db.session.refresh(membership)
+    return membership
+
+
 def _record(membership: Membership, status: MembershipStatus, actor: User | None, reason: str = "") -> None:
     db.session.add(MembershipEvent(membership_id=membership.id, status=status,
                                    actor_id=actor.id if actor else None, reason=reason))
@@ -485,6 +494,7 @@ def schedule_visit(actor: User, membership: Membership, scheduled_for: date, rev
     group = membership.group
     _require_coordinator(actor, group)
     today = today or utcnow().date()
+    _lock_membership(membership)
     if membership.status != MembershipStatus.ACTIVE:
         raise GroupError(str(_l("Only members are visited; accept the application first.")))
     standard = current_standard(group.id)
@@ -747,9 +757,7 @@ def decide(actor: User, visit: Visit, outcome, reasons: str, *, conditions: str 
     # The membership's row first, as a removal takes it (then the visits): a decision and a removal
     # at once go one after the other, never deadlocked, and a removal that came first is seen here —
     # a removal that comes second sees the certificate and ends it.
-    membership = db.session.scalars(
-        select(Membership).where(Membership.id == visit.membership_id).with_for_update(key_share=True)
-        .execution_options(populate_existing=True)).one()
+    membership = _lock_membership(db.session.get(Membership, visit.membership_id))
     if membership.status != MembershipStatus.ACTIVE:
         raise GroupError(str(_l("The producer is not an active member any more.")))
     if visit.status != VisitStatus.SIGNED:

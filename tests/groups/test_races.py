@@ -15,6 +15,7 @@ from marketplace.groups.models import (
     GroupCoordinator,
     Membership,
     MembershipStatus,
+    ReviewerRole,
     Standard,
     Visit,
     VisitAnswer,
@@ -23,7 +24,7 @@ from marketplace.groups.models import (
 )
 from marketplace.trust.models import Certification, CertificationStatus
 from tests.concurrency import run_together
-from tests.factories import UserFactory
+from tests.factories import UserFactory, today
 from tests.groups.helpers import add_member, coordinator_of, make_group, scheduled_visit, signed_visit
 
 ROUNDS = 5
@@ -140,3 +141,26 @@ def test_a_decision_racing_the_members_removal_never_leaves_a_live_certificate(a
             Certification.producer_id == membership.producer_id,
             Certification.status == CertificationStatus.VERIFIED)).all()
         assert live == [], results
+
+
+def test_two_coordinators_scheduling_one_farm_at_once_schedule_one_visit(app, ctx):
+    for _round in range(ROUNDS):
+        group = make_group()
+        second = UserFactory()
+        db.session.add(GroupCoordinator(group_id=group.id, user_id=second.id, shown_name="Second"))
+        db.session.commit()
+        membership_id = add_member(group).id
+        reviewer_ids = [add_member(group).producer.user.id for _ in range(2)]
+        coordinators = [coordinator_of(group).id, second.id]
+
+        def scheduling(coordinator_id, reviewer_id):
+            return lambda: services.schedule_visit(
+                _user(coordinator_id), db.session.get(Membership, membership_id), today(),
+                [services.ReviewerChoice(ReviewerRole.MEMBER, user_id=reviewer_id)]).id
+
+        results = run_together(app, [scheduling(coordinators[0], reviewer_ids[0]),
+                                     scheduling(coordinators[1], reviewer_ids[1])])
+        assert sum(isinstance(r, int) for r in results) == 1, results
+        assert all(isinstance(r, DomainError) for r in results if not isinstance(r, int)), results
+        assert db.session.scalar(select(func.count()).select_from(Visit).where(
+            Visit.membership_id == membership_id, Visit.status == VisitStatus.SCHEDULED)) == 1
