@@ -255,6 +255,8 @@ def order_again(order: Order, baskets: dict[int, dict[int, int]], now: datetime 
                                                    "try again when ordering opens for its next day.",
                                                    market=order.market_day.market.name))
     market_day = days[0]
+    if market_day.id not in baskets and len(baskets) >= MAX_BASKET_DAYS:
+        return BasketChange(baskets, None, error=_room_refusal(baskets, market_day.id, 0))
     wanted: dict[int, int] = {}
     for line in order.lines:
         if line.status != LineStatus.CANCELLED:
