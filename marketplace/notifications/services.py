@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import time
 from contextlib import nullcontext
 from datetime import timedelta
 from email.message import EmailMessage
@@ -85,10 +86,16 @@ def _url_building_context():
                                             environ_overrides={RENDER_ONLY: True})
 
 
-#: How long a sender holds a claimed email; longer than MAIL_TIMEOUT_SECONDS allows a send to take.
+#: How long a sender holds a claimed email; longer than MAIL_TIMEOUT_SECONDS allows a send to take
+#: (OUTBOX_LEASE_SECONDS changes it).
 LEASE = timedelta(minutes=5)
 #: Permanent refusals (a 5xx reply: no such mailbox, message refused): trying again cannot help.
 _PERMANENT = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused)
+
+
+def lease() -> timedelta:
+    seconds = current_app.config.get("OUTBOX_LEASE_SECONDS")
+    return timedelta(seconds=seconds) if seconds else LEASE
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -112,7 +119,31 @@ def deliver(email_ids: list[int] | None = None, limit: int = 100) -> int:
     """
     if email_ids is not None and not email_ids:
         return 0
-    return sum(_attempt(email) for email in _claim(email_ids, limit))
+    stop_at = sending_deadline()
+    claimed = _claim(email_ids, limit)
+    sent = 0
+    for position, email in enumerate(claimed):
+        if time.monotonic() > stop_at:
+            let_go(OutboxEmail, [later.id for later in claimed[position:]])
+            break
+        sent += _attempt(email)
+    return sent
+
+
+def sending_deadline() -> float:
+    """When a batch claimed now stops starting sends (time.monotonic()): half its lease. A slow or
+    hanging server can make a batch outlast its lease; the next run then claims what this one has
+    not reached, and both would send it. Stopping at half the lease leaves the other half for the
+    send under way (each is bounded by its time-out)."""
+    return time.monotonic() + lease().total_seconds() / 2
+
+
+def let_go(outbox, ids: list[int]) -> None:
+    """Claimed messages this run did not try go back to the outbox at once, no attempt counted."""
+    if ids:
+        db.session.execute(update(outbox).where(outbox.id.in_(ids), outbox.sent_at.is_(None))
+                           .values(claimed_until=None, attempts=outbox.attempts - 1))
+        db.session.commit()
 
 
 def _due(now, outbox=OutboxEmail):
@@ -137,7 +168,7 @@ def claim_due(outbox, ids: list[int] | None, limit: int) -> list:
     # Conditional again: whatever the database, only rows still due are taken.
     claimed = list(db.session.scalars(
         update(outbox).where(outbox.id.in_(due.scalar_subquery()), _due(now, outbox))
-        .values(claimed_until=now + LEASE, attempts=outbox.attempts + 1)
+        .values(claimed_until=now + lease(), attempts=outbox.attempts + 1)
         .returning(outbox), execution_options={"synchronize_session": False}))
     for message in claimed:
         db.session.expunge(message)  # kept as claimed: the commits below must not reload them

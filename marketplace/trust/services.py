@@ -271,6 +271,9 @@ def review_refusal(order: Order, producer_id: int, customer: User, now=None) -> 
         return str(_l("Reviews can be written up to %(days)s days after pickup.", days=REVIEW_WINDOW_DAYS))
     if not any(line.producer_id == producer_id for line in order.lines):
         return str(_l("This producer was not part of the order."))
+    if db.session.scalar(select(Producer.user_id).where(Producer.id == producer_id)) == customer.id:
+        # A producer may buy at their own stall; their stars for themselves would lift their own score.
+        return str(_l("You cannot review your own shop."))
     if db.session.scalar(select(Review.id).where(Review.order_id == order.id,
                                                  Review.producer_id == producer_id)) is not None:
         return str(_l("You have already reviewed this producer for this order."))

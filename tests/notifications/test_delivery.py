@@ -167,3 +167,39 @@ def test_a_subject_is_stored_on_one_line(ctx):
     user = UserFactory()
     email = queue_email(user.email, "verify_email", "Market\r\nBcc: victim@example.test\n", user=user, token="t")
     assert email.subject == "Market Bcc: victim@example.test"
+
+
+def test_a_batch_slower_than_its_lease_is_never_sent_twice(app, ctx, smtp):
+    """A hanging mail server makes a worker's batch last longer than its lease (send-outbox takes
+    500 at a time, each send may take MAIL_TIMEOUT_SECONDS): the emails it has not reached yet are
+    claimed again by the next run. The slow worker must not send them too."""
+    app.config["OUTBOX_LEASE_SECONDS"] = 2
+    smtp.delay = 0.5
+    ids = _queue(8)
+    results = []
+
+    def slow_worker():
+        with app.app_context():
+            results.append(deliver(limit=100))
+
+    def next_run():
+        time.sleep(2.3)  # the first worker's lease has run out, its batch is not done
+        with app.app_context():
+            while deliver(limit=100):
+                pass
+
+    try:
+        threads = [threading.Thread(target=slow_worker), threading.Thread(target=next_run)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        with app.app_context():
+            deliver(limit=100)  # whatever the slow worker let go
+    finally:
+        app.config.pop("OUTBOX_LEASE_SECONDS")
+    sent = smtp.message_ids()
+    assert sorted(sent) == sorted(set(sent)), f"{len(sent) - len(set(sent))} email(s) sent twice"
+    assert len(set(sent)) == 8
+    db.session.commit()
+    assert all(_row(email_id).status == "sent" for email_id in ids)
