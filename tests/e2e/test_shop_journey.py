@@ -237,3 +237,56 @@ def test_follow_a_market_and_keep_a_favourite(page, live_server, phone):
     expect(followed.get_by_role("link", name=ASTANA)).to_be_visible()
     expect(followed.get_by_role("link", name=name)).to_be_visible()
     audit(page, "account-follows")
+
+
+#: A small phone's first screen (iPhone SE, 8): what is seen without scrolling.
+SMALL_PHONE = {"width": 375, "height": 667}
+LOCALES = ["ru", "kk", "ky", "en"]
+
+
+def _in_language(page, live_server, locale: str) -> None:
+    page.context.add_cookies([{"name": "locale", "value": locale, "url": live_server.url}])
+
+
+def _first_products_at(page, market: str, how_many: int) -> list[str]:
+    page.goto(f"/products?market={market}")
+    return [link.get_attribute("href") for link in page.get_by_role("main").locator("a.card-link").all()[:how_many]]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_add_to_basket_is_on_the_first_screen_of_a_small_phone(page, live_server, phone, locale):
+    """In every language, with a long producer name or category too (the Kyrgyz byline wraps)."""
+    _open_days_at(live_server.app, ASTANA)
+    _open_days_at(live_server.app, BISHKEK)
+    page.set_viewport_size(SMALL_PHONE)
+    _in_language(page, live_server, locale)
+    taps = Taps(page)
+    for href in _first_products_at(page, "astana", 3) + _first_products_at(page, "bishkek", 3):
+        page.goto(href)
+        add = page.locator("form.js-add-to-basket button[type=submit]")
+        if add.count():
+            assert taps.in_first_screen(add), f"{href} ({locale}): the Add button is below the first screen"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_checkout_slots_do_not_push_the_order_button_far_down(page, live_server, phone, locale):
+    """Ten pickup times are two columns of cards, not ten full-width cards to scroll past."""
+    day_id = _open_days_at(live_server.app, ASTANA)
+    page.set_viewport_size(SMALL_PHONE)
+    from tests.e2e.harness import login_as
+    login_as(page, live_server.url, "customer@aimak.test")  # the form in English; the account follows the cookie
+    _in_language(page, live_server, locale)
+    href = _first_products_at(page, "astana", 1)[0]
+    page.goto(href)
+    page.locator(f'input[name=market_day_id][value="{day_id}"]').check()
+    page.locator("form.js-add-to-basket button[type=submit]").click()
+    expect(page.locator(".add-result.ok")).to_be_visible()
+    page.goto(f"/checkout?day={day_id}")
+    slots = page.locator("fieldset.slot-cards label.choice-card")
+    assert slots.count() >= 4
+    tops = {round(card.bounding_box()["y"]) for card in slots.all()}
+    assert len(tops) <= (slots.count() + 1) // 2, f"{slots.count()} pickup times in {len(tops)} rows"
+    for card in slots.all():
+        box = card.bounding_box()
+        assert box["height"] >= 44 and box["x"] + box["width"] <= SMALL_PHONE["width"]
+    audit(page, f"checkout-small-phone-{locale}")
