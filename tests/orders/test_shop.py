@@ -286,3 +286,16 @@ def test_order_again_message_reads_right_in_russian(client, login, world):
     response = client.post(f"/orders/{order.id}/again", follow_redirects=True)
     assert "Снова в корзине" in response.text and "в корзине на" not in response.text
 
+
+def test_the_header_badge_counts_items_in_the_right_plural(client, world):
+    """A screen reader hears "Корзина: 1 товар", "2 товара", "5 товаров" — on the page and after
+    the product page's script adds without reloading."""
+    client.set_cookie("locale", "ru")
+    added = client.post("/basket/add", headers={"Accept": "application/json"},
+                        data={"product_id": world.potatoes.id, "market_day_id": world.day.id, "quantity": "1"})
+    assert added.json["count_label"] == "1 товар"
+    badge = re.search(r'<span class="basket-badge".*?</a>', client.get("/basket").text, re.S).group()
+    assert "1 товар<" in badge
+    added = client.post("/basket/add", headers={"Accept": "application/json"},
+                        data={"product_id": world.slippers.id, "market_day_id": world.day.id, "quantity": "1"})
+    assert added.json["count"] == 2 and added.json["count_label"] == "2 товара"
