@@ -111,6 +111,7 @@ def test_a_new_customer_reserves_at_their_market_in_a_few_taps(page, live_server
     audit(page, "basket")
 
     taps.tap(page.get_by_role("link", name="Checkout"))
+    audit(page, "login")
     # A new customer logs in (or registers) first and comes back to the checkout.
     taps.type(page.get_by_label("Email", exact=True), "customer@aimak.test")
     taps.type(page.get_by_label("Password", exact=True), "aimak-demo-2026")
@@ -210,6 +211,7 @@ def test_after_pickup_the_customer_finds_review_and_order_again(page, live_serve
     audit(page, "order-after-pickup")
     page.get_by_role("link", name=re.compile("^Write a review of")).first.click()
     expect(page).to_have_url(re.compile(rf"/trust/orders/{order_id}/producers/\d+/review"))
+    audit(page, "write-a-review")
 
     page.goto(f"/orders/{order_id}")
     page.get_by_role("button", name="Order again").click()
@@ -228,6 +230,7 @@ def test_follow_a_market_and_keep_a_favourite(page, live_server, phone):
     expect(page.get_by_role("button", name="✓ Following")).to_be_visible()
     audit(page, "market-followed")
     page.get_by_role("main").get_by_role("link", name=re.compile("See all|See the")).first.click()
+    audit(page, "market-products")
     page.get_by_role("main").locator("a.card-link").first.click()
     name = page.get_by_role("heading", level=1).inner_text()
     page.get_by_role("button", name=re.compile("Keep in favourites")).click()
@@ -290,3 +293,20 @@ def test_checkout_slots_do_not_push_the_order_button_far_down(page, live_server,
         box = card.bounding_box()
         assert box["height"] >= 44 and box["x"] + box["width"] <= SMALL_PHONE["width"]
     audit(page, f"checkout-small-phone-{locale}")
+
+
+def test_the_audit_fails_on_a_page_with_a_serious_violation(page, live_server, phone):
+    """The axe check of every journey page can fail: a button without a name (critical) and
+    grey-on-grey text (serious) are caught and named."""
+    page.goto("/")
+    page.evaluate("""() => {
+        const main = document.querySelector('main');
+        const button = document.createElement('button');  // no text, no label
+        const faint = document.createElement('p');
+        faint.textContent = 'Hard to read';
+        faint.style.color = '#bbb';  // CSSOM, which the page's CSP allows
+        faint.style.background = '#ccc';
+        main.prepend(button, faint);
+    }""")
+    with pytest.raises(AssertionError, match=r"critical button-name(.|\n)*serious color-contrast|serious color-contrast(.|\n)*critical button-name"):
+        audit(page, "planted-violations")
