@@ -181,7 +181,8 @@ def tell_ordering_open(now: datetime | None = None) -> int:
         market = day.market
         if is_quiet(now, market.timezone):
             continue  # told in the morning
-        followers = _followers_not_told(market.id, ORDERING_OPEN, _occasion(day))
+        # Someone who has ordered for the day already (then followed the market) needs no "order now".
+        followers = _followers_not_told(market.id, ORDERING_OPEN, _occasion(day), without_order_for=day.id)
         producers = _producer_count(day) if followers else 0
         for user in followers:
             notice = notify(Recipient.of(user), ORDERING_OPEN, "ordering_open",

@@ -194,3 +194,19 @@ def test_logout_needs_a_post(client, ctx):
     client.post("/login", data={"email": "g@example.test", "password": PASSWORD})
     assert client.get("/logout").status_code == 405
     assert "My account" in client.get("/").get_data(as_text=True)
+
+
+def test_a_customer_who_registers_on_the_way_to_checkout_comes_back_to_it(client, app, outbox):
+    """Basket → Checkout → "Create an account" → the confirmation link in the same browser: back at
+    the checkout they set out for, not on the home page looking for their basket."""
+    login_page = client.get("/login?next=%2Fcheckout%3Fday%3D7").get_data(as_text=True)
+    assert 'href="/register?next=/checkout?day%3D7"' in login_page
+    register(client, next="/checkout?day=7")
+    confirmed = client.post("/verify", data={"token": confirmation_token(outbox("dana@example.test")[0])})
+    assert confirmed.status_code == 302 and confirmed.headers["Location"].endswith("/checkout?day=7")
+
+
+def test_registration_does_not_send_anyone_elsewhere(client, app, outbox):
+    register(client, next="https://evil.example/")
+    confirmed = client.post("/verify", data={"token": confirmation_token(outbox("dana@example.test")[0])})
+    assert "evil" not in confirmed.headers["Location"]
