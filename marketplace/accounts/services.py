@@ -110,7 +110,7 @@ def register_user(email: str, password: str, name: str, *, role: Role = Role.CUS
     """Create an account (and, through the signal, whatever the role needs), or None when the
     email is taken: its owner is emailed instead, and the caller says the same in both cases.
 
-    Both ways hash the password once and queue one email, so neither the answer nor its
+    Both ways hash the password once and queue an email (the owner's at most once a day), so neither the answer nor its
     timing tells whether the email has an account. `browser_nonce` goes into the confirmation
     link: opened in the same browser session, the link logs the new account in.
     """
@@ -134,8 +134,10 @@ def register_user(email: str, password: str, name: str, *, role: Role = Role.CUS
             return user
     hash_password(password)  # the same work as a new account, thrown away
     if existing is not None:
+        # Once a day at most: otherwise anyone could flood the owner's inbox by signing up with it.
         queue_email(existing.email, "registration_attempt", _l("Someone tried to register with your email"),
-                    locale=existing.locale, user=existing)
+                    locale=existing.locale, user=existing,
+                    dedupe_key=f"registration-attempt-{existing.id}-{utcnow().date().isoformat()}")
     security_event("account_registered", outcome="email_taken", user_id=None,
                    target_user_id=getattr(existing, "id", None))
     return None

@@ -97,6 +97,18 @@ def test_a_taken_email_in_any_letter_case_gets_the_same_answer_and_its_owner_an_
     assert "/password/forgot" in notice.body_text
 
 
+def test_registering_a_taken_email_again_and_again_does_not_flood_its_owner(client, app, ctx, outbox):
+    """Found by attacking #18: every sign-up with someone's address sent them an email, so
+    anyone could flood an inbox (30 per address per 10 minutes, more from more addresses).
+    The owner hears of it once a day; each attempt still gets the same answer as a free email."""
+    UserFactory(email="owner@example.test")
+    answers = {app.test_client().post("/register", data={
+        "name": "Dana", "email": "owner@example.test", "password": PASSWORD, "confirm": PASSWORD,
+        "account_type": "customer", "producer_kind": "farmer"}).headers["Location"] for _ in range(5)}
+    assert answers == {"/register/check-email"}
+    assert [email.template for email in outbox("owner@example.test")] == ["registration_attempt"]
+
+
 @pytest.mark.parametrize("password,message", [
     ("short", "Use at least 8 characters."),
     ("password123", "This password is too common."),
