@@ -110,8 +110,8 @@ def register_user(email: str, password: str, name: str, *, role: Role = Role.CUS
     """Create an account (and, through the signal, whatever the role needs), or None when the
     email is taken: its owner is emailed instead, and the caller says the same in both cases.
 
-    Both ways hash the password once and queue an email (the owner's at most once a day), so neither the answer nor its
-    timing tells whether the email has an account. `browser_nonce` goes into the confirmation
+    Both ways hash the password once and queue an email (the owner's at most once a day), so
+    neither the answer nor its timing tells whether the email has an account. `browser_nonce` goes into the confirmation
     link: opened in the same browser session, the link logs the new account in.
     """
     check_password_strength(password, email, name)
