@@ -111,8 +111,8 @@ def register_user(email: str, password: str, name: str, *, role: Role = Role.CUS
     email is taken: its owner is emailed instead, and the caller says the same in both cases.
 
     Both ways hash the password once and queue an email (the owner's at most once a day), so
-    neither the answer nor its timing tells whether the email has an account. `browser_nonce` goes into the confirmation
-    link: opened in the same browser session, the link logs the new account in.
+    neither the answer nor its timing tells whether the email has an account. `browser_nonce`
+    goes into the confirmation link: opened in the same browser session, it logs the new account in.
     """
     check_password_strength(password, email, name)
     existing = user_by_email(email)
