@@ -145,8 +145,22 @@ def claim_due(outbox, ids: list[int] | None, limit: int) -> list:
     return sorted(claimed, key=lambda message: message.id)
 
 
+def still_claimed(outbox, message) -> bool:
+    """Renew this worker's claim on a message just before sending it; False when it is no longer
+    ours: behind a slow server a batch outlives its LEASE, another worker claims the rest (one
+    more attempt counted) and sends them, and this one must not send them again."""
+    renewed = db.session.execute(
+        update(outbox).where(outbox.id == message.id, outbox.attempts == message.attempts,
+                             outbox.sent_at.is_(None), outbox.failed_at.is_(None))
+        .values(claimed_until=utcnow() + LEASE))
+    db.session.commit()
+    return renewed.rowcount == 1
+
+
 def _attempt(email: OutboxEmail) -> int:
     email_id, template, attempts = email.id, email.template, email.attempts
+    if not still_claimed(OutboxEmail, email):
+        return 0
     try:
         _send(email)
     except (OSError, smtplib.SMTPException, ValueError) as exc:

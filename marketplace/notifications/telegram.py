@@ -57,6 +57,7 @@ from marketplace.notifications.services import (
     claim_due,
     queue_email,
     retry_delay,
+    still_claimed,
 )
 
 log = logging.getLogger(__name__)
@@ -319,6 +320,8 @@ async def _deliver(claimed: list[OutboxTelegram], config) -> int:
     sent = 0
     try:
         for position, message in enumerate(claimed):
+            if not still_claimed(OutboxTelegram, message):
+                continue  # the lease ran out on a slow run and another worker took it
             if message.user_id is not None and db.session.scalar(select(TelegramLink.id).where(
                     TelegramLink.user_id == message.user_id, TelegramLink.chat_id == message.chat_id)) is None:
                 _finish(message, _Outcome(permanent=True, error="unlinked"))
