@@ -134,11 +134,12 @@ def claim_due(outbox, ids: list[int] | None, limit: int) -> list:
         due = due.where(outbox.id.in_(ids))
     if db.engine.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    # Conditional again: whatever the database, only rows still due are taken.
+    # Conditional again: whatever the database, only rows still due are taken. populate_existing:
+    # a row this session already holds gets the claimed values (still_claimed compares attempts).
     claimed = list(db.session.scalars(
         update(outbox).where(outbox.id.in_(due.scalar_subquery()), _due(now, outbox))
         .values(claimed_until=now + LEASE, attempts=outbox.attempts + 1)
-        .returning(outbox), execution_options={"synchronize_session": False}))
+        .returning(outbox), execution_options={"synchronize_session": False, "populate_existing": True}))
     for message in claimed:
         db.session.expunge(message)  # kept as claimed: the commits below must not reload them
     db.session.commit()
