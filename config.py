@@ -8,6 +8,10 @@ BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("AIMAK_INSTANCE_DIR") or BASE_DIR / "instance")
 
 
+#: The secret `make run` signs with when SECRET_KEY is unset; production refuses it.
+DEVELOPMENT_SECRET_KEY = "dev-only-not-secret"
+
+
 def _env(name: str, default: str) -> str:
     """The variable's value; its default when unset or empty (`NAME=` in a copy of .env.example)."""
     return os.environ.get(name) or default
@@ -33,7 +37,7 @@ def _served_url() -> str:
 
 
 class Config:
-    SECRET_KEY = _env("SECRET_KEY", "dev-only-not-secret")
+    SECRET_KEY = _env("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
     PASSWORD_HASH_METHOD = "scrypt"
     SQLALCHEMY_DATABASE_URI = _env(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'aimak.sqlite'}"
@@ -233,8 +237,12 @@ class ProductionConfig(Config):
         """Refuse to start without the secrets production must not guess."""
         # Without MAIL_SERVER emails would be marked sent and lost, without SITE_URL their links
         # would point at a developer's laptop: refuse instead.
+        # A blank value (a stray space in an env file) is missing too, and so is the development
+        # secret printed in this file: anyone could sign session cookies with it.
         missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "MAIL_SERVER", "SITE_URL")
-                   if not os.environ.get(name)]
+                   if not (os.environ.get(name) or "").strip()]
+        if os.environ.get("SECRET_KEY") == DEVELOPMENT_SECRET_KEY:
+            missing.insert(0, "SECRET_KEY")
         if missing:
             raise RuntimeError(
                 "Production needs these environment variables: " + ", ".join(missing)

@@ -165,19 +165,34 @@ def claim_due(outbox, ids: list[int] | None, limit: int) -> list:
         due = due.where(outbox.id.in_(ids))
     if db.engine.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    # Conditional again: whatever the database, only rows still due are taken.
+    # Conditional again: whatever the database, only rows still due are taken. populate_existing:
+    # a row this session already holds gets the claimed values (still_claimed compares attempts).
     claimed = list(db.session.scalars(
         update(outbox).where(outbox.id.in_(due.scalar_subquery()), _due(now, outbox))
         .values(claimed_until=now + lease(), attempts=outbox.attempts + 1)
-        .returning(outbox), execution_options={"synchronize_session": False}))
+        .returning(outbox), execution_options={"synchronize_session": False, "populate_existing": True}))
     for message in claimed:
         db.session.expunge(message)  # kept as claimed: the commits below must not reload them
     db.session.commit()
     return sorted(claimed, key=lambda message: message.id)
 
 
+def still_claimed(outbox, message) -> bool:
+    """Renew this worker's claim on a message just before sending it; False when it is no longer
+    ours: behind a slow server a batch outlives its LEASE, another worker claims the rest (one
+    more attempt counted) and sends them, and this one must not send them again."""
+    renewed = db.session.execute(
+        update(outbox).where(outbox.id == message.id, outbox.attempts == message.attempts,
+                             outbox.sent_at.is_(None), outbox.failed_at.is_(None))
+        .values(claimed_until=utcnow() + lease()))
+    db.session.commit()
+    return renewed.rowcount == 1
+
+
 def _attempt(email: OutboxEmail) -> int:
     email_id, template, attempts = email.id, email.template, email.attempts
+    if not still_claimed(OutboxEmail, email):
+        return 0
     try:
         _send(email)
     except (OSError, smtplib.SMTPException, ValueError) as exc:

@@ -59,6 +59,7 @@ from marketplace.notifications.services import (
     queue_email,
     retry_delay,
     sending_deadline,
+    still_claimed,
 )
 
 log = logging.getLogger(__name__)
@@ -327,6 +328,8 @@ async def _deliver(claimed: list[OutboxTelegram], config, stop_at: float) -> int
                 # may have claimed it too (one chat's pacing, slow answers): it goes back instead.
                 let_go(OutboxTelegram, [later.id for later in claimed[position:]])
                 break
+            if not still_claimed(OutboxTelegram, message):
+                continue  # the lease ran out on a slow run and another worker took it
             if message.user_id is not None and db.session.scalar(select(TelegramLink.id).where(
                     TelegramLink.user_id == message.user_id, TelegramLink.chat_id == message.chat_id)) is None:
                 _finish(message, _Outcome(permanent=True, error="unlinked"))

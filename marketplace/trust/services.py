@@ -171,6 +171,10 @@ def document_sha256(certification: Certification) -> str:
 
 def _decide(certification: Certification, actor: User, status: CertificationStatus, reason: str,
             template: str, subject, seen_sha256: str | None = None) -> Certification:
+    # Locked and read again: a producer's replacement written but not committed yet would
+    # otherwise be checked against this transaction's older read, and the decision's update,
+    # waiting for the producer's, would then verify a file nobody looked at.
+    db.session.refresh(certification, with_for_update=True)
     if not can_verify(actor, certification):
         raise NotAllowed(str(_l("You cannot decide on this certificate.")))
     if certification.status != CertificationStatus.PENDING:

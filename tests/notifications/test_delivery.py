@@ -120,6 +120,35 @@ def test_two_workers_never_send_one_email(app, ctx, smtp):
     assert db.session.scalar(select(OutboxEmail.sent_at).where(OutboxEmail.id == ids[-1])) is not None
 
 
+def test_an_email_whose_lease_ran_out_in_a_slow_batch_is_sent_once(app, ctx, smtp):
+    """Found by attacking #19: a worker claims a batch (up to 100 emails) for LEASE; behind a
+    slow mail server (each message just under MAIL_TIMEOUT_SECONDS) the later ones outlive the
+    lease while the first are sent, another worker claims and sends them, and the first worker
+    sent them again when it got there."""
+    smtp.delay = 0.5
+    ids = _queue(3)
+
+    def first_worker():
+        with app.app_context():
+            deliver(limit=3)
+
+    worker = threading.Thread(target=first_worker)
+    worker.start()
+    deadline = time.monotonic() + 10
+    while not smtp.messages and time.monotonic() < deadline:
+        time.sleep(0.01)  # the first worker is sending its first email, the server is slow
+    # Its lease on the other two runs out (as LEASE does behind a slow server), and a second
+    # worker (the other host's) takes them.
+    db.session.rollback()  # end this connection's read snapshot (SQLite would refuse to write from it)
+    db.session.execute(update(OutboxEmail).where(OutboxEmail.id.in_(ids[1:]))
+                       .values(claimed_until=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    deliver()
+    worker.join(30)
+    sent = smtp.message_ids()
+    assert len(sent) == len(set(sent)) == 3, sent
+
+
 def test_a_claimed_email_waits_for_its_lease(ctx, smtp):
     [email_id] = _queue()
     db.session.execute(update(OutboxEmail).values(claimed_until=utcnow() + timedelta(minutes=5), attempts=1))
