@@ -7,7 +7,9 @@ whoever was told already, so a rerun costs one query per market day.
 
 - Followers of a market: "ordering for <day> is open" (`tell_ordering_open`) once the day's
   window opens, and "order by <cutoff>" (`tell_order_by`) a few hours before it closes, unless
-  they have ordered for that day. Neither is sent in the market's night (QUIET_HOURS_*): an
+  they have ordered for that day. Both are worth sending only before the day's cutoff (the outbox
+  marks them expired after it) and are withdrawn when the follower orders for the day meanwhile
+  (`withdraw_reminders_of_order`, on orders' `order_placed`). Neither is sent in the market's night (QUIET_HOURS_*): an
   opening at night is told in the morning, an "order by" due at night is moved to the evening.
 - Followers of a producer: "new this week" (`tell_producer_news`) when the producer added
   products or stock for a day whose ordering is open (producers' `stock_added` signal, kept
@@ -59,7 +61,7 @@ from marketplace.markets.models import (
     VendorStatus,
 )
 from marketplace.markets.services import ordering_open_condition
-from marketplace.notifications.channels import Recipient, notify, told
+from marketplace.notifications.channels import Recipient, notify, told, withdraw
 from marketplace.notifications.kinds import (
     NEW_THIS_WEEK,
     ORDER_BY,
@@ -93,7 +95,11 @@ ORDERED = (OrderStatus.PENDING_PAYMENT, OrderStatus.CONFIRMED, OrderStatus.READY
 
 
 def _occasion(day: MarketDay) -> str:
-    return f"day-{day.id}"
+    return _occasion_of_day_id(day.id)
+
+
+def _occasion_of_day_id(market_day_id: int) -> str:
+    return f"day-{market_day_id}"
 
 
 class _Committer:
@@ -188,7 +194,8 @@ def tell_ordering_open(now: datetime | None = None) -> int:
             notice = notify(Recipient.of(user), ORDERING_OPEN, "ordering_open",
                             _l("Ordering for %(day)s at %(market)s is open", day=DayText(day.date), market=market.name),
                             occasion=_occasion(day), page=("catalog.market", {"slug": market.slug}),
-                            button=_l("Order now"), user=user, market=market, market_day=day, producers=producers)
+                            button=_l("Order now"), send_before=day.cutoff_at, user=user, market=market,
+                            market_day=day, producers=producers)
             if not batch.add(notice is not None):
                 return batch.count
     return batch.count
@@ -212,10 +219,17 @@ def tell_order_by(now: datetime | None = None) -> int:
                                time=LocalDateTimeText(day.cutoff_at, market.timezone), day=DayText(day.date),
                                market=market.name),
                             occasion=_occasion(day), page=("catalog.market", {"slug": market.slug}),
-                            button=_l("Order now"), user=user, market=market, market_day=day)
+                            button=_l("Order now"), send_before=day.cutoff_at, user=user, market=market,
+                            market_day=day)
             if not batch.add(notice is not None):
                 return batch.count
     return batch.count
+
+
+def withdraw_reminders_of_order(order: Order, **_extra) -> None:
+    """Receiver of orders' `order_placed`: the customer's "ordering is open" and "order by" for that
+    day, if still waiting in an outbox (a Telegram pause, a mail outage), are not sent."""
+    withdraw(order.customer_id, (ORDERING_OPEN, ORDER_BY), _occasion_of_day_id(order.market_day_id))
 
 
 # --- Followers of a producer ------------------------------------------------------------------------
