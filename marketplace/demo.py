@@ -79,6 +79,12 @@ DEMO_ACCOUNTS = {
 }
 #: Checkout fills in the phone number a customer keeps on their account.
 DEMO_PHONES = {"customer": "+7 701 234 56 78"}
+#: The language each demo account "last used on the site" (`User.last_locale`): their emails and
+#: Telegram messages speak it, while pages follow the browser (no language chosen).
+DEMO_LANGUAGES = {"admin": "en", "organizer": "kk", "organizer_kg": "ky", "customer": "ru", "producer": "ru",
+                  "coordinator": "ky", "coordinator_kz": "kk", "adviser": "ru"}
+#: Producers' accounts by their country.
+PRODUCER_LANGUAGES = {"KZ": "ru", "KG": "ky"}
 
 CATEGORIES = [
     ("vegetables", "Vegetables"), ("fruit", "Fruit"), ("dairy", "Dairy"), ("meat", "Meat"),
@@ -276,7 +282,8 @@ def seed_demo(weeks: int = 4, today: date | None = None) -> dict:
     """Fill an empty database with the demo; returns the accounts made."""
     now = utcnow() if today is None else datetime.combine(today, time(6, 0), tzinfo=timezone.utc)
     today = today or now.date()
-    users = {key: _user(email, name, roles, DEMO_PHONES.get(key)) for key, (email, name, roles) in DEMO_ACCOUNTS.items()}
+    users = {key: _user(email, name, roles, DEMO_PHONES.get(key), DEMO_LANGUAGES[key])
+             for key, (email, name, roles) in DEMO_ACCOUNTS.items()}
     categories = {slug: Category(slug=slug, name=name, position=i) for i, (slug, name) in enumerate(CATEGORIES)}
     db.session.add_all(categories.values())
     markets = {spec["key"]: _market(spec, users, weeks, today) for spec in MARKETS}
@@ -286,7 +293,8 @@ def seed_demo(weeks: int = 4, today: date | None = None) -> dict:
     producers = {}
     for index, spec in enumerate(PRODUCERS):
         owner = users["producer"] if index == 0 else _user(
-            f"producer{index + 1}@aimak.test", _owner_name(spec[0]), [Role.PRODUCER])
+            f"producer{index + 1}@aimak.test", _owner_name(spec[0]), [Role.PRODUCER],
+            last_locale=PRODUCER_LANGUAGES[spec[4]])
         producers[spec[0]] = _producer(spec, owner, categories, markets, users)
     db.session.flush()
     _groups(users, producers, markets, today)
@@ -294,9 +302,10 @@ def seed_demo(weeks: int = 4, today: date | None = None) -> dict:
     return {key: user.email for key, user in users.items()}
 
 
-def _user(email: str, name: str, roles: list[Role], phone: str | None = None) -> User:
+def _user(email: str, name: str, roles: list[Role], phone: str | None = None,
+          last_locale: str | None = None) -> User:
     user = User(email=email, name=name, password_hash=hash_password(DEMO_PASSWORD), email_verified_at=utcnow(),
-                locale=None, phone=phone)
+                locale=None, last_locale=last_locale, phone=phone)
     user.add_role(Role.CUSTOMER)
     for role in roles:
         user.add_role(role)

@@ -131,9 +131,10 @@ def add_activity(users: dict[str, User], markets: dict[str, Market], producers: 
 
 
 def _buyer(customer: User, email: str, name: str, phone: str) -> User:
-    # The demo customer's password hash: one password for every demo account, hashed once.
+    # The demo customer's password hash: one password for every demo account, hashed once. Buyers at
+    # Kazakh markets, like her: their messages in her language.
     user = User(email=email, name=name, phone=phone, password_hash=customer.password_hash,
-                email_verified_at=customer.email_verified_at, locale=None)
+                email_verified_at=customer.email_verified_at, locale=None, last_locale=customer.last_locale)
     user.add_role(Role.CUSTOMER)
     db.session.add(user)
     db.session.flush()

@@ -59,7 +59,7 @@ class Recipient:
 
     @classmethod
     def of(cls, user) -> Recipient:
-        return cls(user.id, user.email, user.locale, user.first_name)
+        return cls(user.id, user.email, user.message_locale, user.first_name)
 
 
 # --- Preferences --------------------------------------------------------------------------

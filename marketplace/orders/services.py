@@ -702,7 +702,7 @@ def _email_producers_of_cancelled_day(market_day: MarketDay) -> None:
         queue_email(user.email, "market_day_cancelled_producer",
                     _l("%(market)s on %(date)s is cancelled", market=market_day.market.name,
                        date=market_day.date.isoformat()),
-                    locale=user.locale, dedupe_key=f"day-cancelled-{market_day.id}-producer-{producer.id}",
+                    locale=user.message_locale, dedupe_key=f"day-cancelled-{market_day.id}-producer-{producer.id}",
                     user=user, producer=producer, market=market_day.market, market_day=market_day)
 
 
