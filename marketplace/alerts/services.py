@@ -13,7 +13,8 @@ whoever was told already, so a rerun costs one query per market day.
   opening at night is told in the morning, an "order by" due at night is moved to the evening.
 - Followers of a producer: "new this week" (`tell_producer_news`) when the producer added
   products or stock for a day whose ordering is open (producers' `stock_added` signal, kept
-  as `ProducerNews` until then), one message per follower and day for all their producers.
+  as `ProducerNews` until then), one message per follower and day for all their producers,
+  only to followers who shop at that day's market (follow it, or ordered there before).
 - Producers: each new order for a day (`tell_producers_of_orders`, a minute after it is
   confirmed) and a summary the evening before (`send_producer_summaries`).
 - Organizers: a certificate waiting for verification, a vendor's application (`tell_organizers`).
@@ -294,11 +295,22 @@ def tell_producer_news(now: datetime | None = None) -> int:
     return batch.count
 
 
+def _shoppers_of_market(market_id: int):
+    """A select of who shops at a market: they follow it, or they ordered at it before ("my market"
+    lives in a browser's cookie, so the ordering history stands for it)."""
+    ordered = (select(Order.customer_id).join(MarketDay, MarketDay.id == Order.market_day_id)
+               .where(MarketDay.market_id == market_id, Order.status.in_(ORDERED)))
+    following = select(Follow.user_id).where(Follow.market_id == market_id)
+    return following.union(ordered)
+
+
 def _tell_news_of_day(day: MarketDay, producer_ids: list[int], batch: _Committer) -> bool:
     occasion = _occasion(day)
+    # Only followers who shop at that day's market: news of a market they never go to is noise.
     follows = db.session.execute(
         select(Follow.user_id, Follow.producer_id).join(User, User.id == Follow.user_id)
         .where(Follow.producer_id.in_(producer_ids), User.active.is_(True),
+               Follow.user_id.in_(_shoppers_of_market(day.market_id)),
                Follow.user_id.not_in(told(NEW_THIS_WEEK, occasion)))
         .order_by(Follow.user_id, Follow.producer_id)).all()
     if not follows:
