@@ -9,7 +9,7 @@ whoever was told already, so a rerun costs one query per market day.
   window opens, and "order by <cutoff>" (`tell_order_by`) a few hours before it closes, unless
   they have ordered for that day. Both are worth sending only before the day's cutoff (the outbox
   marks them expired after it) and are withdrawn when the follower orders for the day meanwhile
-  (`withdraw_reminders_of_order`, on orders' `order_placed`). Neither is sent in the market's night (QUIET_HOURS_*): an
+  (`withdraw_reminders_of_order`, on orders' `order_confirmed`). Neither is sent in the market's night (QUIET_HOURS_*): an
   opening at night is told in the morning, an "order by" due at night is moved to the evening.
 - Followers of a producer: "new this week" (`tell_producer_news`) when the producer added
   products or stock for a day whose ordering is open (producers' `stock_added` signal, kept
@@ -228,8 +228,9 @@ def tell_order_by(now: datetime | None = None) -> int:
 
 
 def withdraw_reminders_of_order(order: Order, **_extra) -> None:
-    """Receiver of orders' `order_placed`: the customer's "ordering is open" and "order by" for that
-    day, if still waiting in an outbox (a Telegram pause, a mail outage), are not sent."""
+    """Receiver of orders' `order_confirmed` (the worker, once the customer is told): the customer's
+    "ordering is open" and "order by" for that day, if still waiting in an outbox (a Telegram pause,
+    a mail outage), are not sent. Not in checkout's transaction: the rush's statements stay as few."""
     withdraw(order.customer_id, (ORDERING_OPEN, ORDER_BY), _occasion_of_day_id(order.market_day_id))
 
 

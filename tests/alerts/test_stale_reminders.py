@@ -15,6 +15,7 @@ from marketplace.core.extensions import db
 from marketplace.notifications.models import OutboxEmail, OutboxTelegram, TelegramLink
 from marketplace.notifications.services import deliver
 from marketplace.notifications.telegram import deliver_telegram
+from marketplace.orders import queue_committed_confirmations
 from marketplace.orders import services as orders
 from marketplace.orders.models import PaymentMethod
 from tests.alerts.helpers import FRIDAY, MONDAY, Market, at
@@ -66,6 +67,7 @@ def test_a_follower_who_orders_while_the_reminders_wait_gets_neither(ctx, telegr
                        payment_method=PaymentMethod.CASH, phone="+7 701 000 00 00", idempotency_key=uuid.uuid4().hex,
                        now=at(FRIDAY, 15, 30))
     db.session.commit()
+    queue_committed_confirmations()  # as the request's end does: the worker tells the customer
 
     deliver()
     deliver_telegram()
@@ -75,7 +77,9 @@ def test_a_follower_who_orders_while_the_reminders_wait_gets_neither(ctx, telegr
         assert [row.status for row in mine] == ["expired"]
         assert [row.status for row in theirs] == ["sent"]  # only the one who ordered
         assert [row.status for row in _outbox(OutboxTelegram, template)] == ["expired"]
-    assert telegram_on.sent_to(5550033) == []
+    # Only the order's confirmation reached the chat.
+    assert [m.text.splitlines()[0] for m in telegram_on.sent_to(5550033)] == [
+        _outbox(OutboxTelegram, "order_confirmed")[0].text.splitlines()[0]]
 
 
 @pytest.mark.parametrize(("locale", "word"), [("en", "too late, not sent"), ("ru", "опоздало, не отправлено"),
