@@ -79,6 +79,12 @@ DEMO_ACCOUNTS = {
 }
 #: Checkout fills in the phone number a customer keeps on their account.
 DEMO_PHONES = {"customer": "+7 701 234 56 78"}
+#: The language each demo account "last used on the site" (`User.last_locale`): their emails and
+#: Telegram messages speak it, while pages follow the browser (no language chosen).
+DEMO_LANGUAGES = {"admin": "en", "organizer": "kk", "organizer_kg": "ky", "customer": "ru", "producer": "ru",
+                  "coordinator": "ky", "coordinator_kz": "kk", "adviser": "ru"}
+#: Producers' accounts by their country.
+PRODUCER_LANGUAGES = {"KZ": "ru", "KG": "ky"}
 
 CATEGORIES = [
     ("vegetables", "Vegetables"), ("fruit", "Fruit"), ("dairy", "Dairy"), ("meat", "Meat"),
@@ -93,9 +99,9 @@ MARKETS = [
          description="Еженедельный фермерский рынок: овощи, молочное, мёд от хозяйств Акмолинской области.",
          rule="FREQ=WEEKLY;BYDAY=SA", opens=time(8, 0), closes=time(13, 0), organizer="organizer",
          stall=["potato", "carrot", "basket", "milk", "honey-pot"], awning=((47, 111, 178), (240, 240, 232))),
-    dict(key="astana", name="Astana Farmers' Market", address="Astana, Kabanbay Batyr Ave 21, Central Park entrance",
+    dict(key="astana", name="Астанинский фермерский рынок", address="Астана, пр. Кабанбай батыра 21, вход в Центральный парк",
          lat=51.1282, lon=71.4304, timezone="Asia/Almaty", currency="KZT", commission_bp=700,
-         description="Saturday and Sunday market of organic and small farms around Astana.",
+         description="Воскресный рынок органических и небольших хозяйств вокруг Астаны.",
          rule="FREQ=WEEKLY;BYDAY=SU", opens=time(9, 0), closes=time(14, 0), organizer="organizer",
          stall=["tomato", "apple", "basket", "loaf", "cheese"], awning=((30, 140, 130), (245, 236, 214))),
     dict(key="bishkek", name="Бишкек органик ярмаркасы", address="Бишкек, ул. Токтогула 125, двор Филармонии",
@@ -130,7 +136,7 @@ PRODUCERS = [
         ("Мёд степной разнотравье", "honey", Unit.JAR, 4500, False, StockMode.INVENTORY, "Банка 1 кг."),
         ("Мёд донниковый", "honey", Unit.JAR, 5000, False, StockMode.INVENTORY, "Светлый мёд, банка 1 кг."),
         ("Перга", "honey", Unit.JAR, 3000, False, StockMode.INVENTORY, "Пчелиный хлеб, баночка 100 г."),
-        ("Honey comb", "honey", Unit.PIECE, 3500, False, StockMode.INVENTORY, "A frame section of comb honey."),
+        ("Сотовый мёд", "honey", Unit.PIECE, 3500, False, StockMode.INVENTORY, "Рамка мёда в сотах."),
         ("Прополис", "honey", Unit.PIECE, 1500, False, StockMode.INVENTORY, "Натуральный прополис, кусочек 20 г."),
     ]),
     ("Талас Органик — Бакыт Осмонов", ProducerKind.FARMER, "Таласский район", "Талас органик аймагы", "KG", "KGS", ["bishkek"],
@@ -223,7 +229,7 @@ PRODUCT_LOOKS = {
     "Сметана": Look("jar", companion="cow"), "Курт": Look("cheese", "pile"), "Сливочное масло": Look("butter"),
     "Мёд степной разнотравье": Look("honey-pot", companion="flower"),
     "Мёд донниковый": Look("honey-jar", companion="bee"), "Перга": Look("pollen-cell", "comb"),
-    "Honey comb": Look("comb-cell", "comb"), "Прополис": Look("brown-jar", companion="bee"),
+    "Сотовый мёд": Look("comb-cell", "comb"), "Прополис": Look("brown-jar", companion="bee"),
     "Фасоль белая таласская": Look("white-beans", "pile"), "Картофель таласский": Look("potato", "pile"),
     "Лук репчатый": Look("onion", "pile"), "Фасоль красная": Look("beans", "pile"),
     "Семена фасоли": Look("beans", companion="seedling"),
@@ -276,7 +282,8 @@ def seed_demo(weeks: int = 4, today: date | None = None) -> dict:
     """Fill an empty database with the demo; returns the accounts made."""
     now = utcnow() if today is None else datetime.combine(today, time(6, 0), tzinfo=timezone.utc)
     today = today or now.date()
-    users = {key: _user(email, name, roles, DEMO_PHONES.get(key)) for key, (email, name, roles) in DEMO_ACCOUNTS.items()}
+    users = {key: _user(email, name, roles, DEMO_PHONES.get(key), DEMO_LANGUAGES[key])
+             for key, (email, name, roles) in DEMO_ACCOUNTS.items()}
     categories = {slug: Category(slug=slug, name=name, position=i) for i, (slug, name) in enumerate(CATEGORIES)}
     db.session.add_all(categories.values())
     markets = {spec["key"]: _market(spec, users, weeks, today) for spec in MARKETS}
@@ -286,7 +293,8 @@ def seed_demo(weeks: int = 4, today: date | None = None) -> dict:
     producers = {}
     for index, spec in enumerate(PRODUCERS):
         owner = users["producer"] if index == 0 else _user(
-            f"producer{index + 1}@aimak.test", _owner_name(spec[0]), [Role.PRODUCER])
+            f"producer{index + 1}@aimak.test", _owner_name(spec[0]), [Role.PRODUCER],
+            last_locale=PRODUCER_LANGUAGES[spec[4]])
         producers[spec[0]] = _producer(spec, owner, categories, markets, users)
     db.session.flush()
     _groups(users, producers, markets, today)
@@ -294,9 +302,10 @@ def seed_demo(weeks: int = 4, today: date | None = None) -> dict:
     return {key: user.email for key, user in users.items()}
 
 
-def _user(email: str, name: str, roles: list[Role], phone: str | None = None) -> User:
+def _user(email: str, name: str, roles: list[Role], phone: str | None = None,
+          last_locale: str | None = None) -> User:
     user = User(email=email, name=name, password_hash=hash_password(DEMO_PASSWORD), email_verified_at=utcnow(),
-                locale=None, phone=phone)
+                locale=None, last_locale=last_locale, phone=phone)
     user.add_role(Role.CUSTOMER)
     for role in roles:
         user.add_role(role)

@@ -58,7 +58,6 @@ TODAY_BASKETS = [
     ({"Мёд донниковый": 1000, "Баурсаки": 1000}, "later", False),
     ({"Морковь": 1500, "Кесе расписное": 1000}, "first", True),
 ]
-EXTRA_DAY_TITLE = "Дополнительный рыночный день"
 #: The producer who applies to a second market, and what they send with it.
 APPLICANT = "Ерлан Жумабеков"
 APPLICATION_MARKET = "stepnogorsk"
@@ -98,7 +97,7 @@ def _today(market: Market, now: datetime) -> MarketDay:
     closes = max(closes, schedule.closes_local)
     regular = today in occurrences(schedule.rrule, today, today)
     return create_market_day(market, today, opens, closes, schedule_id=schedule.id if regular else None,
-                             slot_minutes=60, slot_capacity=20, title="" if regular else EXTRA_DAY_TITLE)
+                             slot_minutes=60, slot_capacity=20)
 
 
 def add_activity(users: dict[str, User], markets: dict[str, Market], producers: dict[str, Producer],
@@ -131,9 +130,10 @@ def add_activity(users: dict[str, User], markets: dict[str, Market], producers: 
 
 
 def _buyer(customer: User, email: str, name: str, phone: str) -> User:
-    # The demo customer's password hash: one password for every demo account, hashed once.
+    # The demo customer's password hash: one password for every demo account, hashed once. Buyers at
+    # Kazakh markets, like her: their messages in her language.
     user = User(email=email, name=name, phone=phone, password_hash=customer.password_hash,
-                email_verified_at=customer.email_verified_at, locale=None)
+                email_verified_at=customer.email_verified_at, locale=None, last_locale=customer.last_locale)
     user.add_role(Role.CUSTOMER)
     db.session.add(user)
     db.session.flush()

@@ -43,7 +43,10 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(120))
     phone: Mapped[str | None] = mapped_column(String(32))
+    #: The language chosen (menu, account page, registration); None: as the browser says.
     locale: Mapped[str | None] = mapped_column(String(8))
+    #: The page's language at the last login or checkout: messages use it when `locale` is None.
+    last_locale: Mapped[str | None] = mapped_column(String(8))
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Rotated on logout and password change; the login cookie carries it, so an old
     #: copied cookie stops working for good.
@@ -99,6 +102,12 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.active
+
+    @property
+    def message_locale(self) -> str | None:
+        """The language of emails and Telegram messages: the one chosen, else the one last used
+        on the site (someone shopping in Kazakh "as my browser says" is written to in Kazakh)."""
+        return self.locale or self.last_locale
 
     @property
     def first_name(self) -> str:

@@ -158,7 +158,7 @@ def register_user(email: str, password: str, name: str, *, role: Role = Role.CUS
     if existing is not None:
         # Once a day at most: otherwise anyone could flood the owner's inbox by signing up with it.
         queue_email(existing.email, "registration_attempt", _l("Someone tried to register with your email"),
-                    locale=existing.locale, user=existing,
+                    locale=existing.message_locale, user=existing,
                     dedupe_key=f"registration-attempt-{existing.id}-{utcnow().date().isoformat()}")
     security_event("account_registered", outcome="email_taken", user_id=None,
                    target_user_id=getattr(existing, "id", None))
@@ -210,7 +210,7 @@ def attempt_login(email: str, password: str, *, address: str, device_user_id: in
 
 def _tell_owner_of_failed_logins(user: User, failures: int) -> None:
     """Once a day at most: someone is guessing this account's password."""
-    queue_email(user.email, "login_attempts", _l("Failed logins to your Aimak account"), locale=user.locale,
+    queue_email(user.email, "login_attempts", _l("Failed logins to your Aimak account"), locale=user.message_locale,
                 dedupe_key=f"login-attempts-{user.id}-{utcnow().date().isoformat()}", user=user,
                 failures=failures)
 
@@ -252,6 +252,13 @@ def update_profile(user: User, name: str, phone: str | None, locale: str | None)
     user.name = name.strip()
     user.phone = (phone or "").strip() or None
     user.locale = locale or None
+
+
+def remember_language(user: User, locale: str) -> None:
+    """The page's language at login or checkout, for messages when the account has no choice saved
+    (its own `locale`, never touched here)."""
+    if user.last_locale != locale:
+        user.last_locale = locale
 
 
 def set_locale(user: User, locale: str) -> None:
@@ -307,7 +314,7 @@ def request_password_reset(email: str) -> None:
                    user_id=None, email_hash=email_fingerprint(email)[:12], target_user_id=getattr(user, "id", None))
     if user is None or not user.active:
         return
-    queue_email(user.email, "password_reset", _l("Reset your Aimak password"), locale=user.locale,
+    queue_email(user.email, "password_reset", _l("Reset your Aimak password"), locale=user.message_locale,
                 user=user, token=make_reset_token(user),
                 hours=current_app.config["PASSWORD_RESET_MAX_AGE"] // 3600 or 1)
 
@@ -334,7 +341,7 @@ def make_verify_token(user: User, browser_nonce: str = "") -> str:
 
 
 def send_verification_email(user: User, browser_nonce: str = "") -> None:
-    queue_email(user.email, "verify_email", _l("Confirm your email for Aimak"), locale=user.locale,
+    queue_email(user.email, "verify_email", _l("Confirm your email for Aimak"), locale=user.message_locale,
                 user=user, token=make_verify_token(user, browser_nonce))
 
 

@@ -115,6 +115,8 @@ def login():
         with transaction():  # the owner's notice of failed logins is an email in the outbox
             result = services.attempt_login(form.email.data, form.password.data, address=address_key(),
                                             device_user_id=device_user_id, device=device)
+            if result.user is not None:
+                services.remember_language(result.user, select_locale())
         if result.user is not None:
             start_session(result.user, remember=form.remember.data)
             response = _redirect_next(_home_for(result.user))

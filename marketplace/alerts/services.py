@@ -7,11 +7,14 @@ whoever was told already, so a rerun costs one query per market day.
 
 - Followers of a market: "ordering for <day> is open" (`tell_ordering_open`) once the day's
   window opens, and "order by <cutoff>" (`tell_order_by`) a few hours before it closes, unless
-  they have ordered for that day. Neither is sent in the market's night (QUIET_HOURS_*): an
+  they have ordered for that day. Both are worth sending only before the day's cutoff (the outbox
+  marks them expired after it) and are withdrawn when the follower orders for the day meanwhile
+  (`withdraw_reminders_of_order`, on orders' `order_confirmed`). Neither is sent in the market's night (QUIET_HOURS_*): an
   opening at night is told in the morning, an "order by" due at night is moved to the evening.
 - Followers of a producer: "new this week" (`tell_producer_news`) when the producer added
   products or stock for a day whose ordering is open (producers' `stock_added` signal, kept
-  as `ProducerNews` until then), one message per follower and day for all their producers.
+  as `ProducerNews` until then), one message per follower and day for all their producers,
+  only to followers who shop at that day's market (follow it, or ordered there before).
 - Producers: each new order for a day (`tell_producers_of_orders`, a minute after it is
   confirmed) and a summary the evening before (`send_producer_summaries`).
 - Organizers: a certificate waiting for verification, a vendor's application (`tell_organizers`).
@@ -59,7 +62,7 @@ from marketplace.markets.models import (
     VendorStatus,
 )
 from marketplace.markets.services import ordering_open_condition
-from marketplace.notifications.channels import Recipient, notify, told
+from marketplace.notifications.channels import Recipient, notify, told, withdraw
 from marketplace.notifications.kinds import (
     NEW_THIS_WEEK,
     ORDER_BY,
@@ -93,7 +96,11 @@ ORDERED = (OrderStatus.PENDING_PAYMENT, OrderStatus.CONFIRMED, OrderStatus.READY
 
 
 def _occasion(day: MarketDay) -> str:
-    return f"day-{day.id}"
+    return _occasion_of_day_id(day.id)
+
+
+def _occasion_of_day_id(market_day_id: int) -> str:
+    return f"day-{market_day_id}"
 
 
 class _Committer:
@@ -188,7 +195,8 @@ def tell_ordering_open(now: datetime | None = None) -> int:
             notice = notify(Recipient.of(user), ORDERING_OPEN, "ordering_open",
                             _l("Ordering for %(day)s at %(market)s is open", day=DayText(day.date), market=market.name),
                             occasion=_occasion(day), page=("catalog.market", {"slug": market.slug}),
-                            button=_l("Order now"), user=user, market=market, market_day=day, producers=producers)
+                            button=_l("Order now"), send_before=day.cutoff_at, user=user, market=market,
+                            market_day=day, producers=producers)
             if not batch.add(notice is not None):
                 return batch.count
     return batch.count
@@ -212,10 +220,18 @@ def tell_order_by(now: datetime | None = None) -> int:
                                time=LocalDateTimeText(day.cutoff_at, market.timezone), day=DayText(day.date),
                                market=market.name),
                             occasion=_occasion(day), page=("catalog.market", {"slug": market.slug}),
-                            button=_l("Order now"), user=user, market=market, market_day=day)
+                            button=_l("Order now"), send_before=day.cutoff_at, user=user, market=market,
+                            market_day=day)
             if not batch.add(notice is not None):
                 return batch.count
     return batch.count
+
+
+def withdraw_reminders_of_order(order: Order, **_extra) -> None:
+    """Receiver of orders' `order_confirmed` (the worker, once the customer is told): the customer's
+    "ordering is open" and "order by" for that day, if still waiting in an outbox (a Telegram pause,
+    a mail outage), are not sent. Not in checkout's transaction: the rush's statements stay as few."""
+    withdraw(order.customer_id, (ORDERING_OPEN, ORDER_BY), _occasion_of_day_id(order.market_day_id))
 
 
 # --- Followers of a producer ------------------------------------------------------------------------
@@ -280,11 +296,22 @@ def tell_producer_news(now: datetime | None = None) -> int:
     return batch.count
 
 
+def _shoppers_of_market(market_id: int):
+    """A select of who shops at a market: they follow it, or they ordered at it before ("my market"
+    lives in a browser's cookie, so the ordering history stands for it)."""
+    ordered = (select(Order.customer_id).join(MarketDay, MarketDay.id == Order.market_day_id)
+               .where(MarketDay.market_id == market_id, Order.status.in_(ORDERED)))
+    following = select(Follow.user_id).where(Follow.market_id == market_id)
+    return following.union(ordered)
+
+
 def _tell_news_of_day(day: MarketDay, producer_ids: list[int], batch: _Committer) -> bool:
     occasion = _occasion(day)
+    # Only followers who shop at that day's market: news of a market they never go to is noise.
     follows = db.session.execute(
         select(Follow.user_id, Follow.producer_id).join(User, User.id == Follow.user_id)
         .where(Follow.producer_id.in_(producer_ids), User.active.is_(True),
+               Follow.user_id.in_(_shoppers_of_market(day.market_id)),
                Follow.user_id.not_in(told(NEW_THIS_WEEK, occasion)))
         .order_by(Follow.user_id, Follow.producer_id)).all()
     if not follows:

@@ -88,7 +88,7 @@ def vendor_emails(market_id: int) -> list[tuple[str, str | None]]:
     """(email, locale) of the owners of the market's approved vendors."""
     rows = db.session.execute(
         # Through the vendor's owner relationship: markets does not import producers.
-        select(User.email, User.locale).select_from(Vendor).join(Vendor.owner)
+        select(User.email, func.coalesce(User.locale, User.last_locale)).select_from(Vendor).join(Vendor.owner)
         .where(Vendor.market_id == market_id, Vendor.status == VendorStatus.APPROVED, User.active.is_(True))
         .distinct().order_by(User.email))
     return [(email, locale) for email, locale in rows]

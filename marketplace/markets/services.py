@@ -731,7 +731,7 @@ def _email_vendors_day_cancelled(market_day: MarketDay) -> None:
         queue_email(user.email, "market_day_cancelled_producer",
                     _l("%(market)s on %(date)s is cancelled", market=market_day.market.name,
                        date=DayText(market_day.date)),
-                    locale=user.locale, dedupe_key=f"day-cancelled-{market_day.id}-producer-{vendor.producer_id}",
+                    locale=user.message_locale, dedupe_key=f"day-cancelled-{market_day.id}-producer-{vendor.producer_id}",
                     user=user, producer=vendor.producer, market=market_day.market, market_day=market_day)
 
 
@@ -933,7 +933,7 @@ def _email_vendor_decision(vendor: Vendor, action: VendorAction) -> None:
     # The decision time makes the key unique per decision, and the same on a retried send.
     key = f"vendor-{vendor.id}-{action.value}-{vendor.decided_at.isoformat()}"
     queue_email(user.email, "vendor_decision", _vendor_subject(action, vendor.market.name),
-                locale=user.locale, dedupe_key=key, user=user, vendor=vendor, market=vendor.market,
+                locale=user.message_locale, dedupe_key=key, user=user, vendor=vendor, market=vendor.market,
                 action=action.value)
 
 

@@ -20,7 +20,7 @@ from flask import current_app, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -39,6 +39,7 @@ from marketplace.notifications.kinds import (
 )
 from marketplace.notifications.models import (
     Notice,
+    OutboxEmail,
     OutboxTelegram,
     Preference,
     TelegramLink,
@@ -58,7 +59,7 @@ class Recipient:
 
     @classmethod
     def of(cls, user) -> Recipient:
-        return cls(user.id, user.email, user.locale, user.first_name)
+        return cls(user.id, user.email, user.message_locale, user.first_name)
 
 
 # --- Preferences --------------------------------------------------------------------------
@@ -160,12 +161,13 @@ def told(kind: str, occasion: str):
 
 
 def notify(recipient: Recipient, kind: str, template: str, subject, *, occasion: str,
-           page: tuple[str, dict] | None = None, button=None, **context) -> int | None:
+           page: tuple[str, dict] | None = None, button=None, send_before=None, **context) -> int | None:
     """Tell `recipient` about `occasion` by the channels they chose for `kind`, once.
 
     `page` is the (endpoint, values) of the page the message is about: a link in the email
     and the button under the Telegram message (labelled `button`). Returns the notice's id, or
-    None when this person was told about this occasion already.
+    None when this person was told about this occasion already. With `send_before` (a reminder for
+    a cutoff), what is still unsent then is never sent; `withdraw` takes it back earlier.
     """
     if not is_kind(kind):
         raise ValueError(f"no such kind: {kind!r}")
@@ -193,14 +195,16 @@ def notify(recipient: Recipient, kind: str, template: str, subject, *, occasion:
         if EMAIL in channels:
             queue_email(recipient.email, template, subject, locale=locale, page_url=page_url,
                         unsubscribe_url=site_url + url_for("messages.unsubscribe", token=unsubscribe_token(
-                            recipient.user_id, kind, EMAIL)), **context)
+                            recipient.user_id, kind, EMAIL)), send_before=send_before, notice_id=notice_id,
+                        **context)
         if TELEGRAM in channels:
             unsubscribe_url = site_url + url_for("messages.unsubscribe",
                                                  token=unsubscribe_token(recipient.user_id, kind, TELEGRAM))
             text = render_telegram(template, site_url=site_url, page_url=page_url,
                                    unsubscribe_url=unsubscribe_url, **context)
             queue_telegram(chat_id, template, text, user_id=recipient.user_id,
-                           button_text=str(button or _l("Open on Aimak")), button_url=page_url)
+                           button_text=str(button or _l("Open on Aimak")), button_url=page_url,
+                           send_before=send_before, notice_id=notice_id)
     return notice_id
 
 
@@ -248,12 +252,30 @@ def _fit(body: str, room: int) -> str:
 
 
 def queue_telegram(chat_id: int, template: str, text: str, *, user_id: int | None = None,
-                   button_text: str = "", button_url: str = "") -> OutboxTelegram:
+                   button_text: str = "", button_url: str = "", send_before=None,
+                   notice_id: int | None = None) -> OutboxTelegram:
     """Store a Telegram message for delivery after the commit (rendered already)."""
     message = OutboxTelegram(chat_id=chat_id, user_id=user_id, template=template, text=text,
-                             button_text=button_text[:64], button_url=button_url[:500])
+                             button_text=button_text[:64], button_url=button_url[:500],
+                             send_before=send_before, notice_id=notice_id)
     db.session.add(message)
     return message
+
+
+def withdraw(user_id: int, kinds: tuple[str, ...], occasion: str) -> int:
+    """Take back the messages of these kinds about `occasion` that have not gone out yet (marked
+    expired, never sent): a reminder to order for a day whose order was just placed. A message a
+    worker is sending this very moment may still go (it had passed its last check)."""
+    now = utcnow()
+    notices = select(Notice.id).where(Notice.user_id == user_id, Notice.kind.in_(kinds),
+                                      Notice.occasion == occasion[:80])
+    withdrawn = 0
+    for outbox in (OutboxEmail, OutboxTelegram):
+        withdrawn += db.session.execute(
+            update(outbox).where(outbox.notice_id.in_(notices), outbox.sent_at.is_(None),
+                                 outbox.failed_at.is_(None), outbox.expired_at.is_(None))
+            .values(expired_at=now).execution_options(synchronize_session=False)).rowcount
+    return withdrawn
 
 
 def forget_told(before) -> int:

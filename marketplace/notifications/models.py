@@ -36,6 +36,12 @@ class OutboxEmail(db.Model):
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     #: The one-click unsubscribe link of a message people chose to get (RFC 8058 headers).
     list_unsubscribe: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    #: Worth sending only before then (a reminder for a day's cutoff); later it is marked expired.
+    send_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Too late (send_before passed) or withdrawn (the reminder's reason is gone): never sent.
+    expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The "told once" notice it was written for (`channels.withdraw` finds it by that).
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("message_notice.id", ondelete="SET NULL"), index=True)
 
     @property
     def status(self) -> str:
@@ -43,6 +49,8 @@ class OutboxEmail(db.Model):
             return "sent"
         if self.failed_at is not None:
             return "failed"
+        if self.expired_at is not None:
+            return "expired"
         return "retrying" if self.attempts else "queued"
 
 
@@ -140,6 +148,12 @@ class OutboxTelegram(db.Model):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    #: Worth sending only before then (a reminder for a day's cutoff); later it is marked expired.
+    send_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Too late (send_before passed) or withdrawn (the reminder's reason is gone): never sent.
+    expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The "told once" notice it was written for (`channels.withdraw` finds it by that).
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("message_notice.id", ondelete="SET NULL"), index=True)
 
     @property
     def status(self) -> str:
@@ -147,4 +161,6 @@ class OutboxTelegram(db.Model):
             return "sent"
         if self.failed_at is not None:
             return "failed"
+        if self.expired_at is not None:
+            return "expired"
         return "retrying" if self.attempts else "queued"

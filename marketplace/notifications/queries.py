@@ -11,7 +11,9 @@ from marketplace.notifications.models import OutboxEmail
 FILTERS = {
     "all": None,
     "failed": OutboxEmail.failed_at.is_not(None),
-    "waiting": OutboxEmail.sent_at.is_(None) & OutboxEmail.failed_at.is_(None),
+    "waiting": OutboxEmail.sent_at.is_(None) & OutboxEmail.failed_at.is_(None) & OutboxEmail.expired_at.is_(None),
+    #: Reminders unsent by their "send before" (or withdrawn): never sent.
+    "expired": OutboxEmail.sent_at.is_(None) & OutboxEmail.expired_at.is_not(None),
     "sent": OutboxEmail.sent_at.is_not(None),
 }
 
@@ -25,8 +27,8 @@ def emails(status: str, page: int, per_page: int = 50) -> Pagination:
 
 
 def counts() -> dict[str, int]:
-    """How many emails are failed, waiting and sent (one query)."""
-    failed, waiting, sent = db.session.execute(select(
-        func.count().filter(FILTERS["failed"]), func.count().filter(FILTERS["waiting"]),
-        func.count().filter(FILTERS["sent"])).select_from(OutboxEmail)).one()
-    return {"failed": failed, "waiting": waiting, "sent": sent}
+    """How many emails are failed, waiting, too late and sent (one query)."""
+    names = ("failed", "waiting", "expired", "sent")
+    found = db.session.execute(select(*(func.count().filter(FILTERS[name]) for name in names))
+                               .select_from(OutboxEmail)).one()
+    return dict(zip(names, found, strict=True))

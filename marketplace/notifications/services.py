@@ -40,13 +40,15 @@ MAX_ATTEMPTS = 8
 
 
 def queue_email(to: str, template: str, subject, *, locale: str | None = None,
-                dedupe_key: str | None = None, unsubscribe_url: str = "", **context) -> OutboxEmail | None:
+                dedupe_key: str | None = None, unsubscribe_url: str = "", send_before=None,
+                notice_id: int | None = None, **context) -> OutboxEmail | None:
     """Render `templates/email/<template>.txt|.html` and store it for delivery.
 
     With a `dedupe_key`, a second email with the same key is not stored (returns None):
     this is how "emailed once" holds even when the work runs twice. With an
     `unsubscribe_url` (a message the person chose to get, see `channels.notify`) both bodies
-    end with it and the email carries the one-click List-Unsubscribe headers.
+    end with it and the email carries the one-click List-Unsubscribe headers. With a
+    `send_before`, an email still unsent then is marked expired instead (a stale reminder).
     """
     if dedupe_key and db.session.scalar(select(OutboxEmail.id).where(OutboxEmail.dedupe_key == dedupe_key)):
         return None
@@ -61,7 +63,8 @@ def queue_email(to: str, template: str, subject, *, locale: str | None = None,
         # a line break in a header is refused by the mail library, or worse, read as another header.
         subject_text = " ".join(str(subject).split())
     email = OutboxEmail(to=to, subject=subject_text, template=template, body_text=body_text,
-                        body_html=body_html, dedupe_key=dedupe_key, list_unsubscribe=unsubscribe_url)
+                        body_html=body_html, dedupe_key=dedupe_key, list_unsubscribe=unsubscribe_url,
+                        send_before=send_before, notice_id=notice_id)
     if dedupe_key is None:
         db.session.add(email)  # nothing to collide with: no savepoint (checkout counts its statements)
         return email
@@ -146,10 +149,26 @@ def let_go(outbox, ids: list[int]) -> None:
         db.session.commit()
 
 
+def _unsent(now, outbox):
+    """Neither sent, given up nor expired, and still worth sending (before its send_before)."""
+    return and_(outbox.sent_at.is_(None), outbox.failed_at.is_(None), outbox.expired_at.is_(None),
+                or_(outbox.send_before.is_(None), outbox.send_before > now))
+
+
 def _due(now, outbox=OutboxEmail):
-    return and_(outbox.sent_at.is_(None), outbox.failed_at.is_(None),
+    return and_(_unsent(now, outbox),
                 or_(outbox.next_attempt_at.is_(None), outbox.next_attempt_at <= now),
                 or_(outbox.claimed_until.is_(None), outbox.claimed_until < now))
+
+
+def expire_late(outbox, now) -> int:
+    """Mark the messages whose send_before has passed unsent as expired (kept for the admin's page,
+    never sent): a reminder to order by a cutoff is wrong once the cutoff is past."""
+    expired = db.session.execute(
+        update(outbox).where(outbox.sent_at.is_(None), outbox.failed_at.is_(None), outbox.expired_at.is_(None),
+                             outbox.send_before <= now)
+        .values(expired_at=now, claimed_until=None).execution_options(synchronize_session=False))
+    return expired.rowcount
 
 
 def _claim(email_ids: list[int] | None, limit: int) -> list[OutboxEmail]:
@@ -160,6 +179,7 @@ def claim_due(outbox, ids: list[int] | None, limit: int) -> list:
     """Claim due messages of an outbox (emails, Telegram messages) in one statement; returns them
     detached (read without a query)."""
     now = utcnow()
+    expire_late(outbox, now)
     due = select(outbox.id).where(_due(now, outbox)).order_by(outbox.id).limit(limit)
     if ids is not None:
         due = due.where(outbox.id.in_(ids))
@@ -180,10 +200,11 @@ def claim_due(outbox, ids: list[int] | None, limit: int) -> list:
 def still_claimed(outbox, message) -> bool:
     """Renew this worker's claim on a message just before sending it; False when it is no longer
     ours: behind a slow server a batch outlives its LEASE, another worker claims the rest (one
-    more attempt counted) and sends them, and this one must not send them again."""
+    more attempt counted) and sends them, and this one must not send them again. False too when
+    the message expired or was withdrawn since it was claimed (a 429 pause, a slow batch)."""
     renewed = db.session.execute(
         update(outbox).where(outbox.id == message.id, outbox.attempts == message.attempts,
-                             outbox.sent_at.is_(None), outbox.failed_at.is_(None))
+                             _unsent(utcnow(), outbox))
         .values(claimed_until=utcnow() + lease()))
     db.session.commit()
     return renewed.rowcount == 1

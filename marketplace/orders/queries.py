@@ -421,7 +421,7 @@ def day_problems(market_day_id: int) -> DayProblems:
 def customer_emails_of_day(market_day_id: int) -> list[tuple[str, str | None]]:
     """(email, locale) of each customer holding an order of the day that is not cancelled or ended unpaid."""
     rows = db.session.execute(
-        select(User.email, User.locale).join(Order, Order.customer_id == User.id)
+        select(User.email, func.coalesce(User.locale, User.last_locale)).join(Order, Order.customer_id == User.id)
         .where(Order.market_day_id == market_day_id,
                Order.status.in_((OrderStatus.CONFIRMED, OrderStatus.READY, OrderStatus.PICKED_UP,
                                  OrderStatus.PENDING_PAYMENT)), User.active.is_(True))

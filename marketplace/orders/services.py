@@ -58,6 +58,7 @@ from marketplace.orders.signals import (
     order_cancelled,
     order_handing_over,
     order_no_show,
+    order_confirmed,
     order_placed,
     payment_methods_requested,
 )
@@ -356,7 +357,9 @@ def confirm_orders(order_ids: list[int]) -> int:
     told = 0
     for order in db.session.scalars(select(Order).where(Order.id.in_(order_ids), Order.status.in_(OPEN_STATES),
                                                         Order.confirmed_at.is_not(None))):
-        told += _email_confirmation(order) is not None
+        if _email_confirmation(order) is not None:
+            order_confirmed.send(order)
+            told += 1
     return told
 
 
@@ -702,7 +705,7 @@ def _email_producers_of_cancelled_day(market_day: MarketDay) -> None:
         queue_email(user.email, "market_day_cancelled_producer",
                     _l("%(market)s on %(date)s is cancelled", market=market_day.market.name,
                        date=market_day.date.isoformat()),
-                    locale=user.locale, dedupe_key=f"day-cancelled-{market_day.id}-producer-{producer.id}",
+                    locale=user.message_locale, dedupe_key=f"day-cancelled-{market_day.id}-producer-{producer.id}",
                     user=user, producer=producer, market=market_day.market, market_day=market_day)
 
 

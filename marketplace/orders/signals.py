@@ -8,6 +8,9 @@ _signals = Namespace()
 
 #: sender=Order just placed (status pending_payment for card, confirmed for cash).
 order_placed = _signals.signal("order-placed")
+#: sender=Order whose customer was just told it is confirmed (the worker's confirm-orders, after
+#: checkout's answer: a receiver here costs the checkout rush nothing); alerts withdraws reminders.
+order_confirmed = _signals.signal("order-confirmed")
 #: sender=Order now cancelled or expired; card authorisations must be released.
 order_cancelled = _signals.signal("order-cancelled")
 #: sender=Order being handed over, amount_minor=what the customer pays; trust invites a

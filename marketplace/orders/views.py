@@ -16,11 +16,13 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
+from marketplace.accounts.services import remember_language
 from marketplace.core.db import utcnow
 from marketplace.core.errors import NotAllowed
 from marketplace.core.extensions import db
@@ -199,6 +201,7 @@ def checkout():
     status = 200
     if form.validate_on_submit():
         with transaction(flash_errors=False) as tx:
+            remember_language(current_user, str(get_locale()))
             order = services.place_order(
                 current_user, market_day.id, items, slot_id=form.pickup_slot.data,
                 payment_method=PaymentMethod(form.payment_method.data), phone=form.phone.data,

@@ -195,7 +195,7 @@ def _decide(certification: Certification, actor: User, status: CertificationStat
                    certification_id=certification.id, producer_id=certification.producer_id,
                    document_sha256=checked)
     owner = certification.producer.user
-    queue_email(owner.email, template, subject, locale=owner.locale,
+    queue_email(owner.email, template, subject, locale=owner.message_locale,
                 dedupe_key=f"cert-{status.value}-{certification.id}-{certification.decided_at.isoformat()}",
                 certification=certification, producer=certification.producer,
                 scheme=scheme_label(certification.scheme), reason=reason)
@@ -241,7 +241,7 @@ def send_expiry_reminders(today: date | None = None) -> int:
         producer = producers[certification.producer_id]
         email = queue_email(
             producer.user.email, "cert_expiring", _l("Your certificate expires soon"),
-            locale=producer.user.locale,
+            locale=producer.user.message_locale,
             dedupe_key=f"cert-expiring-{certification.id}-{certification.valid_until.isoformat()}",
             certification=certification, producer=producer, scheme=scheme_label(certification.scheme),
             days_left=(certification.valid_until - today).days)
@@ -310,7 +310,7 @@ def create_review(order: Order, producer_id: int, customer: User, rating: int, t
 
 def _email_producer_about(review: Review, producer: Producer) -> None:
     owner = producer.user
-    queue_email(owner.email, "review_received", _l("A customer reviewed your shop"), locale=owner.locale,
+    queue_email(owner.email, "review_received", _l("A customer reviewed your shop"), locale=owner.message_locale,
                 dedupe_key=f"review-received-{review.id}", review=review, producer=producer)
 
 
@@ -512,7 +512,7 @@ def invite_to_review(order: Order, **_extra) -> None:
         return
     producers = list(db.session.scalars(select(Producer).where(Producer.id.in_(delivered)).order_by(Producer.name)))
     customer = order.customer
-    queue_email(customer.email, "review_invite", _l("How was your market day?"), locale=customer.locale,
+    queue_email(customer.email, "review_invite", _l("How was your market day?"), locale=customer.message_locale,
                 dedupe_key=f"review-invite-{order.id}", order=order, customer=customer, producers=producers,
                 days=REVIEW_WINDOW_DAYS)
 

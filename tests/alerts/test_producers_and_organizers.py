@@ -52,6 +52,7 @@ def test_followers_of_producers_hear_once_what_they_bring_for_the_day(ctx):
     fan = UserFactory()
     follows.follow(fan, producer=w.farm)
     follows.follow(fan, producer=honey_farm)
+    follows.follow(fan, market=w.market)
     db.session.commit()
     now = at(MONDAY, 10)
     # Both producers fill their grids (the potatoes' stock goes up, honey is new).
@@ -73,6 +74,27 @@ def test_followers_of_producers_hear_once_what_they_bring_for_the_day(ctx):
     assert len(emails(fan.email, "new_this_week")) == 1
 
 
+def test_news_of_a_day_goes_only_to_followers_who_shop_at_its_market(ctx):
+    """Issue #24: followers of a producer hear of stock for a day of a market they follow; one who
+    ordered there before (their "my market") too; one who shops at another market does not."""
+    w = Market()
+    elsewhere = Market()
+    follower_of_market, regular, other_market_only, producer_only = (UserFactory() for _ in range(4))
+    for fan in (follower_of_market, regular, other_market_only, producer_only):
+        follows.follow(fan, producer=w.farm)
+    follows.follow(follower_of_market, market=w.market)
+    follows.follow(other_market_only, market=elsewhere.market)
+    db.session.commit()
+    place(w, regular, 1000, now=at(MONDAY, 9, 30))
+    producers.save_availability(w.farm, w.farm.user, {(w.day.id, w.potatoes.id): ("80", "")}, now=at(MONDAY, 10))
+    db.session.commit()
+    assert services.tell_producer_news(now=at(MONDAY, 11)) == 2
+    db.session.commit()
+    told = {fan.email for fan in (follower_of_market, regular, other_market_only, producer_only)
+            if emails(fan.email, "new_this_week")}
+    assert told == {follower_of_market.email, regular.email}
+
+
 def test_lowering_stock_is_no_news(ctx):
     w = Market()
     follows.follow(UserFactory(), producer=w.farm)
@@ -85,6 +107,7 @@ def test_news_waits_for_the_ordering_window_and_is_dropped_after_the_cutoff(ctx)
     w = Market(ordering_opens=at(THURSDAY, 9))
     fan = UserFactory()
     follows.follow(fan, producer=w.farm)
+    follows.follow(fan, market=w.market)
     producers.save_availability(w.farm, w.farm.user, {(w.day.id, w.potatoes.id): ("80", "")}, now=at(MONDAY, 10))
     db.session.commit()
     assert services.tell_producer_news(now=at(MONDAY, 12)) == 0

@@ -20,6 +20,7 @@ def test_new_this_week_from_many_producers_with_long_names_reaches_telegram(ctx,
     w = Market()
     fan = UserFactory(locale="ru")
     db.session.add(TelegramLink(user_id=fan.id, chat_id=CHAT))
+    follows.follow(fan, market=w.market)
     now = at(MONDAY, 10)
     for n in range(15):
         farm = ProducerFactory(name=f"Крестьянское хозяйство «Ак-Суу» {n} " + "Ж" * 60)

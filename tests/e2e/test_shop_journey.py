@@ -23,7 +23,7 @@ from tests.e2e.harness import audit, open_menu
 
 pytestmark = pytest.mark.e2e
 
-ASTANA = "Astana Farmers' Market"
+ASTANA = "Астанинский фермерский рынок"
 BISHKEK = "Бишкек органик ярмаркасы"
 
 

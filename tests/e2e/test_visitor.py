@@ -10,7 +10,7 @@ pytestmark = pytest.mark.e2e
 def test_visitor_browses_markets_and_finds_a_product(page, live_server):
     page.goto(live_server.url + "/")
     expect(page.get_by_role("heading", name="Fresh from the farm, straight to your market")).to_be_visible()
-    expect(page.get_by_text("Astana Farmers' Market").first).to_be_visible()
+    expect(page.get_by_text("Астанинский фермерский рынок").first).to_be_visible()
     snap(page, "home")
 
     go_to(page, "Markets")

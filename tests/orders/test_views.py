@@ -7,8 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from marketplace.core.db import utcnow
 from marketplace.core.extensions import db
-from marketplace.orders.models import Order, OrderStatus
+from marketplace.orders import services
+from marketplace.orders.models import Order, OrderStatus, PaymentMethod
 from marketplace.producers.models import StockMode
 from tests.factories import MarketDayFactory, OfferFactory, ProductFactory, UserFactory
 from tests.orders.helpers import World, place, reserved, slot_reserved
@@ -284,3 +286,26 @@ def test_the_pick_list_counts_bunches_in_the_readers_language(client, login, wor
     login(world.farm.user.email)
     client.set_cookie("locale", locale)
     assert expected in client.get(f"/shop/orders/days/{world.day.id}").text
+
+
+@pytest.mark.parametrize(("locale", "words"), [
+    ("en", "Nothing: the order expired"), ("ru", "Ничего: срок заказа истёк"),
+    ("kk", "Ештеңе: тапсырыстың мерзімі өтті"), ("ky", "Эч нерсе: буйрутманын мөөнөтү өттү")])
+def test_an_expired_order_says_nothing_is_owed_not_its_total(client, login, world, card, locale, words):
+    """Its only line is struck through; "Total 200 ₸" read as money owed."""
+    order = place(world, {world.potatoes: 1000}, method=PaymentMethod.CARD, now=utcnow() - timedelta(minutes=20))
+    assert services.expire_due_holds() == 1
+    db.session.commit()
+    login(world.customer.email)
+    client.set_cookie("locale", locale)
+    page = client.get(f"/orders/{order.id}").text
+    total = re.search(r'<strong class="order-total">([^<]*)</strong>', page).group(1)
+    assert total == words and "200" not in total
+
+
+def test_a_cancelled_order_says_nothing_is_owed(client, login, world):
+    order = place(world, {world.potatoes: 1000})
+    login(world.customer.email)
+    client.post(f"/orders/{order.id}/cancel")
+    page = client.get(f"/orders/{order.id}").text
+    assert re.search(r'<strong class="order-total">([^<]*)</strong>', page).group(1) == "Nothing: the order was cancelled"
