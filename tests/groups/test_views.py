@@ -256,3 +256,18 @@ def test_withdrawing_an_application_is_not_said_to_take_a_badge_away(client, log
     page = client.get("/groups/mine").get_data(as_text=True)
     assert "Withdraw your application to this group?" in page
     assert "Your badge of this group disappears at once" not in page
+
+
+def test_after_a_removal_the_record_says_the_certificate_ended_with_the_membership(client, ctx):
+    # Found trying #25: "Status today: no longer a member" above "Certificate valid until <next year>".
+    group = make_group("Talas")
+    membership, decision = approved_member(group)
+    services.remove_member(coordinator_of(group), membership, "Left the district")
+    db.session.commit()
+    ended = format_day(membership.decided_at.date(), "d MMM yyyy")
+    until = format_day(decision.valid_until, "d MMM yyyy")
+    record = client.get(f"/groups/talas/record/{membership.producer.slug}").get_data(as_text=True)
+    assert "Certificate valid until" not in record
+    assert (f"Ended with the membership on {ended} (the decision had given it until {until})"
+            in record.replace("\n", " "))
+    assert f"valid until {until}, ended with the membership on {ended}" in record  # the history stays
