@@ -271,3 +271,12 @@ def test_after_a_removal_the_record_says_the_certificate_ended_with_the_membersh
     assert (f"Ended with the membership on {ended} (the decision had given it until {until})"
             in record.replace("\n", " "))
     assert f"valid until {until}, ended with the membership on {ended}" in record  # the history stays
+
+
+def test_the_group_page_and_the_decision_form_say_when_a_refused_farm_is_visited_again(client, login, ctx):
+    group = make_group("Talas")
+    visit = signed_visit(group, add_member(group))
+    rule = f"the group visits the farm again {services.REVISIT_AFTER_REFUSAL_DAYS} days later"
+    assert rule in client.get("/groups/talas").get_data(as_text=True)
+    login(coordinator_of(group).email)
+    assert rule in client.get(f"/groups/visits/{visit.id}").get_data(as_text=True)
