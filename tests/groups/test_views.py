@@ -298,3 +298,12 @@ def test_a_decision_shows_the_same_day_on_the_dashboard_the_record_and_the_visit
     page = client.get("/groups/talas/manage").get_data(as_text=True)
     card = page[page.index(f'id="membership-{membership.id}"'):]
     assert local in card[:card.index("</li>")]
+
+
+def test_the_dashboard_says_which_reviewers_have_not_signed_in_words(client, login, ctx):
+    # Found at 375 px in kk/ky: "Эркин Садыков …" read as a name cut short, not as "has not signed".
+    group = make_group("Talas")
+    visit = scheduled_visit(group, add_member(group))
+    login(coordinator_of(group).email)
+    page = client.get("/groups/talas/manage").get_data(as_text=True)
+    assert f"{visit.reviewers[0].user.name} (not signed yet)" in page and "…" not in page
