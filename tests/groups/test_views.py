@@ -306,4 +306,4 @@ def test_the_dashboard_says_which_reviewers_have_not_signed_in_words(client, log
     visit = scheduled_visit(group, add_member(group))
     login(coordinator_of(group).email)
     page = client.get("/groups/talas/manage").get_data(as_text=True)
-    assert f"{visit.reviewers[0].user.name} (not signed yet)" in page and "…" not in page
+    assert f"{visit.reviewers[0].user.name} (not signed yet)" in page
