@@ -7,7 +7,7 @@ from flask import Flask, render_template
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from marketplace.groups import cli, labels, queries, tasks, views
+from marketplace.groups import cli, labels, queries, services, tasks, views
 from marketplace.groups.forms import ChooseGroupForm
 from marketplace.tasks import add_tasks
 from marketplace.web.pagecache import add_catalog_tables
@@ -29,6 +29,7 @@ def register(app: Flask) -> None:
         app, group_kind_label=labels.kind_label, membership_label=labels.membership_label,
         reviewer_role_label=labels.role_label, answer_label=labels.answer_label,
         outcome_label=labels.outcome_label, visit_status_label=labels.visit_label,
+        group_revisit_after_refusal_days=services.REVISIT_AFTER_REFUSAL_DAYS,
         # Pages of lower features show a group's facts (composition at the edge):
         # the producer's profile (producers), the organizer's vendors (markets), the catalog.
         producer_district_block=producer_district_block,

@@ -66,6 +66,9 @@ REASONS_MAX = 4000
 VISIT_REMINDER_DAYS = 30
 #: A renewal visit falls due this long before the certificate ends, so it can be renewed in time.
 RENEWAL_LEAD_DAYS = 30
+#: After a refusal the farmer addresses the reasons and the group visits again this long after
+#: (as in IFOAM PGS practice, a refused farmer may reapply): the due date is reminded as any other.
+REVISIT_AFTER_REFUSAL_DAYS = 90
 #: A certificate is valid at most this long after its decision.
 MAX_VALIDITY_MONTHS = 36
 #: Visits can be recorded this long after they happened, and scheduled this far ahead.
@@ -784,7 +787,7 @@ def decide(actor: User, visit: Visit, outcome, reasons: str, *, conditions: str 
     elif outcome == Outcome.APPROVED_WITH_CONDITIONS:
         due = conditions_due  # a follow-up visit checks the conditions
     else:
-        due = None
+        due = today + timedelta(days=REVISIT_AFTER_REFUSAL_DAYS)
     membership.next_visit_due, membership.reminder_sent_for = due, None
     db.session.flush()
     visit_decided.send(decision, actor=actor)

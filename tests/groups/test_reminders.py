@@ -5,10 +5,10 @@ from datetime import timedelta
 
 from marketplace.core.extensions import db
 from marketplace.groups import services
-from marketplace.groups.models import GroupStatus
+from marketplace.groups.models import GroupStatus, Outcome
 from marketplace.tasks import queue_of
 from tests.factories import today
-from tests.groups.helpers import add_member, coordinator_of, make_group, scheduled_visit
+from tests.groups.helpers import add_member, coordinator_of, make_group, scheduled_visit, signed_visit
 
 
 def test_a_due_visit_is_reminded_once_to_coordinators_and_producer(ctx, outbox):
@@ -52,3 +52,18 @@ def test_the_reminders_run_as_a_command_and_a_scheduled_job(app, ctx):
     result = app.test_cli_runner().invoke(args=["send-visit-reminders"])
     assert "1 visit reminder(s) queued." in result.output
     assert "send-group-visit-reminders" in queue_of(app).tasks
+
+
+def test_a_refused_farm_falls_due_for_a_new_visit_and_is_reminded(ctx, outbox):
+    # Found trying #25: after a refusal no visit fell due, so no reminder ever came back. As in PGS
+    # practice, the farmer addresses the reasons and the group visits again after a set period.
+    group = make_group()
+    membership = add_member(group)
+    services.decide(coordinator_of(group), signed_visit(group, membership), Outcome.REFUSED, "Pesticide found")
+    db.session.commit()
+    due = today() + timedelta(days=services.REVISIT_AFTER_REFUSAL_DAYS)
+    assert membership.next_visit_due == due
+    assert services.send_visit_reminders(due - timedelta(days=services.VISIT_REMINDER_DAYS + 1)) == 0
+    assert services.send_visit_reminders(due - timedelta(days=services.VISIT_REMINDER_DAYS)) == 1
+    db.session.commit()
+    assert [m.template for m in outbox(membership.producer.user.email)][-1] == "visit_due"

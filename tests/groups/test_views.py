@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from marketplace.core.extensions import db
-from marketplace.core.locale import format_day
+from marketplace.core.locale import format_day, format_local_datetime
 from marketplace.groups import services
 from marketplace.groups.models import (
     Answer,
@@ -256,3 +257,53 @@ def test_withdrawing_an_application_is_not_said_to_take_a_badge_away(client, log
     page = client.get("/groups/mine").get_data(as_text=True)
     assert "Withdraw your application to this group?" in page
     assert "Your badge of this group disappears at once" not in page
+
+
+def test_after_a_removal_the_record_says_the_certificate_ended_with_the_membership(client, ctx):
+    # Found trying #25: "Status today: no longer a member" above "Certificate valid until <next year>".
+    group = make_group("Talas")
+    membership, decision = approved_member(group)
+    services.remove_member(coordinator_of(group), membership, "Left the district")
+    db.session.commit()
+    ended = format_local_datetime(membership.decided_at, group.timezone, "d MMM yyyy")
+    until = format_day(decision.valid_until, "d MMM yyyy")
+    record = client.get(f"/groups/talas/record/{membership.producer.slug}").get_data(as_text=True)
+    assert "Certificate valid until" not in record
+    assert (f"Ended with the membership on {ended} (the decision had given it until {until})"
+            in record.replace("\n", " "))
+    assert f"valid until {until}, ended with the membership on {ended}" in record  # the history stays
+
+
+def test_the_group_page_and_the_decision_form_say_when_a_refused_farm_is_visited_again(client, login, ctx):
+    group = make_group("Talas")
+    visit = signed_visit(group, add_member(group))
+    rule = f"the group visits the farm again {services.REVISIT_AFTER_REFUSAL_DAYS} days later"
+    assert rule in client.get("/groups/talas").get_data(as_text=True)
+    login(coordinator_of(group).email)
+    assert rule in client.get(f"/groups/visits/{visit.id}").get_data(as_text=True)
+
+
+def test_a_decision_shows_the_same_day_on_the_dashboard_the_record_and_the_visit(client, login, ctx):
+    # Found at 375 px in kk/ky: a decision recorded at 00:15 in Bishkek read "29 Nov, 00:15" on the
+    # visit but "28 Nov" (the UTC day) on the dashboard and the public record.
+    group = make_group("Talas")
+    membership, decision = approved_member(group)
+    decision.decided_at = decision.decided_at.replace(hour=20, minute=0)  # the next day east of UTC
+    db.session.commit()
+    local = format_day(decision.decided_at.date() + timedelta(days=1), "d MMM yyyy")
+    assert group.timezone != "UTC"
+    record = client.get(f"/groups/talas/record/{membership.producer.slug}").get_data(as_text=True)
+    assert f"decided {local}" in record
+    login(coordinator_of(group).email)
+    page = client.get("/groups/talas/manage").get_data(as_text=True)
+    card = page[page.index(f'id="membership-{membership.id}"'):]
+    assert local in card[:card.index("</li>")]
+
+
+def test_the_dashboard_says_which_reviewers_have_not_signed_in_words(client, login, ctx):
+    # Found at 375 px in kk/ky: "Эркин Садыков …" read as a name cut short, not as "has not signed".
+    group = make_group("Talas")
+    visit = scheduled_visit(group, add_member(group))
+    login(coordinator_of(group).email)
+    page = client.get("/groups/talas/manage").get_data(as_text=True)
+    assert f"{visit.reviewers[0].user.name} (not signed yet)" in page
