@@ -17,8 +17,8 @@ def escape(text: str) -> str:
     """A TEXT value: backslash, semicolon, comma and line breaks escaped (RFC 5545 3.3.11)."""
     text = text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
-    # Other control characters have no place in a calendar line.
-    return "".join(ch for ch in text if ch >= " " or ch == "\t")
+    # Other control characters (DEL too: RFC 5545's CONTROL) have no place in a calendar line.
+    return "".join(ch for ch in text if (ch >= " " or ch == "\t") and ch != "\x7f")
 
 
 def fold(line: str) -> str:
@@ -61,7 +61,7 @@ def order_event(order: Order, stalls: dict[int, str], url: str, now: datetime | 
         "LOCATION:" + escape(market.address or market.name),
         "DESCRIPTION:" + escape(description),
         # URL is a URI, not TEXT: nothing to escape, only line breaks kept out.
-        "URL:" + "".join(ch for ch in url if ch >= " "),
+        "URL:" + "".join(ch for ch in url if " " <= ch != "\x7f"),
     ]
     if market.lat is not None and market.lon is not None:
         fields.append(f"GEO:{market.lat:.6f};{market.lon:.6f}")

@@ -244,7 +244,9 @@ def basket_move(baskets: dict[int, dict[int, int]], from_day_id: int, market_day
 
 def order_again(order: Order, baskets: dict[int, dict[int, int]], now: datetime | None = None) -> BasketChange:
     """Put an earlier order's products back into the basket of its market's next open day,
-    as much of each as that day has; what it does not have is named in a warning."""
+    as much of each as that day has; what it does not have is named in a warning. A product
+    the basket holds already is raised to the order's quantity, not added to (a second tap
+    changes nothing)."""
     baskets = _copy(baskets)
     now = now or utcnow()
     days = queries.open_days_of_market(order.market_day.market_id, now)
@@ -266,16 +268,17 @@ def order_again(order: Order, baskets: dict[int, dict[int, int]], now: datetime 
             notices.append(value)
             continue
         product, _offer, _price, available = value
-        room = available - items.get(product_id, 0)
-        if room <= 0:
+        if available <= 0:
             notices.append(queries.short_message(product, 0))
             continue
         if product_id not in items and len(items) >= MAX_BASKET_LINES:
             notices.append(_("This basket is full (%(num)d products); order it first.", num=MAX_BASKET_LINES))
             continue
-        if room < quantity:
-            notices.append(queries.short_message(product, room))
-        items[product_id] = items.get(product_id, 0) + min(quantity, room)
+        if available < quantity:
+            notices.append(queries.short_message(product, available))
+        # The basket holds at least what was ordered (as much as there is), never that plus
+        # itself: "Order again" tapped twice refills the basket once.
+        items[product_id] = max(items.get(product_id, 0), min(quantity, available))
         added.append(product.name)
     if not items:
         baskets.pop(market_day.id)
