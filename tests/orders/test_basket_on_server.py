@@ -2,6 +2,7 @@
 request writes only the lines it changed — so tabs that overlap each keep what they added."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -11,9 +12,13 @@ from marketplace.core.db import utcnow
 from marketplace.core.extensions import db
 from marketplace.orders import basket, queries, services
 from marketplace.orders.models import BasketLine
+from tests.bench.test_page_cache import cached  # noqa: F401 (fixture)
 from tests.concurrency import run_together
 from tests.orders.helpers import World
 from tests.orders.test_views import add
+from tests.query_counter import count_queries
+
+BADGE = re.compile(r'id="basket-badge"\s*(hidden)?\s*><span class="visually-hidden">: </span>(\d+)')
 
 
 @pytest.fixture
@@ -63,6 +68,29 @@ def test_a_removed_line_is_deleted_and_the_others_stay(client, world):
     add(client, world, world.honey, "1")
     assert client.post(f"/basket/{world.day.id}/items/{world.potatoes.id}/remove").status_code == 302
     assert lines(client) == {world.day.id: {world.honey.id: 1000}}
+
+
+def test_the_badge_counts_the_lines_with_one_query_and_none_without_a_key(app, client, world):
+    with count_queries(app) as without_key:
+        page = client.get("/markets").text
+    assert BADGE.search(page).groups() == ("hidden", "0")
+    add(client, world, world.potatoes, "2")
+    add(client, world, world.honey, "1")
+    with count_queries(app) as with_key:
+        page = client.get("/markets").text
+    assert BADGE.search(page).groups() == (None, "2")
+    assert len(with_key) == len(without_key) + 1
+    assert sum("basket_line" in statement for statement in with_key) == 1
+
+
+def test_a_session_with_a_basket_key_is_not_served_cached_pages(cached, client, world):  # noqa: F811
+    client.get("/products")
+    add(client, world, world.potatoes, "1")
+    client.post(f"/basket/{world.day.id}/items/{world.potatoes.id}/remove")
+    # Emptied, the key stays (another tab may be adding under it): the page is the visitor's own.
+    with count_queries(cached) as statements:
+        client.get("/products")
+    assert statements
 
 
 def test_two_tabs_of_a_new_session_adding_their_first_products_fill_one_basket(app, client, world):
