@@ -106,10 +106,12 @@ def _new_key() -> str:
     """The session's basket key. Taken from the session's CSRF secret when it has one, so two
     tabs of one session that add their first products at once still fill one basket."""
     secret = session.get("csrf_token")
-    if isinstance(secret, str) and secret:
-        return hmac.new(current_app.config["SECRET_KEY"].encode(), f"basket:{secret}".encode(),
-                        hashlib.sha256).hexdigest()[:43]
-    return secrets.token_urlsafe(32)
+    if not (isinstance(secret, str) and secret):
+        return secrets.token_urlsafe(32)
+    # An HMAC, not the secret itself: the CSRF secret can be read back from a page's token.
+    app_key = current_app.secret_key
+    app_key = app_key.encode() if isinstance(app_key, str) else app_key
+    return hmac.new(app_key, f"basket:{secret}".encode(), hashlib.sha256).hexdigest()[:43]
 
 
 def write_all(baskets: Baskets) -> None:
