@@ -6,6 +6,8 @@ import re
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import select
 
 from marketplace.core.db import utcnow
@@ -141,6 +143,20 @@ def test_baskets_nobody_changed_for_thirty_days_are_forgotten_whole(ctx, world):
     kept = db.session.execute(select(BasketLine.basket_key, BasketLine.product_id)).all()
     assert sorted(kept) == sorted([("half", world.potatoes.id), ("half", world.honey.id),
                                    ("recent", world.potatoes.id)])
+
+
+def test_the_migration_makes_the_table_and_takes_it_away(fresh_app):
+    with fresh_app.app_context():
+        upgrade(revision="0017_basket_lines")
+        with db.engine.connect() as conn:
+            inspector = sa.inspect(conn)
+            assert inspector.get_pk_constraint("basket_line")["constrained_columns"] == [
+                "basket_key", "market_day_id", "product_id"]
+            assert {index["name"] for index in inspector.get_indexes("basket_line")} >= {
+                "ix_basket_line_updated_at", "ix_basket_line_product_id"}
+        downgrade(revision="0016_user_search_key")
+        with db.engine.connect() as conn:
+            assert "basket_line" not in sa.inspect(conn).get_table_names()
 
 
 # --- Races (barrier): two requests of one session at the same instant -----------------------
