@@ -286,7 +286,7 @@ def seed_demo(weeks: int = 4, today: date | None = None) -> dict:
     producers = {}
     for index, spec in enumerate(PRODUCERS):
         owner = users["producer"] if index == 0 else _user(
-            f"producer{index + 1}@aimak.test", spec[0].split("—")[-1].strip(), [Role.PRODUCER])
+            f"producer{index + 1}@aimak.test", _owner_name(spec[0]), [Role.PRODUCER])
         producers[spec[0]] = _producer(spec, owner, categories, markets, users)
     db.session.flush()
     _groups(users, producers, markets, today)
@@ -391,6 +391,13 @@ SCHOOL_STANDARD = ("Стандарт школы агроэкологии Шор�
 ])
 
 
+def _owner_name(producer_name: str) -> str:
+    """The person behind a shop's name: "Шырдак — Гүлмира Асанова" is Гүлмира Асанова, but
+    "Нурбек Абдыкалыков — кымыз" is Нурбек (what they sell comes after the dash)."""
+    parts = [part.strip() for part in producer_name.split("—")]
+    return parts[0] if parts[-1][:1].islower() else parts[-1]
+
+
 def _groups(users: dict, producers: dict, markets: dict, today: date) -> None:
     """The organic district of Talas (a coordinator, members, a checklist, decided visits) and a
     Kazakh agroecology school with a member and an application; the Bishkek fair counts Talas."""
@@ -461,6 +468,7 @@ def _group(name, kind, country, region, story, admin, area, picture) -> Group:
 def _standard(group: Group, spec, author: User, day: date) -> Standard:
     title, items = spec
     standard = Standard(group_id=group.id, version=1, title=title, created_by_id=author.id,
+                        created_at=utcnow() - timedelta(days=(utcnow().date() - day).days),
                         items=[StandardItem(position=n, text=text, guidance=guidance)
                                for n, (text, guidance) in enumerate(items, start=1)])
     db.session.add(standard)

@@ -44,7 +44,7 @@ import redis
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from huey import RedisExpireHuey, SqliteHuey, crontab
-from sqlalchemy import String, and_, or_, select, update
+from sqlalchemy import String, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
@@ -230,13 +230,6 @@ def scheduled_runs() -> list[ScheduledRun]:
     return list(db.session.scalars(select(ScheduledRun).order_by(ScheduledRun.name)))
 
 
-def overdue_jobs(now: datetime | None = None) -> list[str]:
-    """Periodic jobs whose lease ran out while still 'running' (a worker died mid-run)."""
-    now = now or utcnow()
-    return list(db.session.scalars(select(ScheduledRun.name).where(
-        and_(ScheduledRun.outcome == "running", ScheduledRun.lease_until < now))))
-
-
 # --- The queue of one app ------------------------------------------------------------
 
 class Queue:
@@ -342,7 +335,9 @@ def worker_command(threads: int, no_periodic: bool) -> None:
     huey = queue.worker_huey()
     where = "Redis" if current_app.config.get("REDIS_URL") else current_app.config["TASK_QUEUE_FILE"]
     jobs = ", ".join(f"{t.name} ({t.schedule.describe()})" for t in queue.tasks.values() if t.schedule)
-    click.echo(f"Worker on {where}; scheduled jobs: {'none' if no_periodic else jobs}", err=True)
+    # The links in the emails it writes: SITE_URL, or the port `make run`/honcho serve.
+    click.echo(f"Worker on {where}; emails link to {current_app.config['SITE_URL']}; "
+               f"scheduled jobs: {'none' if no_periodic else jobs}", err=True)
     # The consumer's start and stop, and every failure; each job's run is our own scheduled_job line.
     logging.getLogger("huey.consumer").setLevel(current_app.config.get("LOG_LEVEL", "INFO"))
     logging.getLogger("huey.consumer.Scheduler").setLevel(logging.WARNING)

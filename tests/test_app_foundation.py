@@ -106,6 +106,18 @@ def test_production_refuses_to_start_without_its_secrets():
     assert "MAIL_SERVER" in result.stderr and "SITE_URL" in result.stderr  # emails lost, or their links wrong
 
 
+def test_production_refuses_blank_settings_and_the_development_secret():
+    """Found by attacking #19: MAIL_SERVER=' ' (a blank line in an env file) started, and every
+    email then failed; the development SECRET_KEY from the README started too (anyone who read
+    it could sign session cookies)."""
+    env = {**os.environ, "AIMAK_CONFIG": "production", "MAIL_SERVER": " ", "SECRET_KEY": "dev-only-not-secret",
+           "DATABASE_URL": "sqlite://", "SITE_URL": "https://aimak.example.com", "REDIS_URL": "redis://127.0.0.1:6379/13"}
+    result = subprocess.run([sys.executable, "-c", "from marketplace import create_app; create_app()"],
+                            env=env, capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert result.returncode != 0
+    assert "MAIL_SERVER" in result.stderr and "SECRET_KEY" in result.stderr
+
+
 def test_production_uses_secure_cookies_and_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "s3cret-from-env")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'prod.sqlite'}")

@@ -46,6 +46,15 @@ def test_each_request_has_an_id_in_its_header_and_its_log_line(client, caplog):
     assert line.duration_ms >= 0 and line.user_id is None
 
 
+def test_a_token_in_a_url_stays_out_of_the_request_log(client, caplog):
+    # Attack on #18: an unsubscribe link's signed token reached every request log line.
+    with caplog.at_level(logging.INFO, logger="aimak.request"):
+        client.get("/unsubscribe/secret-token-value.abc123")
+    [line] = [r for r in caplog.records if r.name == "aimak.request"]
+    assert "secret-token-value" not in line.getMessage() and "secret-token-value" not in line.path
+    assert line.path == "/unsubscribe/<token>"
+
+
 def test_a_500_page_shows_the_request_id(database_url, tmp_path):
     app = create_app({"BASE_CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": database_url, "MEDIA_ROOT": str(tmp_path),
                       "PROPAGATE_EXCEPTIONS": False})

@@ -23,17 +23,14 @@ from marketplace.core.db import utcnow
 from marketplace.core.errors import DomainError, NotAllowed
 from marketplace.core.events import security_event
 from marketplace.core.extensions import db
+from marketplace.core.text import transliterate
 from marketplace.notifications.services import queue_email
 
 MIN_PASSWORD_LENGTH = 8
 #: zxcvbn looks at this many characters (it slows down on long input; a longer one is strong).
 ZXCVBN_MAX_LENGTH = 72
 _COMMON_PASSWORDS: set[str] | None = None
-
-
-class EmailTaken(DomainError):
-    #: The form field its message is shown beside (web.transaction reads it).
-    field = "email"
+_LOCAL_WORDS: list[str] | None = None
 
 
 class WeakPassword(DomainError):
@@ -73,10 +70,30 @@ def check_password_strength(password: str, email: str = "", name: str = "") -> N
                                *name.lower().split()) if part]
     if lowered in common_passwords() or lowered in known or _keyboard_run(lowered):
         raise WeakPassword(str(_l("This password is too common. Choose one that is harder to guess.")))
-    score = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=known)["score"]
-    if score < current_app.config.get("PASSWORD_MIN_SCORE", 3):
+    if _guessable(password[:ZXCVBN_MAX_LENGTH], known):
         raise WeakPassword(str(_l("This password is too easy to guess. Use a few words that do not "
                                   "belong together, or a longer mix of letters and digits.")))
+
+
+def local_words() -> list[str]:
+    """Places, first names and greetings of Kazakhstan and Kyrgyzstan, in Cyrillic and in Latin
+    letters (local_words.txt): zxcvbn's own lists are English."""
+    global _LOCAL_WORDS
+    if _LOCAL_WORDS is None:
+        path = Path(__file__).with_name("local_words.txt")
+        cyrillic = [line.strip() for line in path.read_text().splitlines()
+                    if line.strip() and not line.startswith("#")]
+        _LOCAL_WORDS = sorted({*cyrillic, *(transliterate(word) for word in cyrillic)})
+    return _LOCAL_WORDS
+
+
+def _guessable(password: str, known: list[str]) -> bool:
+    """zxcvbn's score under PASSWORD_MIN_SCORE, for the password as typed or in Latin letters
+    ("наташа1985" is "natasha1985", a name zxcvbn knows), with the local words as a dictionary."""
+    words = [*known, *local_words()]
+    spellings = {password, transliterate(password)}
+    score = min(zxcvbn(spelling, user_inputs=words)["score"] for spelling in spellings)
+    return score < current_app.config.get("PASSWORD_MIN_SCORE", 3)
 
 
 def hash_password(password: str) -> str:
@@ -115,9 +132,9 @@ def register_user(email: str, password: str, name: str, *, role: Role = Role.CUS
     """Create an account (and, through the signal, whatever the role needs), or None when the
     email is taken: its owner is emailed instead, and the caller says the same in both cases.
 
-    Both ways hash the password once and queue one email, so neither the answer nor its
-    timing tells whether the email has an account. `browser_nonce` goes into the confirmation
-    link: opened in the same browser session, the link logs the new account in.
+    Both ways hash the password once and queue an email (the owner's at most once a day), so
+    neither the answer nor its timing tells whether the email has an account. `browser_nonce`
+    goes into the confirmation link: opened in the same browser session, it logs the new account in.
     """
     check_password_strength(password, email, name)
     existing = user_by_email(email)
@@ -139,8 +156,10 @@ def register_user(email: str, password: str, name: str, *, role: Role = Role.CUS
             return user
     hash_password(password)  # the same work as a new account, thrown away
     if existing is not None:
+        # Once a day at most: otherwise anyone could flood the owner's inbox by signing up with it.
         queue_email(existing.email, "registration_attempt", _l("Someone tried to register with your email"),
-                    locale=existing.locale, user=existing)
+                    locale=existing.locale, user=existing,
+                    dedupe_key=f"registration-attempt-{existing.id}-{utcnow().date().isoformat()}")
     security_event("account_registered", outcome="email_taken", user_id=None,
                    target_user_id=getattr(existing, "id", None))
     return None

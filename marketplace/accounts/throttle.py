@@ -7,8 +7,9 @@ REDIS_RETRY_SECONDS). A Redis that fails never fails a login.
 - Account (by an HMAC of the normalised email, so unknown emails are counted exactly like
   real ones and nothing tells them apart): after LOGIN_FAILURES_BEFORE_DELAY failures from
   anywhere, each attempt must wait LOGIN_FIRST_DELAY_SECONDS, doubled with every further
-  failure, up to LOGIN_MAX_DELAY_SECONDS. The wait is claimed atomically before the password
-  is checked, so forty addresses on two workers still get one guess per wait between them.
+  failure, up to LOGIN_MAX_DELAY_SECONDS. Each attempt is counted, and the wait claimed,
+  atomically before the password is checked (a success forgets the count), so forty addresses
+  on two workers get one guess per wait between them, and a burst no more than the threshold.
 - Address: LOGIN_ADDRESS_FAILURE_LIMIT failures in its window, then attempts wait for the
   window to end. Successful logins are not counted: fifty customers behind one market Wi-Fi
   all get in.
@@ -38,31 +39,30 @@ REDIS_RETRY_SECONDS = 5
 PREFIX = "aimak:login:"
 EXTENSION_KEY = "aimak.login_counters"
 
-# KEYS[1]: the account's hash (f: failures, n: next attempt allowed at, in ms).
-# ARGV: now ms, threshold, first delay ms, max delay ms. Returns the ms still to wait (0: go,
-# and attempts after this one wait while its password is checked).
+# KEYS[1]: the account's hash (f: attempts not yet proven right, n: next attempt allowed at, in ms).
+# ARGV: now ms, threshold, first delay ms, max delay ms, memory seconds. Returns the ms still to
+# wait (0: go). The attempt is counted here, before its password is checked, as if it failed (a
+# success deletes the hash): attempts running at once each see the ones before them, so a burst
+# gets no more guesses than the threshold (counted after the check, eight of a burst got through).
 _CLAIM = """
 local failures = tonumber(redis.call('HGET', KEYS[1], 'f') or '0')
 local threshold = tonumber(ARGV[2])
-if failures < threshold then return 0 end
 local now = tonumber(ARGV[1])
-local next_at = tonumber(redis.call('HGET', KEYS[1], 'n') or '0')
-if now < next_at then return next_at - now end
-local delay = math.min(tonumber(ARGV[3]) * 2 ^ (failures - threshold), tonumber(ARGV[4]))
-redis.call('HSET', KEYS[1], 'n', now + delay)
-return 0
-"""
-# KEYS[1]: the account's hash. ARGV: now ms, threshold, first delay ms, max delay ms, memory
-# seconds. Returns the failures now counted; from the threshold on, the next attempt waits.
-_FAIL = """
-local failures = redis.call('HINCRBY', KEYS[1], 'f', 1)
-local threshold = tonumber(ARGV[2])
+if failures >= threshold and now < tonumber(redis.call('HGET', KEYS[1], 'n') or '0') then
+  return tonumber(redis.call('HGET', KEYS[1], 'n')) - now
+end
+failures = redis.call('HINCRBY', KEYS[1], 'f', 1)
 if failures >= threshold then
-  local wait_until = tonumber(ARGV[1]) + math.min(tonumber(ARGV[3]) * 2 ^ (failures - threshold), tonumber(ARGV[4]))
-  if wait_until > tonumber(redis.call('HGET', KEYS[1], 'n') or '0') then redis.call('HSET', KEYS[1], 'n', wait_until) end
+  redis.call('HSET', KEYS[1], 'n', now + math.min(tonumber(ARGV[3]) * 2 ^ (failures - threshold), tonumber(ARGV[4])))
 end
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
-return failures
+return 0
+"""
+# KEYS[1]: the account's hash. ARGV: memory seconds. The attempt was counted by _CLAIM; its
+# failure keeps the count for the memory period. Returns the attempts counted.
+_FAIL = """
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
+return tonumber(redis.call('HGET', KEYS[1], 'f') or '0')
 """
 # KEYS[1]: a window counter. ARGV: window seconds. Returns the count now.
 _COUNT = """
@@ -109,27 +109,23 @@ class MemoryCounters:
         with self._lock:
             now = now_ms / 1000
             fields = self._hash(key, now)
-            failures = fields.get("f", 0)
-            if failures < policy.threshold:
-                return 0
-            if now_ms < fields.get("n", 0):
+            if fields.get("f", 0) >= policy.threshold and now_ms < fields.get("n", 0):
                 return fields["n"] - now_ms
-            delay = min(policy.first_delay_ms * 2 ** (failures - policy.threshold), policy.max_delay_ms)
-            fields["n"] = now_ms + delay
-            self._hashes[key] = (fields, self._hashes[key][1])
+            fields["f"] = fields.get("f", 0) + 1
+            if fields["f"] >= policy.threshold:
+                fields["n"] = now_ms + min(policy.first_delay_ms * 2 ** (fields["f"] - policy.threshold),
+                                           policy.max_delay_ms)
+            self._hashes[key] = (fields, now + policy.memory_seconds)
+            self._forget_expired(now)
             return 0
 
     def fail(self, key: str, now_ms: int, policy: Policy) -> int:
         with self._lock:
             now = now_ms / 1000
             fields = self._hash(key, now)
-            fields["f"] = fields.get("f", 0) + 1
-            if fields["f"] >= policy.threshold:
-                delay = min(policy.first_delay_ms * 2 ** (fields["f"] - policy.threshold), policy.max_delay_ms)
-                fields["n"] = max(fields.get("n", 0), now_ms + delay)
-            self._hashes[key] = (fields, now + policy.memory_seconds)
-            self._forget_expired(now)
-            return fields["f"]
+            if fields:
+                self._hashes[key] = (fields, now + policy.memory_seconds)
+            return fields.get("f", 0)
 
     def count(self, key: str, window: int, now_ms: int) -> int:
         with self._lock:
@@ -167,11 +163,10 @@ class RedisCounters:
 
     def claim(self, key: str, now_ms: int, policy: Policy) -> int:
         return int(self._claim(keys=[key], args=[now_ms, policy.threshold, policy.first_delay_ms,
-                                                 policy.max_delay_ms]))
+                                                 policy.max_delay_ms, policy.memory_seconds]))
 
     def fail(self, key: str, now_ms: int, policy: Policy) -> int:
-        return int(self._fail(keys=[key], args=[now_ms, policy.threshold, policy.first_delay_ms,
-                                                policy.max_delay_ms, policy.memory_seconds]))
+        return int(self._fail(keys=[key], args=[policy.memory_seconds]))
 
     def count(self, key: str, window: int, now_ms: int) -> int:
         return int(self._count(keys=[key], args=[window]))

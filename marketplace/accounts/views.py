@@ -81,9 +81,20 @@ def register():
                                    locale=select_locale(), data=form.data,
                                    browser_nonce=nonce)
         if tx.ok:
+            _remember_where_they_were_going(request.form.get("next"))
             # The same page whether the email was free or taken (its owner got an email instead).
             return redirect(url_for("accounts.check_email"))
     return render_template("accounts/register.html", form=form)
+
+
+#: Where a visitor was going when they registered (a checkout): the confirmation link, opened in
+#: the same browser, takes them there instead of the home page.
+AFTER_REGISTRATION = "after_registration"
+
+
+def _remember_where_they_were_going(target: str | None) -> None:
+    if is_safe_next_url(target):
+        session[AFTER_REGISTRATION] = target
 
 
 @bp.route("/register/check-email")
@@ -219,9 +230,10 @@ def verify_email():
         flash(_("This confirmation link is invalid or has expired."), "error")
         return redirect(url_for("catalog.home"))
     if found.first_in_registering_browser and not current_user.is_authenticated:
+        going_to = session.pop(AFTER_REGISTRATION, None)  # before start_session clears the session
         start_session(found.user)
         flash(_("Thank you, your email is confirmed. Welcome to Aimak!"), "success")
-        response = redirect(url_for(_home_for(found.user)))
+        response = redirect(going_to if is_safe_next_url(going_to) else url_for(_home_for(found.user)))
         remember_device(response, found.user)
         return response
     flash(_("Thank you, your email is confirmed."), "success")

@@ -48,7 +48,7 @@ from marketplace.accounts.models import User
 from marketplace.alerts.models import ProducerNews
 from marketplace.core.db import utcnow
 from marketplace.core.extensions import db
-from marketplace.core.locale import format_day, format_local_datetime
+from marketplace.core.locale import DayText, LocalDateTimeText
 from marketplace.follows.models import Follow
 from marketplace.markets.models import (
     Market,
@@ -181,11 +181,12 @@ def tell_ordering_open(now: datetime | None = None) -> int:
         market = day.market
         if is_quiet(now, market.timezone):
             continue  # told in the morning
-        followers = _followers_not_told(market.id, ORDERING_OPEN, _occasion(day))
+        # Someone who has ordered for the day already (then followed the market) needs no "order now".
+        followers = _followers_not_told(market.id, ORDERING_OPEN, _occasion(day), without_order_for=day.id)
         producers = _producer_count(day) if followers else 0
         for user in followers:
             notice = notify(Recipient.of(user), ORDERING_OPEN, "ordering_open",
-                            _l("Ordering for %(day)s at %(market)s is open", day=_DayText(day), market=market.name),
+                            _l("Ordering for %(day)s at %(market)s is open", day=DayText(day.date), market=market.name),
                             occasion=_occasion(day), page=("catalog.market", {"slug": market.slug}),
                             button=_l("Order now"), user=user, market=market, market_day=day, producers=producers)
             if not batch.add(notice is not None):
@@ -207,28 +208,14 @@ def tell_order_by(now: datetime | None = None) -> int:
         market = day.market
         for user in _followers_not_told(market.id, ORDER_BY, _occasion(day), without_order_for=day.id):
             notice = notify(Recipient.of(user), ORDER_BY, "order_by",
-                            _l("Order by %(time)s for %(day)s at %(market)s", time=_CutoffText(day),
-                               day=_DayText(day), market=market.name),
+                            _l("Order by %(time)s for %(day)s at %(market)s",
+                               time=LocalDateTimeText(day.cutoff_at, market.timezone), day=DayText(day.date),
+                               market=market.name),
                             occasion=_occasion(day), page=("catalog.market", {"slug": market.slug}),
                             button=_l("Order now"), user=user, market=market, market_day=day)
             if not batch.add(notice is not None):
                 return batch.count
     return batch.count
-
-
-class _DayText:
-    """A market day's date, formatted when the subject is rendered (in the recipient's language)."""
-
-    def __init__(self, day: MarketDay):
-        self.day = day
-
-    def __str__(self) -> str:
-        return format_day(self.day.date)
-
-
-class _CutoffText(_DayText):
-    def __str__(self) -> str:
-        return format_local_datetime(self.day.cutoff_at, self.day.market.timezone)
 
 
 # --- Followers of a producer ------------------------------------------------------------------------
@@ -315,7 +302,7 @@ def _tell_news_of_day(day: MarketDay, producer_ids: list[int], batch: _Committer
         page = (("catalog.producer", {"slug": theirs[0].producer.slug}) if len(theirs) == 1
                 else ("catalog.market", {"slug": market.slug}))
         notice = notify(Recipient.of(users[user_id]), NEW_THIS_WEEK, "new_this_week",
-                        _l("New for %(day)s at %(market)s from producers you follow", day=_DayText(day),
+                        _l("New for %(day)s at %(market)s from producers you follow", day=DayText(day.date),
                            market=market.name),
                         occasion=occasion, page=page, button=_l("See what they bring"),
                         user=users[user_id], market=market, market_day=day, brings=theirs)
@@ -379,7 +366,7 @@ def tell_producers_of_orders(now: datetime | None = None) -> int:
             producer, owner = owners[producer_id]
             notice = notify(Recipient.of(owner), PRODUCER_ORDERS, "producer_new_order",
                             _l("New order %(code)s for %(day)s at %(market)s", code=order.pickup_code,
-                               day=_DayText(day), market=day.market.name),
+                               day=DayText(day.date), market=day.market.name),
                             occasion=f"order-{order.id}", page=("orders.pick_list", {"market_day_id": day.id}),
                             button=_l("Open the pick list"), user=owner, producer=producer, order=order,
                             market_day=day, lines=lines)

@@ -37,6 +37,7 @@ from marketplace.producers.models import (
     Product,
     ProductPhoto,
     StockMode,
+    effective_price,
 )
 from marketplace.search.matching import Alternatives, Part, found, held_each, holds
 from marketplace.search.queries import SearchPlan, WordMatch
@@ -108,11 +109,11 @@ class ProductCard:
 
 @dataclass(frozen=True, slots=True)
 class DayOffer:
-    """A product's offer on one market day, as a card shows it (its price and what is left)."""
+    """A product's offer on one market day, as a card shows it (its price that day and what is left)."""
 
     id: int
     product_id: int
-    price_minor: int | None
+    price_minor: int
     available_milli: int
 
 
@@ -395,9 +396,13 @@ def product_page(filters: ProductFilters, per_page: int, offers_day: int | None 
     day_offers = {}
     day_id = filters.market_day or offers_day
     if day_id and items:
-        day_offers = {row.product_id: DayOffer(*row) for row in db.session.execute(
+        prices = {p.id: p.price_minor for p in items}
+        rows = db.session.execute(
             select(Offer.id, Offer.product_id, Offer.price_minor, (Offer.quantity_milli - Offer.reserved_milli).label("left"))
-            .where(Offer.market_day_id == day_id, Offer.product_id.in_([p.id for p in items])))}
+            .where(Offer.market_day_id == day_id, Offer.product_id.in_(list(prices))))
+        day_offers = {row.product_id: DayOffer(row.id, row.product_id,
+                                               effective_price(row.price_minor, prices[row.product_id]), row.left)
+                      for row in rows}
     return ProductPage(pagination=pagination, badges=badges, day_offers=day_offers)
 
 
@@ -483,12 +488,6 @@ def top_categories() -> list[Category]:
 def active_markets() -> list[Market]:
     return list(db.session.scalars(
         select(Market).where(Market.active.is_(True)).options(_NO_ORGANIZERS).order_by(Market.name)))
-
-
-def market_choices() -> list:
-    """(slug, name, id) rows of the active markets, by name: the list's market filter needs no more."""
-    return list(db.session.execute(
-        select(Market.slug, Market.name, Market.id).where(Market.active.is_(True)).order_by(Market.name)))
 
 
 def upcoming_market_days(limit: int = 6, market_id: int | None = None,
@@ -720,7 +719,7 @@ def market_day_offerings(market: Market, days: list[MarketDay], cap: int = 8) ->
             .options(joinedload(Offer.product).joinedload(Product.producer),
                      joinedload(Offer.product).selectinload(Product.photos).joinedload(ProductPhoto.image))
             .order_by(ranked.c.day_id, ranked.c.rank)):
-        harvest[offer.market_day_id].append((offer.product, offer.price_minor))
+        harvest[offer.market_day_id].append((offer.product, offer.effective_price_minor))
     harvest_counts = dict(db.session.execute(
         select(Offer.market_day_id, func.count(Offer.id)).join(Product, Product.id == Offer.product_id)
         .where(*harvest_where).group_by(Offer.market_day_id)).all())
@@ -732,6 +731,6 @@ def market_day_offerings(market: Market, days: list[MarketDay], cap: int = 8) ->
     standing_count = db.session.scalar(select(func.count(Product.id)).where(*standing_where)) or 0
     result = []
     for day in days:
-        shown = harvest[day.id] + [(p, None) for p in standing]
+        shown = harvest[day.id] + [(p, p.price_minor) for p in standing]
         result.append(DayOffering(day, shown[:cap], harvest_counts.get(day.id, 0) + standing_count))
     return result

@@ -67,6 +67,16 @@ class DayText:
         return format_day(self.day)
 
 
+class LocalDateTimeText:
+    """A moment in a market's zone, formatted when the text around it is rendered (as DayText)."""
+
+    def __init__(self, moment: datetime, tz_name: str):
+        self.moment, self.tz_name = moment, tz_name
+
+    def __str__(self) -> str:
+        return format_local_datetime(self.moment, self.tz_name)
+
+
 @lru_cache(maxsize=8192)
 def _day_text(day: date, fmt: str, locale: str) -> str:
     return dates.format_date(day, fmt, locale=locale)

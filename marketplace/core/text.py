@@ -23,8 +23,13 @@ _TRANSLIT = {
 }
 
 
+def transliterate(text: str) -> str:
+    """Cyrillic letters (Russian, Kazakh, Kyrgyz) in Latin ones, lower-cased; the rest as it is."""
+    return "".join(_TRANSLIT.get(ch, ch) for ch in (text or "").lower())
+
+
 def slugify(text: str) -> str:
-    lowered = "".join(_TRANSLIT.get(ch, ch) for ch in (text or "").lower())
+    lowered = transliterate(text)
     slug = re.sub(r"[^a-z0-9]+", "-", lowered).strip("-")
     return slug[:100] or "item"
 

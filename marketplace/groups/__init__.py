@@ -10,6 +10,7 @@ from markupsafe import Markup
 from marketplace.groups import cli, labels, queries, tasks, views
 from marketplace.groups.forms import ChooseGroupForm
 from marketplace.tasks import add_tasks
+from marketplace.web.pagecache import add_catalog_tables
 from marketplace.web.templating import NavEntry, add_nav_entries, add_template_globals
 
 
@@ -18,6 +19,10 @@ def register(app: Flask) -> None:
     for command in cli.commands:
         app.cli.add_command(command)
     add_tasks(app, tasks.send_group_visit_reminders)
+    # The catalog's cached pages show a member's badge only while the membership, the group's
+    # standing and (on a market's page) its organizers' choice allow it: a change to any of them
+    # must show at once, even when no certificate or score is written with it.
+    add_catalog_tables(app, "pgs_group", "group_membership", "market_group_recognition", "visit_decision")
     add_nav_entries(app, NavEntry(65, "organizer", "groups.recognition", _l("PGS groups at my markets")),
                     NavEntry(85, "admin", "groups.admin", _l("Groups")))
     add_template_globals(

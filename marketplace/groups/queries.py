@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask import g
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.accounts.models import Role, User
@@ -259,10 +259,6 @@ def groups_open_to(producer_id: int, day: date | None = None) -> list[Group]:
         Membership.status.in_([MembershipStatus.APPLIED, MembershipStatus.ACTIVE, MembershipStatus.SUSPENDED]))
     return list(db.session.scalars(select(Group).where(*group_in_standing(day), Group.id.notin_(taken))
                                    .order_by(Group.name)))
-
-
-def is_reviewer_anywhere(user_id: int) -> bool:
-    return db.session.scalar(select(exists().where(VisitReviewer.user_id == user_id))) or False
 
 
 # --- The coordinator's dashboard --------------------------------------------------------

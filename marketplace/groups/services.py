@@ -22,7 +22,7 @@ from marketplace.core.db import utcnow
 from marketplace.core.errors import DomainError, InvalidState, NotAllowed, NotFound
 from marketplace.core.extensions import db
 from marketplace.core.text import slugify
-from marketplace.groups.labels import kind_label, membership_label
+from marketplace.groups.labels import membership_label
 from marketplace.groups.models import (
     Answer,
     Decision,
@@ -318,6 +318,15 @@ def save_standard(actor: User, group: Group, title: str, items: list[tuple[str, 
 # --- Membership -----------------------------------------------------------------------
 
 
+def _lock_membership(membership: Membership) -> Membership:
+    """Take the membership's row (NO KEY UPDATE: its events may still point at it) and read it again.
+    What changes a farm's visits takes it first — scheduling, deciding, removing — so two of them
+    at once go one after the other: one visit in progress, no deadlock between visit and membership."""
+    db.session.execute(select(Membership.id).where(Membership.id == membership.id).with_for_update(key_share=True))
+    db.session.refresh(membership)
+    return membership
+
+
 def _record(membership: Membership, status: MembershipStatus, actor: User | None, reason: str = "") -> None:
     db.session.add(MembershipEvent(membership_id=membership.id, status=status,
                                    actor_id=actor.id if actor else None, reason=reason))
@@ -485,6 +494,7 @@ def schedule_visit(actor: User, membership: Membership, scheduled_for: date, rev
     group = membership.group
     _require_coordinator(actor, group)
     today = today or utcnow().date()
+    _lock_membership(membership)
     if membership.status != MembershipStatus.ACTIVE:
         raise GroupError(str(_l("Only members are visited; accept the application first.")))
     standard = current_standard(group.id)
@@ -549,15 +559,44 @@ def reviewer_of(visit: Visit, user) -> VisitReviewer | None:
                                                          VisitReviewer.user_id == user.id))
 
 
+def _lock_visit(visit: Visit) -> None:
+    """Take the visit's row (NO KEY UPDATE: answers and photos may still point at it) and read its
+    state again. Filling in and signing then happen one after the other: without it, an answer
+    changed while the last reviewer signed was saved after the visit became signed, taking back
+    the signatures of a visit the group could already decide on."""
+    db.session.execute(select(Visit.id).where(Visit.id == visit.id).with_for_update(key_share=True))
+    db.session.refresh(visit, ["status", "signed_at"])
+
+
+def _active_member(group_id: int, user_id: int) -> bool:
+    return db.session.scalar(
+        select(Membership.id).join(Producer, Producer.id == Membership.producer_id)
+        .where(Membership.group_id == group_id, Producer.user_id == user_id,
+               Membership.status == MembershipStatus.ACTIVE)) is not None
+
+
 def _require_filling(actor: User, visit: Visit) -> VisitReviewer:
     reviewer = reviewer_of(visit, actor)
     if reviewer is None:
         raise NotAllowed(str(_l("Only the visit's reviewers fill in its checklist.")))
     if visit.producer.user_id == actor.id:
         raise NotAllowed(str(_l("A producer cannot review their own farm.")))
+    if reviewer.role == ReviewerRole.MEMBER and not _active_member(visit.group_id, actor.id):
+        # Chosen as an active member; suspended or removed since, they no longer speak for the group.
+        raise GroupError(str(_l("Only active members of the group review as members. "
+                                "A coordinator can schedule the visit again with other reviewers.")))
+    _lock_visit(visit)
     if visit.status != VisitStatus.SCHEDULED:
-        raise InvalidState(str(_l("Every reviewer has signed this visit; its answers are final.")))
+        raise InvalidState(str(_CLOSED_VISIT[visit.status]))
     return reviewer
+
+
+#: Why a visit takes no more answers or signatures, as its reviewer is told.
+_CLOSED_VISIT = {
+    VisitStatus.SIGNED: _l("Every reviewer has signed this visit; its answers are final."),
+    VisitStatus.DECIDED: _l("The group has decided on this visit; its answers are final."),
+    VisitStatus.CANCELLED: _l("This visit was cancelled: its answers are no longer saved."),
+}
 
 
 def _item_of(visit: Visit, item_id: int) -> StandardItem:
@@ -723,7 +762,10 @@ def decide(actor: User, visit: Visit, outcome, reasons: str, *, conditions: str 
                              "conditions_due")
     elif outcome == Outcome.APPROVED:
         conditions, conditions_due = "", None
-    membership = db.session.get(Membership, visit.membership_id)
+    # The membership's row first, as a removal takes it (then the visits): a decision and a removal
+    # at once go one after the other, never deadlocked, and a removal that came first is seen here —
+    # a removal that comes second sees the certificate and ends it.
+    membership = _lock_membership(db.session.get(Membership, visit.membership_id))
     if membership.status != MembershipStatus.ACTIVE:
         raise GroupError(str(_l("The producer is not an active member any more.")))
     if visit.status != VisitStatus.SIGNED:
@@ -804,8 +846,3 @@ def set_recognition(actor: User, market: Market, group: Group, recognised: bool)
         db.session.execute(delete(MarketRecognition).where(MarketRecognition.market_id == market.id,
                                                            MarketRecognition.group_id == group.id))
     db.session.flush()
-
-
-def describe_group(group: Group) -> str:
-    """'Organic district · Talas region' (for lists and emails)."""
-    return " · ".join(filter(None, [kind_label(group.kind), group.region]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from marketplace.markets import cli, queries, tasks, views
+from marketplace.markets import cli, queries, services, tasks, views
 from marketplace.tasks import add_tasks
 from marketplace.web.templating import (
     NavEntry,
@@ -20,6 +20,7 @@ def register(app: Flask) -> None:
     for command in cli.commands:
         app.cli.add_command(command)
     add_tasks(app, tasks.extend_schedules)
+    services.connect_receivers()
     add_nav_entries(app, NavEntry(50, "organizer", "markets.organizer_home", _l("My markets")))
     # The market's tabs; payments adds Settlement.
     add_tabs(app, "market",

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel.numbers import is_currency
 from dateutil.rrule import rrulestr
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy import and_, delete, event, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -69,14 +69,51 @@ def markets_of(user: User) -> list[Market]:
     return list(db.session.scalars(query))
 
 
+#: session.info key: the organizer checks answered in the current transaction.
+_MANAGERS_KEY = "markets_managers_checked"
+
+
 def can_manage(user: User | None, market: Market) -> bool:
-    """Whether the user is one of the market's organizers, or an admin."""
+    """Whether the user is one of the market's organizers, or an admin.
+
+    Asked of the database once per transaction and user and market: one request (the view
+    loading the order, the pickup point, the order transition) checks the same actor
+    several times, and the answer cannot differ within the transaction. Any write forgets
+    the answers (an organizer added or removed is seen at once)."""
     if user is None:
         return False
     if user.has_role(Role.ADMIN):
         return True
-    return db.session.scalar(select(MarketOrganizer.user_id).where(
-        MarketOrganizer.market_id == market.id, MarketOrganizer.user_id == user.id)) is not None
+    if user.id is None or market.id is None:
+        return False
+    if db.session.new or db.session.deleted or db.session.dirty:
+        _forget_managers(db.session)  # a change not flushed yet may be an organizer's
+    checked = db.session.info.setdefault(_MANAGERS_KEY, {})
+    key = (user.id, market.id)
+    if key not in checked:
+        checked[key] = db.session.scalar(select(MarketOrganizer.user_id).where(
+            MarketOrganizer.market_id == market.id, MarketOrganizer.user_id == user.id)) is not None
+    return checked[key]
+
+
+def _forget_managers(session, *_args) -> None:
+    session.info.pop(_MANAGERS_KEY, None)
+
+
+def _forget_managers_on_write(orm_execute_state) -> None:
+    if not orm_execute_state.is_select:
+        _forget_managers(orm_execute_state.session)
+
+
+def connect_receivers() -> None:
+    """The organizer checks are forgotten at every write and at the end of each transaction.
+
+    Connected once however many apps a process makes."""
+    for name in ("after_flush", "after_commit", "after_rollback", "after_soft_rollback"):
+        if not event.contains(db.session, name, _forget_managers):
+            event.listen(db.session, name, _forget_managers)
+    if not event.contains(db.session, "do_orm_execute", _forget_managers_on_write):
+        event.listen(db.session, "do_orm_execute", _forget_managers_on_write)
 
 
 def can_create_market(user: User) -> bool:
@@ -624,6 +661,16 @@ def update_market_day(actor: User | None, market_day: MarketDay, *, opens_local:
     market_day.title = (title or "").strip()
     db.session.flush()
     return market_day
+
+
+def close_day(market_day: MarketDay) -> bool:
+    """scheduled -> closed, once its orders are settled (the pickup point's close-market-day);
+    False when it was closed already or is not scheduled."""
+    closed = db.session.execute(
+        update(MarketDay).where(MarketDay.id == market_day.id, MarketDay.status == MarketDayStatus.SCHEDULED)
+        .values(status=MarketDayStatus.CLOSED).execution_options(synchronize_session=False))
+    db.session.refresh(market_day)
+    return closed.rowcount == 1
 
 
 def cancel_market_day(actor: User | None, market_day: MarketDay, reason: str,

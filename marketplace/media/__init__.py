@@ -9,4 +9,5 @@ from marketplace.web.templating import add_template_globals
 
 def register(app: Flask) -> None:
     app.register_blueprint(views.bp)
+    services.connect_receivers()
     add_template_globals(app, image_url=views.image_url, thumbnail_size=services.thumbnail_size)

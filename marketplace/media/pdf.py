@@ -4,6 +4,11 @@ A PDF is refused when:
 - it does not parse, is encrypted, or has no page;
 - it carries JavaScript, actions that launch or submit, XFA forms, rich media or embedded
   files (anywhere: object streams included, and objects no cross-reference table lists);
+- its object streams inflate past MAX_STREAM_BYTES each or MAX_INFLATED_BYTES together (a
+  zip bomb: a few hundred kilobytes that inflate to gigabytes, kept in memory by the parser);
+- it has more than MAX_XREF_STREAMS cross-reference streams (each is inflated as the file
+  is opened: a chain of them is a zip bomb too);
+- a link's URI is a `javascript:` (or `data:`, `vbscript:`, `file:`) URL;
 - any byte lies outside the PDF structure: nothing before `%PDF-`, nothing but whitespace
   after the last `%%EOF`, and between them only the header, objects, cross-reference
   sections, trailers, `startxref` and comments without markup. This is what a PDF/HTML
@@ -19,7 +24,7 @@ import logging
 import re
 
 from flask_babel import lazy_gettext as _l
-from pypdf import PdfReader
+from pypdf import PdfReader, apply_configuration
 from pypdf.errors import PdfReadError, PyPdfError
 from pypdf.generic import (
     ArrayObject,
@@ -54,6 +59,22 @@ _ACTIVE_NAME = re.compile(rb"/(?:" + b"|".join(
 ) + rb")(?![A-Za-z0-9])")
 #: Objects walked at most (a 10 MB certificate has a few thousand).
 MAX_OBJECTS = 200_000
+#: What one stream may inflate to while the PDF is read. Only object and cross-reference
+#: streams are inflated (they hold a certificate's small dictionaries, kilobytes); pypdf's own
+#: default, 75 MB a stream, let a 250 KB upload make the worker inflate and keep gigabytes.
+MAX_STREAM_BYTES = 8 * 1024 * 1024
+#: What all object streams of one PDF may inflate to together.
+MAX_INFLATED_BYTES = 32 * 1024 * 1024
+_PARSER_LIMITS = {name: MAX_STREAM_BYTES for name in (
+    "zlib_maximum_output_length", "lzw_maximum_output_length", "run_length_maximum_output_length",
+    "brotli_maximum_output_length", "jbig2_maximum_output_length", "array_based_stream_maximum_output_length")}
+_PARSER_LIMITS["stream_decoding_work_maximum_length"] = MAX_INFLATED_BYTES
+#: Cross-reference streams in one PDF at most (one per save; counted before pypdf reads them).
+MAX_XREF_STREAMS = 64
+#: `/XRef` as a name, letters possibly written as `#xx` escapes.
+_XREF_NAME = re.compile(rb"/(?:X|#58)(?:R|#52)(?:e|#65)(?:f|#66)(?![A-Za-z0-9#])")
+#: URI schemes a link may not use: a viewer following one runs a script or opens a local file.
+_SCRIPT_URI = re.compile(r"^\s*(?:javascript|vbscript|data|file)\s*:", re.IGNORECASE)
 
 
 class UnsafePDF(DomainError):
@@ -80,6 +101,13 @@ def check_pdf(data: bytes) -> None:
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     if not _HEADER.match(data):
         raise _stray_bytes() if b"%PDF-" in data[:1024] else _unreadable()
+    if len(_XREF_NAME.findall(data)) > MAX_XREF_STREAMS:
+        raise _unreadable()
+    with apply_configuration(**_PARSER_LIMITS):
+        _check_parsed(data)
+
+
+def _check_parsed(data: bytes) -> None:
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
@@ -89,10 +117,15 @@ def check_pdf(data: bytes) -> None:
         for page in reader.pages:
             page.mediabox  # noqa: B018 - reading it checks the page tree is sound
         top_level = _walk_structure(data, reader)
+        inflated = 0
         for obj in top_level:
             _refuse_active(obj)
             if isinstance(obj, StreamObject) and obj.get("/Type") == "/ObjStm":
-                _refuse_active_names(obj.get_data())  # objects no table lists are looked at too
+                contents = obj.get_data()
+                inflated += len(contents)
+                if inflated > MAX_INFLATED_BYTES:
+                    raise _unreadable()
+                _refuse_active_names(contents)  # objects no table lists are looked at too
         for number in list(reader.xref_objStm):
             _refuse_active(reader.get_object(IndirectObject(number, 0, reader)))
     except UnsafePDF:
@@ -185,7 +218,16 @@ def _refuse_active(obj, depth: int = 0) -> None:
                 raise _active_content()
             if key in ("/Type", "/Subtype") and isinstance(value, NameObject) and value in REFUSED_TYPES:
                 raise _active_content()
+            if key == "/URI" and _SCRIPT_URI.match(_uri_text(value)):
+                raise _active_content()
             _refuse_active(value, depth + 1)
     elif isinstance(obj, ArrayObject):
         for item in obj:
             _refuse_active(item, depth + 1)
+
+
+def _uri_text(value) -> str:
+    """A link's URI as text (a PDF string is bytes or text; anything else is not a URI)."""
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    return value if isinstance(value, str) else ""

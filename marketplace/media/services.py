@@ -59,19 +59,26 @@ def _remove(keys) -> None:
             log.warning("Could not delete %s from the %s storage", key, store.name, exc_info=True)
 
 
-@event.listens_for(SASession, "after_commit")
 def _files_after_commit(session) -> None:
     session.info.pop(_WRITTEN, None)
     _remove(session.info.pop(_DOOMED, []))
 
 
-@event.listens_for(SASession, "after_transaction_end")
 def _files_after_transaction_end(session, transaction) -> None:
     if transaction.parent is not None:
         return  # a savepoint; the outer transaction decides
     # after_commit has already emptied these on success, so what is left was rolled back.
     _remove(session.info.pop(_WRITTEN, []))
     session.info.pop(_DOOMED, None)
+
+
+def connect_receivers() -> None:
+    """Files written or doomed in a transaction follow its outcome (every session).
+
+    Connected by `register(app)`, once however many apps a process makes."""
+    if not event.contains(SASession, "after_commit", _files_after_commit):
+        event.listen(SASession, "after_commit", _files_after_commit)
+        event.listen(SASession, "after_transaction_end", _files_after_transaction_end)
 
 
 def read_limited(stream, limit: int) -> bytes:
@@ -189,11 +196,6 @@ def sniff_document_type(data: bytes) -> str | None:
 
 def document_key(key: str) -> str:
     return f"documents/{key[:2]}/{key}"
-
-
-def document_path(key: str) -> Path:
-    """The document's file with the local storage."""
-    return Path(current_app.config["MEDIA_ROOT"]) / document_key(key)
 
 
 def save_document(stream, owner_id: int | None, display_name: str) -> Document:

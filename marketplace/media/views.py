@@ -7,12 +7,14 @@ from flask import Blueprint, abort, current_app, request, url_for
 from marketplace.media.models import Document
 from marketplace.media.services import THUMBNAIL_SIZES, document_key, image_key
 from marketplace.storage import storage
+from marketplace.web.headers import public_asset
 
 bp = Blueprint("media", __name__, url_prefix="/media")
 _KEY = re.compile(r"^[0-9a-f]{32}$")
 
 
 @bp.route("/i/<key>_<int:size>.jpg")
+@public_asset
 def image(key: str, size: int):
     if not _KEY.match(key) or size not in THUMBNAIL_SIZES:
         abort(404)

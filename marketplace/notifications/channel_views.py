@@ -17,6 +17,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -110,7 +111,8 @@ def telegram_unlink():
     with transaction():
         chat_id = telegram.unlink_user(current_user.id)
         if chat_id is not None:
-            telegram.say_unlinked_from_site(chat_id, current_user.locale)
+            # An account without a saved language reads the site in its browser's: say it in that.
+            telegram.say_unlinked_from_site(chat_id, current_user.locale or str(get_locale()))
     session.pop(LINK_TOKEN_KEY, None)
     flash(_("Telegram is unlinked from your account.") if chat_id is not None
           else _("Telegram was not linked."), "success")

@@ -12,6 +12,7 @@ that kind on that channel (a signed link: no login, see `unsubscribe_token`).
 """
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 
@@ -204,16 +205,46 @@ def notify(recipient: Recipient, kind: str, template: str, subject, *, occasion:
 
 
 _BLANK_LINES = re.compile(r"\n{3,}")
+_TAG = re.compile(r"<[^>]*>")
+#: Telegram refuses for good a text longer than this (UTF-16 code units, once its HTML is parsed).
+TELEGRAM_TEXT_LIMIT = 4096
 
 
 def render_telegram(template: str, **context) -> str:
     """`templates/telegram/<template>.html` as Telegram HTML: lines trimmed, at most one blank line
-    between paragraphs (Telegram shows newlines as they are; `<br>` is refused)."""
-    text = render_template(f"telegram/{template}.html", **context)
-    if context.get("unsubscribe_url"):
-        text = text.rstrip() + "\n\n" + render_template("telegram/_unsubscribe.html", **context)
+    between paragraphs (Telegram shows newlines as they are; `<br>` is refused), the unsubscribe
+    link last, and the whole within Telegram's length."""
+    body = _tidy(render_template(f"telegram/{template}.html", **context))
+    footer = _tidy(render_template("telegram/_unsubscribe.html", **context)) if context.get("unsubscribe_url") else ""
+    body = _fit(body, TELEGRAM_TEXT_LIMIT - (telegram_length(footer) + 2 if footer else 0))
+    return body + "\n\n" + footer if footer else body
+
+
+def _tidy(text: str) -> str:
     text = "\n".join(line.strip() for line in text.strip().splitlines())
     return _BLANK_LINES.sub("\n\n", text)
+
+
+def telegram_length(text: str) -> int:
+    """How long Telegram counts a Telegram HTML text: tags dropped, entities as one character,
+    in UTF-16 code units (an emoji counts two)."""
+    return len(html.unescape(_TAG.sub("", text)).encode("utf-16-le")) // 2
+
+
+def _fit(body: str, room: int) -> str:
+    """The body cut after its last whole line that fits, then "…": a follower of many producers or a
+    long order gets the start of it rather than nothing (Telegram gives such a message up with a
+    400). Whole lines only, so no tag is cut open (every template closes its tags on their line)."""
+    if telegram_length(body) <= room:
+        return body
+    kept, used = [], 2  # the closing "\n…"
+    for line in body.split("\n"):
+        length = telegram_length(line) + 1
+        if used + length > room:
+            break
+        kept.append(line)
+        used += length
+    return "\n".join(kept).rstrip() + "\n…"
 
 
 def queue_telegram(chat_id: int, template: str, text: str, *, user_id: int | None = None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import time
 from contextlib import nullcontext
 from datetime import timedelta
 from email.message import EmailMessage
@@ -85,10 +86,16 @@ def _url_building_context():
                                             environ_overrides={RENDER_ONLY: True})
 
 
-#: How long a sender holds a claimed email; longer than MAIL_TIMEOUT_SECONDS allows a send to take.
+#: How long a sender holds a claimed email; longer than MAIL_TIMEOUT_SECONDS allows a send to take
+#: (OUTBOX_LEASE_SECONDS changes it).
 LEASE = timedelta(minutes=5)
 #: Permanent refusals (a 5xx reply: no such mailbox, message refused): trying again cannot help.
 _PERMANENT = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused)
+
+
+def lease() -> timedelta:
+    seconds = current_app.config.get("OUTBOX_LEASE_SECONDS")
+    return timedelta(seconds=seconds) if seconds else LEASE
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -112,7 +119,31 @@ def deliver(email_ids: list[int] | None = None, limit: int = 100) -> int:
     """
     if email_ids is not None and not email_ids:
         return 0
-    return sum(_attempt(email) for email in _claim(email_ids, limit))
+    stop_at = sending_deadline()
+    claimed = _claim(email_ids, limit)
+    sent = 0
+    for position, email in enumerate(claimed):
+        if time.monotonic() > stop_at:
+            let_go(OutboxEmail, [later.id for later in claimed[position:]])
+            break
+        sent += _attempt(email)
+    return sent
+
+
+def sending_deadline() -> float:
+    """When a batch claimed now stops starting sends (time.monotonic()): half its lease. A slow or
+    hanging server can make a batch outlast its lease; the next run then claims what this one has
+    not reached, and both would send it. Stopping at half the lease leaves the other half for the
+    send under way (each is bounded by its time-out)."""
+    return time.monotonic() + lease().total_seconds() / 2
+
+
+def let_go(outbox, ids: list[int]) -> None:
+    """Claimed messages this run did not try go back to the outbox at once, no attempt counted."""
+    if ids:
+        db.session.execute(update(outbox).where(outbox.id.in_(ids), outbox.sent_at.is_(None))
+                           .values(claimed_until=None, attempts=outbox.attempts - 1))
+        db.session.commit()
 
 
 def _due(now, outbox=OutboxEmail):
@@ -134,19 +165,34 @@ def claim_due(outbox, ids: list[int] | None, limit: int) -> list:
         due = due.where(outbox.id.in_(ids))
     if db.engine.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    # Conditional again: whatever the database, only rows still due are taken.
+    # Conditional again: whatever the database, only rows still due are taken. populate_existing:
+    # a row this session already holds gets the claimed values (still_claimed compares attempts).
     claimed = list(db.session.scalars(
         update(outbox).where(outbox.id.in_(due.scalar_subquery()), _due(now, outbox))
-        .values(claimed_until=now + LEASE, attempts=outbox.attempts + 1)
-        .returning(outbox), execution_options={"synchronize_session": False}))
+        .values(claimed_until=now + lease(), attempts=outbox.attempts + 1)
+        .returning(outbox), execution_options={"synchronize_session": False, "populate_existing": True}))
     for message in claimed:
         db.session.expunge(message)  # kept as claimed: the commits below must not reload them
     db.session.commit()
     return sorted(claimed, key=lambda message: message.id)
 
 
+def still_claimed(outbox, message) -> bool:
+    """Renew this worker's claim on a message just before sending it; False when it is no longer
+    ours: behind a slow server a batch outlives its LEASE, another worker claims the rest (one
+    more attempt counted) and sends them, and this one must not send them again."""
+    renewed = db.session.execute(
+        update(outbox).where(outbox.id == message.id, outbox.attempts == message.attempts,
+                             outbox.sent_at.is_(None), outbox.failed_at.is_(None))
+        .values(claimed_until=utcnow() + lease()))
+    db.session.commit()
+    return renewed.rowcount == 1
+
+
 def _attempt(email: OutboxEmail) -> int:
     email_id, template, attempts = email.id, email.template, email.attempts
+    if not still_claimed(OutboxEmail, email):
+        return 0
     try:
         _send(email)
     except (OSError, smtplib.SMTPException, ValueError) as exc:

@@ -55,8 +55,11 @@ from marketplace.notifications.models import (
 from marketplace.notifications.services import (
     MAX_ATTEMPTS,
     claim_due,
+    let_go,
     queue_email,
     retry_delay,
+    sending_deadline,
+    still_claimed,
 )
 
 log = logging.getLogger(__name__)
@@ -293,10 +296,11 @@ def deliver_telegram(ids: list[int] | None = None, limit: int = 100) -> int:
     """Send due Telegram messages (these ids, or the oldest due); returns how many were sent."""
     if (ids is not None and not ids) or not telegram_enabled() or paused_until() is not None:
         return 0
+    stop_at = sending_deadline()
     claimed = claim_due(OutboxTelegram, ids, limit)
     if not claimed:
         return 0
-    return run_async(_deliver(claimed, current_app.config))
+    return run_async(_deliver(claimed, current_app.config, stop_at))
 
 
 def run_async(coroutine):
@@ -312,13 +316,20 @@ def run_async(coroutine):
         return pool.submit(context.run, asyncio.run, coroutine).result()
 
 
-async def _deliver(claimed: list[OutboxTelegram], config) -> int:
+async def _deliver(claimed: list[OutboxTelegram], config, stop_at: float) -> int:
     bot = bot_for(config)
     spacing = 1.0 / max(int(config.get("TELEGRAM_SENDS_PER_SECOND", 25)), 1)
     last_to_chat: dict[int, float] = {}
     sent = 0
     try:
         for position, message in enumerate(claimed):
+            if time.monotonic() > stop_at:
+                # The rest of the batch would be sent after its lease ran out, when the next run
+                # may have claimed it too (one chat's pacing, slow answers): it goes back instead.
+                let_go(OutboxTelegram, [later.id for later in claimed[position:]])
+                break
+            if not still_claimed(OutboxTelegram, message):
+                continue  # the lease ran out on a slow run and another worker took it
             if message.user_id is not None and db.session.scalar(select(TelegramLink.id).where(
                     TelegramLink.user_id == message.user_id, TelegramLink.chat_id == message.chat_id)) is None:
                 _finish(message, _Outcome(permanent=True, error="unlinked"))

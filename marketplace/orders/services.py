@@ -144,7 +144,7 @@ def _copy(baskets: dict[int, dict[int, int]]) -> dict[int, dict[int, int]]:
 
 
 def _room_refusal(baskets: dict[int, dict[int, int]], day_id: int, product_id: int) -> str | None:
-    """Why one more line does not fit in the session's baskets, if it does not."""
+    """Why one more line does not fit in the baskets, if it does not."""
     if day_id not in baskets and len(baskets) >= MAX_BASKET_DAYS:
         return _("You have baskets for %(num)d market days already; order or empty one first.",
                  num=MAX_BASKET_DAYS)
@@ -258,6 +258,8 @@ def order_again(order: Order, baskets: dict[int, dict[int, int]], now: datetime 
                                                    "try again when ordering opens for its next day.",
                                                    market=order.market_day.market.name))
     market_day = days[0]
+    if market_day.id not in baskets and len(baskets) >= MAX_BASKET_DAYS:
+        return BasketChange(baskets, None, error=_room_refusal(baskets, market_day.id, 0))
     wanted: dict[int, int] = {}
     for line in order.lines:
         if line.status != LineStatus.CANCELLED:

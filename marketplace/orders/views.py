@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
@@ -77,14 +78,15 @@ def basket_add():
 def _answer(target: str | None, *, success: str | None = None, error: str | None = None):
     """JSON for the product page's script (it stays on the page); else a message and a redirect."""
     if _wants_json():
-        return jsonify(ok=error is None, message=error or success, count=basket.count(),
+        count = basket.count()
+        return jsonify(ok=error is None, message=error or success, count=count, count_label=items_label(count),
                        basket_url=url_for("orders.basket")), (409 if error else 200)
     flash(error or success, "error" if error else "success")
     return redirect(target if is_safe_next_url(target) else url_for("orders.basket"))
 
 
 def _save(change: services.BasketChange, success: str | None = None) -> None:
-    """Keep the changed baskets in the session and tell the customer what happened."""
+    """Keep the changed baskets (orders.basket) and tell the customer what happened."""
     basket.write_all(change.baskets)
     for notice in change.notices:
         flash(notice, "warning")
@@ -306,6 +308,12 @@ def _own_order(order_id: int) -> Order:
 def basket_count() -> int:
     """Lines in the visitor's baskets, for the header's badge."""
     return basket.count()
+
+
+@bp.app_template_global("basket_items_label")
+def items_label(count: int) -> str:
+    """What a screen reader hears after "Basket:" on the badge, in the plural its number needs."""
+    return ngettext("%(num)d item", "%(num)d items", count)
 
 
 # --- Producers: pick lists -------------------------------------------------------------

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.accounts.models import User
@@ -26,7 +26,7 @@ from marketplace.core.extensions import db
 from marketplace.core.locale import format_local_datetime, format_local_time
 from marketplace.core.money import cash_minor, cash_minor_up, money_whole, whole_unit_step
 from marketplace.markets.models import MarketDay, MarketDayStatus, PickupSlot
-from marketplace.markets.services import can_manage
+from marketplace.markets.services import can_manage, close_day
 from marketplace.orders import services as orders
 from marketplace.orders.models import (
     LineStatus,
@@ -203,8 +203,18 @@ def handover_checks(order: Order, now: datetime | None = None) -> list[HandoverC
     return checks
 
 
+@dataclass
+class HandedOver:
+    """An order handed over, and what its page says about the card's refunds."""
+
+    order: Order
+    #: Card refunds of this order Stripe has not confirmed yet (an excess refunded at this
+    #: hand-over whose answer was lost, or the refund of an earlier undo).
+    refund_pending_minor: int = 0
+
+
 def hand_over(order: Order, actor: User, cash_received_minor: int | None = None,
-              now: datetime | None = None, confirm: frozenset[str] | set[str] = frozenset()) -> Order:
+              now: datetime | None = None, confirm: frozenset[str] | set[str] = frozenset()) -> HandedOver:
     """Hand the order over and take its money, decided here once.
 
     Refused (`NeedsConfirmation`) before the market day opens or with by-weight lines never
@@ -212,16 +222,18 @@ def hand_over(order: Order, actor: User, cash_received_minor: int | None = None,
     A cash order records the cash received (its total unless told). A card order is charged
     what its card holds, at most the total; what is above the hold is collected in cash and
     recorded as such (`cash_received_minor` is not asked for a card order). One payment
-    lookup; the access and state checks are the transition's (`orders.hand_over`), and the
-    card is charged only after it, so two organizers pressing at once charge it once.
+    lookup, whatever the method (a cash order may keep a refund of an earlier undo pending);
+    the access check is asked of the database once per transaction (`can_manage`); the state
+    check is the transition's (`orders.hand_over`), and the card is charged only after it,
+    so two organizers pressing at once charge it once.
     """
     _require_manager(actor, order.market_day)
     order = _locked(order)
     unconfirmed = [check for check in handover_checks(order, now) if check.code not in confirm]
     if unconfirmed and order.status in TO_HAND_OVER:
         raise NeedsConfirmation(unconfirmed)
-    payment = _card_payment(order)
-    due = _amount_due(order, payment)
+    payment = payments.current_payment(order)
+    due = _amount_due(order, payment if order.payment_method == PaymentMethod.CARD else None)
     if due.method == PaymentMethod.CARD:
         cash_received_minor = due.cash_minor or None
     elif cash_received_minor is None:
@@ -233,7 +245,7 @@ def hand_over(order: Order, actor: User, cash_received_minor: int | None = None,
             # Stripe had captured less before (a capture whose answer was lost, the line weighed
             # heavier since): the card cannot be charged twice, the rest is paid in cash.
             orders.record_cash_received(order, due.cash_minor + due.card_minor - charged)
-    return order
+    return HandedOver(order, payments.pending_refund_minor(payment))
 
 
 def _locked(order: Order) -> Order:
@@ -339,11 +351,7 @@ def close_market_day(market_day: MarketDay, actor: User | None = None, now: date
                 result.no_shows += 1
         except InvalidState:
             continue  # handed over or marked by an organizer meanwhile
-    closed = db.session.execute(
-        update(MarketDay).where(MarketDay.id == market_day.id, MarketDay.status == MarketDayStatus.SCHEDULED)
-        .values(status=MarketDayStatus.CLOSED).execution_options(synchronize_session=False))
-    result.closed_now = closed.rowcount == 1
-    db.session.refresh(market_day)
+    result.closed_now = close_day(market_day)
     return result
 
 

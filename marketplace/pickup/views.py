@@ -158,7 +158,6 @@ def _back_to(market_day_id: int, order_id: int):
 
 
 def _refused(market_day_id: int, order_id: int, exc: DomainError):
-    db.session.rollback()
     if isinstance(exc, NotAllowed):
         abort(404)
     flash(exc.message, "error")
@@ -191,29 +190,27 @@ def hand_over(market_day_id: int, order_id: int):
         except InvalidAmount as exc:
             form.cash_received.errors = [str(exc)]
             return _render_order(market_day, found, form, pickup.amount_due(found), 400)
-    try:
-        pickup.hand_over(found, current_user, cash_received_minor=cash, confirm=set(form.confirm.data or ()))
-    except pickup.NeedsConfirmation as exc:
-        db.session.rollback()
+    with transaction(flash_errors=False) as tx:
+        handed = pickup.hand_over(found, current_user, cash_received_minor=cash,
+                                  confirm=set(form.confirm.data or ()))
+    if isinstance(tx.error, pickup.NeedsConfirmation):
         # Refused until the organizer says yes to each reason: the page asks, and says why.
         found = pickup.order_of_day(market_day, current_user, order_id)
-        return _render_order(market_day, found, form, pickup.amount_due(found), 409, checks=exc.checks)
-    except payments.HoldGone as exc:
-        return _hold_gone(market_day_id, order_id, exc)
-    except DomainError as exc:
-        return _refused(market_day_id, order_id, exc)
-    db.session.commit()
+        return _render_order(market_day, found, form, pickup.amount_due(found), 409, checks=tx.error.checks)
+    if isinstance(tx.error, payments.HoldGone):
+        return _hold_gone(market_day_id, order_id, tx.error)
+    if tx.error:
+        return _refused(market_day_id, order_id, tx.error)
     flash(_("Order %(code)s is handed over.", code=found.pickup_code), "success")
     if found.payment_method == PaymentMethod.CARD and found.cash_received_minor:
         flash(_("Collect %(amount)s in cash: the card does not cover the whole total.",
                 amount=money_whole(found.cash_received_minor, found.currency)), "info")
-    _say_refund_pending(found)
+    _say_refund_pending(found, handed.refund_pending_minor)
     return _back_to(market_day_id, order_id)
 
 
-def _say_refund_pending(order: Order) -> None:
+def _say_refund_pending(order: Order, pending: int) -> None:
     """A card refund whose answer was lost is not called done: it is asked again until Stripe answers."""
-    pending = pickup.refund_pending_minor(order)
     if pending:
         flash(_("The card service has not confirmed the refund of %(amount)s yet: it is asked again "
                 "automatically, and the refund will show when the service answers. Do not refund it a "
@@ -222,7 +219,6 @@ def _say_refund_pending(order: Order) -> None:
 
 def _hold_gone(market_day_id: int, order_id: int, exc: DomainError):
     """Stripe refused the capture: ask it what became of the hold; a lapsed one makes this a cash order."""
-    db.session.rollback()
     found = db.session.get(Order, order_id)
     payment = payments.current_payment(found)
     try:

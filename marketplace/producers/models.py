@@ -155,6 +155,11 @@ class ProductPhoto(db.Model):
     image = relationship("Image")
 
 
+def effective_price(offer_price_minor: int | None, product_price_minor: int) -> int:
+    """What a product costs on a market day: its offer's own price for the day, else its price."""
+    return offer_price_minor if offer_price_minor is not None else product_price_minor
+
+
 class Offer(db.Model):
     """How much of a product the producer brings to one market day."""
 
@@ -184,4 +189,4 @@ class Offer(db.Model):
 
     @property
     def effective_price_minor(self) -> int:
-        return self.price_minor if self.price_minor is not None else self.product.price_minor
+        return effective_price(self.price_minor, self.product.price_minor)

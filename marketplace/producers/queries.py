@@ -141,10 +141,6 @@ class DashboardDay:
     taking_orders: bool = True
     lines: list[DayLine] = field(default_factory=list)
 
-    @property
-    def reserved_count(self) -> int:
-        return sum(1 for line in self.lines if line.reserved_milli > 0)
-
 
 def upcoming_days(producer: Producer, now: datetime | None = None, limit: int = 6) -> list[DashboardDay]:
     """Coming market days at the producer's markets with what they bring and what is reserved."""
@@ -187,15 +183,6 @@ def markets_with_standing(producer: Producer) -> list[tuple[Market, Vendor | Non
     vendors = {v.market_id: v for v in db.session.scalars(select(Vendor).where(Vendor.producer_id == producer.id))}
     markets = db.session.scalars(select(Market).where(Market.active.is_(True)).order_by(Market.name))
     return [(market, vendors.get(market.id)) for market in markets]
-
-
-def product_counts(producer: Producer) -> dict[str, int]:
-    rows = db.session.execute(select(Product.active, func.count(Product.id))
-                              .where(Product.producer_id == producer.id).group_by(Product.active))
-    counts = {"active": 0, "inactive": 0}
-    for active, count in rows:
-        counts["active" if active else "inactive"] = count
-    return counts
 
 
 def products_for_export(producer: Producer) -> list[Product]:

@@ -609,14 +609,6 @@ def market_for_application(market_id: int) -> Market:
     return market
 
 
-def market_day_of_grid(producer: Producer, day_id: int, now: datetime | None = None) -> MarketDay:
-    """A market day of the producer's availability grid, or NotFound."""
-    for day in queries.grid_days(producer, now):
-        if day.id == day_id:
-            return day
-    raise NotFound()
-
-
 def create_profile_on_registration(user: User, data: dict, **_extra) -> None:
     if data.get("account_type") == "producer":
         create_producer(user, data.get("producer_name") or user.name,

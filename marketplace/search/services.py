@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, delete, select
+from sqlalchemy import case, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -159,11 +159,6 @@ def record_words(found: dict[str, int]) -> None:
         index_elements=["word"],
         set_={"weight": case((statement.excluded.weight > SearchWord.weight, statement.excluded.weight),
                              else_=SearchWord.weight)}), rows)
-
-
-def clear_words() -> None:
-    """Empty the word list (a full reindex fills it again)."""
-    db.session.execute(delete(SearchWord))
 
 
 def index_state() -> SearchIndexState | None:

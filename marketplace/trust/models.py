@@ -72,13 +72,6 @@ class Certification(db.Model):
     decided_by = relationship("User")
     group = relationship("Group")
 
-    def is_badge_on(self, day: date) -> bool:
-        """A badge shows only while verified and within its validity."""
-        return (
-            self.status == CertificationStatus.VERIFIED
-            and self.valid_from <= day <= self.valid_until
-        )
-
 
 class ReviewStatus(str, enum.Enum):
     PUBLISHED = "published"

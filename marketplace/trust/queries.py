@@ -188,7 +188,8 @@ def reviewable_for(customer_id: int, producer_id: int | None = None, now=None) -
              .join(OrderLine, OrderLine.order_id == Order.id)
              .join(Producer, Producer.id == OrderLine.producer_id)
              .where(Order.customer_id == customer_id, Order.status == OrderStatus.PICKED_UP,
-                    Order.picked_up_at >= since, ~reviewed.exists())
+                    Order.picked_up_at >= since, ~reviewed.exists(),
+                    Producer.user_id != customer_id)  # never one's own shop
              .options(joinedload(Order.market_day).joinedload(MarketDay.market))
              .distinct()
              .order_by(Order.picked_up_at.desc(), Producer.name))

@@ -171,6 +171,10 @@ def document_sha256(certification: Certification) -> str:
 
 def _decide(certification: Certification, actor: User, status: CertificationStatus, reason: str,
             template: str, subject, seen_sha256: str | None = None) -> Certification:
+    # Locked and read again: a producer's replacement written but not committed yet would
+    # otherwise be checked against this transaction's older read, and the decision's update,
+    # waiting for the producer's, would then verify a file nobody looked at.
+    db.session.refresh(certification, with_for_update=True)
     if not can_verify(actor, certification):
         raise NotAllowed(str(_l("You cannot decide on this certificate.")))
     if certification.status != CertificationStatus.PENDING:
@@ -271,6 +275,9 @@ def review_refusal(order: Order, producer_id: int, customer: User, now=None) -> 
         return str(_l("Reviews can be written up to %(days)s days after pickup.", days=REVIEW_WINDOW_DAYS))
     if not any(line.producer_id == producer_id for line in order.lines):
         return str(_l("This producer was not part of the order."))
+    if db.session.scalar(select(Producer.user_id).where(Producer.id == producer_id)) == customer.id:
+        # A producer may buy at their own stall; their stars for themselves would lift their own score.
+        return str(_l("You cannot review your own shop."))
     if db.session.scalar(select(Review.id).where(Review.order_id == order.id,
                                                  Review.producer_id == producer_id)) is not None:
         return str(_l("You have already reviewed this producer for this order."))

@@ -17,8 +17,6 @@ from flask_talisman import Talisman
 
 from marketplace.core.dialects import write_intent
 
-#: Responses a browser may keep: assets that are the same for everyone.
-_PUBLIC_ENDPOINTS = frozenset({"static", "media.image"})
 
 
 def is_safe_next_url(target: str | None) -> bool:
@@ -90,6 +88,13 @@ def private_page(view):
     return view
 
 
+def public_asset(view):
+    """The same for everyone, signed in or not (an image): a browser may keep it, and the
+    headers of private pages are left off."""
+    view.public_asset = True
+    return view
+
+
 def token_page(view):
     """A page opened from an emailed link with a secret: private, and no Referer leaves it."""
     view.token_page = True
@@ -121,7 +126,7 @@ def init_app(app: Flask) -> None:
     # and its per-page Referrer-Policy stands.
     @app.after_request
     def _private_pages(response):
-        if request.endpoint in _PUBLIC_ENDPOINTS:
+        if request.endpoint == "static" or _view_flag("public_asset"):
             return response
         if _view_flag("token_page"):
             response.headers["Referrer-Policy"] = "no-referrer"

@@ -17,6 +17,7 @@ from marketplace.core.extensions import db, limiter
 from marketplace.core.redisconn import redis_reachable
 from marketplace.storage import storage
 from marketplace.tasks import queue_of
+from marketplace.web.headers import https_exempt
 
 log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)
@@ -76,7 +77,6 @@ def readyz():
 
 def init_app(app: Flask) -> None:
     for view in (healthz, readyz):
-        # Talisman's per-view switch: a balancer probes the app's port over plain HTTP.
-        view.talisman_view_options = {"force_https": False}
+        https_exempt(view)  # a balancer probes the app's port over plain HTTP
     limiter.exempt(bp)
     app.register_blueprint(bp)

@@ -1,6 +1,7 @@
 """Where the app's log lines go, and what each request leaves in them.
 
-- One line per request: request id, method, path, status, duration, user id (`request`).
+- One line per request: request id, method, path (a `token` part of the URL left out), status,
+  duration, user id (`request`).
 - One line per event (core/events.py: security and business events), its fields included.
 - LOG_FORMAT=json writes each line as one JSON object (production: a log shipper reads
   them); "text" writes `time LEVEL logger: message key=value ...` (development).
@@ -103,6 +104,10 @@ def _start_sentry(app: Flask) -> None:
     app.extensions["sentry"] = sentry_sdk
 
 
+#: URL parts (route arguments) never written to a log.
+SECRET_URL_ARGS = frozenset({"token"})
+
+
 def request_id() -> str | None:
     return g.get("request_id") if has_request_context() else None
 
@@ -115,13 +120,24 @@ def _start_request() -> None:
         current_app.extensions["sentry"].set_tag("request_id", g.request_id)
 
 
+def _loggable_path() -> str:
+    """The path with any URL part named `token` (an unsubscribe link's signed token) left out:
+    logs are kept and read by more people than the one who holds the link."""
+    secrets = [str(value) for name, value in (request.view_args or {}).items() if name in SECRET_URL_ARGS]
+    path = request.path
+    for secret in secrets:
+        path = path.replace(secret, "<token>")
+    return path
+
+
 def _end_request(response):
     response.headers["X-Request-ID"] = g.get("request_id", "")
     user = g.get("_login_user")  # the user Flask-Login loaded for this request, if it did
     duration_ms = round((time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000, 1)
+    path = _loggable_path()
     request_log.log(logging.DEBUG if request.path in QUIET_PATHS else logging.INFO,
-                    "%s %s %s", request.method, request.path, response.status_code,
-                    extra={"event": "request", "request_id": g.get("request_id"), "method": request.method, "path": request.path,
+                    "%s %s %s", request.method, path, response.status_code,
+                    extra={"event": "request", "request_id": g.get("request_id"), "method": request.method, "path": path,
                            "status": response.status_code, "duration_ms": duration_ms,
                            "user_id": getattr(user, "id", None) if user is not None and user.is_authenticated else None})
     return response

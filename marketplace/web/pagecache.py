@@ -63,7 +63,8 @@ log = logging.getLogger(__name__)
 #: Endpoints whose pages are the same for every anonymous visitor.
 CACHED_ENDPOINTS = frozenset({"catalog.home", "catalog.products", "catalog.product", "catalog.producer",
                               "catalog.markets", "catalog.market"})
-#: Tables whose rows appear on those pages (directly, or through counts and trust figures).
+#: Tables whose rows appear on those pages (directly, or through counts and trust figures);
+#: a higher feature whose facts these pages show adds its own with `add_catalog_tables`.
 CATALOG_TABLES = frozenset({"product", "product_photo", "image", "producer", "category", "offer", "market",
                             "market_day", "market_schedule", "market_organizer", "vendor", "certification",
                             "review"})
@@ -240,6 +241,12 @@ def _refreshed(entry: Entry, stock: str) -> Entry | None:
     return replace(entry, stock=stock, figures=figures, body=body)
 
 
+def add_catalog_tables(app: Flask, *names: str) -> None:
+    """A feature's tables whose rows the cached pages show (through template globals): a write to
+    one renders those pages anew, as a write to the catalog's own tables does."""
+    app.extensions["pagecache_tables"] = app.extensions.get("pagecache_tables", CATALOG_TABLES) | set(names)
+
+
 def init_app(app: Flask) -> None:
     """Serve and store anonymous catalog pages, and watch the app's engine for catalog writes."""
     cache.init_app(app, config=cache_config(app))
@@ -256,7 +263,7 @@ def _watch_catalog_writes(engine, app: Flask) -> None:
     @event.listens_for(engine, "before_cursor_execute")
     def _note_catalog_write(conn, _cursor, statement, _parameters, context, _executemany):
         match = _WRITE.match(statement)
-        if not match or match.group(1).lower() not in CATALOG_TABLES:
+        if not match or match.group(1).lower() not in app.extensions.get("pagecache_tables", CATALOG_TABLES):
             return
         if context is not None and context.execution_options.get(STOCK_ONLY):
             conn.info[STOCK_CHANGED] = True
@@ -283,7 +290,7 @@ def _watch_catalog_writes(engine, app: Flask) -> None:
 
 def _seconds() -> float:
     default = 0 if current_app.testing else DEFAULT_SECONDS
-    return float(current_app.config.get("PAGE_CACHE_SECONDS", os.environ.get("PAGE_CACHE_SECONDS", default)))
+    return float(current_app.config.get("PAGE_CACHE_SECONDS", os.environ.get("PAGE_CACHE_SECONDS") or default))
 
 
 def _cache() -> PageCache:

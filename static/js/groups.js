@@ -75,6 +75,7 @@
     var key = "aimak-visit-" + form.getAttribute("data-visit");
     var words = function (name) { return state.getAttribute("data-" + name) || ""; };
     var sending = false, again = false, retryTimer = null, retryDelay = 5000, clearedNow = false;
+    var refusedNow = false;  // an answer the server refused for good (the visit closed meanwhile)
     var photos = [];  // photos waiting to be sent: {item, blob, name, key}
 
     document.querySelectorAll(".js-hide").forEach(function (el) { el.hidden = true; });
@@ -154,6 +155,7 @@
           return response.json().then(function (data) {
             if (queue[item] && queue[item].t === value.t) { delete queue[item]; store(queue); }
             say(box, words("refused") + " " + (data.error || ""), "error");
+            refusedNow = true;
             return true;
           });
         }
@@ -202,7 +204,12 @@
       if (sending) { again = true; return; }
       var items = Object.keys(queue);
       if (!items.length && !photos.length) { return; }
-      if (navigator.onLine === false) { overall(words("offline"), "offline"); return; }
+      if (navigator.onLine === false) {
+        overall(words("offline"), "offline");
+        // A photo waits in this page only (answers wait on the phone): the reviewer must keep it open.
+        photos.forEach(function (photo) { say(fieldset(photo.item), words("photo-waiting"), "error"); });
+        return;
+      }
       sending = true;
       overall(words("pending"), "pending");
       var chain = Promise.resolve();
@@ -216,8 +223,11 @@
         sending = false;
         retryDelay = 5000;
         if (again || Object.keys(queue).length || photos.length) { again = false; flush(); return; }
-        overall(clearedNow ? words("cleared") : words("saved"), clearedNow ? "warn" : "ok");
+        // Never "all saved" when one was refused: the reviewer would leave believing it kept.
+        if (refusedNow) { overall(words("some-refused"), "warn"); }
+        else { overall(clearedNow ? words("cleared") : words("saved"), clearedNow ? "warn" : "ok"); }
         clearedNow = false;
+        refusedNow = false;
       }).catch(function () {
         sending = false;
         again = false;

@@ -5,13 +5,12 @@
 
   var badge = document.getElementById("basket-badge");
 
-  function setBadge(count) {
+  function setBadge(count, label) {
     if (!badge) { return; }
-    // The badge reads "Basket: N items" to a screen reader; only the number changes.
-    var nodes = badge.childNodes;
-    for (var i = 0; i < nodes.length; i++) {
-      if (nodes[i].nodeType === 3 && nodes[i].textContent.trim() !== "") { nodes[i].textContent = String(count); }
-    }
+    // The badge shows the number; a screen reader hears "Basket: N items" in the plural the
+    // server chose for N (Russian has three).
+    badge.querySelector(".basket-badge-count").textContent = String(count);
+    if (label) { badge.querySelector(".basket-badge-label").textContent = label; }
     badge.hidden = count <= 0;
     badge.classList.remove("bump");
     void badge.offsetWidth; // restart the animation
@@ -46,7 +45,7 @@
       }).then(function (data) {
         if (!data) { form.submit(); return; } // not our answer (an error page): do it the plain way
         say(box, data.ok, data.message, data.ok ? data.basket_url : null, form.getAttribute("data-basket-label") || "");
-        if (typeof data.count === "number") { setBadge(data.count); }
+        if (typeof data.count === "number") { setBadge(data.count, data.count_label); }
       }, function () {
         form.submit(); // offline or the request failed: the plain form still works
       }).then(function () { button.disabled = false; });

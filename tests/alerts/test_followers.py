@@ -43,6 +43,20 @@ def test_followers_are_told_once_that_ordering_is_open(ctx):
     assert emails(stranger.email) == []
 
 
+def test_ordering_open_is_not_told_to_a_follower_who_already_ordered_for_that_day(ctx):
+    """A customer orders, then follows the market: "ordering is open, order now" for the very day
+    they ordered for would be noise (the window opened less than OPENING_TOLD_FOR ago)."""
+    w = Market()
+    ordered, other = w.follower(), w.follower()
+    orders.place_order(ordered, w.day.id, {w.potatoes.id: 1000}, slot_id=w.day.slots[0].id,
+                       payment_method=PaymentMethod.CASH, phone="+7 701 000 00 00", idempotency_key=uuid.uuid4().hex,
+                       now=at(MONDAY, 9, 1))
+    db.session.commit()
+    assert services.tell_ordering_open(now=at(MONDAY, 9, 5)) == 1
+    db.session.commit()
+    assert emails(ordered.email, "ordering_open") == [] and len(emails(other.email, "ordering_open")) == 1
+
+
 def test_a_window_opening_at_night_is_told_in_the_morning(ctx):
     w = Market(ordering_opens=at(MONDAY, 0, 0))
     w.follower()

@@ -75,3 +75,41 @@ def test_imports_inside_functions_are_few_and_each_says_why():
             found.append((str(path.relative_to(ROOT)), lineno, explained))
     assert len(found) <= MAX_FUNCTION_IMPORTS, found
     assert all(explained for *_, explained in found), [f for f in found if not f[2]]
+
+
+def test_no_module_is_imported_by_its_name_as_a_string():
+    """importlib and __import__ would hide an upward import from the contract."""
+    hidden = [str(path.relative_to(ROOT)) for path in (ROOT / "marketplace").rglob("*.py")
+              if "importlib" in path.read_text() or "__import__(" in path.read_text()]
+    assert hidden == []
+
+
+IMPORT_EVERYTHING_WIRES_NOTHING = r"""
+import importlib, pkgutil
+import blinker
+from sqlalchemy.orm import SessionEvents
+import marketplace
+from marketplace.core.extensions import db
+
+modules = [importlib.import_module(info.name)
+           for info in pkgutil.walk_packages(marketplace.__path__, "marketplace.")]
+wired = []
+session = db.session.session_factory.class_(db)  # a subclass of Session: its listeners and Session's
+for name in dir(SessionEvents):
+    if not name.startswith("_") and len(getattr(session.dispatch, name, ())):
+        wired.append(f"Session.{name}")
+for module in modules:
+    for name, value in vars(module).items():
+        if isinstance(value, blinker.Signal) and value.receivers:
+            wired.append(f"{module.__name__}.{name}")
+print(len(modules), "modules;", "wired at import:", wired)
+raise SystemExit(1 if wired else 0)
+"""
+
+
+def test_importing_every_module_connects_no_receiver():
+    """One way of wiring: receivers and session listeners are connected by register(app), never
+    because a module happened to be imported."""
+    result = subprocess.run([sys.executable, "-c", IMPORT_EVERYTHING_WIRES_NOTHING], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr

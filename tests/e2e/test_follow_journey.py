@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tests.conftest import PASSWORD
-from tests.e2e.harness import go_to, login_as, snap
+from tests.e2e.harness import audit, go_to, login_as
 from tests.standins.telegram_server import TelegramBotAPI, TelegramUser
 
 pytestmark = pytest.mark.e2e
@@ -68,17 +68,17 @@ def test_a_follower_hears_ordering_is_open_by_email_and_telegram_and_unsubscribe
     page.goto(f"{live_server.url}/markets/{slug}")
     page.get_by_role("button", name="Follow this market").click()
     expect(page.get_by_text(f"You follow {market_name}.")).to_be_visible()
-    snap(page, "following")
+    audit(page, "following")
 
     # Link Telegram from the account page: the deep link carries a one-time token.
     go_to(page, "My account")
     messages = page.get_by_role("region", name="Messages")
     expect(messages.get_by_role("checkbox", name="Ordering is open at a market you follow: Email")).to_be_checked()
-    snap(page, "account-messages")
+    audit(page, "account-messages")
     messages.get_by_role("button", name="Link Telegram").click()
     deep_link = page.get_by_role("link", name="Open Telegram").get_attribute("href")
     assert deep_link.startswith("https://t.me/aimak_test_bot?start=")
-    snap(page, "link-telegram")
+    audit(page, "link-telegram")
     telegram.user_says(person, "/start " + deep_link.split("start=")[1])  # what pressing Start sends
     assert telegram.pending_updates == []  # the webhook took it
     assert "linked" in telegram.sent_to(person.id)[-1].text
@@ -104,10 +104,10 @@ def test_a_follower_hears_ordering_is_open_by_email_and_telegram_and_unsubscribe
     page.context.clear_cookies()
     page.goto(link)
     expect(page.get_by_role("heading", name="Unsubscribe")).to_be_visible()
-    snap(page, "unsubscribe")
+    audit(page, "unsubscribe")
     page.get_by_role("button", name="Unsubscribe").click()
     expect(page.get_by_role("heading", name="You are unsubscribed")).to_be_visible()
-    snap(page, "unsubscribed")
+    audit(page, "unsubscribed")
     with app.app_context():
         chosen = preferences_of(user_id)
     assert chosen[("ordering_open", "email")] is False and chosen[("ordering_open", "telegram")] is True

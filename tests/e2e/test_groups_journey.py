@@ -161,3 +161,67 @@ def test_from_application_to_a_public_pgs_badge_and_removal_on_a_phone(page, new
     customer.goto(record_url)
     expect(customer.get_by_text(re.compile("No longer a member since"))).to_be_visible()
     snap(customer, "record-after-removal")
+
+
+def test_a_reviewer_filling_in_a_visit_the_coordinator_cancels_is_told_so(page, new_page, live_server, viewport):
+    # Found trying the demo: the phone said "Every reviewer has signed this visit" and then
+    # "All answers are saved." for an answer the cancelled visit had refused.
+    if not viewport.phone:
+        pytest.skip("a field journey (375 px)")
+    base = live_server.url
+    coordinator = new_page()
+    accept_dialogs(coordinator)
+    login_as(coordinator, base, COORDINATOR)
+    coordinator.goto(base + "/groups/")
+    coordinator.get_by_role("link", name=TALAS).click()
+    coordinator.get_by_role("link", name="Members and visits").click()
+    member_card = coordinator.get_by_role("listitem").filter(has_text="Нурбек Абдыкалыков").filter(
+        has=coordinator.get_by_role("link", name="Schedule a visit"))
+    member_card.get_by_role("link", name="Schedule a visit").click()
+    coordinator.get_by_role("checkbox", name=re.compile("^Талас Органик — Бакыт Осмонов")).check()
+    coordinator.get_by_role("button", name="Schedule the visit").click()
+    expect(coordinator.get_by_text("The visit is scheduled")).to_be_visible()
+
+    login_as(page, base, "producer4@aimak.test")
+    page.goto(coordinator.url)
+    items = page.locator("fieldset.visit-item")
+    items.nth(0).get_by_label("Complies").check()
+    expect(page.get_by_text("All answers are saved.")).to_be_visible()
+
+    coordinator.get_by_role("button", name="Cancel the visit").click()
+    expect(coordinator.get_by_text("The visit is cancelled.")).to_be_visible()
+
+    items.nth(1).get_by_label("Complies").check()
+    expect(items.nth(1).get_by_text("This visit was cancelled: its answers are no longer saved.")).to_be_visible()
+    expect(page.get_by_text("Some answers were not saved: see the items marked in red.")).to_be_visible()
+    expect(page.get_by_text("All answers are saved.")).to_have_count(0)
+    snap(page, "cancelled-visit-refuses-answers")
+
+
+def test_a_photo_taken_without_a_connection_says_it_waits_and_is_sent_when_back(page, new_page, live_server, viewport):
+    # Found trying the demo: offline, the photo's item said "Sending…", so nothing told the
+    # reviewer to keep the page open (a photo waits in the page, not on the phone).
+    if not viewport.phone:
+        pytest.skip("a field journey (375 px)")
+    base = live_server.url
+    coordinator = new_page()
+    login_as(coordinator, base, COORDINATOR)
+    coordinator.goto(base + "/groups/")
+    coordinator.get_by_role("link", name=TALAS).click()
+    coordinator.get_by_role("link", name="Members and visits").click()
+    member_card = coordinator.get_by_role("listitem").filter(has_text="Нурбек Абдыкалыков").filter(
+        has=coordinator.get_by_role("link", name="Schedule a visit"))
+    member_card.get_by_role("link", name="Schedule a visit").click()
+    coordinator.get_by_role("checkbox", name=re.compile("^Талас Органик — Бакыт Осмонов")).check()
+    coordinator.get_by_role("button", name="Schedule the visit").click()
+    expect(coordinator.get_by_text("The visit is scheduled")).to_be_visible()
+
+    login_as(page, base, "producer4@aimak.test")
+    page.goto(coordinator.url)
+    first = page.locator("fieldset.visit-item").first
+    with connection_lost(page):
+        first.get_by_label("Add a photo").set_input_files(
+            {"name": "bags.jpg", "mimeType": "image/jpeg", "buffer": field_photo()})
+        expect(first.get_by_text(re.compile("^Photo not sent yet: keep this page open"))).to_be_visible()
+        snap(page, "photo-waiting-offline")
+    expect(first.get_by_text("Photo saved.")).to_be_visible(timeout=30_000)

@@ -54,3 +54,20 @@ def login_as_translated(page, live_server, locale):
     page.get_by_label(translated(app, locale, "Password"), exact=True).fill("aimak-demo-2026")
     page.get_by_role("button", name=translated(app, locale, "Log in"), exact=True).click()
     page.wait_for_load_state("load")
+
+
+#: Pages whose forms end in a button labelled by a whole phrase (long in Kyrgyz and Kazakh).
+FORM_PAGES = ["/login", "/register", "/password/forgot", "/markets", "/basket"]
+
+
+@pytest.mark.parametrize("locale", ["ky", "kk", "ru"])
+def test_form_buttons_fit_a_phone_in_each_language(page, live_server, viewport, locale):
+    """"Калыбына келтирүү шилтемесин жөнөтүү" is wider than a 375-px screen: the button wraps."""
+    if not viewport.phone:
+        pytest.skip("the phone's width is what is checked")
+    from tests.e2e.a11y import assert_fits_the_phone
+
+    page.context.add_cookies([{"name": "locale", "value": locale, "url": live_server.url}])
+    for path in FORM_PAGES:
+        page.goto(path)
+        assert_fits_the_phone(page)

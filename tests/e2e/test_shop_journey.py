@@ -111,6 +111,7 @@ def test_a_new_customer_reserves_at_their_market_in_a_few_taps(page, live_server
     audit(page, "basket")
 
     taps.tap(page.get_by_role("link", name="Checkout"))
+    audit(page, "login")
     # A new customer logs in (or registers) first and comes back to the checkout.
     taps.type(page.get_by_label("Email", exact=True), "customer@aimak.test")
     taps.type(page.get_by_label("Password", exact=True), "aimak-demo-2026")
@@ -210,6 +211,7 @@ def test_after_pickup_the_customer_finds_review_and_order_again(page, live_serve
     audit(page, "order-after-pickup")
     page.get_by_role("link", name=re.compile("^Write a review of")).first.click()
     expect(page).to_have_url(re.compile(rf"/trust/orders/{order_id}/producers/\d+/review"))
+    audit(page, "write-a-review")
 
     page.goto(f"/orders/{order_id}")
     page.get_by_role("button", name="Order again").click()
@@ -228,6 +230,7 @@ def test_follow_a_market_and_keep_a_favourite(page, live_server, phone):
     expect(page.get_by_role("button", name="✓ Following")).to_be_visible()
     audit(page, "market-followed")
     page.get_by_role("main").get_by_role("link", name=re.compile("See all|See the")).first.click()
+    audit(page, "market-products")
     page.get_by_role("main").locator("a.card-link").first.click()
     name = page.get_by_role("heading", level=1).inner_text()
     page.get_by_role("button", name=re.compile("Keep in favourites")).click()
@@ -237,3 +240,73 @@ def test_follow_a_market_and_keep_a_favourite(page, live_server, phone):
     expect(followed.get_by_role("link", name=ASTANA)).to_be_visible()
     expect(followed.get_by_role("link", name=name)).to_be_visible()
     audit(page, "account-follows")
+
+
+#: A small phone's first screen (iPhone SE, 8): what is seen without scrolling.
+SMALL_PHONE = {"width": 375, "height": 667}
+LOCALES = ["ru", "kk", "ky", "en"]
+
+
+def _in_language(page, live_server, locale: str) -> None:
+    page.context.add_cookies([{"name": "locale", "value": locale, "url": live_server.url}])
+
+
+def _first_products_at(page, market: str, how_many: int) -> list[str]:
+    page.goto(f"/products?market={market}")
+    return [link.get_attribute("href") for link in page.get_by_role("main").locator("a.card-link").all()[:how_many]]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_add_to_basket_is_on_the_first_screen_of_a_small_phone(page, live_server, phone, locale):
+    """In every language, with a long producer name or category too (the Kyrgyz byline wraps)."""
+    _open_days_at(live_server.app, ASTANA)
+    _open_days_at(live_server.app, BISHKEK)
+    page.set_viewport_size(SMALL_PHONE)
+    _in_language(page, live_server, locale)
+    taps = Taps(page)
+    for href in _first_products_at(page, "astana", 3) + _first_products_at(page, "bishkek", 3):
+        page.goto(href)
+        add = page.locator("form.js-add-to-basket button[type=submit]")
+        if add.count():
+            assert taps.in_first_screen(add), f"{href} ({locale}): the Add button is below the first screen"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_checkout_slots_do_not_push_the_order_button_far_down(page, live_server, phone, locale):
+    """Ten pickup times are two columns of cards, not ten full-width cards to scroll past."""
+    day_id = _open_days_at(live_server.app, ASTANA)
+    page.set_viewport_size(SMALL_PHONE)
+    from tests.e2e.harness import login_as
+    login_as(page, live_server.url, "customer@aimak.test")  # the form in English; the account follows the cookie
+    _in_language(page, live_server, locale)
+    href = _first_products_at(page, "astana", 1)[0]
+    page.goto(href)
+    page.locator(f'input[name=market_day_id][value="{day_id}"]').check()
+    page.locator("form.js-add-to-basket button[type=submit]").click()
+    expect(page.locator(".add-result.ok")).to_be_visible()
+    page.goto(f"/checkout?day={day_id}")
+    slots = page.locator("fieldset.slot-cards label.choice-card")
+    assert slots.count() >= 4
+    tops = {round(card.bounding_box()["y"]) for card in slots.all()}
+    assert len(tops) <= (slots.count() + 1) // 2, f"{slots.count()} pickup times in {len(tops)} rows"
+    for card in slots.all():
+        box = card.bounding_box()
+        assert box["height"] >= 44 and box["x"] + box["width"] <= SMALL_PHONE["width"]
+    audit(page, f"checkout-small-phone-{locale}")
+
+
+def test_the_audit_fails_on_a_page_with_a_serious_violation(page, live_server, phone):
+    """The axe check of every journey page can fail: a button without a name (critical) and
+    grey-on-grey text (serious) are caught and named."""
+    page.goto("/")
+    page.evaluate("""() => {
+        const main = document.querySelector('main');
+        const button = document.createElement('button');  // no text, no label
+        const faint = document.createElement('p');
+        faint.textContent = 'Hard to read';
+        faint.style.color = '#bbb';  // CSSOM, which the page's CSP allows
+        faint.style.background = '#ccc';
+        main.prepend(button, faint);
+    }""")
+    with pytest.raises(AssertionError, match=r"critical button-name(.|\n)*serious color-contrast|serious color-contrast(.|\n)*critical button-name"):
+        audit(page, "planted-violations")

@@ -93,3 +93,23 @@ def test_the_pages_show_the_button_state(client, login, things, listed):  # noqa
     client.post("/logout")
     anonymous = client.get(f"/producers/{producer.slug}").text
     assert f'href="/login?next=/producers/{producer.slug}"' in anonymous
+
+
+def test_a_market_producer_or_product_taken_off_the_site_can_still_be_let_go(client, login, things):
+    """The account page keeps listing what a customer follows, with its button; once the market,
+    producer or product is inactive that button must still unfollow (it answered 404)."""
+    market, producer, product = things
+    user = UserFactory()
+    services.follow(user, market=market)
+    services.follow(user, producer=producer)
+    services.add_favourite(user, product)
+    market.active = producer.active = product.active = False
+    db.session.commit()
+    login(user.email)
+    assert client.post(f"/follows/markets/{market.id}", data={"follow": "0"}).status_code == 302
+    assert client.post(f"/follows/producers/{producer.id}", data={"follow": "0"}).status_code == 302
+    assert client.post(f"/favourites/{product.id}", data={"favourite": "0"}).status_code == 302
+    assert client.post(f"/follows/markets/{market.id}").status_code == 404  # following one anew is not
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(Follow.id))) == 0
+    assert db.session.scalar(select(func.count(FavouriteProduct.id))) == 0

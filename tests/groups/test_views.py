@@ -7,6 +7,8 @@ import io
 from sqlalchemy import func, select
 
 from marketplace.core.extensions import db
+from marketplace.core.locale import format_day
+from marketplace.groups import services
 from marketplace.groups.models import (
     Answer,
     Decision,
@@ -230,3 +232,27 @@ def test_a_producer_applies_and_leaves_only_their_own_memberships(client, login,
         MembershipStatus.APPLIED
     assert client.post(f"/groups/memberships/{someone_elses.id}/leave").status_code == 404
     assert _status(someone_elses.id) == MembershipStatus.ACTIVE
+
+
+def test_a_suspended_member_shows_since_when_it_is_suspended_not_since_when_it_joined(client, login, ctx):
+    # Found trying the demo: "Suspended since 30 Dec 2024" for a member suspended today.
+    group = make_group("Talas")
+    member = add_member(group, since_days=400)
+    joined = member.member_since.date()
+    services.suspend_member(coordinator_of(group), member, "A complaint to look into")
+    db.session.commit()
+    login(coordinator_of(group).email)
+    page = client.get("/groups/talas/manage").get_data(as_text=True)
+    card = page[page.index(f'id="membership-{member.id}"'):]
+    card = card[:card.index("</li>")]
+    assert "Suspended" in card and f"since {format_day(member.decided_at.date(), 'd MMM yyyy')}" in card
+    assert format_day(joined, "d MMM yyyy") not in card
+
+
+def test_withdrawing_an_application_is_not_said_to_take_a_badge_away(client, login, ctx):
+    group = make_group("Talas")
+    applicant = add_member(group, status=MembershipStatus.APPLIED)
+    login(applicant.producer.user.email)
+    page = client.get("/groups/mine").get_data(as_text=True)
+    assert "Withdraw your application to this group?" in page
+    assert "Your badge of this group disappears at once" not in page

@@ -286,3 +286,43 @@ def test_a_renewal_renews_the_same_certificate_and_a_refusal_ends_it(ctx):
     services.decide(coordinator, signed_visit(group, membership), Outcome.REFUSED, "Pesticide found")
     db.session.commit()
     assert certificates[0].status == CertificationStatus.REJECTED and certificates[0].valid_until <= today()
+
+
+def test_a_reviewer_is_told_why_a_cancelled_or_decided_visit_takes_no_answer(ctx):
+    # Found trying the demo: the coordinator cancelled a visit while a reviewer filled it in, and
+    # the reviewer's phone said "Every reviewer has signed this visit" — nobody had.
+    group = make_group()
+    membership = add_member(group)
+    visit = scheduled_visit(group, membership)
+    reviewer = visit.reviewers[0].user
+    first = _items(visit)[0].id
+    services.cancel_visit(coordinator_of(group), visit)
+    db.session.commit()
+    with pytest.raises(InvalidState, match="cancelled"):
+        services.save_answer(reviewer, visit, first, Answer.COMPLIES.value, "")
+    with pytest.raises(InvalidState, match="cancelled"):
+        services.sign_off(reviewer, visit)
+    decided = signed_visit(group, add_member(group))
+    services.decide(coordinator_of(group), decided, Outcome.APPROVED, "All good")
+    db.session.commit()
+    with pytest.raises(InvalidState, match="decided"):
+        services.save_answer(decided.reviewers[0].user, decided, _items(decided)[0].id, Answer.NOT_APPLICABLE.value, "")
+
+
+def test_a_member_reviewer_suspended_or_removed_after_scheduling_no_longer_fills_in_or_signs(ctx):
+    """Reviewers as members are chosen among the group's active members; one the group suspended
+    (a complaint about their own farm) or removed since must not go on to sign another's visit."""
+    group = make_group()
+    reviewer_membership = add_member(group)
+    reviewer = reviewer_membership.producer.user
+    visit = scheduled_visit(group, add_member(group), [reviewer])
+    item = db.session.get(Standard, visit.standard_id).items[0]
+    services.suspend_member(coordinator_of(group), reviewer_membership, "Pesticide found on their farm")
+    db.session.commit()
+    with pytest.raises(services.GroupError, match="active members"):
+        services.save_answer(reviewer, visit, item.id, Answer.COMPLIES.value, "")
+    with pytest.raises(services.GroupError, match="active members"):
+        services.sign_off(reviewer, visit)
+    services.reinstate_member(coordinator_of(group), reviewer_membership)
+    db.session.commit()
+    assert services.save_answer(reviewer, visit, item.id, Answer.COMPLIES.value, "").answer.id

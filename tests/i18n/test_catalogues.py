@@ -64,3 +64,21 @@ def test_translations_keep_every_placeholder(locale):
             elif text and len(ids) == 1 and set(PLACEHOLDER.findall(text)) != wanted:
                 broken.append((ids[0], text))
     assert broken == []
+
+
+#: Sentences a customer reads as a message or a notice of its own (Telegram, email, a flash).
+CUSTOMER_SENTENCES = [
+    "Back in your basket for %(day)s: %(names)s.",
+    "Review your order of %(day)s",
+    "Your order %(code)s at %(market)s on %(day)s was not picked up.",
+    "Your order %(code)s for %(market)s on %(day)s is cancelled.",
+]
+
+
+@pytest.mark.parametrize("locale", ["kk", "ky"])
+def test_a_customer_sentence_does_not_begin_with_the_date(locale):
+    """Kazakh and Kyrgyz write weekdays in lower case ("сенбі 5 желтоқсан"): a sentence that begins
+    with the date would begin with a small letter ("❌ жексенбі 6 желтоқсан күні ... болдырылмады")."""
+    po = catalogue(locale)
+    starting_with_date = [msgid for msgid in CUSTOMER_SENTENCES if po.get(msgid).string.startswith("%(day)s")]
+    assert starting_with_date == []

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import re
+import zlib
 
 from pypdf import PdfWriter
 from pypdf.generic import DictionaryObject, NameObject, TextStringObject
@@ -93,3 +94,63 @@ def incrementally_updated_pdf() -> bytes:
     body += b"5 0 obj\n<< /Producer (second save) >>\nendobj\n"
     return body + (b"xref\n5 1\n%010d 00000 n \ntrailer\n<< /Size 6 /Root 3 0 R /Info 5 0 R /Prev %d >>\n"
                    b"startxref\n%d\n%%%%EOF\n") % (start, previous, len(body))
+
+
+def _hand_made(objects: list[tuple[int, bytes]]) -> bytes:
+    """A PDF written object by object, with a correct cross-reference table (the catalog is 1)."""
+    out = b"%PDF-1.7\n"
+    offsets = {}
+    for number, body in objects:
+        offsets[number] = len(out)
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    start, count = len(out), max(offsets) + 1
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % count + b"".join(
+        b"%010d 00000 n \n" % offsets[number] if number in offsets else b"0000000000 65535 f \n"
+        for number in range(1, count))
+    return out + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (count, start)
+
+
+_ONE_PAGE = [(1, b"<< /Type /Catalog /Pages 2 0 R >>"), (2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+             (3, b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>")]
+
+
+def pdf_with_object_stream_bombs(streams: int, inflated_bytes: int) -> bytes:
+    """Object streams of spaces that inflate a thousand times (a zip bomb): the parser must
+    give up early instead of inflating (and keeping) every one of them."""
+    bomb = zlib.compress(b" " * inflated_bytes, 9)
+    stream = b"<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length %d >>\nstream\n%s\nendstream" % (
+        len(bomb), bomb)
+    return _hand_made([*_ONE_PAGE, *((4 + i, stream) for i in range(streams))])
+
+
+def pdf_with_javascript_link() -> bytes:
+    """A link whose URI is a `javascript:` URL: a viewer that follows it runs the script."""
+    return _hand_made([*_ONE_PAGE[:2],
+                       (3, b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Annots [4 0 R] >>"),
+                       (4, b"<< /Type /Annot /Subtype /Link /Rect [0 0 595 842] "
+                           b"/A << /S /URI /URI (JavaScript:app.alert\\(1\\)) >> >>")])
+
+
+def pdf_with_web_link() -> bytes:
+    """A link to the issuer's register, as real certificates have."""
+    return _hand_made([*_ONE_PAGE[:2],
+                       (3, b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Annots [4 0 R] >>"),
+                       (4, b"<< /Type /Annot /Subtype /Link /Rect [0 0 595 842] "
+                           b"/A << /S /URI /URI (https://register.example.org/cert/123) >> >>")])
+
+
+def pdf_with_chained_xref_streams(streams: int, inflated_bytes: int) -> bytes:
+    """Cross-reference streams chained by /Prev, each inflating a thousand times: the reader
+    inflates every one while it opens the file (a 9 MB upload of them kept a worker 12 s)."""
+    body = b"%PDF-1.7\n"
+    for number, text in _ONE_PAGE:
+        body += b"%d 0 obj\n%s\nendobj\n" % (number, text)
+    zeros = zlib.compress(b"\x00" * inflated_bytes, 9)
+    previous = None
+    for number in range(4, 4 + streams):
+        offset = len(body)
+        chain = b" /Prev %d" % previous if previous is not None else b""
+        body += (b"%d 0 obj\n<< /Type /XRef /Size 4 /W [1 4 2] /Index [0 4] /Root 1 0 R /Filter /FlateDecode"
+                 b"%s /Length %d >>\nstream\n%s\nendstream\nendobj\n") % (number, chain, len(zeros), zeros)
+        previous = offset
+    return body + b"startxref\n%d\n%%%%EOF\n" % previous

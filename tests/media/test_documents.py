@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,35 @@ def test_a_refused_pdf_stores_nothing_and_a_good_one_keeps_its_sha256(ctx):
     data = pdfdata.plain_pdf()
     document = save_document(io.BytesIO(data), None, "cert.pdf")
     assert document.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_a_zip_bomb_in_object_streams_is_refused_before_it_is_inflated(app):
+    """Found by attacking #18: six 40 MB object streams in a 250 KB upload were all inflated and
+    kept (a 9.5 MB one took two minutes and 9.6 GB of memory); now the first is cut short."""
+    data = pdfdata.pdf_with_object_stream_bombs(streams=6, inflated_bytes=40_000_000)
+    assert len(data) < 300_000
+    started = time.monotonic()
+    with app.test_request_context(), pytest.raises(UnsafePDF, match="could not be read"):
+        check_pdf(data)
+    assert time.monotonic() - started < 2
+
+
+def test_object_streams_have_a_budget_all_together(app):
+    """Each stream under the limit, all of them over the PDF's budget."""
+    data = pdfdata.pdf_with_object_stream_bombs(streams=6, inflated_bytes=7_000_000)
+    with app.test_request_context(), pytest.raises(UnsafePDF, match="could not be read"):
+        check_pdf(data)
+
+
+def test_a_javascript_link_is_refused_and_a_web_link_is_kept(app):
+    with app.test_request_context():
+        check_pdf(pdfdata.pdf_with_web_link())
+        with pytest.raises(UnsafePDF, match="scripts or attached files"):
+            check_pdf(pdfdata.pdf_with_javascript_link())
+
+
+def test_a_long_chain_of_cross_reference_streams_is_refused_unread(app):
+    """Each incremental save adds one cross-reference stream; no certificate is saved 65 times."""
+    data = pdfdata.pdf_with_chained_xref_streams(streams=80, inflated_bytes=100_000)
+    with app.test_request_context(), pytest.raises(UnsafePDF, match="could not be read"):
+        check_pdf(data)

@@ -5,9 +5,11 @@ import io
 from pathlib import Path
 
 import pytest
+from flask_login import current_user
 from PIL import Image as PILImage
 from sqlalchemy import func, select
 
+from marketplace import create_app
 from marketplace.core.extensions import db
 from marketplace.media.models import Image
 from marketplace.media.services import (
@@ -17,6 +19,8 @@ from marketplace.media.services import (
     image_path,
     save_image,
 )
+from tests.conftest import PASSWORD
+from tests.factories import UserFactory
 from tests.media.imagedata import jpeg_with_gps, picture, png_bomb, png_header_only
 
 
@@ -136,3 +140,24 @@ def test_a_browser_that_has_the_image_gets_304(ctx, client):
     first = client.get(f"/media/i/{row.key}_1200.jpg")
     again = client.get(f"/media/i/{row.key}_1200.jpg", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304 and again.get_data() == b""
+
+
+def test_an_image_stays_public_on_a_request_that_knows_who_is_signed_in(app, ctx):
+    """A signed-in user's pages are never stored (`no-store`), but images are the same for
+    everyone (web.headers.public_asset), even on a request that loaded the user."""
+    UserFactory(email="sees-pictures@example.test")
+    row = save_image(io.BytesIO(picture()), None)
+    db.session.commit()
+    knowing = create_app({"BASE_CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                          "MEDIA_ROOT": app.config["MEDIA_ROOT"]})
+
+    @knowing.before_request
+    def _load_the_user():
+        current_user.is_authenticated  # noqa: B018 - Flask-Login loads the signed-in user here
+
+    client = knowing.test_client()
+    client.post("/login", data={"email": "sees-pictures@example.test", "password": PASSWORD})
+    assert client.get("/account").headers["Cache-Control"] == "no-store"
+    response = client.get(f"/media/i/{row.key}_400.jpg")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"

@@ -120,6 +120,35 @@ def test_two_workers_never_send_one_email(app, ctx, smtp):
     assert db.session.scalar(select(OutboxEmail.sent_at).where(OutboxEmail.id == ids[-1])) is not None
 
 
+def test_an_email_whose_lease_ran_out_in_a_slow_batch_is_sent_once(app, ctx, smtp):
+    """Found by attacking #19: a worker claims a batch (up to 100 emails) for LEASE; behind a
+    slow mail server (each message just under MAIL_TIMEOUT_SECONDS) the later ones outlive the
+    lease while the first are sent, another worker claims and sends them, and the first worker
+    sent them again when it got there."""
+    smtp.delay = 0.5
+    ids = _queue(3)
+
+    def first_worker():
+        with app.app_context():
+            deliver(limit=3)
+
+    worker = threading.Thread(target=first_worker)
+    worker.start()
+    deadline = time.monotonic() + 10
+    while not smtp.messages and time.monotonic() < deadline:
+        time.sleep(0.01)  # the first worker is sending its first email, the server is slow
+    # Its lease on the other two runs out (as LEASE does behind a slow server), and a second
+    # worker (the other host's) takes them.
+    db.session.rollback()  # end this connection's read snapshot (SQLite would refuse to write from it)
+    db.session.execute(update(OutboxEmail).where(OutboxEmail.id.in_(ids[1:]))
+                       .values(claimed_until=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    deliver()
+    worker.join(30)
+    sent = smtp.message_ids()
+    assert len(sent) == len(set(sent)) == 3, sent
+
+
 def test_a_claimed_email_waits_for_its_lease(ctx, smtp):
     [email_id] = _queue()
     db.session.execute(update(OutboxEmail).values(claimed_until=utcnow() + timedelta(minutes=5), attempts=1))
@@ -167,3 +196,39 @@ def test_a_subject_is_stored_on_one_line(ctx):
     user = UserFactory()
     email = queue_email(user.email, "verify_email", "Market\r\nBcc: victim@example.test\n", user=user, token="t")
     assert email.subject == "Market Bcc: victim@example.test"
+
+
+def test_a_batch_slower_than_its_lease_is_never_sent_twice(app, ctx, smtp):
+    """A hanging mail server makes a worker's batch last longer than its lease (send-outbox takes
+    500 at a time, each send may take MAIL_TIMEOUT_SECONDS): the emails it has not reached yet are
+    claimed again by the next run. The slow worker must not send them too."""
+    app.config["OUTBOX_LEASE_SECONDS"] = 2
+    smtp.delay = 0.5
+    ids = _queue(8)
+    results = []
+
+    def slow_worker():
+        with app.app_context():
+            results.append(deliver(limit=100))
+
+    def next_run():
+        time.sleep(2.3)  # the first worker's lease has run out, its batch is not done
+        with app.app_context():
+            while deliver(limit=100):
+                pass
+
+    try:
+        threads = [threading.Thread(target=slow_worker), threading.Thread(target=next_run)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        with app.app_context():
+            deliver(limit=100)  # whatever the slow worker let go
+    finally:
+        app.config.pop("OUTBOX_LEASE_SECONDS")
+    sent = smtp.message_ids()
+    assert sorted(sent) == sorted(set(sent)), f"{len(sent) - len(set(sent))} email(s) sent twice"
+    assert len(set(sent)) == 8
+    db.session.commit()
+    assert all(_row(email_id).status == "sent" for email_id in ids)

@@ -264,3 +264,38 @@ def test_card_order_words_follow_the_payment(ctx, app, world):
         assert words(PaymentFacts("refunded", 23000, 20000, 20000), OrderStatus.CANCELLED) == \
             "Refunded ₸200 to your card"
     db.session.rollback()
+
+
+@pytest.mark.parametrize("locale", ["ru", "kk", "ky", "en"])
+def test_the_added_message_reads_right_in_each_language(client, world, locale):
+    """Pieces are "1 шт." (a dot of their own): no "шт.." at the end; and no Russian
+    "на суббота", which would need the accusative ("на субботу") the date format does not give."""
+    client.set_cookie("locale", locale)
+    for product in (world.slippers, world.potatoes):
+        response = client.post("/basket/add", headers={"Accept": "application/json"},
+                               data={"product_id": product.id, "market_day_id": world.day.id, "quantity": "1"})
+        message = response.json["message"]
+        assert response.json["ok"] and ".." not in message, message
+        assert "в корзине на" not in message, message
+
+
+def test_order_again_message_reads_right_in_russian(client, login, world):
+    order = place(world, {world.potatoes: 1000})
+    login(world.customer.email)
+    client.set_cookie("locale", "ru")
+    response = client.post(f"/orders/{order.id}/again", follow_redirects=True)
+    assert "Снова в корзине" in response.text and "в корзине на" not in response.text
+
+
+def test_the_header_badge_counts_items_in_the_right_plural(client, world):
+    """A screen reader hears "Корзина: 1 товар", "2 товара", "5 товаров" — on the page and after
+    the product page's script adds without reloading."""
+    client.set_cookie("locale", "ru")
+    added = client.post("/basket/add", headers={"Accept": "application/json"},
+                        data={"product_id": world.potatoes.id, "market_day_id": world.day.id, "quantity": "1"})
+    assert added.json["count_label"] == "1 товар"
+    badge = re.search(r'<span class="basket-badge".*?</a>', client.get("/basket").text, re.S).group()
+    assert "1 товар<" in badge
+    added = client.post("/basket/add", headers={"Accept": "application/json"},
+                        data={"product_id": world.slippers.id, "market_day_id": world.day.id, "quantity": "1"})
+    assert added.json["count"] == 2 and added.json["count_label"] == "2 товара"

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from marketplace.core.extensions import db
 from marketplace.orders import basket as baskets
-from marketplace.orders import queries
+from marketplace.orders import queries, services
 from marketplace.orders.models import Order, OrderStatus
 from tests.orders.helpers import World, place
 from tests.orders.test_views import add
@@ -86,3 +86,13 @@ def test_two_tabs_adding_at_once_keep_both_items(app, client, world):
     add(client, world, world.potatoes, "2")   # this tab's answer is the cookie the browser keeps
     items = _basket(client)[str(world.day.id)]
     assert str(world.honey.id) in items and str(world.potatoes.id) in items
+
+
+def test_order_again_respects_the_number_of_baskets_a_session_holds(ctx, world):
+    """Adding refuses a seventh market day, and so must order again (the limit was the 4 KB cookie's;
+    it stays: a customer checks each basket out on its own)."""
+    order = place(world, {world.potatoes: 1000})
+    full = {1000 + n: {world.honey.id: 1000} for n in range(services.MAX_BASKET_DAYS)}
+    change = services.order_again(order, full)
+    assert len(change.baskets) == services.MAX_BASKET_DAYS and change.error
+    assert change.baskets == full

@@ -50,6 +50,7 @@ TRANSITIONS = {
     "expire": (lambda w, o: services.expire(o, now=o.hold_until + timedelta(seconds=1)),
                {S.PENDING_PAYMENT}, S.EXPIRED),
     "end_unpaid": (lambda w, o: services.end_unpaid(o), {S.PENDING_PAYMENT}, S.EXPIRED),
+    "switch_to_cash": (lambda w, o: services.switch_to_cash(o, w.customer), {S.PENDING_PAYMENT}, S.CONFIRMED),
     "no_show": (lambda w, o: services.mark_no_show(o, _organizer(w), now=w.slot.ends_at + timedelta(hours=2)),
                 {S.CONFIRMED, S.READY}, S.NO_SHOW),
 }

@@ -2,21 +2,25 @@
 security event naming them."""
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import re
+import time
 from datetime import timedelta
 
 from sqlalchemy import select
 
-from marketplace.accounts.models import Role
+from marketplace.accounts.models import Role, User
 from marketplace.core.extensions import db
 from marketplace.media.services import save_document
+from marketplace.trust import services
 from marketplace.trust.models import (
     Certification,
     CertificationScheme,
     CertificationStatus,
 )
+from tests.concurrency import run_together
 from tests.factories import (
     MarketFactory,
     ProducerFactory,
@@ -75,3 +79,33 @@ def test_a_document_replaced_while_the_verifier_looked_is_not_verified(client, l
     assert "The document changed while you were looking at it" in response.get_data(as_text=True)
     assert db.session.scalar(select(Certification.status).where(Certification.id == certification.id)) \
         == CertificationStatus.PENDING
+
+
+def test_a_document_replaced_during_the_decision_is_never_verified(ctx, app):
+    """Found by attacking #18 on PostgreSQL: the verifier's page showed file X; the producer
+    replaced it with Y and the verifier's decision ran while that change was uncommitted. The
+    decision checked X against its own stale read, then its update waited for the producer's
+    and went through: the certificate stood verified with Y, a file nobody had looked at."""
+    organizer, producer, certification = _world()
+    cert_id, organizer_id, seen = certification.id, organizer.id, certification.document.sha256
+    replacement = pdfdata.plain_pdf(pages=2)
+
+    def replace():
+        mine = db.session.get(Certification, cert_id)
+        services.update_certificate(mine, mine.producer.user, scheme=mine.scheme, issuer=mine.issuer,
+                                    valid_from=mine.valid_from, valid_until=mine.valid_until,
+                                    stream=io.BytesIO(replacement), filename="new.pdf")
+        time.sleep(0.8)  # written, not yet committed, while the verifier decides
+
+    def decide():
+        theirs = db.session.get(Certification, cert_id)
+        assert theirs.document.sha256 == seen  # what the verifier's page showed
+        time.sleep(0.3)
+        services.verify_certificate(theirs, db.session.get(User, organizer_id), seen_sha256=seen)
+
+    results = run_together(app, [replace, decide])
+    decided = db.session.get(Certification, cert_id)
+    assert decided.document.sha256 == hashlib.sha256(replacement).hexdigest(), results
+    # Either the decision came first and the replacement sent it back to pending, or it came
+    # second and was refused (PostgreSQL: it waits for the producer's row, then sees Y).
+    assert decided.status == CertificationStatus.PENDING, results

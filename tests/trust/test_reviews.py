@@ -248,3 +248,17 @@ def test_a_hidden_review_cannot_be_reported(client, login, sale):
     db.session.commit()
     login(sale["stranger"].email)
     assert client.post(f"/trust/reviews/{review.id}/report", data={"reason": "x"}).status_code == 404
+
+
+def test_a_producer_cannot_review_their_own_shop_from_an_order_of_their_own(client, login, ctx):
+    """Nothing stops a producer from buying at their own stall; the five stars they then give
+    themselves would lift their own rating and trust score."""
+    product = ProductFactory()
+    owner = product.producer.user
+    order = make_order(owner, [product])
+    login(owner.email)
+    assert "Write a review" not in client.get("/trust/reviews/write").get_data(as_text=True)
+    response = client.post(f"/trust/orders/{order.id}/producers/{product.producer.id}/review",
+                           data={"rating": "5", "text": "Best honey in Talas"})
+    assert response.status_code == 409 and "your own" in response.get_data(as_text=True)
+    assert _reviews() == 0
