@@ -26,7 +26,7 @@ def test_a_schedule_names_the_slot_a_run_belongs_to():
 def test_every_scheduled_job_of_the_readme_is_a_periodic_task(app):
     scheduled = {name for name, task in queue_of(app).tasks.items() if task.schedule}
     assert scheduled >= {"expire-reservations", "send-outbox", "reconcile-payments", "send-reminders",
-                         "send-certificate-reminders", "extend-schedules", "analyze-database"}
+                         "send-certificate-reminders", "extend-schedules", "analyze-database", "forget-old-baskets"}
 
 
 def test_a_slot_is_claimed_once_and_a_running_job_is_not_overtaken(ctx):

@@ -3,7 +3,7 @@
 A login (and a privilege change of the signed-in user) starts a fresh session: everything
 the browser carried before is dropped — a session cookie and CSRF token someone planted
 before the login are worth nothing after it — except the keys a feature asked to keep
-(web.security.keep_at_login: the basket). Flask's session is a signed cookie, so a fresh
+(web.security.keep_at_login: the basket's key). Flask's session is a signed cookie, so a fresh
 session is a new cookie value with a new CSRF token and a new random session id.
 """
 from __future__ import annotations

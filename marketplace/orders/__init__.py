@@ -26,7 +26,8 @@ def register(app: Flask) -> None:
     app.register_blueprint(views.bp)
     for command in cli.commands:
         app.cli.add_command(command)
-    add_tasks(app, tasks.confirm_orders, tasks.confirm_missed_orders, tasks.expire_reservations, tasks.send_reminders)
+    add_tasks(app, tasks.confirm_orders, tasks.confirm_missed_orders, tasks.expire_reservations, tasks.send_reminders,
+              tasks.forget_old_baskets)
     _confirm_after_commit(app)
     market_day_cancelled.connect(services.cancel_orders_of_cancelled_day, weak=False)
     keep_at_login(app, basket.KEY)  # a basket filled before logging in is still there after

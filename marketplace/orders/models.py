@@ -125,3 +125,24 @@ class OrderLine(db.Model):
     producer = relationship("Producer")
     product = relationship("Product")
     offer = relationship("Offer")
+
+
+class BasketLine(db.Model):
+    """One product in a visitor's basket for one market day (orders.basket builds the baskets from them).
+
+    The session holds only the basket's random key: each request changes the lines it changed,
+    so two tabs adding at once both keep what they added (a cookie would keep one of them).
+    """
+
+    __tablename__ = "basket_line"
+    __table_args__ = (CheckConstraint("quantity_milli > 0", name="quantity_positive"),)
+
+    #: The random key in the visitor's session; whoever holds the session holds the basket.
+    basket_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    market_day_id: Mapped[int] = mapped_column(ForeignKey("market_day.id", ondelete="CASCADE"), primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), primary_key=True,
+                                            index=True)
+    #: Thousandths of the unit.
+    quantity_milli: Mapped[int]
+    #: Each change of the line sets it; forget-old-baskets forgets baskets untouched for 30 days.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

@@ -28,7 +28,7 @@ from marketplace.markets.services import (  # noqa: F401
     ordering_open_condition,
     ordering_state,
 )
-from marketplace.orders.models import LineStatus, Order, OrderLine, OrderStatus
+from marketplace.orders.models import BasketLine, LineStatus, Order, OrderLine, OrderStatus
 from marketplace.producers.models import Offer, Producer, Product, StockMode
 
 #: States in which an order still holds stock and may change.
@@ -188,6 +188,22 @@ def orders_of_customer(customer_id: int, page: int, per_page: int):
                       joinedload(Order.pickup_slot), selectinload(Order.lines))
              .order_by(Order.created_at.desc(), Order.id.desc()))
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def baskets_of_key(basket_key: str) -> dict[int, dict[int, int]]:
+    """{market day id: {product id: quantity milli}}: the lines kept under one basket key."""
+    baskets: dict[int, dict[int, int]] = {}
+    for day_id, product_id, quantity in db.session.execute(
+            select(BasketLine.market_day_id, BasketLine.product_id, BasketLine.quantity_milli)
+            .where(BasketLine.basket_key == basket_key)):
+        baskets.setdefault(day_id, {})[product_id] = quantity
+    return baskets
+
+
+def basket_line_count(basket_key: str) -> int:
+    """How many lines the baskets of one key hold (the header's badge)."""
+    return db.session.scalar(select(func.count()).select_from(BasketLine)
+                             .where(BasketLine.basket_key == basket_key))
 
 
 def basket_days(baskets: dict[int, dict[int, int]]) -> tuple[list[tuple[MarketDay, dict[int, int]]], list[int]]:

@@ -18,7 +18,9 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, cast, literal, select, update
+from sqlalchemy import String, cast, delete, literal, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -46,6 +48,7 @@ from marketplace.orders.errors import (
     SlotUnavailable,
 )
 from marketplace.orders.models import (
+    BasketLine,
     LineStatus,
     Order,
     OrderLine,
@@ -104,14 +107,14 @@ def available_payment_methods(market_day: MarketDay, customer: User | None) -> l
     return choices
 
 
-# --- The baskets (plain dicts; the view keeps them in the session) ---------------------
+# --- The baskets (plain dicts; orders.basket keeps them in basket_line rows) -----------
 #
 # One basket per market day ({day id: {product id: milli}}): adding for another day fills
 # that day's basket and leaves the others alone, so nothing is ever dropped without the
 # customer asking. Moving a basket to another day moves what that day has in full and
 # leaves the rest where it was, with a warning that names it.
 
-#: The session is a signed cookie: a few market days and a few dozen lines fit in it.
+#: A basket is ordered in one checkout and shown on one page: a few market days, a few dozen lines.
 MAX_BASKET_DAYS = 6
 MAX_BASKET_LINES = 40
 
@@ -142,7 +145,7 @@ def _copy(baskets: dict[int, dict[int, int]]) -> dict[int, dict[int, int]]:
 
 
 def _room_refusal(baskets: dict[int, dict[int, int]], day_id: int, product_id: int) -> str | None:
-    """Why one more line does not fit in the session's baskets, if it does not."""
+    """Why one more line does not fit in the baskets, if it does not."""
     if day_id not in baskets and len(baskets) >= MAX_BASKET_DAYS:
         return _("You have baskets for %(num)d market days already; order or empty one first.",
                  num=MAX_BASKET_DAYS)
@@ -286,6 +289,48 @@ def order_again(order: Order, baskets: dict[int, dict[int, int]], now: datetime 
     if not items:
         baskets.pop(market_day.id)
     return BasketChange(baskets, market_day.id, notices, added=", ".join(added) or None)
+
+
+#: A basket nobody has changed for this long is forgotten (a visitor who never came back).
+BASKET_KEPT_FOR = timedelta(days=30)
+
+
+def _insert():
+    return postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def save_basket_changes(basket_key: str, before: dict[int, dict[int, int]], after: dict[int, dict[int, int]],
+                        now: datetime | None = None) -> None:
+    """Keep what changed between the baskets a request read and the ones it leaves: changed lines
+    are written, removed lines deleted, every other line left as it is — so two requests that
+    overlap (two tabs) each keep what they did, where writing whole baskets keeps the last."""
+    now = now or utcnow()
+    changed = [{"basket_key": basket_key, "market_day_id": day_id, "product_id": product_id,
+                "quantity_milli": quantity, "updated_at": now}
+               for day_id, items in after.items() for product_id, quantity in items.items()
+               if quantity > 0 and before.get(day_id, {}).get(product_id) != quantity]
+    removed = [(day_id, product_id) for day_id, items in before.items() for product_id in items
+               if after.get(day_id, {}).get(product_id, 0) <= 0]
+    if changed:
+        # An upsert, not an insert: the other tab may have added the same product meanwhile.
+        statement = _insert()(BasketLine)
+        db.session.execute(statement.on_conflict_do_update(
+            index_elements=["basket_key", "market_day_id", "product_id"],
+            set_={"quantity_milli": statement.excluded.quantity_milli,
+                  "updated_at": statement.excluded.updated_at}), changed)
+    if removed:
+        db.session.execute(delete(BasketLine).where(
+            BasketLine.basket_key == basket_key,
+            tuple_(BasketLine.market_day_id, BasketLine.product_id).in_(removed)))
+
+
+def forget_old_baskets(now: datetime | None = None) -> int:
+    """Delete the baskets none of whose lines changed within BASKET_KEPT_FOR; how many lines went."""
+    cutoff = (now or utcnow()) - BASKET_KEPT_FOR
+    recent = select(BasketLine.basket_key).where(BasketLine.updated_at >= cutoff)
+    result = db.session.execute(delete(BasketLine).where(BasketLine.updated_at < cutoff,
+                                                         BasketLine.basket_key.not_in(recent)))
+    return result.rowcount
 
 
 # --- Placing an order ------------------------------------------------------------------

@@ -1,9 +1,11 @@
-"""Orders' jobs: confirmations of placed orders, unpaid card holds given back, pickup reminders."""
+"""Orders' jobs: confirmations of placed orders, unpaid card holds given back, pickup reminders,
+baskets nobody came back to forgotten."""
 from __future__ import annotations
 
 from marketplace.core.extensions import db
 from marketplace.orders.services import confirm_orders as tell_confirmed
 from marketplace.orders.services import expire_due_holds, unconfirmed_order_ids
+from marketplace.orders.services import forget_old_baskets as forget_baskets
 from marketplace.orders.services import send_reminders as queue_reminders
 from marketplace.tasks import daily, every, periodic, task
 
@@ -38,3 +40,12 @@ def send_reminders() -> str:
     count = queue_reminders()
     db.session.commit()
     return f"{count} reminder(s) queued"
+
+
+@periodic(daily(hour=3, minute=30))
+def forget_old_baskets() -> str:
+    """Forget the baskets nobody changed for 30 days: anonymous visitors' baskets would otherwise
+    stay for ever (their session cookie is gone, their lines are not)."""
+    count = forget_baskets()
+    db.session.commit()
+    return f"{count} basket line(s) forgotten"

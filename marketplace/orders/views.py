@@ -88,7 +88,7 @@ def _answer(target: str | None, *, success: str | None = None, error: str | None
 
 
 def _save(change: services.BasketChange, success: str | None = None) -> None:
-    """Keep the changed baskets in the session and tell the customer what happened."""
+    """Keep the changed baskets (orders.basket) and tell the customer what happened."""
     basket.write_all(change.baskets)
     for notice in change.notices:
         flash(notice, "warning")

@@ -25,7 +25,8 @@ have changed:
   expiring at midnight, a market day passing) is bounded by a short lifetime,
   PAGE_CACHE_SECONDS (10 s by default, 0 turns the cache off; off under testing).
 - Only GET requests of anonymous visitors are served from or stored in the cache: no
-  login (session or remember cookie), no basket, no flashed message — a session holding at
+  login (session or remember cookie), no basket (its key, once a line was added: the badge
+  counts its lines), no flashed message — a session holding at
   most its CSRF token. Pages carry a form token (the language switcher, the basket form):
   it is stored as a placeholder and each visitor gets their own token in its place, so a
   token is never shown to another visitor. Only 200 responses that set no cookie of their

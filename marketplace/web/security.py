@@ -12,7 +12,7 @@
 - Events: a 403/404 shown to a signed-in user on a real page (another user's object, a page
   of another role) and every 429 leave a security event line.
 - Sessions: `keep_at_login(app, key)` names a session key that survives the fresh session a
-  login starts (the basket); everything else a visitor had before logging in is dropped.
+  login starts (the basket's key); everything else a visitor had before logging in is dropped.
 """
 from __future__ import annotations
 
