@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, g, has_app_context
+from flask_login import user_logged_in
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 
@@ -30,7 +31,8 @@ def register(app: Flask) -> None:
               tasks.forget_old_baskets)
     _confirm_after_commit(app)
     market_day_cancelled.connect(services.cancel_orders_of_cancelled_day, weak=False)
-    keep_at_login(app, basket.KEY)  # a basket filled before logging in is still there after
+    keep_at_login(app, basket.KEY)  # a basket filled before logging in is still there after,
+    user_logged_in.connect(basket.renew_key_at_login, app, weak=False)  # under a key of its own
     add_nav_entries(app, NavEntry(10, None, "orders.my_orders", _l("My orders")),
                     NavEntry(30, "producer", "orders.producer_days", _l("Orders to prepare")))
     add_tabs(app, "shop", TabEntry(20, "orders.producer_days", _l("Orders"), also=("orders.pick_list",)))

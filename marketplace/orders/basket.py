@@ -10,8 +10,9 @@ it. Two tabs adding at once (a slow connection) each answered a whole basket, an
 kept the last: the other tab's product was gone without a word. Here a request writes only the
 lines it changed (`write_all` compares with what `read_all` read), so both tabs keep theirs.
 
-The key survives login (web.security.keep_at_login), so a basket filled before logging in is
-still there after. Once set it stays for the session, even when the baskets are empty: a tab
+The basket survives login (web.security.keep_at_login keeps the key; `renew_key_at_login` then
+moves the lines under a new key), so a basket filled before logging in is still there after,
+and a session cookie someone planted before the login does not lead to the customer's basket. Once set it stays for the session, even when the baskets are empty: a tab
 emptying its basket must not drop the key another tab is adding under. A session holding a key
 is not served the anonymous page cache (web.pagecache), as a session holding a basket was not.
 """
@@ -131,6 +132,19 @@ def write_all(baskets: Baskets) -> None:
     services.save_basket_changes(key, read.stored, after)
     db.session.commit()
     read.baskets, read.stored = _copy(after), _copy(after)
+
+
+def renew_key_at_login(_sender, **_extra) -> None:
+    """Flask-Login's user_logged_in: the basket's lines go under a fresh key. The old key may be
+    known to whoever planted the session before the login; committed at once, as write_all is."""
+    key = _basket_key()
+    if key is None:
+        return
+    fresh = secrets.token_urlsafe(32)
+    services.move_basket(key, fresh)
+    db.session.commit()
+    session[KEY] = fresh
+    request.environ.pop(ENVIRON_KEY, None)
 
 
 def count() -> int:

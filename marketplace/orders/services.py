@@ -324,6 +324,11 @@ def save_basket_changes(basket_key: str, before: dict[int, dict[int, int]], afte
             tuple_(BasketLine.market_day_id, BasketLine.product_id).in_(removed)))
 
 
+def move_basket(old_key: str, new_key: str) -> None:
+    """The lines of one basket key go under another (a login gives the basket a new key)."""
+    db.session.execute(update(BasketLine).where(BasketLine.basket_key == old_key).values(basket_key=new_key))
+
+
 def forget_old_baskets(now: datetime | None = None) -> int:
     """Delete the baskets none of whose lines changed within BASKET_KEPT_FOR; how many lines went."""
     cutoff = (now or utcnow()) - BASKET_KEPT_FOR

@@ -104,12 +104,20 @@ def test_two_tabs_of_a_new_session_adding_their_first_products_fill_one_basket(a
     assert lines(client) == {world.day.id: {world.potatoes.id: 2000, world.honey.id: 1000}}
 
 
-def test_a_basket_filled_before_logging_in_is_there_after(client, login, world):
+def test_a_basket_filled_before_logging_in_is_there_after_under_a_new_key(app, client, login, world):
     add(client, world, world.potatoes, "2")
-    key = basket_key(client)
+    planted = basket_key(client)
+    # Someone who planted this session before the login (and kept a copy of its cookie) ...
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    planter = app.test_client()
+    planter.set_cookie(cookie.key, cookie.value, domain=cookie.domain, path=cookie.path)
     login(world.customer.email)
-    assert basket_key(client) == key
+    assert basket_key(client) not in (None, planted)
     assert f'id="basket-{world.day.id}-{world.potatoes.id}"' in client.get("/basket").text
+    # ... no longer reaches the customer's basket: what the old key holds is nothing.
+    assert "Your basket is empty" in planter.get("/basket").text
+    add(planter, world, world.honey, "1")
+    assert lines(client) == {world.day.id: {world.potatoes.id: 2000}}
 
 
 def test_a_basket_key_that_is_not_one_reads_as_empty(client, world):
