@@ -32,13 +32,21 @@
     show.hidden = false;
     show.addEventListener("click", function () {
       show.disabled = true;
+      // Drawn once both have loaded: Leaflet finds its marker pictures through its stylesheet,
+      // and a script that loaded first asked for them at a wrong address (404s in a journey).
+      var waiting = 2;
+      var loaded = function () {
+        waiting -= 1;
+        if (waiting === 0) { show.hidden = true; drawMap(el); }
+      };
       var css = document.createElement("link");
       css.rel = "stylesheet";
       css.href = el.getAttribute("data-leaflet-css");
+      css.onload = loaded;
       document.head.appendChild(css);
       var script = document.createElement("script");
       script.src = el.getAttribute("data-leaflet-js");
-      script.onload = function () { show.hidden = true; drawMap(el); };
+      script.onload = loaded;
       document.head.appendChild(script);
     });
     return;
@@ -54,6 +62,12 @@ function drawMap(el) {
     return;
   }
   el.classList.add("market-map-live");
+  // Leaflet's marker pictures lie beside its stylesheet (it guesses wrong when loaded late).
+  var css = el.getAttribute("data-leaflet-css") || "";
+  var beside = /leaflet\.css(\?.*)?$/;
+  if (beside.test(css)) {
+    window.L.Icon.Default.imagePath = css.replace(beside, "images/");
+  }
   var map = window.L.map(el, { scrollWheelZoom: false }).setView([lat, lon], 16);
   window.L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
     maxZoom: 19,
