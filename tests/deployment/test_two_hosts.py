@@ -241,15 +241,23 @@ def test_a_catalog_change_on_a_is_seen_on_bs_next_anonymous_request(two_hosts, w
     next requests, whichever of B's workers answers."""
     a, b = two_hosts["a"], two_hosts["b"]
     listing = f"{b.url}/products"
-    for _ in range(10):  # each of B's gunicorn workers renders and keeps the page
-        assert world["product_name"] in requests.get(listing, headers=PROXY, timeout=10).text
     behind_the_apps_back = create_engine(two_hosts["database_url"])
-    with behind_the_apps_back.begin() as connection:
-        connection.execute(text("UPDATE product SET name = 'Renamed behind the cache' WHERE id = :id"),
-                           {"id": world["product_id"]})
+    names = [world["product_name"]]
+    for attempt in range(3):
+        for _ in range(10):  # each of B's gunicorn workers renders and keeps the page
+            assert names[-1] in requests.get(listing, headers=PROXY, timeout=10).text
+        with behind_the_apps_back.begin() as connection:
+            connection.execute(text("UPDATE product SET name = :name WHERE id = :id"),
+                               {"name": f"Renamed behind the cache {attempt}", "id": world["product_id"]})
+        pages = [requests.get(listing, headers=PROXY, timeout=10).text for _ in range(6)]
+        if any(names[-1] in page for page in pages):
+            break
+        # A write the hosts did hear of (a scheduled job's, in a loaded CI run) renewed the pages
+        # meanwhile: the cache is tried again under the new name.
+        names.append(f"Renamed behind the cache {attempt}")
+    else:
+        pytest.fail("B's page cache never served the listing")
     behind_the_apps_back.dispose()
-    pages = [requests.get(listing, headers=PROXY, timeout=10).text for _ in range(6)]
-    assert any(world["product_name"] in page for page in pages), "B's page cache never served the listing"
     farmer = Browser()
     _login(farmer, a, world["farmer"])
     response = farmer.post_form(f"{a.url}/shop/products", f"{a.url}/shop/products/{world['product_id']}/deactivate",
@@ -257,7 +265,7 @@ def test_a_catalog_change_on_a_is_seen_on_bs_next_anonymous_request(two_hosts, w
     assert response.status_code == 302
     for _ in range(6):
         page = requests.get(listing, headers=PROXY, timeout=10).text
-        assert world["product_name"] not in page and "Renamed behind the cache" not in page
+        assert not any(name in page for name in names) and "Renamed behind the cache" not in page
 
 
 def test_the_login_limit_is_counted_across_both_hosts(two_hosts, world):
