@@ -30,7 +30,9 @@ def _free_day(market, dates):
     tz = ZoneInfo(market.timezone)
     opens = datetime.combine(date, time(8, 0), tzinfo=tz).astimezone(ZoneInfo("UTC"))
     day = MarketDay(market_id=market.id, date=date, opens_at=opens, closes_at=opens + timedelta(hours=5),
-                    ordering_opens_at=opens - timedelta(days=5), cutoff_at=opens - timedelta(hours=10),
+                    # A week before: open now for any of the next five days, whatever the hour (five
+                    # days before 08:00 was still closed for the fifth day after local midnight).
+                    ordering_opens_at=opens - timedelta(days=7), cutoff_at=opens - timedelta(hours=10),
                     title=f"Pickup journey {uuid.uuid4().hex[:4]}")
     db.session.add(day)
     db.session.flush()
