@@ -116,7 +116,10 @@ class PageGuard:
     def _on_request_failed(self, request) -> None:
         failure = request.failure or ""
         # ERR_ABORTED: the browser dropped a request because the page navigated on.
-        if self._same_origin(request.url) and "ERR_ABORTED" not in failure:
+        # ERR_INTERNET_DISCONNECTED: a journey took the phone offline on purpose (the favicon
+        # asked for meanwhile failed a field journey on PostgreSQL).
+        if self._same_origin(request.url) and not any(
+                expected in failure for expected in ("ERR_ABORTED", "ERR_INTERNET_DISCONNECTED")):
             self.problems.append(f"request failed: {request.method} {request.url} ({failure})")
 
     def _on_response(self, response) -> None:
