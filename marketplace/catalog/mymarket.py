@@ -53,3 +53,9 @@ def pick(markets: list[Market], next_days: dict[int, MarketDay], cookie: str | N
         return NONE
     suggested = min(candidates, key=lambda m: (next_days[m.id].opens_at, m.name))
     return MyMarket(suggested, False, next_days[suggested.id])
+
+
+def market_switch_key(markets) -> tuple:
+    """Everything the market switch's buttons show (templates/catalog/_macros.html), so the
+    rendered buttons are reused while it stays the same (web/fragments.py)."""
+    return tuple((m.id, m.slug, m.name, m.address, m.currency) for m in markets)
