@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from marketplace.catalog import mymarket
+from marketplace.core.extensions import db
 from tests.catalog.conftest import add_photo
 from tests.factories import MarketDayFactory, MarketFactory, OfferFactory, ProducerFactory
 
@@ -82,3 +83,22 @@ def test_the_page_cache_keeps_a_page_per_market(app, client, two_markets, tmp_pa
         app.config.pop("PAGE_CACHE_SECONDS")
         app.config.pop("PAGE_CACHE_VERSION_FILE")
         app.extensions.pop("pagecache", None)
+
+
+def _market_switch(html: str) -> str:
+    return html.split('class="market-switch"', 1)[1].split("</details>", 1)[0]
+
+
+def test_the_market_switch_follows_a_renamed_market_and_the_choice(client, two_markets):
+    """Its buttons are rendered once and reused (web/fragments.py): a rename shows at once, and the
+    pressed button follows the visitor's market."""
+    market, som, _potatoes, _apricots = two_markets
+    assert "Osh Bazaar" in _market_switch(client.get("/products").text)
+    som.name = "Osh Central Bazaar"
+    db.session.commit()
+    assert "Osh Central Bazaar" in _market_switch(client.get("/products").text)
+    assert "Osh Central Bazaar" in _market_switch(client.get("/").text)
+    client.set_cookie(mymarket.COOKIE, "green-bazaar")
+    switch = _market_switch(client.get("/").text)
+    pressed = switch.split('aria-pressed="true"')[0].rsplit("<button", 1)[1]
+    assert 'value="green-bazaar"' in pressed
