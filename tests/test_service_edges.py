@@ -10,6 +10,8 @@ from pathlib import Path
 from marketplace import create_app
 from marketplace.core.events import security_event
 from marketplace.web.logs import JsonFormatter, TextFormatter
+from tests.factories import UserFactory
+from tests.query_counter import count_queries
 from tests.stripe_server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +47,19 @@ def test_each_request_has_an_id_in_its_header_and_its_log_line(client, caplog):
     assert (line.method, line.path, line.status, line.event) == ("GET", "/markets", 200, "request")
     assert line.duration_ms >= 0 and line.user_id is None
 
+
+
+def test_a_signed_in_request_that_commits_is_logged_with_its_user_and_kept_private(ctx, client, login, caplog, app):
+    # After the commit the user is expired: its id comes from the identity, not a second load.
+    user = UserFactory(locale="ru")
+    login(user.email)
+    statements = []
+    with caplog.at_level(logging.INFO, logger="aimak.request"), count_queries(app) as statements:
+        response = client.post("/language", data={"locale": "kk", "next": "/markets"})
+    assert response.status_code == 302 and response.headers["Cache-Control"] == "no-store"
+    [line] = [r for r in caplog.records if r.name == "aimak.request" and r.path == "/language"]
+    assert line.user_id == user.id
+    assert sum(1 for s in statements if "FROM user_role" in s) == 1, "\n".join(statements)
 
 def test_a_token_in_a_url_stays_out_of_the_request_log(client, caplog):
     # Attack on #18: an unsubscribe link's signed token reached every request log line.

@@ -13,10 +13,11 @@ from collections.abc import Mapping
 from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, request
 from flask_talisman import Talisman
 
 from marketplace.core.dialects import write_intent
+from marketplace.core.events import signed_in_user_id
 
 
 
@@ -126,7 +127,7 @@ def _view_flag(name: str) -> bool:
 
 def _signed_in() -> bool:
     # Flask-Login keeps the user it loaded in g; a page that never looked has shown nobody's data.
-    return bool(getattr(g.get("_login_user"), "is_authenticated", False))
+    return signed_in_user_id() is not None
 
 
 def init_app(app: Flask) -> None:

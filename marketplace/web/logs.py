@@ -26,6 +26,8 @@ import sentry_sdk
 from flask import Flask, current_app, g, has_request_context, request
 from sentry_sdk.integrations.flask import FlaskIntegration
 
+from marketplace.core.events import signed_in_user_id
+
 #: The app's loggers: events (core/events.py) and the code's own (`marketplace.*`, Flask's app.logger).
 APP_LOGGERS = ("aimak", "marketplace")
 #: Chatty libraries kept at WARNING whatever LOG_LEVEL says (`flask worker` lets huey's INFO through).
@@ -132,12 +134,11 @@ def _loggable_path() -> str:
 
 def _end_request(response):
     response.headers["X-Request-ID"] = g.get("request_id", "")
-    user = g.get("_login_user")  # the user Flask-Login loaded for this request, if it did
     duration_ms = round((time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000, 1)
     path = _loggable_path()
     request_log.log(logging.DEBUG if request.path in QUIET_PATHS else logging.INFO,
                     "%s %s %s", request.method, path, response.status_code,
                     extra={"event": "request", "request_id": g.get("request_id"), "method": request.method, "path": path,
                            "status": response.status_code, "duration_ms": duration_ms,
-                           "user_id": getattr(user, "id", None) if user is not None and user.is_authenticated else None})
+                           "user_id": signed_in_user_id()})
     return response

@@ -32,7 +32,7 @@ from wtforms import DecimalField, FloatField, IntegerField
 from wtforms.fields import DecimalRangeField, IntegerRangeField
 from wtforms.validators import StopValidation
 
-from marketplace.core.events import security_event
+from marketplace.core.events import security_event, signed_in_user_id
 from marketplace.core.extensions import limiter
 
 #: Number fields whose raw text must be ASCII digits (Python's int() also takes '٣' and '３').
@@ -217,11 +217,6 @@ def session_keys_kept_at_login() -> frozenset[str]:
 
 # --- Events ----------------------------------------------------------------------------
 
-def _signed_in_user_id() -> int | None:
-    user = g.get("_login_user")  # only if this request already loaded it: no extra query
-    return getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None
-
-
 def _log_refusals(response):
     status = response.status_code
     if status == 429 and "Retry-After" not in response.headers:
@@ -229,10 +224,10 @@ def _log_refusals(response):
         if current is not None:
             response.headers["Retry-After"] = str(max(1, int(current.reset_at - time.time())))
     if status == 429 and not getattr(response, "security_event_logged", False):
-        security_event("rate_limited", outcome="refused", user_id=_signed_in_user_id(),
+        security_event("rate_limited", outcome="refused", user_id=signed_in_user_id(),
                        endpoint=request.endpoint, method=request.method)
     elif status in (403, 404) and request.url_rule is not None and request.endpoint not in _QUIET_ENDPOINTS:
-        user_id = _signed_in_user_id()
+        user_id = signed_in_user_id()
         if user_id is not None or status == 403:
             # A signed-in user asking for a page that exists but not for them: another
             # user's order, a producer page of someone else, an admin page.
