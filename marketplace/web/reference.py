@@ -19,6 +19,7 @@ request of the worker, so ORM objects bound to one request's session must never 
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -76,7 +77,8 @@ def _cache(app: Flask) -> ReferenceCache:
 
 
 def _seconds(app: Flask) -> float:
-    return float(app.config.get("REFERENCE_DATA_SECONDS", 0 if app.testing else DEFAULT_SECONDS))
+    default = 0 if app.testing else DEFAULT_SECONDS
+    return float(app.config.get("REFERENCE_DATA_SECONDS", os.environ.get("REFERENCE_DATA_SECONDS") or default))
 
 
 def _catalog_version() -> str | None:
