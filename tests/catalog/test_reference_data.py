@@ -100,6 +100,10 @@ def test_two_apps_sharing_the_version_see_each_other_s_writes(database_url, tmp_
             db.session.scalar(select(Category)).name = "Goat cheese"
             db.session.commit()
         assert "Goat cheese" in visitor.get("/products").text
+        with first.app_context():
+            db.session.scalar(select(Category)).name = "Sheep cheese"
+            db.session.commit()
+        assert "Sheep cheese" in visitor.get("/products").text
     finally:
         for app in (first, second):
             with app.app_context():
