@@ -10,9 +10,12 @@ The anonymous page cache keys its pages on the cookie too (catalog's register).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from marketplace.markets.models import Market, MarketDay
+if TYPE_CHECKING:
+    from marketplace.catalog.queries import MarketRow, NextDay
 
 #: The cookie holding the chosen market's slug; a year, like a shop's "your store".
 COOKIE = "market"
@@ -25,11 +28,11 @@ LOCALE_CURRENCY = {"kk": "KZT", "ky": "KGS"}
 
 @dataclass(frozen=True)
 class MyMarket:
-    market: Market | None
+    market: MarketRow | None
     #: The visitor chose it (else the language suggested it, or there is none).
     chosen: bool
     #: Its next market day: the first one taking orders, else the first one to come.
-    next_day: MarketDay | None
+    next_day: NextDay | None
 
     @property
     def slug(self) -> str:
@@ -39,7 +42,7 @@ class MyMarket:
 NONE = MyMarket(None, False, None)
 
 
-def pick(markets: list[Market], next_days: dict[int, MarketDay], cookie: str | None, locale: str) -> MyMarket:
+def pick(markets: Sequence[MarketRow], next_days: dict[int, NextDay], cookie: str | None, locale: str) -> MyMarket:
     """The visitor's market among the active ones: the cookie's, else the language's suggestion."""
     by_slug = {m.slug: m for m in markets}
     chosen = by_slug.get((cookie or "").strip().lower())

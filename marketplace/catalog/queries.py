@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_sqlalchemy.pagination import Pagination
 from collections.abc import Sequence
 
 from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import aliased, contains_eager, joinedload, lazyload, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace.catalog.filters import ProductFilters
 from marketplace.core.text import words as words_of
@@ -42,6 +41,7 @@ from marketplace.producers.models import (
 from marketplace.search.matching import Alternatives, Part, found, held_each, holds
 from marketplace.search.queries import SearchPlan, WordMatch
 from marketplace.trust.queries import active_badges, producers_with_badge
+from marketplace.web.reference import reference_data
 
 #: The plan of a list without a search.
 NO_SEARCH = SearchPlan()
@@ -476,18 +476,53 @@ def without_missing_words(filters: ProductFilters, plan: SearchPlan) -> WithoutM
     return WithoutMissingWords(missing=" ".join(dropped), query=" ".join(kept), count=count)
 
 
-def all_categories() -> list[Category]:
-    return list(db.session.scalars(select(Category).order_by(Category.position, Category.name)))
+# --- Reference data: markets, categories, the coming market days ---------------------
+#
+# Every list page shows them and they almost never change: each worker keeps them as rows
+# (web.reference) while the catalog version stays the same, for a few seconds at most.
+
+@dataclass(frozen=True, slots=True)
+class MarketRow:
+    """An active market as the lists, the filters and the market switch show it."""
+
+    id: int
+    slug: str
+    name: str
+    address: str
+    currency: str
+    timezone: str
 
 
-def top_categories() -> list[Category]:
-    return list(db.session.scalars(
-        select(Category).where(Category.parent_id.is_(None)).order_by(Category.position, Category.name)))
+@dataclass(frozen=True, slots=True)
+class CategoryRow:
+    id: int
+    slug: str
+    name: str
+    parent_id: int | None
 
 
-def active_markets() -> list[Market]:
-    return list(db.session.scalars(
-        select(Market).where(Market.active.is_(True)).options(_NO_ORGANIZERS).order_by(Market.name)))
+def all_categories() -> tuple[CategoryRow, ...]:
+    return reference_data(("categories",), _read_categories)
+
+
+def _read_categories() -> tuple[CategoryRow, ...]:
+    return tuple(CategoryRow(*row) for row in db.session.execute(
+        select(Category.id, Category.slug, Category.name, Category.parent_id)
+        .order_by(Category.position, Category.name)))
+
+
+def top_categories() -> tuple[CategoryRow, ...]:
+    return tuple(category for category in all_categories() if category.parent_id is None)
+
+
+def active_markets() -> tuple[MarketRow, ...]:
+    return reference_data(("active-markets",), _read_active_markets)
+
+
+def _read_active_markets() -> tuple[MarketRow, ...]:
+    return tuple(MarketRow(*row) for row in db.session.execute(
+        select(Market.id, Market.slug, Market.name, Market.address, Market.currency, Market.timezone)
+        .where(Market.active.is_(True)).order_by(Market.name)))
 
 
 def upcoming_market_days(limit: int = 6, market_id: int | None = None,
@@ -521,17 +556,22 @@ class DayChoice:
     market: DayChoiceMarket
 
 
-def market_day_choices(limit: int = 30, market_slug: str | None = None) -> list[DayChoice]:
+def market_day_choices(limit: int = 30, market_slug: str | None = None) -> tuple[DayChoice, ...]:
     """The next scheduled market days of active markets (or of one), soonest first: the list's
     market day filter, read as rows (no MarketDay and Market objects for thirty options)."""
+    return reference_data(("market-day-choices", limit, market_slug or ""),
+                          lambda: _read_market_day_choices(limit, market_slug))
+
+
+def _read_market_day_choices(limit: int, market_slug: str | None) -> tuple[DayChoice, ...]:
     query = (select(MarketDay.id, MarketDay.opens_at, MarketDay.closes_at, Market.name, Market.timezone)
              .join(Market, Market.id == MarketDay.market_id)
              .where(Market.active.is_(True), _upcoming_day(utcnow()))
              .order_by(MarketDay.opens_at, MarketDay.id).limit(limit))
     if market_slug:
         query = query.where(Market.slug == market_slug)
-    return [DayChoice(day_id, opens_at, closes_at, DayChoiceMarket(name, timezone))
-            for day_id, opens_at, closes_at, name, timezone in db.session.execute(query)]
+    return tuple(DayChoice(day_id, opens_at, closes_at, DayChoiceMarket(name, timezone))
+                 for day_id, opens_at, closes_at, name, timezone in db.session.execute(query))
 
 
 def featured_producers(limit: int = 6) -> list[Producer]:
@@ -640,7 +680,19 @@ def market_by_slug(slug: str) -> Market | None:
                              .options(joinedload(Market.photo), _NO_ORGANIZERS))
 
 
-def next_day_per_market(markets: list[Market], condition=None) -> dict[int, MarketDay]:
+@dataclass(frozen=True, slots=True)
+class NextDay:
+    """A market's next day as the markets list, the home page and "my market" show it."""
+
+    id: int
+    date: date
+    opens_at: datetime
+    closes_at: datetime
+    cutoff_at: datetime
+    market: MarketRow
+
+
+def next_day_per_market(markets: Sequence[MarketRow], condition=None) -> dict[int, NextDay]:
     """The next upcoming market day of each market (or the next one meeting `condition`); one query."""
     if not markets:
         return {}
@@ -649,20 +701,17 @@ def next_day_per_market(markets: list[Market], condition=None) -> dict[int, Mark
     first = (select(MarketDay.market_id, func.min(MarketDay.opens_at).label("opens_at"))
              .where(MarketDay.market_id.in_([m.id for m in markets]), *where)
              .group_by(MarketDay.market_id).subquery())
-    rows = db.session.scalars(
-        select(MarketDay).join(first, and_(first.c.market_id == MarketDay.market_id,
-                                           first.c.opens_at == MarketDay.opens_at))
+    rows = db.session.execute(
+        select(MarketDay.id, MarketDay.market_id, MarketDay.date, MarketDay.opens_at, MarketDay.closes_at,
+               MarketDay.cutoff_at)
+        .join(first, and_(first.c.market_id == MarketDay.market_id, first.c.opens_at == MarketDay.opens_at))
         .where(*where))
     by_id = {m.id: m for m in markets}
-    days = {}
-    for day in rows:
-        # The market is loaded already: set it as if loaded with the day (no query, nothing to flush).
-        set_committed_value(day, "market", by_id[day.market_id])
-        days[day.market_id] = day
-    return days
+    return {market_id: NextDay(day_id, day, opens_at, closes_at, cutoff_at, by_id[market_id])
+            for day_id, market_id, day, opens_at, closes_at, cutoff_at in rows}
 
 
-def next_shopping_day_per_market(markets: list[Market]) -> dict[int, MarketDay]:
+def next_shopping_day_per_market(markets: Sequence[MarketRow]) -> dict[int, NextDay]:
     """Each market's first day taking orders now, else its next day to come (two queries at most)."""
     days = next_day_per_market(markets, ordering_open_condition(utcnow()))
     missing = [m for m in markets if m.id not in days]
@@ -691,12 +740,12 @@ def market_vendors(market: Market) -> list[Producer]:
 class DayOffering:
     """Some of what is offered on one market day, and how many products in all."""
 
-    day: MarketDay
+    day: MarketDay | NextDay
     products: list
     total: int
 
 
-def market_day_offerings(market: Market, days: list[MarketDay], cap: int = 8) -> list[DayOffering]:
+def market_day_offerings(market: Market | MarketRow, days: Sequence[MarketDay | NextDay], cap: int = 8) -> list[DayOffering]:
     """For each day, the first `cap` products offered (by name) and the full count.
 
     Harvest offers differ per day; standing stock of the market's approved vendors is

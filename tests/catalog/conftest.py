@@ -27,6 +27,17 @@ from tests.query_counter import count_queries
 
 
 @pytest.fixture
+def kept(app):
+    """The markets, categories and market days kept per worker as in production (web.reference;
+    off under testing by default)."""
+    app.config["REFERENCE_DATA_SECONDS"] = 60
+    app.extensions.pop("reference-data", None)
+    yield app
+    app.config.pop("REFERENCE_DATA_SECONDS")
+    app.extensions.pop("reference-data", None)
+
+
+@pytest.fixture
 def market(ctx):
     return MarketFactory(name="Green Bazaar", slug="green-bazaar")
 

@@ -97,3 +97,18 @@ def test_other_catalog_pages_do_not_query_per_row(client, app, catalog, page, ct
         response = client.get(url)
     assert response.status_code == 200
     assert len(statements) <= 10, "\n\n".join(statements)
+
+
+#: With the markets, categories and market days kept (web.reference), a list page reads none of them.
+WARM_BUDGET = BUDGET - 3
+
+
+@pytest.mark.parametrize("args", FILTER_SETS)
+def test_a_warm_list_runs_three_statements_fewer(client, app, kept, catalog, args):
+    query = {key: value.format(day=catalog.id) for key, value in args.items()}
+    with count_queries(app) as cold:
+        client.get("/products", query_string=query)
+    with count_queries(app) as warm:
+        response = client.get("/products", query_string=query)
+    assert response.status_code == 200
+    assert len(warm) == len(cold) - 3 and len(warm) <= WARM_BUDGET, "\n\n".join(warm)
