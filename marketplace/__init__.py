@@ -1,7 +1,7 @@
 """Aimak: a direct-sale marketplace for small producers.
 
 `create_app` is the app gunicorn serves: what requests need and nothing more. The `flask`
-commands (migrations, the demo) run on `marketplace.cli:create_app`,
+commands (migrations, the demo, the Telegram bot's side) run on `marketplace.cli:create_app`,
 which adds them; a web worker does not carry their libraries (docs/performance.md, worker memory).
 """
 from __future__ import annotations

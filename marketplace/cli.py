@@ -1,10 +1,10 @@
 """The app the `flask` commands and the worker run on (`FLASK_APP=marketplace.cli:create_app`):
-the web's app plus what only they need — migrations (`flask db`), `flask seed-demo` and
-`flask analyze-database`.
+the web's app plus what only they need — migrations (`flask db`), `flask seed-demo`,
+`flask analyze-database` and the Telegram bot's side (sending, polling, the webhook's setting).
 
 Each feature adds its own light commands in its `register(app)`. What is here stays out of the
-web workers (gunicorn serves `marketplace:create_app`): Alembic and Mako and the demo are
-~9 MB a worker (docs/performance.md, worker memory).
+web workers (gunicorn serves `marketplace:create_app`): Alembic and Mako, the demo, and
+python-telegram-bot with httpx are ~30 MB a worker (docs/performance.md, worker memory).
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from sqlalchemy import text
 import marketplace
 from marketplace.core.extensions import db
 from marketplace.demo import DEMO_PASSWORD, database_is_empty, seed_demo
+from marketplace.notifications import cli as notifications_cli
 from marketplace.tasks import add_tasks, daily, periodic
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "..", "migrations")
@@ -37,6 +38,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(analyze_database_command)
     add_tasks(app, analyze_database)
+    notifications_cli.register(app)
 
 
 @click.command("seed-demo")
