@@ -4,7 +4,7 @@ the web's app plus what only they need — migrations (`flask db`), `flask seed-
 
 Each feature adds its own light commands in its `register(app)`. What is here stays out of the
 web workers (gunicorn serves `marketplace:create_app`): Alembic and Mako, the demo, and
-python-telegram-bot with httpx are ~30 MB a worker (docs/performance.md, worker memory).
+python-telegram-bot are ~16 MB a worker (docs/performance.md, worker memory).
 """
 from __future__ import annotations
 
