@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from flask import current_app, render_template, request
 
-from marketplace.cli import create_app
+from marketplace import create_app
 from marketplace.catalog.listing import product_list_page
 from marketplace.core.extensions import db
 

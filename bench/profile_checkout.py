@@ -34,7 +34,7 @@ def main(argv=None) -> int:
 
     from bench.generate import database_url, dataset_path
     from bench.rush import RUSH_SETTINGS, reset_rush
-    from marketplace.cli import create_app
+    from marketplace import create_app
     from marketplace.core.extensions import db
 
     url = database_url(args.database_url)

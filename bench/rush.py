@@ -28,7 +28,7 @@ RUSH_SETTINGS = {"BASE_CONFIG": "development", "WTF_CSRF_ENABLED": False, "RATE_
 
 
 def create_rush_app():
-    from marketplace.cli import create_app
+    from marketplace import create_app
 
     return create_app(dict(RUSH_SETTINGS))
 

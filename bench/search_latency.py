@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 # The project's packages come after the path above (E402).
 from bench.generate import database_url  # noqa: E402
 from bench.search_quality import read_queries  # noqa: E402
-from marketplace.cli import create_app  # noqa: E402
+from marketplace import create_app  # noqa: E402
 from marketplace.catalog import queries  # noqa: E402
 from marketplace.catalog.filters import ProductFilters  # noqa: E402
 from marketplace.core.dialects import write_intent  # noqa: E402
