@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-export FLASK_APP := marketplace:create_app
+export FLASK_APP := marketplace.cli:create_app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 

@@ -168,7 +168,7 @@ def generate(scale: float, url: str, seed: int) -> dict:
     from sqlalchemy import Integer, bindparam, text, update
     from werkzeug.security import generate_password_hash
 
-    from marketplace import create_app
+    from marketplace.cli import create_app
     from marketplace.core.extensions import db
     from marketplace.trust.services import Fulfilment, trust_score
 

@@ -38,7 +38,7 @@ from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from bench.generate import PRODUCTS, QUALIFIERS, database_url, reset_database  # noqa: E402
-from marketplace import create_app  # noqa: E402
+from marketplace.cli import create_app  # noqa: E402
 from marketplace.catalog import queries  # noqa: E402
 from marketplace.catalog.filters import ProductFilters  # noqa: E402
 from marketplace.core.extensions import db  # noqa: E402

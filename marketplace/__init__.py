@@ -1,4 +1,9 @@
-"""Aimak: a direct-sale marketplace for small producers."""
+"""Aimak: a direct-sale marketplace for small producers.
+
+`create_app` is the app gunicorn serves: what requests need and nothing more. The `flask`
+commands (migrations, the demo, the Telegram bot's side) run on `marketplace.cli:create_app`,
+which adds them; a web worker does not carry their libraries (docs/performance.md, worker memory).
+"""
 from __future__ import annotations
 
 import os
@@ -11,7 +16,6 @@ from marketplace import (
     accounts,
     alerts,
     catalog,
-    cli,
     follows,
     groups,
     markets,
@@ -28,7 +32,7 @@ from marketplace import (
     web,
 )
 from marketplace.core.dialects import disable_jit, enable_sqlite_pragmas
-from marketplace.core.extensions import babel, csrf, db, limiter, login_manager, migrate
+from marketplace.core.extensions import babel, csrf, db, limiter, login_manager
 from marketplace.core.locale import select_locale
 from marketplace.web.logs import configure_logging
 from marketplace.web.security import configure_limiter
@@ -51,7 +55,6 @@ def create_app(config: type | dict | str | None = None) -> Flask:
     web.init_app(app)
     for feature in FEATURES:
         feature.register(app)
-    cli.register(app)
     return app
 
 
@@ -83,8 +86,6 @@ def load_config(app: Flask, config) -> None:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
-    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"),
-                     render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=os.path.join(os.path.dirname(__file__), "translations"))

@@ -1,22 +1,44 @@
-"""The app-wide commands: `flask seed-demo` (uses every feature) and `flask analyze-database`.
+"""The app the `flask` commands and the worker run on (`FLASK_APP=marketplace.cli:create_app`):
+the web's app plus what only they need — migrations (`flask db`), `flask seed-demo`,
+`flask analyze-database` and the Telegram bot's side (sending, polling, the webhook's setting).
 
-Each feature adds its own commands in its `register(app)`."""
+Each feature adds its own light commands in its `register(app)`. What is here stays out of the
+web workers (gunicorn serves `marketplace:create_app`): Alembic and Mako, the demo, and
+python-telegram-bot are ~16 MB a worker (docs/performance.md, worker memory).
+"""
 from __future__ import annotations
+
+import os
 
 import click
 from flask import Flask
 from flask.cli import with_appcontext
+from flask_migrate import Migrate
 from sqlalchemy import text
 
+import marketplace
 from marketplace.core.extensions import db
 from marketplace.demo import DEMO_PASSWORD, database_is_empty, seed_demo
+from marketplace.notifications import cli as notifications_cli
 from marketplace.tasks import add_tasks, daily, periodic
+
+MIGRATIONS = os.path.join(os.path.dirname(__file__), "..", "migrations")
+migrate = Migrate()
+
+
+def create_app(config: type | dict | str | None = None) -> Flask:
+    """The web's app with the commands and the worker's parts (tests use this one too)."""
+    app = marketplace.create_app(config)
+    register(app)
+    return app
 
 
 def register(app: Flask) -> None:
+    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(analyze_database_command)
     add_tasks(app, analyze_database)
+    notifications_cli.register(app)
 
 
 @click.command("seed-demo")

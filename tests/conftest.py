@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from marketplace import create_app
+from marketplace.cli import create_app
 from marketplace.core.dialects import write_intent
 from marketplace.core.extensions import db as _db
 

@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import abort
 
-from marketplace import create_app
+from marketplace.cli import create_app
 from marketplace.core.dialects import include_in_schema_comparison
 from marketplace.core.extensions import db
 from tests.conftest import PASSWORD

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from marketplace import create_app
+from marketplace.cli import create_app
 from marketplace.core.events import security_event
 from marketplace.web.logs import JsonFormatter, TextFormatter
 from tests.factories import UserFactory

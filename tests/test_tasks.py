@@ -92,7 +92,7 @@ def test_run_scheduled_by_hand_runs_once_per_slot(app):
 
 
 def test_a_queued_task_waits_for_the_worker_without_immediate_mode(database_url, tmp_path):
-    from marketplace import create_app
+    from marketplace.cli import create_app
 
     app = create_app({"BASE_CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": database_url, "MEDIA_ROOT": str(tmp_path),
                       "TASK_QUEUE_IMMEDIATE": False, "TASK_QUEUE_FILE": str(tmp_path / "tasks.sqlite")})

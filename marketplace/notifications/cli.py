@@ -1,14 +1,23 @@
+"""The channel's commands and the worker's Telegram sending, registered by `marketplace.cli`
+(the app the worker and `flask` run on): they are what needs python-telegram-bot."""
 import asyncio
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 from telegram.error import Conflict, TelegramError
 
 from marketplace.core.extensions import db
 from marketplace.notifications.channels import telegram_enabled
 from marketplace.notifications.services import deliver
-from marketplace.notifications.telegram import bot_for, handle_update, run_async
+from marketplace.notifications.telegram import handle_update, set_delivery
+from marketplace.notifications.telegram_bot import bot_for, deliver_telegram, run_async
+
+
+def register(app: Flask) -> None:
+    for command in commands:
+        app.cli.add_command(command)
+    set_delivery(app, deliver_telegram)
 
 
 @click.command("send-outbox")

@@ -7,7 +7,7 @@ from marketplace.core.db import utcnow
 from marketplace.core.extensions import db
 from marketplace.notifications.channels import forget_told
 from marketplace.notifications.services import deliver
-from marketplace.notifications.telegram import deliver_telegram
+from marketplace.notifications.telegram import deliver_due
 from marketplace.tasks import daily, every, periodic, task
 
 #: A notice is kept this long: longer than any ordering window, so no occasion is told twice.
@@ -29,13 +29,13 @@ def send_outbox() -> str:
 @task("deliver-telegram")
 def deliver_telegram_messages(ids: list[int]) -> int:
     """Send these committed Telegram messages (a failure or a 429 is retried by send-telegram)."""
-    return deliver_telegram(ids)
+    return deliver_due(ids)
 
 
 @periodic(every(minutes=1))
 def send_telegram() -> str:
     """Send every Telegram message that is due: new ones a queue missed, retries, the end of a 429 pause."""
-    return f"{deliver_telegram(limit=500)} Telegram message(s) sent"
+    return f"{deliver_due(limit=500)} Telegram message(s) sent"
 
 
 @periodic(daily(hour=2, minute=30))

@@ -17,7 +17,7 @@ import redis
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
-from marketplace import create_app
+from marketplace.cli import create_app
 from marketplace.accounts import services, throttle
 from marketplace.accounts.models import Role, User
 from marketplace.core.extensions import db, limiter

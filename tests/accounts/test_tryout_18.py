@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from marketplace import create_app
+from marketplace.cli import create_app
 from marketplace.accounts.models import User
 from marketplace.accounts.services import WeakPassword, check_password_strength
 from marketplace.core.extensions import db

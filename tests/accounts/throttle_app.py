@@ -2,7 +2,7 @@
 counters in the Redis the test started; each response names the worker that served it."""
 import os
 
-from marketplace import create_app
+from marketplace.cli import create_app
 
 app = create_app({
     "BASE_CONFIG": "testing",

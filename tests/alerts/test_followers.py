@@ -13,7 +13,7 @@ from marketplace.follows import services as follows
 from marketplace.notifications.channels import set_preference
 from marketplace.notifications.kinds import EMAIL, ORDERING_OPEN
 from marketplace.notifications.models import Notice, OutboxEmail, TelegramLink
-from marketplace.notifications.telegram import deliver_telegram
+from marketplace.notifications.telegram_bot import deliver_telegram
 from marketplace.orders import services as orders
 from marketplace.orders.models import PaymentMethod
 from marketplace.tasks import queue_of, run_scheduled

@@ -14,7 +14,7 @@ from marketplace.core.db import utcnow
 from marketplace.core.extensions import db
 from marketplace.notifications.models import OutboxEmail, OutboxTelegram, TelegramLink
 from marketplace.notifications.services import deliver
-from marketplace.notifications.telegram import deliver_telegram
+from marketplace.notifications.telegram_bot import deliver_telegram
 from marketplace.orders import queue_committed_confirmations
 from marketplace.orders import services as orders
 from marketplace.orders.models import PaymentMethod

@@ -8,7 +8,7 @@ from marketplace.alerts import services
 from marketplace.core.extensions import db
 from marketplace.follows import services as follows
 from marketplace.notifications.models import OutboxTelegram, TelegramLink
-from marketplace.notifications.telegram import deliver_telegram
+from marketplace.notifications.telegram_bot import deliver_telegram
 from marketplace.producers import services as producers
 from tests.alerts.helpers import MONDAY, Market, at
 from tests.factories import ProducerFactory, ProductFactory, UserFactory, VendorFactory

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from sqlalchemy import update
 
-from marketplace import create_app
+from marketplace.cli import create_app
 from marketplace.accounts.models import User
 from marketplace.core.extensions import db
 from marketplace.orders.models import PaymentMethod

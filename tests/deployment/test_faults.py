@@ -13,7 +13,7 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from marketplace import create_app
+from marketplace.cli import create_app
 from marketplace.core.extensions import db
 from marketplace.notifications.models import OutboxEmail
 from marketplace.notifications.services import deliver, message_id, queue_email

@@ -28,7 +28,7 @@ def _development_env(instance: Path) -> dict:
 
 def test_honcho_start_runs_web_and_a_worker_whose_links_open_the_web(tmp_path):
     env = _development_env(tmp_path)
-    subprocess.run([sys.executable, "-m", "flask", "--app", "marketplace:create_app", "db", "upgrade"],
+    subprocess.run([sys.executable, "-m", "flask", "--app", "marketplace.cli:create_app", "db", "upgrade"],
                    cwd=ROOT, env=env, check=True, capture_output=True, timeout=180)
     port = free_port()
     log = tmp_path / "honcho.log"

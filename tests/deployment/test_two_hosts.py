@@ -25,7 +25,7 @@ import redis
 import requests
 from sqlalchemy import create_engine, select, text, update
 
-from marketplace import create_app
+from marketplace.cli import create_app
 from marketplace.core.db import utcnow
 from marketplace.core.extensions import db
 from marketplace.media.models import Image
@@ -110,12 +110,12 @@ class Host:
         return self.dir / f"{part}.log"
 
     def run(self, *args: str) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "-m", "flask", "--app", "marketplace:create_app", *args], cwd=ROOT,
+        return subprocess.Popen([sys.executable, "-m", "flask", "--app", "marketplace.cli:create_app", *args], cwd=ROOT,
                                 env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     def start(self) -> None:
         for part, command in (("web", [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]),
-                              ("worker", [sys.executable, "-m", "flask", "--app", "marketplace:create_app", "worker"])):
+                              ("worker", [sys.executable, "-m", "flask", "--app", "marketplace.cli:create_app", "worker"])):
             with open(self.log(part), "w") as log:
                 self.processes.append(subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log,
                                                        stderr=subprocess.STDOUT))

@@ -75,7 +75,7 @@ def live_server(tmp_path_factory):
     from flask_migrate import upgrade
     from werkzeug.serving import make_server
 
-    from marketplace import create_app
+    from marketplace.cli import create_app
     from marketplace.core.extensions import db
     from marketplace.demo import seed_demo
 

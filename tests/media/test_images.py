@@ -9,7 +9,7 @@ from flask_login import current_user
 from PIL import Image as PILImage
 from sqlalchemy import func, select
 
-from marketplace import create_app
+from marketplace.cli import create_app
 from marketplace.core.extensions import db
 from marketplace.media.models import Image
 from marketplace.media.services import (

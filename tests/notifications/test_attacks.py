@@ -91,7 +91,7 @@ def test_a_flood_of_made_up_tokens_gets_a_few_answers_not_a_flood(ctx, app, tele
 def test_hostile_names_are_escaped_into_valid_telegram_html(ctx, app, telegram_on):
     """The stand-in refuses HTML Telegram would refuse: a name with tags and ampersands must pass."""
     from marketplace.notifications.channels import Recipient, notify
-    from marketplace.notifications.telegram import deliver_telegram
+    from marketplace.notifications.telegram_bot import deliver_telegram
 
     user = UserFactory(name="<b>Bolot</b> & <i>Co")
     db.session.add(TelegramLink(user_id=user.id, chat_id=AIGERIM.id))

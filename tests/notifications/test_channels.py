@@ -18,7 +18,7 @@ from marketplace.notifications.channels import (
 )
 from marketplace.notifications.kinds import EMAIL, ORDER_BY, ORDERING_OPEN, TELEGRAM
 from marketplace.notifications.models import Notice, OutboxTelegram, TelegramLink
-from marketplace.notifications.telegram import deliver_telegram
+from marketplace.notifications.telegram_bot import deliver_telegram
 from tests.factories import MarketDayFactory, UserFactory
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from marketplace import create_app
+from marketplace.cli import create_app
 from marketplace.core.db import utcnow
 from marketplace.core.extensions import db
 from marketplace.notifications.models import OutboxEmail

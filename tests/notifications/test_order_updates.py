@@ -8,7 +8,7 @@ from marketplace.core.extensions import db
 from marketplace.notifications.channels import set_preference
 from marketplace.notifications.kinds import EMAIL, ORDER_UPDATES
 from marketplace.notifications.models import OutboxEmail, TelegramLink
-from marketplace.notifications.telegram import deliver_telegram
+from marketplace.notifications.telegram_bot import deliver_telegram
 from marketplace.orders import services as orders
 from tests.orders.helpers import World, place
 

@@ -2,8 +2,11 @@
 unlinking from either side, delivery with retries, Telegram's 429 and 403."""
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from datetime import timedelta
 
 import pytest
@@ -11,7 +14,7 @@ from sqlalchemy import select, update
 
 from marketplace.core.db import utcnow
 from marketplace.core.extensions import db
-from marketplace.notifications import telegram
+from marketplace.notifications import telegram, telegram_bot
 from marketplace.notifications.channels import Recipient, notify, queue_telegram
 from marketplace.notifications.kinds import ORDER_UPDATES
 from marketplace.notifications.models import (
@@ -22,6 +25,8 @@ from marketplace.notifications.models import (
 from tests.factories import UserFactory
 from tests.standins.fault_proxy import fault_proxy_factory  # noqa: F401 (a fixture)
 from tests.standins.telegram_server import TelegramUser
+
+ROOT = Path(__file__).resolve().parents[2]
 
 AIGERIM = TelegramUser(id=5550001, first_name="Айгерим", language_code="kk")
 BOLOT = TelegramUser(id=5550002, first_name="Bolot", language_code="ky")
@@ -94,7 +99,7 @@ def tell(user, occasion="o"):
            occasion=occasion, customer=user, order=type("O", (), {"pickup_code": "ABC234", "id": 1})(),
            amount_minor=150000, currency="KZT")
     db.session.commit()
-    telegram.deliver_telegram()  # the worker's part (the test's app context stays open)
+    telegram_bot.deliver_telegram()  # the worker's part (the test's app context stays open)
 
 
 def linked_user(chat_id=AIGERIM.id, **fields):
@@ -122,12 +127,12 @@ def test_a_429_waits_for_retry_after_and_does_not_count_as_a_failure(ctx, telegr
     assert first.sent_at is None and second.sent_at is None
     assert first.attempts == 0 and first.failed_at is None and "429" in first.last_error
     assert first.next_attempt_at >= utcnow() + timedelta(seconds=25)
-    assert telegram.paused_until() == first.next_attempt_at
-    assert telegram.deliver_telegram() == 0  # still paused
+    assert telegram_bot.paused_until() == first.next_attempt_at
+    assert telegram_bot.deliver_telegram() == 0  # still paused
     assert [c.method for c in telegram_on.calls] == ["sendMessage"]  # the one that got the 429
     first.next_attempt_at = utcnow() - timedelta(seconds=1)  # the pause is over
     db.session.commit()
-    assert telegram.deliver_telegram() == 2
+    assert telegram_bot.deliver_telegram() == 2
     assert len(telegram_on.sent_to(AIGERIM.id)) == 2
 
 
@@ -239,12 +244,12 @@ def test_a_batch_slower_than_its_lease_is_never_sent_twice(ctx, app, telegram_on
 
     def slow_worker():
         with app.app_context():
-            telegram.deliver_telegram(limit=100)
+            telegram_bot.deliver_telegram(limit=100)
 
     def next_run():
         time.sleep(6.3)  # the first run's lease is over, its batch is not
         with app.app_context():
-            telegram.deliver_telegram(limit=100)
+            telegram_bot.deliver_telegram(limit=100)
 
     try:
         threads = [threading.Thread(target=slow_worker), threading.Thread(target=next_run)]
@@ -252,7 +257,7 @@ def test_a_batch_slower_than_its_lease_is_never_sent_twice(ctx, app, telegram_on
             thread.start()
         for thread in threads:
             thread.join(60)
-        while telegram.deliver_telegram(limit=100):
+        while telegram_bot.deliver_telegram(limit=100):
             pass
     finally:
         app.config.pop("OUTBOX_LEASE_SECONDS")
@@ -289,6 +294,30 @@ def test_telegram_failing_is_retried_with_back_off_and_sent_once(ctx, telegram_o
     assert message.next_attempt_at > utcnow() and telegram_on.token not in message.last_error
     assert telegram_on.sent_to(AIGERIM.id) == []
     _due_now()
-    assert telegram.deliver_telegram() == 1
+    assert telegram_bot.deliver_telegram() == 1
     proxy.wait_idle()
     assert len(telegram_on.sent_to(AIGERIM.id)) == 1
+
+
+WEB_APP_ANSWERS_A_CHAT = """
+import sys
+from marketplace import create_app
+app = create_app({"BASE_CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": sys.argv[1], "MEDIA_ROOT": sys.argv[2],
+                  "TELEGRAM_BOT_TOKEN": "123:web", "TELEGRAM_BOT_USERNAME": "aimak_bot", "TELEGRAM_WEBHOOK_SECRET": "s3",
+                  "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot"})
+update = {"update_id": 1, "message": {"chat": {"id": 4242, "type": "private"}, "text": "hello",
+                                      "from": {"language_code": "en"}}}
+answer = app.test_client().post("/telegram/webhook", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3"})
+print(answer.status_code, *[name for name in ("telegram", "alembic", "marketplace.demo") if name in sys.modules])
+"""
+
+
+def test_the_web_app_answers_the_webhook_without_the_bot_library_and_leaves_sending_to_the_worker(
+        ctx, app, database_url, tmp_path):
+    """gunicorn's app (`marketplace:create_app`) does not load python-telegram-bot, Alembic or the demo
+    (memory per worker); the bot's answer waits in the outbox for the worker, as every message does."""
+    result = subprocess.run([sys.executable, "-c", WEB_APP_ANSWERS_A_CHAT, database_url, str(tmp_path)],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.stdout.split() == ["200"], result.stderr
+    waiting = db.session.scalars(select(OutboxTelegram).where(OutboxTelegram.chat_id == 4242)).one()
+    assert "To get messages from Aimak here" in waiting.text and waiting.sent_at is None

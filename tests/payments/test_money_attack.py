@@ -427,7 +427,7 @@ def test_the_producer_weighing_again_racing_the_hand_over_charges_the_weighed_am
 
 def test_no_money_route_acts_without_its_csrf_token(database_url, tmp_path, ctx, stripe_on):
     """A forged form from another site (no CSRF token): nothing is refunded, released, charged or cancelled."""
-    from marketplace import create_app
+    from marketplace.cli import create_app
     from tests.conftest import PASSWORD
 
     order = authorised_order(stripe_on, by_weight=False, quantity_milli=1000, price_minor=100_000)

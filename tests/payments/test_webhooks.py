@@ -102,7 +102,7 @@ def test_unknown_events_and_garbage_are_answered_without_a_500(client, ctx, stri
 
 
 def test_the_webhook_needs_no_csrf_token_but_everything_else_does(database_url, tmp_path, stripe_on):
-    from marketplace import create_app
+    from marketplace.cli import create_app
 
     strict = create_app({"BASE_CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": database_url,
                          "MEDIA_ROOT": str(tmp_path), "WTF_CSRF_ENABLED": True, **stripe_on.config()})

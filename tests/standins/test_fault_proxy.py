@@ -16,7 +16,7 @@ import pytest
 import requests
 import stripe
 
-from marketplace import create_app
+from marketplace.cli import create_app
 from marketplace.payments import gateway
 from tests.standins.fault_proxy import FaultProxy
 from tests.stripe_server import SECRET_KEY

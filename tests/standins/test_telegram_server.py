@@ -17,7 +17,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from marketplace.notifications.telegram import run_async  # a browser test may leave a loop running here
+from marketplace.notifications.telegram_bot import run_async  # a browser test may leave a loop running here
 from tests.standins.telegram_server import TelegramBotAPI, TelegramUser, telegram_api  # noqa: F401 (fixture)
 
 AIGERIM = TelegramUser(id=5550001, first_name="Айгерим", username="aigerim_farm", language_code="kk")

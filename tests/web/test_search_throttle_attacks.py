@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = """
 import json, sys
 from flask_migrate import upgrade
-from marketplace import create_app
+from marketplace.cli import create_app
 limited = create_app({"BASE_CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": sys.argv[1], "MEDIA_ROOT": sys.argv[2],
                       "RATE_LIMITS_ON": True, "SEARCH_RATE_LIMIT": "3 per minute", "SUGGEST_RATE_LIMIT": "3 per minute",
                       "RATELIMIT_STORAGE_URI": "memory://"})

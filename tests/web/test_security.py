@@ -14,7 +14,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from wtforms import FloatField, IntegerField, StringField
 
-from marketplace import create_app
+from marketplace.cli import create_app
 from marketplace.accounts.models import User
 from marketplace.core.extensions import db, limiter
 from marketplace.core.money import InvalidAmount, parse_decimal
@@ -180,7 +180,7 @@ def test_typed_prices_and_quantities_take_ascii_digits_only(app, typed):
 SEARCH_THROTTLE_SCRIPT = """
 import json, sys
 from flask_migrate import upgrade
-from marketplace import create_app
+from marketplace.cli import create_app
 limited = create_app({"BASE_CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": sys.argv[1], "MEDIA_ROOT": sys.argv[2],
                       "RATE_LIMITS_ON": True, "SEARCH_RATE_LIMIT": "3 per minute", "RATELIMIT_STORAGE_URI": "memory://"})
 with limited.app_context():
