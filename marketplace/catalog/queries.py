@@ -13,7 +13,7 @@ from datetime import datetime
 from flask_sqlalchemy.pagination import Pagination
 from collections.abc import Sequence
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select, tuple_
 from sqlalchemy.orm import aliased, contains_eager, joinedload, lazyload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -161,8 +161,9 @@ def _offered_on(day_conditions, market_slug: str, *, with_stock_left: bool, orde
     MarketDay), of an active market (with that slug, if one is given).
 
     Harvest (per market day) needs an Offer for that day from a producer approved at that
-    day's market: an EXISTS per product, so a sorted page stops at its 24th match instead
-    of first listing every open offer (70,000 at country scale). Standing stock (inventory)
+    day's market: an EXISTS per product over its own offers, so a sorted page stops at its
+    24th match instead of first listing every open offer (70,000 at country scale); the
+    (day, approved producer) pairs it is checked against are listed once. Standing stock (inventory)
     is offered on every day of the markets where its producer is an approved vendor: those
     producers are few and are listed once per statement.
 
@@ -174,14 +175,19 @@ def _offered_on(day_conditions, market_slug: str, *, with_stock_left: bool, orde
     active_markets = select(Market.id).where(Market.active.is_(True))
     if market_slug:
         active_markets = active_markets.where(Market.slug == market_slug)
-    # The day's market is checked against a list made once per statement, so that per product
-    # the database only follows indexes: offers of the product, their day, the vendor row.
+    # Each matching day with each producer approved at its market: a few thousand pairs at
+    # country scale, listed once per statement. Per product the database then reads the
+    # product's offers from its index and looks each (day, producer) pair up in that list.
+    day_vendors = (select(MarketDay.id, Vendor.producer_id)
+                   .join(Vendor, Vendor.market_id == MarketDay.market_id)
+                   .where(Vendor.status == VendorStatus.APPROVED, MarketDay.market_id.in_(active_markets),
+                          *day_conditions))
+    # "IS TRUE" keeps the IN a hashed list: a bare IN is turned into a join that PostgreSQL
+    # plans anew for every product (vendors by producer, then every day of their markets),
+    # which cost 19 µs a product on a filtered page instead of 2.
     harvest = (select(Offer.id)
-               .join(MarketDay, MarketDay.id == Offer.market_day_id)
-               .join(Vendor, and_(Vendor.market_id == MarketDay.market_id, Vendor.producer_id == Product.producer_id,
-                                  Vendor.status == VendorStatus.APPROVED))
-               .where(Offer.product_id == Product.id, left > 0, MarketDay.market_id.in_(active_markets),
-                      *day_conditions)
+               .where(Offer.product_id == Product.id, left > 0,
+                      tuple_(Offer.market_day_id, Product.producer_id).in_(day_vendors).is_(True))
                .exists())
     standing_producers = (select(Vendor.producer_id)
                           .join(MarketDay, MarketDay.market_id == Vendor.market_id)
