@@ -36,7 +36,9 @@ def _replace(drop: str, create: str, columns: list[str]):
     """Create the index `create` on product, then drop `drop` (the list always has one of them)."""
     if op.get_bind().dialect.name == "postgresql":
         with op.get_context().autocommit_block():
-            op.create_index(create, "product", columns, postgresql_concurrently=True, if_not_exists=True)
+            # No IF NOT EXISTS: a concurrent build that failed leaves an invalid index of that
+            # name, which must be dropped by hand rather than kept as if it were built.
+            op.create_index(create, "product", columns, postgresql_concurrently=True)
             op.drop_index(drop, table_name="product", postgresql_concurrently=True, if_exists=True)
     else:
         op.create_index(create, "product", columns)
