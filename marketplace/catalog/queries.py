@@ -13,7 +13,7 @@ from datetime import date, datetime
 from flask_sqlalchemy.pagination import Pagination
 from collections.abc import Sequence
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select, tuple_
 from sqlalchemy.orm import aliased, contains_eager, joinedload, lazyload, selectinload
 
 from marketplace.catalog.filters import ProductFilters
@@ -161,10 +161,11 @@ def _offered_on(day_conditions, market_slug: str, *, with_stock_left: bool, orde
     MarketDay), of an active market (with that slug, if one is given).
 
     Harvest (per market day) needs an Offer for that day from a producer approved at that
-    day's market: an EXISTS per product, so a sorted page stops at its 24th match instead
-    of first listing every open offer (70,000 at country scale). Standing stock (inventory)
-    is offered on every day of the markets where its producer is an approved vendor: those
-    producers are few and are listed once per statement.
+    day's market: an EXISTS per product over its own offers, so a sorted page stops at its
+    24th match instead of first listing every open offer (70,000 at country scale); on
+    PostgreSQL the (day, approved producer) pairs it is checked against are listed once.
+    Standing stock (inventory) is offered on every day of the markets where its producer is
+    an approved vendor: those producers are few and are listed once per statement.
 
     With `orderable_at` (can be ordered at that instant), a harvest product is first compared
     with its `orderable_until` (the latest cutoff of any day it was offered on, indexed): only
@@ -174,15 +175,10 @@ def _offered_on(day_conditions, market_slug: str, *, with_stock_left: bool, orde
     active_markets = select(Market.id).where(Market.active.is_(True))
     if market_slug:
         active_markets = active_markets.where(Market.slug == market_slug)
-    # The day's market is checked against a list made once per statement, so that per product
-    # the database only follows indexes: offers of the product, their day, the vendor row.
-    harvest = (select(Offer.id)
-               .join(MarketDay, MarketDay.id == Offer.market_day_id)
-               .join(Vendor, and_(Vendor.market_id == MarketDay.market_id, Vendor.producer_id == Product.producer_id,
-                                  Vendor.status == VendorStatus.APPROVED))
-               .where(Offer.product_id == Product.id, left > 0, MarketDay.market_id.in_(active_markets),
-                      *day_conditions)
-               .exists())
+    if db.session.get_bind().dialect.name == "postgresql":
+        harvest = _offered_per_pair(day_conditions, active_markets, left)
+    else:
+        harvest = _offered_per_join(day_conditions, active_markets, left)
     standing_producers = (select(Vendor.producer_id)
                           .join(MarketDay, MarketDay.market_id == Vendor.market_id)
                           .where(Vendor.status == VendorStatus.APPROVED, MarketDay.market_id.in_(active_markets),
@@ -192,6 +188,37 @@ def _offered_on(day_conditions, market_slug: str, *, with_stock_left: bool, orde
         standing.append(Product.inventory_milli - Product.inventory_reserved_milli > 0)
     still_orderable = [Product.orderable_until > orderable_at] if orderable_at is not None else []
     return or_(and_(Product.stock_mode == StockMode.PER_MARKET_DAY, *still_orderable, harvest), and_(*standing))
+
+
+def _offered_per_join(day_conditions, active_markets, left):
+    """EXISTS: an offer of the product with something `left`, on a matching day of an active
+    market where its producer is approved. SQLite follows indexes per product: the product's
+    offers, their day, the vendor row."""
+    return (select(Offer.id)
+            .join(MarketDay, MarketDay.id == Offer.market_day_id)
+            .join(Vendor, and_(Vendor.market_id == MarketDay.market_id, Vendor.producer_id == Product.producer_id,
+                               Vendor.status == VendorStatus.APPROVED))
+            .where(Offer.product_id == Product.id, left > 0, MarketDay.market_id.in_(active_markets), *day_conditions)
+            .exists())
+
+
+def _offered_per_pair(day_conditions, active_markets, left):
+    """The same EXISTS for PostgreSQL: each matching day with each producer approved at its
+    market (a few thousand pairs at country scale) is listed once per statement, and per
+    product its offers are read from their index and their (day, producer) looked up there.
+
+    PostgreSQL turns the joins above into a plan it reruns for every product (the producer's
+    vendor rows, then every day of their markets): 19 µs a product, 10,899 products on the
+    bench's filtered page 125. "IS TRUE" keeps the IN a hashed list (a bare IN would be turned
+    into that join again): ~2 µs a product. On SQLite the list costs more than it saves."""
+    day_vendors = (select(MarketDay.id, Vendor.producer_id)
+                   .join(Vendor, Vendor.market_id == MarketDay.market_id)
+                   .where(Vendor.status == VendorStatus.APPROVED, MarketDay.market_id.in_(active_markets),
+                          *day_conditions))
+    return (select(Offer.id)
+            .where(Offer.product_id == Product.id, left > 0,
+                   tuple_(Offer.market_day_id, Product.producer_id).in_(day_vendors).is_(True))
+            .exists())
 
 
 def _matches(plan: SearchPlan):

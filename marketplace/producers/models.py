@@ -102,8 +102,9 @@ class Product(db.Model):
         # The catalog sorts by price within a currency (prices in two currencies do not compare).
         Index("ix_product_active_currency_price", "active", "currency", "price_minor"),
         # The catalog's count and page ids come from this index alone (listed producers'
-        # active products, newest first) without reading the product rows.
-        Index("ix_product_producer_active_created", "producer_id", "active", "created_at"),
+        # active products, newest first) without reading the product rows: the list sorted by
+        # trust walks producers in trust order and reads their products' ids from here.
+        Index("ix_product_producer_active_created_id", "producer_id", "active", "created_at", "id"),
         # "Can be ordered now" first compares orderable_until with the clock (see the column).
         Index("ix_product_active_orderable_until", "active", "orderable_until"),
     )

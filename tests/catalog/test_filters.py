@@ -5,6 +5,7 @@ import re
 from datetime import datetime, timedelta, timezone
 
 from marketplace.core.extensions import db
+from marketplace.markets.models import VendorStatus
 from marketplace.producers.models import ProducerKind, StockMode
 from marketplace.trust.models import CertificationScheme, CertificationStatus
 from tests.catalog.conftest import certify, names_on
@@ -14,6 +15,7 @@ from tests.factories import (
     MarketFactory,
     OfferFactory,
     ProducerFactory,
+    VendorFactory,
     today,
 )
 
@@ -101,6 +103,22 @@ def test_available_now(client, listed, market, ctx):
     # Narrowed to a day whose ordering has not opened: nothing can be ordered now.
     assert names(client, available="1", market_day=not_yet.id) == []
     assert names(client, market_day=not_yet.id) == ["Ещё не открыто", "Кесе", "Шырдак"]
+
+
+def test_available_now_needs_the_producer_approved_at_the_market_of_the_open_day(client, listed, market, ctx):
+    """An offer counts only on a day of a market where its producer is approved: approved at
+    one market and suspended at another, the producer's offer for the other's open day
+    cannot be ordered, while another approved producer's offer for that same day can."""
+    elsewhere = MarketFactory(name="Osh Bazaar", slug="osh-bazaar")
+    suspended_there = listed("Мёд")
+    VendorFactory(market=elsewhere, producer=suspended_there.producer, status=VendorStatus.SUSPENDED)
+    approved_there = listed("Сыр", at=elsewhere)
+    day_elsewhere = day_at(elsewhere, 3)
+    OfferFactory(product=suspended_there, market_day=day_elsewhere)
+    OfferFactory(product=approved_there, market_day=day_elsewhere)
+    assert names(client, available="1") == ["Сыр"]
+    OfferFactory(product=suspended_there, market_day=day_at(market, 4))
+    assert names(client, available="1") == ["Мёд", "Сыр"]
 
 
 def test_filters_combine(client, listed, market, ctx):
