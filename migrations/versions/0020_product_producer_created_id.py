@@ -7,8 +7,11 @@ It replaces ix_product_producer_active_created, which it covers (the list's coun
 the same way). On SQLite an index already ends with the rowid (the id), so only the name
 and the declared columns change there.
 
-On PostgreSQL the index is built and the old one dropped CONCURRENTLY, outside the
-migration's transaction, so a running site keeps reading and writing products meanwhile.
+Built inside the migration's transaction, not CONCURRENTLY: the release step runs on every
+host at once, one migrating while the others wait on the migration lock (migrations/env.py, a
+PostgreSQL advisory lock), and a concurrent build waits for every open transaction — the
+waiting hosts' included — so two hosts deadlocked (tests/deployment/test_two_hosts.py). The
+build blocks writes to product for as long as it takes: under a second at 50,000 products.
 
 Revision ID: 0020_product_producer_created_id
 Revises: 0019_basket_lines
@@ -34,12 +37,5 @@ def downgrade():
 
 def _replace(drop: str, create: str, columns: list[str]):
     """Create the index `create` on product, then drop `drop` (the list always has one of them)."""
-    if op.get_bind().dialect.name == "postgresql":
-        with op.get_context().autocommit_block():
-            # No IF NOT EXISTS: a concurrent build that failed leaves an invalid index of that
-            # name, which must be dropped by hand rather than kept as if it were built.
-            op.create_index(create, "product", columns, postgresql_concurrently=True)
-            op.drop_index(drop, table_name="product", postgresql_concurrently=True, if_exists=True)
-    else:
-        op.create_index(create, "product", columns)
-        op.drop_index(drop, table_name="product")
+    op.create_index(create, "product", columns)
+    op.drop_index(drop, table_name="product")
