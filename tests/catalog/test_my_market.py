@@ -64,6 +64,14 @@ def test_the_list_shows_my_market_and_all_markets_is_one_tap(client, two_markets
     assert "Potatoes" in client.get("/products?market=green-bazaar").text
 
 
+def test_filtering_after_all_markets_stays_on_all_markets(client, two_markets):
+    """The form on `market=*` sends its market select as it stands: an empty value would bring
+    back the visitor's own market (the cookie's) as soon as they pick a category."""
+    client.set_cookie(mymarket.COOKIE, "osh-bazaar")
+    html = client.get("/products?market=*").text
+    assert '<option value="*" selected>' in html
+
+
 def test_a_bad_market_cookie_is_no_market(client, two_markets):
     client.set_cookie(mymarket.COOKIE, "'; DROP TABLE market; --" + "x" * 5000)
     html = client.get("/products").text
