@@ -12,7 +12,9 @@ client), the gunicorn workers' memory (RSS), and — unless --skip-rush — the 
 (bench/rush.py). The table is printed and written to bench/results/<label>.md.
 
 Settings, the same for the anchor, the app and the ceiling: a fresh gunicorn for every
-measurement with WORKERS sync workers on a free port of 127.0.0.1, no access log; wrk with
+measurement with the project's gunicorn.conf.py (the app loaded once and forked, workers
+recycled rarely) and, over it, WORKERS sync workers on a free port of 127.0.0.1 and
+warnings only in gunicorn's own log; wrk with
 one thread, CONNECTIONS connections, a 2-second warm-up on one connection.
 """
 from __future__ import annotations
@@ -89,6 +91,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def smaps_rollup(pid: int) -> dict[str, int]:
+    """A process's memory totals in kB, by /proc's field name (Rss, Private_Dirty, ...)."""
+    with open(f"/proc/{pid}/smaps_rollup") as totals:
+        return {line.split(":")[0]: int(line.split()[1]) for line in totals if line.split()[-1] == "kB"}
+
+
 class Gunicorn:
     """A gunicorn master on a loopback port, started for one app spec and stopped with it.
 
@@ -102,7 +110,9 @@ class Gunicorn:
             # would answer it 429 and the figures would measure refusals, not pages.
             env.update(DATABASE_URL=database_url, AIMAK_CONFIG="development", RATE_LIMITS_ON="0")
         env.update(extra_env or {})
-        command = [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", "--workers", str(WORKERS),
+        # The production settings, named rather than found by chance in --chdir (as before
+        # session 7, when their worker recycling went unnoticed in the figures); the flags override them.
+        command = [str(VENV_BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{self.port}", "--workers", str(WORKERS),
                    "--worker-class", WORKER_CLASS, "--threads", str(THREADS), "--backlog", "2048",
                    "--timeout", "120", "--log-level", "warning", "--chdir", str(ROOT), spec]
         self.process = subprocess.Popen(command, env=env, start_new_session=True)
@@ -121,15 +131,27 @@ class Gunicorn:
                 time.sleep(0.3)
         raise SystemExit(f"gunicorn did not answer {path} within {timeout} s")
 
-    def worker_rss_mb(self) -> list[float]:
-        out = subprocess.run(["ps", "-o", "rss=", "--ppid", str(self.process.pid)], capture_output=True, text=True)
-        return [int(v) / 1024 for v in out.stdout.split()]
+    def worker_pids(self) -> list[int]:
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.process.pid)], capture_output=True, text=True)
+        return [int(pid) for pid in out.stdout.split()]
+
+    def worker_memory_mb(self) -> tuple[list[float], list[float]]:
+        """Each worker's RSS and its own memory (USS: the pages no other process shares, what one
+        more worker costs; RSS also counts the pages forked from the master and still shared)."""
+        rss, uss = [], []
+        for pid in self.worker_pids():
+            try:
+                fields = smaps_rollup(pid)
+            except OSError:
+                continue  # a worker that left since ps listed it
+            rss.append(fields["Rss"] / 1024)
+            uss.append((fields["Private_Clean"] + fields["Private_Dirty"]) / 1024)
+        return rss, uss
 
     def stop(self) -> None:
         """Stop at once: the requests a slow page left queued are not worth waiting for."""
         if self.process.poll() is None:
-            workers = [int(pid) for pid in subprocess.run(
-                ["ps", "-o", "pid=", "--ppid", str(self.process.pid)], capture_output=True, text=True).stdout.split()]
+            workers = self.worker_pids()
             self.process.kill()  # the master first, so it does not start new workers
             self.process.wait()
             for pid in workers:
@@ -229,17 +251,18 @@ def main(argv=None) -> int:
     samples = measure_rounds(wrk, url, targets, args)
     rows = summarise(samples, targets, queries)
     rss = [mb for sample in samples for mb in sample["page"]["rss_mb"]]
+    uss = [mb for sample in samples for mb in sample["page"]["uss_mb"]]
 
     rush = None
     if not args.skip_rush:
         print("== Checkout rush", flush=True)
         rush = run_rush(url, dataset)
 
-    report = render_report(url, dataset, args, rows, samples, rss, rush)
+    report = render_report(url, dataset, args, rows, samples, rss, uss, rush)
     print()
     print(report)
     out = write_results(args.label or backend(url), report, dict(
-        machine=machine(), rows=rows, samples=samples, rss_mb=rss, rush=rush, dataset=dataset["counts"],
+        machine=machine(), rows=rows, samples=samples, rss_mb=rss, uss_mb=uss, rush=rush, dataset=dataset["counts"],
         workers=WORKERS, worker_class=WORKER_CLASS, threads=THREADS,
         connections=args.connections, duration=args.duration, rounds=args.rounds))
     print(f"(written to {out.relative_to(ROOT)})")
@@ -311,7 +334,7 @@ def measure_page(wrk: str, url: str, mode: str, path: str, connections: int, dur
         figures = run_wrk(wrk, server.url + path, connections, duration)
         if alone is not None:
             figures["p50_alone"], figures["p99_alone"] = alone["p50"], alone["p99"]
-        figures["rss_mb"] = server.worker_rss_mb()
+        figures["rss_mb"], figures["uss_mb"] = server.worker_memory_mb()
         return figures
     finally:
         server.stop()
@@ -379,11 +402,12 @@ def write_results(label: str, report: str, figures: dict) -> Path:
     return out
 
 
-def render_report(url, dataset, args, rows, samples, rss, rush) -> str:
+def render_report(url, dataset, args, rows, samples, rss, uss, rush) -> str:
     lines = conditions_lines(url, dataset, args) + page_table_lines(rows) + anchor_drift_lines(samples)
     if rss:
         lines += ["", f"gunicorn worker RSS after each page's load: {min(rss):.0f}–{max(rss):.0f} MB "
-                      f"(max {max(rss):.0f} MB, {len(rss)} readings)."]
+                      f"(max {max(rss):.0f} MB, {len(rss)} readings); of it each worker's own (USS, not "
+                      f"shared with the master it was forked from): {min(uss):.0f}–{max(uss):.0f} MB."]
     if rush:
         lines += rush_lines(rush)
     return "\n".join(lines) + "\n"
