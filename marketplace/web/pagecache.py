@@ -247,8 +247,29 @@ def add_catalog_tables(app: Flask, *names: str) -> None:
     app.extensions["pagecache_tables"] = app.extensions.get("pagecache_tables", CATALOG_TABLES) | set(names)
 
 
+#: Lifetimes read from the config or the environment on every request; checked once at start.
+LIFETIME_SETTINGS = ("PAGE_CACHE_SECONDS", "REFERENCE_DATA_SECONDS")
+
+
+def check_lifetimes(app: Flask) -> None:
+    """Refuse to start on a lifetime that is not a finite number of seconds ≥ 0: read as it was,
+    "10s" made every page a 500 at its first float(), and a negative one a cache that never
+    keeps anything, with no word of why."""
+    for name in LIFETIME_SETTINGS:
+        value = app.config.get(name, os.environ.get(name) or None)
+        if value is None:
+            continue
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            seconds = float("nan")
+        if not (0 <= seconds < float("inf")):
+            raise ValueError(f"{name} must be a number of seconds, 0 or more (0 turns it off); got {value!r}")
+
+
 def init_app(app: Flask) -> None:
     """Serve and store anonymous catalog pages, and watch the app's engine for catalog writes."""
+    check_lifetimes(app)
     cache.init_app(app, config=cache_config(app))
     with app.app_context():
         _watch_catalog_writes(db.engine, app)
