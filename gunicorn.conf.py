@@ -1,6 +1,8 @@
 """gunicorn's settings for Aimak: `gunicorn -c gunicorn.conf.py wsgi:app` (the Procfile's web).
 
-Every value can be overridden from the environment (docs/deployment.md lists them).
+The listening address, workers, threads and timeout come from the environment (docs/deployment.md
+lists them); any other setting from gunicorn's own GUNICORN_CMD_ARGS (a test that wants recycling
+at once passes both --max-requests and --max-requests-jitter: the jitter here is 10,000).
 """
 import gc
 import multiprocessing
