@@ -119,6 +119,10 @@ def update_certificate(certification: Certification, actor: User, *, scheme, iss
                        scope: str = "", valid_from: date, valid_until: date, stream=None,
                        filename: str = "", today: date | None = None) -> Certification:
     """Change a certificate; any change to a decided one sends it back to pending."""
+    # Locked and read again: a decision committed after this request read the row would
+    # otherwise survive, because setting status to the PENDING it was read with is no change
+    # to the ORM, and the badge would stand on a file the verifier never saw.
+    db.session.refresh(certification, with_for_update=True)
     if certification.producer.user_id != actor.id:
         raise NotAllowed(str(_l("You can only change your own certificates.")))
     if certification.group_id is not None:

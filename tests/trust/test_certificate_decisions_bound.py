@@ -109,3 +109,33 @@ def test_a_document_replaced_during_the_decision_is_never_verified(ctx, app):
     # Either the decision came first and the replacement sent it back to pending, or it came
     # second and was refused (PostgreSQL: it waits for the producer's row, then sees Y).
     assert decided.status == CertificationStatus.PENDING, results
+
+
+def test_a_decision_made_while_the_producer_was_editing_is_sent_back_to_pending(ctx, app):
+    """Found when CI's machine was slow: the producer's edit page read the certificate as
+    pending, the verifier's decision committed, then the edit wrote. Setting status to the
+    PENDING it had read was no change to the ORM, so the UPDATE left 'verified' standing on
+    the new file."""
+    organizer, _producer, certification = _world()
+    cert_id, organizer_id, seen = certification.id, organizer.id, certification.document.sha256
+    replacement = pdfdata.plain_pdf(pages=2)
+
+    def replace_after_reading():
+        mine = db.session.get(Certification, cert_id)
+        assert mine.status == CertificationStatus.PENDING  # what the producer's form was built from
+        time.sleep(0.8)  # the verifier decides and commits meanwhile
+        services.update_certificate(mine, mine.producer.user, scheme=mine.scheme, issuer=mine.issuer,
+                                    valid_from=mine.valid_from, valid_until=mine.valid_until,
+                                    stream=io.BytesIO(replacement), filename="new.pdf")
+
+    def decide_at_once():
+        time.sleep(0.2)  # just after the producer's page read the certificate
+        theirs = db.session.get(Certification, cert_id)
+        services.verify_certificate(theirs, db.session.get(User, organizer_id), seen_sha256=seen)
+
+    results = run_together(app, [replace_after_reading, decide_at_once])
+    decided = db.session.get(Certification, cert_id)
+    assert decided.document.sha256 == hashlib.sha256(replacement).hexdigest(), results
+    # PostgreSQL: the decision commits first and the edit sends it back. SQLite: the edit's
+    # transaction holds the write lock from its first read, so the decision waits and is refused.
+    assert decided.status == CertificationStatus.PENDING, results
