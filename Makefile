@@ -39,6 +39,8 @@ compile-translations: $(VENV)/.installed
 	@if ls $(TRANSLATIONS)/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
 		$(BIN)/pybabel compile -d $(TRANSLATIONS) --statistics 2>&1 | tail -n 4; \
 	fi
+	@# WTForms' own messages for the languages WTForms ships none of (web.security.FormTranslations).
+	@$(BIN)/pybabel compile -D wtforms -d $(TRANSLATIONS) 2>&1 | grep -v '^compiling' || true
 
 migrate: install
 	$(BIN)/flask db upgrade

@@ -134,6 +134,19 @@ def write_all(baskets: Baskets) -> None:
     read.baskets, read.stored = _copy(after), _copy(after)
 
 
+def take(day_id: int) -> dict[int, int]:
+    """One day's basket for a checkout, taken off the server in its transaction (an old cookie's
+    basket, with no lines on the server, as read): see services.take_basket_lines."""
+    key = _basket_key()
+    if key is None:
+        return read(day_id)
+    taken = services.take_basket_lines(key, day_id)
+    # Gone from the server already: the write_all after the order deletes nothing more (and
+    # after a rollback, one would write the lines back as they are again).
+    _load().stored.pop(day_id, None)
+    return taken
+
+
 def renew_key_at_login(_sender, **_extra) -> None:
     """Flask-Login's user_logged_in: the basket's lines go under a fresh key. The old key may be
     known to whoever planted the session before the login; committed at once, as write_all is."""

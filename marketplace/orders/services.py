@@ -324,6 +324,19 @@ def save_basket_changes(basket_key: str, before: dict[int, dict[int, int]], afte
             tuple_(BasketLine.market_day_id, BasketLine.product_id).in_(removed)))
 
 
+def take_basket_lines(basket_key: str, day_id: int) -> dict[int, int]:
+    """{product id: quantity milli} of one day's basket, deleted in the caller's transaction.
+
+    A checkout takes its basket this way, not from what the request read at its start: two tabs
+    checking out one basket at the same instant both read it full and each placed an order. The
+    second tab's DELETE waits for the first's commit and then finds nothing; a checkout that fails
+    rolls back and the lines are there again."""
+    return dict(db.session.execute(
+        delete(BasketLine).where(BasketLine.basket_key == basket_key, BasketLine.market_day_id == day_id)
+        .returning(BasketLine.product_id, BasketLine.quantity_milli)
+        .execution_options(synchronize_session=False)).all())
+
+
 def move_basket(old_key: str, new_key: str) -> None:
     """The lines of one basket key go under another (a login gives the basket a new key)."""
     db.session.execute(update(BasketLine).where(BasketLine.basket_key == old_key).values(basket_key=new_key))

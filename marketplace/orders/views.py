@@ -30,7 +30,7 @@ from marketplace.core.locale import format_day, format_local_time
 from marketplace.core.money import InvalidAmount
 from marketplace.core.quantities import parse_quantity_milli, quantity_number
 from marketplace.orders import basket, calendar, queries, services
-from marketplace.orders.errors import OutOfStock, SlotUnavailable
+from marketplace.orders.errors import EmptyBasket, OutOfStock, SlotUnavailable
 from marketplace.orders.forms import (
     ActionForm,
     AddToBasketForm,
@@ -202,8 +202,11 @@ def checkout():
     if form.validate_on_submit():
         with transaction(flash_errors=False) as tx:
             remember_language(current_user, str(get_locale()))
+            # Taken in this transaction, not as read at the request's start: another tab
+            # checking out the same basket at the same instant finds it empty (or, sent with the
+            # same key, the order the first one placed).
             order = services.place_order(
-                current_user, market_day.id, items, slot_id=form.pickup_slot.data,
+                current_user, market_day.id, basket.take(day_id), slot_id=form.pickup_slot.data,
                 payment_method=PaymentMethod(form.payment_method.data), phone=form.phone.data,
                 idempotency_key=form.idempotency_key.data)
             # Read before the commit expires the order: the redirect needs no statement more.
@@ -215,6 +218,10 @@ def checkout():
                 return redirect(url_for(CARD_PAYMENT_ENDPOINT, order_id=placed_id))
             flash(_("Thank you! Your order is placed."), "success")
             return redirect(url_for("orders.order_detail", order_id=placed_id))
+        if isinstance(tx.error, EmptyBasket):
+            # Another tab ordered this basket a moment ago.
+            flash(tx.error.message, "info")
+            return redirect(url_for("orders.basket"))
         if isinstance(tx.error, OutOfStock):
             # Sold out (the rush's usual answer): the basket must change before anything can be
             # ordered, so the page says what is left and leads to the basket — no second pricing

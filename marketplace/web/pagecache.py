@@ -80,8 +80,11 @@ _WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', r
 
 VERSION_KEY = "pagecache-version"
 STOCK_VERSION_KEY = "pagecache-stock-version"
-#: A live figure's place in a stored page (no rendered text can hold a NUL).
-_FIGURE = re.compile(rb"\x00fig(\d+)\x00")
+#: A live figure's place in a stored page: NUL, a random word drawn for each rendering, the
+#: figure's number, NUL. The word is what makes it ours: a raw NUL in the query string reaches
+#: the page (the language switcher's "next" is request.full_path), and "\x00fig99\x00" there was
+#: read as a marker (a 500, or a stock figure put into the form).
+_FIGURE = rb"\x00fig%s-(\d+)\x00"
 #: After the shared cache failed, this process leaves it alone for so many seconds.
 PAUSE_AFTER_FAILURE = 5.0
 
@@ -165,6 +168,7 @@ class Entry:
     template: bytes
     figures: tuple  # (kind, id, value, args) per marker, in marker order
     body: bytes
+    marker: str = ""  # the random word of this page's markers
 
 
 class PageCache:
@@ -213,13 +217,15 @@ def live_figure(kind: str, id_: int, value, *args) -> Markup:
         return escape(render(value, *args))
     figures = g.setdefault("pagecache_figures", [])
     figures.append((kind, id_, value, args))
-    return Markup(f"\x00fig{len(figures) - 1}\x00")
+    marker = g.setdefault("pagecache_marker", secrets.token_hex(8))
+    return Markup(f"\x00fig{marker}-{len(figures) - 1}\x00")
 
 
-def _fill(template: bytes, figures) -> bytes:
+def _fill(template: bytes, figures, marker: str) -> bytes:
     live = current_app.extensions["pagecache_live"]
     texts = [str(escape(live[kind][1](value, *args))).encode() for kind, _id, value, args in figures]
-    return _FIGURE.sub(lambda match: texts[int(match.group(1))], template)
+    pattern = re.compile(_FIGURE % marker.encode())
+    return pattern.sub(lambda match: texts[int(match.group(1))], template)
 
 
 def _refreshed(entry: Entry, stock: str) -> Entry | None:
@@ -237,7 +243,7 @@ def _refreshed(entry: Entry, stock: str) -> Entry | None:
             return None
         figures.append((kind, id_, now, args))
     figures = tuple(figures)
-    body = entry.body if figures == entry.figures else _fill(entry.template, figures)
+    body = entry.body if figures == entry.figures else _fill(entry.template, figures, entry.marker)
     return replace(entry, stock=stock, figures=figures, body=body)
 
 
@@ -370,10 +376,11 @@ def _serve_cached():
 def _store(response):
     seconds = g.pop("pagecache_seconds", None)
     figures = tuple(g.pop("pagecache_figures", ()))
+    marker = g.pop("pagecache_marker", "")
     template = None
     if figures and not response.direct_passthrough:
         template = response.get_data()
-        response.set_data(_fill(template, figures))
+        response.set_data(_fill(template, figures, marker))
     if (seconds is None or response.status_code != 200 or response.direct_passthrough
             or "Set-Cookie" in response.headers or not _anonymous()):
         return response
@@ -385,5 +392,5 @@ def _store(response):
     headers = [(name, value) for name, value in response.headers.items() if name.lower() != "content-length"]
     catalog, stock = g.pagecache_versions
     _cache().put(_key(), Entry(catalog, stock, time.monotonic() + seconds, response.status_code, headers,
-                               template if template is not None else body, figures, body))
+                               template if template is not None else body, figures, body, marker))
     return response

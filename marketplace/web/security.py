@@ -24,12 +24,15 @@ from collections.abc import Callable
 
 from flask import Flask, current_app, g, request
 from flask import Request as FlaskRequest
+from babel import support
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.middleware.proxy_fix import ProxyFix
 from wtforms import DecimalField, FloatField, IntegerField
 from wtforms.fields import DecimalRangeField, IntegerRangeField
+from wtforms.i18n import messages_path as wtforms_messages_path
 from wtforms.validators import StopValidation
 
 from marketplace.core.events import security_event, signed_in_user_id
@@ -200,8 +203,45 @@ def _bind_field(meta, form, unbound_field, options):
 
 
 def check_number_fields() -> None:
-    """Every FlaskForm's number fields check their raw text first (see ascii_digits_only)."""
+    """Every FlaskForm's number fields check their raw text first (see ascii_digits_only), and
+    WTForms' own messages come in the page's language (see FormTranslations)."""
     FlaskForm.Meta.bind_field = _bind_field
+    FlaskForm.Meta.get_translations = _form_translations
+
+
+#: Our catalogues of WTForms' messages for languages WTForms has none of (ky): <locale>/LC_MESSAGES/wtforms.po.
+_TRANSLATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "translations")
+
+
+class FormTranslations:
+    """WTForms' own messages ("Field cannot be longer than 120 characters.", "Not a valid choice."):
+    WTForms' catalogue of the page's language, else ours (WTForms ships ru and kk but no ky, so a
+    Kyrgyz page answered a too-long name in English)."""
+
+    def _catalogue(self):
+        cached = getattr(request, "aimak_wtforms_translations", None)
+        if cached is None:
+            locale = get_locale()
+            cached = support.Translations.load(wtforms_messages_path(), [locale], domain="wtforms")
+            if not isinstance(cached, support.Translations):  # WTForms has none for this language
+                cached = support.Translations.load(_TRANSLATIONS_DIR, [locale], domain="wtforms")
+            request.aimak_wtforms_translations = cached
+        return cached
+
+    def gettext(self, string):
+        return self._catalogue().ugettext(string) if request else string
+
+    def ngettext(self, singular, plural, n):
+        if not request:
+            return singular if n == 1 else plural
+        return self._catalogue().ungettext(singular, plural, n)
+
+
+_FORM_TRANSLATIONS = FormTranslations()
+
+
+def _form_translations(meta, form):
+    return _FORM_TRANSLATIONS if current_app.config.get("WTF_I18N_ENABLED", True) else None
 
 
 # --- Sessions --------------------------------------------------------------------------

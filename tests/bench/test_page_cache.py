@@ -241,3 +241,16 @@ def test_two_apps_sharing_redis_see_one_version(database_url, tmp_path, own_redi
         for app in (first, second):
             with app.app_context():
                 db.engine.dispose()
+
+
+def test_a_figure_marker_sent_in_the_raw_query_string_is_not_filled_in(cached, client, world):
+    # A raw NUL in the query string (gunicorn passes it on; no browser sends one) reaches the page
+    # through the language switcher's "next" (request.full_path): it looked like a live figure's
+    # marker, so a made-up index was a 500 and a real one put a stock figure into the form.
+    url = f"/products/{world.slippers.id}"
+    for query in ("a=\x00fig99\x00", "a=\x00fig0\x00"):
+        for _visit in range(2):  # rendered, then served from the cache
+            response = client.get(url, environ_overrides={"QUERY_STRING": query})
+            assert response.status_code == 200
+            assert re.search(r"\b5\s*pc\.? left", response.text)
+            assert not re.search(r'name="next" value="[^"]*left', response.text)

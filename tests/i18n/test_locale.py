@@ -1,4 +1,6 @@
 """The language: the user's setting, else the switcher's cookie, else the browser's."""
+import pytest
+
 from marketplace.core.extensions import db
 from tests.conftest import PASSWORD
 from tests.factories import UserFactory
@@ -52,3 +54,16 @@ def test_money_and_units_in_each_language(app):
         with force_locale("en"):
             assert money(125000, "KZT") == "₸1,250"
             assert format_quantity(1500, "kg") == "1.5\u00a0kg"
+
+
+@pytest.mark.parametrize("locale, message", [("ky", "Талаа 120 белгиден узун болбошу керек."),
+                                             ("kk", "120 таңба"), ("ru", "120 символ"),
+                                             ("en", "Field cannot be longer than 120 characters.")])
+def test_wtforms_own_messages_speak_the_pages_language(client, locale, message):
+    # WTForms ships Russian and Kazakh catalogues but no Kyrgyz one: a Kyrgyz page said
+    # "Field cannot be longer than 120 characters." in English.
+    page = client.post("/register", data={"name": "Я" * 200, "email": "a@example.test"},
+                       headers={"Accept-Language": locale}).text
+    assert message in page
+    if locale != "en":
+        assert "Field cannot be longer" not in page and "This field is required." not in page

@@ -11,7 +11,9 @@ from marketplace.core.extensions import db
 from marketplace.orders import basket as baskets
 from marketplace.orders import queries, services
 from marketplace.orders.models import Order, OrderStatus
+from tests.concurrency import run_together
 from tests.orders.helpers import World, place
+from tests.orders.test_basket_on_server import second_tab
 from tests.orders.test_views import add
 
 #: The properties a pickup event has; any other line start is something a name smuggled in.
@@ -96,3 +98,25 @@ def test_order_again_respects_the_number_of_baskets_a_session_holds(ctx, world):
     change = services.order_again(order, full)
     assert len(change.baskets) == services.MAX_BASKET_DAYS and change.error
     assert change.baskets == full
+
+
+def test_checkout_from_two_tabs_at_the_same_instant_places_one_order(app, client, login, world):
+    # Both tabs read the basket before either emptied it: each placed the whole basket, and the
+    # customer had two orders (and twice the stock held) for one basket. Seen over HTTP on
+    # PostgreSQL under gunicorn; the sequential case is the test above.
+    login(world.customer.email)
+    for _round in range(3):
+        add(client, world, world.potatoes, "2")
+        tabs = [client, second_tab(app, client)]
+        keys = [re.search(r'name="idempotency_key" type="hidden" value="([0-9a-f]+)"', tab.get("/checkout").text)
+                .group(1) for tab in tabs]
+        slot_id, before = world.slot.id, db.session.scalar(select(func.count()).select_from(Order))
+
+        def checkout(tab, key):
+            return lambda: tab.post("/checkout", data={"pickup_slot": slot_id, "payment_method": "cash",
+                                                       "phone": "+7 701 123 45 67", "idempotency_key": key})
+
+        answers = run_together(app, [checkout(tab, key) for tab, key in zip(tabs, keys)])
+        assert sorted(a.status_code for a in answers) == [302, 302]
+        assert sorted("/orders/" in a.location for a in answers) == [False, True]
+        assert db.session.scalar(select(func.count()).select_from(Order)) == before + 1
