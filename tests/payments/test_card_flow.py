@@ -51,8 +51,14 @@ def test_authorise_then_capture_the_weighed_amount(ctx, webhooks_on):
     payment = payments.current_payment(order)
     assert order.status == OrderStatus.PENDING_PAYMENT and payment.provider_intent_id
 
-    state = payments.submit_card(payment, webhooks_on.card_token(), order.customer.email)
-    db.session.commit()
+    # The intent's "created" webhook may be stored while submit_card reads (CI, 2026-12-01): the
+    # card is submitted with the write lock taken up front too, as the POST that submits it does.
+    token = write_intent.set(True)
+    try:
+        state = payments.submit_card(payment, webhooks_on.card_token(), order.customer.email)
+        db.session.commit()
+    finally:
+        write_intent.reset(token)
     assert state.status == "requires_capture"
     assert db.session.get(Order, order.id).status == OrderStatus.CONFIRMED
     assert payment.status == PaymentStatus.AUTHORIZED
