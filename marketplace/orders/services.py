@@ -551,6 +551,15 @@ def order_by_key_for(key: str | None, customer: User) -> Order | None:
     return order if order is not None and order.customer_id == customer.id else None
 
 
+def recent_order_of(customer: User, day_id: int | None, within: timedelta = timedelta(minutes=10)) -> Order | None:
+    """The customer's latest order placed within the last minutes (for this market day, when the
+    checkout named one: with one basket the form names none), if any."""
+    query = select(Order).where(Order.customer_id == customer.id, Order.created_at >= utcnow() - within)
+    if day_id is not None:
+        query = query.where(Order.market_day_id == day_id)
+    return db.session.scalar(query.order_by(Order.id.desc()).limit(1))
+
+
 def _order_by_key(key: str | None) -> Order | None:
     return db.session.scalar(select(Order).where(Order.idempotency_key == key)) if key else None
 

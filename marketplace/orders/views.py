@@ -172,6 +172,19 @@ def _checkout_day(baskets) -> int | None:
     return day_id
 
 
+def _basket_gone(day_id: int | None):
+    """The basket a checkout form was sent for is empty now: say so, and when this customer has
+    just ordered (the same basket from another tab or window), which order has it — "Your basket
+    is empty" alone left them wondering whether anything was ordered at all."""
+    recent = services.recent_order_of(current_user, day_id)
+    if recent is not None:
+        flash(_("This basket was ordered a moment ago, in another tab or window: it is order "
+                "%(code)s in My orders.", code=recent.pickup_code), "info")
+    else:
+        flash(_("Your basket is empty."), "info")
+    return redirect(url_for("orders.basket"))
+
+
 @bp.route("/checkout", methods=["GET", "POST"])
 @login_required
 def checkout():
@@ -185,6 +198,9 @@ def checkout():
         # The same form sent again (double click, back button): show the order it placed.
         return redirect(url_for("orders.order_detail", order_id=placed.id))
     if market_day is None or not items:
+        if request.method == "POST":
+            # A form from a page that had a basket: another tab ordered it a moment ago.
+            return _basket_gone(day_id)
         flash(_("Choose which basket to order.") if len(baskets) > 1 else _("Your basket is empty."), "info")
         return redirect(url_for("orders.basket"))
     slots = queries.slots_with_places(market_day)
@@ -220,8 +236,7 @@ def checkout():
             return redirect(url_for("orders.order_detail", order_id=placed_id))
         if isinstance(tx.error, EmptyBasket):
             # Another tab ordered this basket a moment ago.
-            flash(tx.error.message, "info")
-            return redirect(url_for("orders.basket"))
+            return _basket_gone(day_id)
         if isinstance(tx.error, OutOfStock):
             # Sold out (the rush's usual answer): the basket must change before anything can be
             # ordered, so the page says what is left and leads to the basket — no second pricing

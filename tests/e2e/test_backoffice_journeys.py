@@ -216,6 +216,14 @@ def test_organizer_saturday_on_a_phone(page, live_server, viewport):
     assert page.evaluate("(img) => img.naturalWidth", scan.element_handle()) > 0  # the picture itself came
     snap(page, "application")
     assert_fits_the_phone(page)
+    # The profile's facts under their labels: in Kyrgyz, beside "Органикалык аймак же PGS тобу",
+    # the values had ~50 px and broke every few letters (the email over four lines).
+    for language in ("Кыргызча", "English"):
+        page.get_by_role("banner").get_by_text(re.compile("^(Menu|Меню)$")).click()
+        page.get_by_label(re.compile("^(Language|Тил)$")).select_option(label=language)
+        expect(page.get_by_role("heading", name=APPLICANT, exact=True)).to_be_visible()
+        widths = page.evaluate("() => [...document.querySelectorAll('main dl dd')].map((dd) => dd.clientWidth)")
+        assert widths and min(widths) > 250, (language, widths)
     assert_accessible(page)
     page.get_by_label("Stall number or place").fill("12")
     page.get_by_role("button", name="Approve").click()

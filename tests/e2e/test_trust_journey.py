@@ -81,6 +81,11 @@ def test_certificate_verified_badge_filter_and_review(page, new_page, live_serve
     go_to(organizer, "Certificates to check")
     organizer.get_by_role("row").filter(has_text=issuer).get_by_role("link", name=PRODUCER).click()
     expect(organizer.get_by_role("heading", name="Check certificate")).to_be_visible()
+    if viewport.phone:
+        # Each fact under its label on a phone: beside the long labels ("Document fingerprint
+        # (SHA-256)") the values had a quarter of the width and broke mid-word, the status too.
+        widths = organizer.evaluate("() => [...document.querySelectorAll('main dl dd')].map((dd) => dd.clientWidth)")
+        assert widths and min(widths) > 300, widths
     with organizer.expect_download() as download:
         organizer.get_by_role("link", name=re.compile("Download the document")).click()
     assert download.value.suggested_filename == "pgs-certificate.pdf"

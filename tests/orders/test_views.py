@@ -131,6 +131,37 @@ def test_submitting_the_checkout_form_twice_places_one_order(client, login, worl
     assert order_count() == 1 and reserved(world.potato_offer) == 1000
 
 
+def test_the_second_tab_checking_out_the_same_basket_is_told_which_order_has_it(client, login, world):
+    login(world.customer.email)
+    add(client, world, world.potatoes, "1")
+    first_tab = client.get("/checkout").text
+    second_tab = client.get("/checkout").text
+    keys = [re.search(r'name="idempotency_key" type="hidden" value="([0-9a-f]+)"', page).group(1)
+            for page in (first_tab, second_tab)]
+    form = {"pickup_slot": world.slot.id, "payment_method": "cash", "phone": "+7 701 123 45 67"}
+    assert client.post("/checkout", data={**form, "idempotency_key": keys[0]}).status_code == 302
+    client.get("/basket")  # the first tab's "Thank you" is shown there, not to the second tab
+    second = client.post("/checkout", data={**form, "idempotency_key": keys[1]})
+    assert second.status_code == 302 and second.headers["Location"].endswith("/basket")
+    db.session.rollback()
+    code = db.session.scalar(select(Order.pickup_code))
+    page = client.get("/basket").text
+    assert f"in another tab or window: it is order {code} in My orders" in page
+    assert order_count() == 1
+
+
+def test_sending_a_checkout_form_with_no_order_of_late_just_says_the_basket_is_empty(client, login, world):
+    login(world.customer.email)
+    add(client, world, world.potatoes, "1")
+    key = re.search(r'name="idempotency_key" type="hidden" value="([0-9a-f]+)"', client.get("/checkout").text).group(1)
+    client.post(f"/basket/{world.day.id}/items/{world.potatoes.id}/remove")
+    response = client.post("/checkout", data={"pickup_slot": world.slot.id, "payment_method": "cash",
+                                              "phone": "+7 701 123 45 67", "idempotency_key": key},
+                           follow_redirects=True)
+    assert "Your basket is empty." in response.text and "another tab" not in response.text
+    assert order_count() == 0
+
+
 def test_price_and_total_come_from_the_database_not_the_form(client, login, world):
     login(world.customer.email)
     add(client, world, world.honey, "2")

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from marketplace.accounts.models import Role
 from marketplace.core.errors import InvalidState, NotAllowed
+from marketplace.core.db import utcnow
 from marketplace.core.extensions import db
 from marketplace.media.models import Document
 from marketplace.trust import services
@@ -155,6 +156,20 @@ def test_editing_a_verified_certificate_puts_it_back_to_pending_and_hides_the_ba
     certification = db.session.get(Certification, certification.id)
     assert certification.status == CertificationStatus.PENDING and certification.number == "OK-2"
     assert not active_badges([producer.id])[producer.id]
+
+
+def test_a_certificate_sent_back_to_pending_no_longer_says_who_decided_it(client, login, world):
+    producer = world["producer"]
+    certification = _certificate(producer, status=CertificationStatus.VERIFIED, decided_by_id=world["admin"].id,
+                                 decided_at=utcnow())
+    login(producer.user.email)
+    admin_name = world["admin"].name
+    assert f"Decided by {admin_name}" in client.get("/trust/certificates").text
+    data = _form(scheme="organic_third_party", issuer="Organic Kyrgyzstan", number="OK-2")
+    client.post(f"/trust/certificates/{certification.id}/edit", data=data, content_type="multipart/form-data")
+    page = client.get("/trust/certificates").text
+    # "Awaiting check" beside "Decided by the admin" read as if someone had already checked the new file.
+    assert "OK-2" in page and f"Decided by {admin_name}" not in page
 
 
 def test_a_producer_cannot_edit_or_open_another_producers_certificate(client, login, world):
