@@ -84,7 +84,7 @@ STOCK_VERSION_KEY = "pagecache-stock-version"
 #: figure's number, NUL. The word is what makes it ours: a raw NUL in the query string reaches
 #: the page (the language switcher's "next" is request.full_path), and "\x00fig99\x00" there was
 #: read as a marker (a 500, or a stock figure put into the form).
-_FIGURE = rb"\x00fig%s-(\d+)\x00"
+_FIGURE = re.compile(rb"\x00fig([0-9a-f]+)-(\d+)\x00")
 #: After the shared cache failed, this process leaves it alone for so many seconds.
 PAUSE_AFTER_FAILURE = 5.0
 
@@ -224,8 +224,11 @@ def live_figure(kind: str, id_: int, value, *args) -> Markup:
 def _fill(template: bytes, figures, marker: str) -> bytes:
     live = current_app.extensions["pagecache_live"]
     texts = [str(escape(live[kind][1](value, *args))).encode() for kind, _id, value, args in figures]
-    pattern = re.compile(_FIGURE % marker.encode())
-    return pattern.sub(lambda match: texts[int(match.group(1))], template)
+    ours = marker.encode()
+    # One pattern for every rendering (not compiled per marker): a match with another word is
+    # not ours and stays as it came.
+    return _FIGURE.sub(lambda match: texts[int(match.group(2))] if match.group(1) == ours else match.group(0),
+                       template)
 
 
 def _refreshed(entry: Entry, stock: str) -> Entry | None:
