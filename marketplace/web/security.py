@@ -218,15 +218,19 @@ class FormTranslations:
     WTForms' catalogue of the page's language, else ours (WTForms ships ru and kk but no ky, so a
     Kyrgyz page answered a too-long name in English)."""
 
+    def __init__(self):
+        # Catalogues per language, read from disk once per process (they change only with a release).
+        self._by_locale: dict[str, support.NullTranslations] = {}
+
     def _catalogue(self):
-        cached = getattr(request, "aimak_wtforms_translations", None)
-        if cached is None:
-            locale = get_locale()
-            cached = support.Translations.load(wtforms_messages_path(), [locale], domain="wtforms")
-            if not isinstance(cached, support.Translations):  # WTForms has none for this language
-                cached = support.Translations.load(_TRANSLATIONS_DIR, [locale], domain="wtforms")
-            request.aimak_wtforms_translations = cached
-        return cached
+        locale = str(get_locale())
+        catalogue = self._by_locale.get(locale)
+        if catalogue is None:
+            catalogue = support.Translations.load(wtforms_messages_path(), [locale], domain="wtforms")
+            if not isinstance(catalogue, support.Translations):  # WTForms has none for this language
+                catalogue = support.Translations.load(_TRANSLATIONS_DIR, [locale], domain="wtforms")
+            self._by_locale[locale] = catalogue
+        return catalogue
 
     def gettext(self, string):
         return self._catalogue().ugettext(string) if request else string
